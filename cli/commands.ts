@@ -1,0 +1,12 @@
+/**
+ * Every CLI command module, in the order `simreal --help` lists them. A module exports
+ * `register(program, bench)`: it adds its top-level command(s) to `program` and its benchmarks
+ * (if any) as subcommands of `bench`.
+ */
+import type { Command } from 'commander';
+
+export interface CommandModule {
+  register(program: Command, bench: Command): void;
+}
+
+export const commands: CommandModule[] = [];
