@@ -1,0 +1,235 @@
+/**
+ * The robot: a parallel-jaw gripper on a 4-DoF mount (x, y, z, yaw), the end-effector control of
+ * Fetch/Panda tasks in Gymnasium-Robotics and robosuite.
+ *
+ * Bodies
+ * - palm: a kinematic box. The mount is position-controlled: each substep its velocity is
+ *   `gain · (setpoint − pose)`, capped at `maxSpeed` / `maxYawRate`. Like an industrial arm it is
+ *   not pushed around by what it touches.
+ * - two fingers: dynamic boxes (`fingerMass`, rotation locked to the palm's yaw). Along the palm's
+ *   depth and height they follow the palm rigidly (velocity servo, gravity compensated). Along the
+ *   opening axis each finger is a force-limited velocity servo: it moves toward the commanded
+ *   opening, and once it meets something it presses with at most `gripForce` newtons.
+ *
+ * Grasps are held by contact and friction alone: nothing ever welds a block to a finger.
+ *
+ * Frames: gripper x = opening axis (the left finger sits at −x, the right at +x), y = finger
+ * width, z = up. Yaw rotates the gripper about world z.
+ */
+import { Body, Box, Quaternion, Vec3 } from 'cannon-es';
+import type { World } from 'cannon-es';
+import type { Material } from 'cannon-es';
+import { GROUP_GRIPPER, GROUP_OBJECT, GROUP_STATIC } from '../physics/world.ts';
+import type { Vec3 as V3 } from '../state.ts';
+
+export interface GripperGeometry {
+  /** Palm half extents (m). */
+  palmHalf: V3;
+  /** Finger half extents (m): thickness along x, width along y, length along z. */
+  fingerHalf: V3;
+  /** Largest inner distance between the fingers (m). */
+  maxWidth: number;
+}
+
+export const GRIPPER_GEOMETRY: GripperGeometry = {
+  palmHalf: [0.065, 0.016, 0.01],
+  fingerHalf: [0.006, 0.012, 0.027],
+  maxWidth: 0.1,
+};
+
+export interface GripperParams {
+  /** Mount position gain (1/s): commanded velocity = gain · error. */
+  gain: number;
+  /** Mount speed cap (m/s). */
+  maxSpeed: number;
+  /** Yaw rate cap (rad/s). */
+  maxYawRate: number;
+  /** Finger closing/opening speed cap (m/s). */
+  fingerSpeed: number;
+  /** Largest force a finger presses with (N). */
+  gripForce: number;
+  /** Mass of one finger (kg). */
+  fingerMass: number;
+}
+
+export const DEFAULT_GRIPPER_PARAMS: GripperParams = {
+  gain: 20,
+  maxSpeed: 0.6,
+  maxYawRate: 3,
+  fingerSpeed: 0.15,
+  gripForce: 12,
+  fingerMass: 0.2,
+};
+
+/** The box the mount's setpoint is clipped to (world frame, palm centre). */
+export interface Workspace {
+  min: V3;
+  max: V3;
+}
+
+const _v = new Vec3();
+const _w = new Vec3();
+const _r = new Vec3();
+
+function wrapAngle(a: number): number {
+  return Math.atan2(Math.sin(a), Math.cos(a));
+}
+
+export class Gripper {
+  readonly palm: Body;
+  readonly fingers: [Body, Body];
+  readonly geometry: GripperGeometry;
+  readonly params: GripperParams;
+  readonly workspace: Workspace;
+  /** Mount setpoint: x, y, z, yaw. */
+  readonly setpoint: [number, number, number, number];
+  /** Commanded opening, from grip in [-1, 1]: width = maxWidth · (1 − grip) / 2. */
+  grip = -1;
+  /** Palm yaw (the palm only ever rotates about z, so it is tracked directly). */
+  yaw: number;
+  private yawRate = 0;
+
+  constructor(world: World, material: Material, params: GripperParams, workspace: Workspace, start: V3, startYaw = 0,
+    geometry: GripperGeometry = GRIPPER_GEOMETRY) {
+    this.params = params;
+    this.geometry = geometry;
+    this.workspace = workspace;
+    this.yaw = startYaw;
+    this.setpoint = [start[0], start[1], start[2], startYaw];
+    const [px, py, pz] = geometry.palmHalf;
+    this.palm = new Body({
+      type: Body.KINEMATIC,
+      mass: 0,
+      shape: new Box(new Vec3(px, py, pz)),
+      material,
+      collisionFilterGroup: GROUP_GRIPPER,
+      collisionFilterMask: GROUP_OBJECT,
+    });
+    this.palm.position.set(start[0], start[1], start[2]);
+    this.palm.quaternion.setFromAxisAngle(new Vec3(0, 0, 1), startYaw);
+    world.addBody(this.palm);
+    const [fx, fy, fz] = geometry.fingerHalf;
+    const make = (): Body => {
+      const f = new Body({
+        mass: params.fingerMass,
+        shape: new Box(new Vec3(fx, fy, fz)),
+        material,
+        fixedRotation: true,
+        linearDamping: 0,
+        collisionFilterGroup: GROUP_GRIPPER,
+        collisionFilterMask: GROUP_OBJECT | GROUP_STATIC,
+      });
+      world.addBody(f);
+      return f;
+    };
+    this.fingers = [make(), make()];
+    const half = geometry.maxWidth / 2 + fx;
+    for (let k = 0; k < 2; k++) {
+      this.fingerOffset(k === 0 ? -half : half, _r);
+      this.fingers[k].position.set(start[0] + _r.x, start[1] + _r.y, start[2] + _r.z);
+      this.fingers[k].quaternion.copy(this.palm.quaternion);
+    }
+  }
+
+  /** World-frame offset from the palm centre of a finger whose centre sits at `x` along the opening axis. */
+  private fingerOffset(x: number, out: Vec3): Vec3 {
+    const c = Math.cos(this.yaw), s = Math.sin(this.yaw);
+    const z = -(this.geometry.palmHalf[2] + this.geometry.fingerHalf[2]);
+    out.set(c * x, s * x, z);
+    return out;
+  }
+
+  /** Sets the mount setpoint, clipped to the workspace. */
+  setTarget(x: number, y: number, z: number, yaw: number): void {
+    const { min, max } = this.workspace;
+    this.setpoint[0] = Math.min(max[0], Math.max(min[0], x));
+    this.setpoint[1] = Math.min(max[1], Math.max(min[1], y));
+    this.setpoint[2] = Math.min(max[2], Math.max(min[2], z));
+    this.setpoint[3] = wrapAngle(yaw);
+  }
+
+  /** Drives palm and fingers for the coming substep of length `dt`. Call before `world.step(dt)`. */
+  control(dt: number, gravity: Vec3): void {
+    const p = this.palm.position, P = this.params;
+    // Mount: capped proportional velocity toward the setpoint.
+    let vx = P.gain * (this.setpoint[0] - p.x);
+    let vy = P.gain * (this.setpoint[1] - p.y);
+    let vz = P.gain * (this.setpoint[2] - p.z);
+    const speed = Math.hypot(vx, vy, vz);
+    if (speed > P.maxSpeed) {
+      const k = P.maxSpeed / speed;
+      vx *= k; vy *= k; vz *= k;
+    }
+    let wz = P.gain * wrapAngle(this.setpoint[3] - this.yaw);
+    if (wz > P.maxYawRate) wz = P.maxYawRate; else if (wz < -P.maxYawRate) wz = -P.maxYawRate;
+    this.palm.velocity.set(vx, vy, vz);
+    this.palm.angularVelocity.set(0, 0, wz);
+    this.yawRate = wz;
+
+    // Finger errors are taken in the palm's current frame; the palm's rigid motion is added back.
+    const c = Math.cos(this.yaw), s = Math.sin(this.yaw);
+    const zOff = -(this.geometry.palmHalf[2] + this.geometry.fingerHalf[2]);
+    const targetHalf = this.geometry.maxWidth * (1 - this.grip) / 4 + this.geometry.fingerHalf[0];
+    const invDt = 1 / dt;
+    for (let k = 0; k < 2; k++) {
+      const f = this.fingers[k];
+      const sign = k === 0 ? -1 : 1;
+      // Current finger position in the palm frame.
+      const dx = f.position.x - p.x, dy = f.position.y - p.y, dz = f.position.z - p.z;
+      const ox = c * dx + s * dy; // along the opening axis
+      const oy = -s * dx + c * dy; // along the finger width
+      const oz = dz;
+      // Rigid axes: close the whole error within this substep.
+      const vy2 = -oy * invDt;
+      const vz2 = (zOff - oz) * invDt;
+      // Opening axis: velocity servo toward the commanded opening, force-limited.
+      // Velocity of the palm-fixed point where the finger is (translation plus yaw).
+      const rigidX = vx - wz * dy, rigidY = vy + wz * dx;
+      const vRel = c * (f.velocity.x - rigidX) + s * (f.velocity.y - rigidY);
+      let vWant = (sign * targetHalf - ox) * invDt;
+      if (vWant > P.fingerSpeed) vWant = P.fingerSpeed; else if (vWant < -P.fingerSpeed) vWant = -P.fingerSpeed;
+      const dvMax = P.gripForce * dt / P.fingerMass;
+      let dv = vWant - vRel;
+      if (dv > dvMax) dv = dvMax; else if (dv < -dvMax) dv = -dvMax;
+      const vx2 = vRel + dv;
+      // Back to the world frame, plus the palm's own motion (translation and yaw).
+      f.velocity.set(rigidX + c * vx2 - s * vy2, rigidY + s * vx2 + c * vy2, vz + vz2);
+      f.quaternion.setFromAxisAngle(_w.set(0, 0, 1), this.yaw);
+      f.angularVelocity.set(0, 0, wz);
+      // Gravity compensation: the fingers hang from the palm.
+      _v.copy(gravity);
+      _v.scale(-f.mass, _v);
+      f.force.vadd(_v, f.force);
+    }
+  }
+
+  /** Bookkeeping after `world.step(dt)`. */
+  afterStep(dt: number): void {
+    this.yaw = wrapAngle(this.yaw + this.yawRate * dt);
+    // Keep the kinematic palm's orientation exactly consistent with the tracked yaw.
+    this.palm.quaternion.setFromAxisAngle(_w.set(0, 0, 1), this.yaw);
+  }
+
+  /** Inner distance between the fingers (m). */
+  width(): number {
+    const a = this.fingers[0].position, b = this.fingers[1].position;
+    const c = Math.cos(this.yaw), s = Math.sin(this.yaw);
+    return c * (b.x - a.x) + s * (b.y - a.y) - 2 * this.geometry.fingerHalf[0];
+  }
+
+  /** Point midway between the fingertips' centres of pad (world frame): where a grasped block sits. */
+  graspPoint(out: Vec3 = new Vec3()): Vec3 {
+    const a = this.fingers[0].position, b = this.fingers[1].position;
+    return out.set((a.x + b.x) / 2, (a.y + b.y) / 2, (a.z + b.z) / 2);
+  }
+
+  /** Quaternion of the gripper (yaw only). */
+  quaternion(out: Quaternion = new Quaternion()): Quaternion {
+    return out.setFromAxisAngle(_w.set(0, 0, 1), this.yaw);
+  }
+
+  /** Height of the fingertips' lowest point below the palm centre (m). */
+  get reach(): number {
+    return this.geometry.palmHalf[2] + 2 * this.geometry.fingerHalf[2];
+  }
+}
