@@ -130,7 +130,7 @@ export class WarmStartSolver extends Solver {
     const match2 = this.matchDistance * this.matchDistance;
     for (let i = 0; i < n; i++) {
       const c = eqs[i];
-      B[i] = c.computeB(dt);
+      B[i] = (c as unknown as { computeB(h: number): number }).computeB(dt);
       invC[i] = 1 / c.computeC();
       const friction = c instanceof FrictionEquation;
       const dir = (friction ? c.t : c.ni) as Vec3;
