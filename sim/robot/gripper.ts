@@ -33,7 +33,7 @@ export interface GripperGeometry {
 
 export const GRIPPER_GEOMETRY: GripperGeometry = {
   palmHalf: [0.065, 0.016, 0.01],
-  fingerHalf: [0.006, 0.012, 0.027],
+  fingerHalf: [0.006, 0.012, 0.022],
   maxWidth: 0.1,
 };
 

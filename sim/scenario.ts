@@ -1,0 +1,144 @@
+/**
+ * Scenarios: what a user runs. A scenario file names a task and its parameters, the control
+ * timing, the episode length, and the ranges that physics randomization samples from, both for
+ * training (`randomization`) and for evaluation on conditions never seen in training
+ * (`heldout`). Validated by zod at load; `schemaVersion` versions the file format.
+ *
+ * A range is `[min, max]`, or a list of such intervals (`[[0.04, 0.045], [0.055, 0.06]]`): held-out
+ * ranges usually lie on both sides of the training range.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { VisualSchema } from './render/visual-schema.ts';
+
+export const SCHEMA_VERSION = 1;
+
+const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+
+function interval(lo: number, hi: number) {
+  return z
+    .tuple([finite.min(lo).max(hi), finite.min(lo).max(hi)])
+    .refine(([a, b]) => a <= b, { message: 'expected [min, max] with min <= max' });
+}
+
+/** A range of values inside [lo, hi]: one interval or a union of intervals. */
+export function range(lo: number, hi: number) {
+  return z.union([interval(lo, hi), z.array(interval(lo, hi)).min(1)]);
+}
+export type Range = [number, number] | Array<[number, number]>;
+
+export const PhysicsRandomizationSchema = z.strictObject({
+  /** Block edge length (m), per block. */
+  blockSize: range(0.02, 0.08),
+  /** Block mass (kg), per block. */
+  blockMass: range(0.01, 1),
+  /** Friction coefficient, sampled separately for block–table, block–block and finger–block. */
+  friction: range(0.05, 2),
+  restitution: range(0, 0.9),
+  linearDamping: range(0, 0.9),
+  angularDamping: range(0, 0.9),
+  /** Mount position gain (1/s). */
+  gripperGain: range(2, 100),
+  /** Largest finger force (N). */
+  gripForce: range(1, 60),
+  /** Control steps between choosing an action and it reaching the robot (integer). */
+  actionLatency: range(0, 10),
+  /** Std of Gaussian noise added to each normalized action component. */
+  actionNoise: range(0, 1),
+  /** Std of Gaussian noise on observed positions (m). */
+  observationNoise: range(0, 0.1),
+  /** Control period varies by up to this fraction (substeps per period are rounded). */
+  controlJitter: range(0, 0.5),
+  /** Gravity tilts by this many degrees, in a random direction. */
+  gravityTilt: range(0, 10),
+});
+export type PhysicsRandomization = z.infer<typeof PhysicsRandomizationSchema>;
+
+export const TaskSchema = z.discriminatedUnion('id', [
+  z.strictObject({
+    id: z.literal('StackBlocks-v1'),
+    /** Number of blocks; block 0 is the base, block k goes onto block k-1. */
+    blocks: z.int().min(2).max(5),
+  }),
+  z.strictObject({
+    id: z.literal('Grasp-v1'),
+    /** Distractor blocks around the target. */
+    distractors: z.int().min(0).max(8),
+  }),
+  z.strictObject({ id: z.literal('Reach-v1') }),
+  z.strictObject({ id: z.literal('Push-v1') }),
+]);
+export type TaskConfig = z.infer<typeof TaskSchema>;
+
+export const ScenarioSchema = z.strictObject({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  /** Versioned id, e.g. `stack-3`. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lowercase id such as stack-3'),
+  description: z.string().optional(),
+  task: TaskSchema,
+  control: z.strictObject({
+    /** Policy/control rate (Hz). */
+    rateHz: z.int().min(1).max(240),
+    /** Physics steps per second; the step is fixed at 1/physicsHz s. */
+    physicsHz: z.int().min(60).max(2000),
+  }).refine((c) => c.physicsHz % c.rateHz === 0, { message: 'physicsHz must be a multiple of rateHz' }),
+  /** Time limit in control steps (applied by the TimeLimit wrapper). */
+  maxSteps: z.int().min(1).max(100_000),
+  randomization: PhysicsRandomizationSchema,
+  heldout: PhysicsRandomizationSchema,
+  visual: VisualSchema.optional(),
+});
+export type Scenario = z.infer<typeof ScenarioSchema>;
+
+export class ScenarioError extends Error {
+  readonly source: string;
+  readonly issues: string[];
+  constructor(source: string, issues: string[]) {
+    super(`${source} is not a valid scenario:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ScenarioError';
+    this.source = source;
+    this.issues = issues;
+  }
+}
+
+function jsonPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(root)';
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** Validates parsed JSON; throws ScenarioError listing each problem with its JSON path and value. */
+export function parseScenario(data: unknown, source = 'scenario'): Scenario {
+  const r = ScenarioSchema.safeParse(data, { reportInput: true });
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => {
+    const where = jsonPath(i.path);
+    const extra = i.code === 'unrecognized_keys' ? ` (allowed keys are listed in sim/scenario.ts)` : '';
+    const got = 'input' in i && i.code !== 'unrecognized_keys' ? `, got ${show(i.input)}` : '';
+    return `${where}: ${i.message}${got}${extra}`;
+  });
+  throw new ScenarioError(source, issues);
+}
+
+/** Reads and validates a scenario file. */
+export function loadScenario(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ScenarioError(path, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ScenarioError(path, [`not valid JSON: ${(err as Error).message}`]);
+  }
+  return parseScenario(data, path);
+}

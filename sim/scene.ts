@@ -1,0 +1,175 @@
+/**
+ * A Scene is one episode's physical world: the table, the gripper and the blocks, built from a
+ * physics sample and a layout. It is the one place that touches cannon-es bodies; tasks, experts
+ * and the environment read it through small accessors, and everything outside sim/ sees only the
+ * plain SimState it produces.
+ */
+import { Body, Box, Vec3 } from 'cannon-es';
+import type { Quaternion } from 'cannon-es';
+import { createTabletop, GROUP_GRIPPER, GROUP_OBJECT, GROUP_STATIC } from './physics/world.ts';
+import type { Tabletop } from './physics/world.ts';
+import { Gripper, GRIPPER_GEOMETRY } from './robot/gripper.ts';
+import type { Workspace } from './robot/gripper.ts';
+import type { PhysicsSample } from './randomization.ts';
+import type { BodyState, SimState, Vec3 as V3 } from './state.ts';
+
+/** Where a block starts: on the table at (x, y), rotated by yaw; or anywhere with `z`. */
+export interface BlockPose {
+  x: number;
+  y: number;
+  yaw: number;
+  /** Centre height; default: resting on the table. */
+  z?: number;
+}
+
+export interface Layout {
+  blocks: BlockPose[];
+  /** Gripper start: palm centre and yaw. */
+  gripper: { position: V3; yaw: number };
+  /** Task targets to draw and observe (world frame). */
+  goals: V3[];
+}
+
+/** Half size of the square table top (m); physics uses the unbounded plane z = 0 beneath it. */
+export const TABLE_HALF_EXTENT = 0.4;
+/** Thickness the table is drawn with (m). */
+export const TABLE_THICKNESS = 0.04;
+
+/** The palm's setpoint box. z keeps the fingertips 3 mm above the table at the lowest. */
+export const WORKSPACE: Workspace = {
+  min: [-0.3, -0.3, GRIPPER_GEOMETRY.palmHalf[2] + 2 * GRIPPER_GEOMETRY.fingerHalf[2] + 0.003],
+  max: [0.3, 0.3, 0.35],
+};
+
+export class Scene {
+  readonly tabletop: Tabletop;
+  readonly gripper: Gripper;
+  readonly blocks: Body[];
+  readonly blockSizes: number[];
+  readonly goals: V3[];
+  readonly physics: PhysicsSample;
+  readonly task: string;
+  readonly dt: number;
+  /** Control steps since reset. */
+  step = 0;
+  /** Simulated seconds since reset. */
+  time = 0;
+  private readonly gravity: Vec3;
+
+  constructor(task: string, physics: PhysicsSample, layout: Layout, dt: number) {
+    if (layout.blocks.length !== physics.blockSize.length) {
+      throw new Error(`layout has ${layout.blocks.length} blocks but the physics sample has ${physics.blockSize.length}`);
+    }
+    this.task = task;
+    this.physics = physics;
+    this.dt = dt;
+    this.goals = layout.goals.map((g) => [...g] as V3);
+    this.tabletop = createTabletop(
+      {
+        tableFriction: physics.tableFriction,
+        objectFriction: physics.objectFriction,
+        fingerFriction: physics.fingerFriction,
+        restitution: physics.restitution,
+      },
+      { gravity: physics.gravity },
+    );
+    const { world, materials } = this.tabletop;
+    this.gravity = world.gravity;
+    this.blockSizes = [...physics.blockSize];
+    this.blocks = layout.blocks.map((pose, i) => {
+      const h = physics.blockSize[i] / 2;
+      const b = new Body({
+        mass: physics.blockMass[i],
+        shape: new Box(new Vec3(h, h, h)),
+        material: materials.object,
+        linearDamping: physics.linearDamping,
+        angularDamping: physics.angularDamping,
+        collisionFilterGroup: GROUP_OBJECT,
+        collisionFilterMask: GROUP_STATIC | GROUP_OBJECT | GROUP_GRIPPER,
+      });
+      b.position.set(pose.x, pose.y, pose.z ?? h);
+      b.quaternion.setFromAxisAngle(new Vec3(0, 0, 1), pose.yaw);
+      world.addBody(b);
+      return b;
+    });
+    this.gripper = new Gripper(
+      world,
+      materials.finger,
+      {
+        gain: physics.gripperGain,
+        maxSpeed: 0.6,
+        maxYawRate: 3,
+        fingerSpeed: 0.15,
+        gripForce: physics.gripForce,
+        fingerMass: 0.2,
+      },
+      WORKSPACE,
+      layout.gripper.position,
+      layout.gripper.yaw,
+    );
+  }
+
+  /** Advances physics by `substeps` fixed steps with the gripper's current commands. */
+  advance(substeps: number): void {
+    const { world } = this.tabletop;
+    const dt = this.dt;
+    for (let i = 0; i < substeps; i++) {
+      this.gripper.control(dt, this.gravity);
+      world.step(dt);
+      this.gripper.afterStep(dt);
+    }
+    this.time += substeps * dt;
+    this.step += 1;
+  }
+
+  /** True if the physics state holds a NaN or an infinity anywhere (a corrupted world). */
+  corrupted(): boolean {
+    for (const b of this.tabletop.world.bodies) {
+      const p = b.position, q = b.quaternion, v = b.velocity;
+      if (!Number.isFinite(p.x + p.y + p.z + q.x + q.y + q.z + q.w + v.x + v.y + v.z)) return true;
+    }
+    return false;
+  }
+
+  /** Tool centre point: midway between the finger pads (world frame). */
+  tcp(out: Vec3 = new Vec3()): Vec3 {
+    return this.gripper.graspPoint(out);
+  }
+
+  /** The plain-data snapshot of this moment. Ids: table 1, blocks 2…, palm, left finger, right finger. */
+  snapshot(): SimState {
+    const bodies: BodyState[] = [];
+    const pose = (b: Body): { position: V3; quaternion: [number, number, number, number] } => ({
+      position: [b.position.x, b.position.y, b.position.z],
+      quaternion: [b.quaternion.x, b.quaternion.y, b.quaternion.z, b.quaternion.w],
+    });
+    bodies.push({
+      id: 1, name: 'table', kind: 'table',
+      shape: { type: 'box', halfExtents: [TABLE_HALF_EXTENT, TABLE_HALF_EXTENT, TABLE_THICKNESS / 2] },
+      position: [0, 0, -TABLE_THICKNESS / 2], quaternion: [0, 0, 0, 1],
+    });
+    this.blocks.forEach((b, i) => {
+      const h = this.blockSizes[i] / 2;
+      bodies.push({ id: 2 + i, name: `block${i}`, kind: 'block', shape: { type: 'box', halfExtents: [h, h, h] }, ...pose(b) });
+    });
+    const g = this.gripper.geometry;
+    let id = 2 + this.blocks.length;
+    bodies.push({ id: id++, name: 'palm', kind: 'palm', shape: { type: 'box', halfExtents: [...g.palmHalf] as V3 }, ...pose(this.gripper.palm) });
+    bodies.push({ id: id++, name: 'finger_l', kind: 'finger', shape: { type: 'box', halfExtents: [...g.fingerHalf] as V3 }, ...pose(this.gripper.fingers[0]) });
+    bodies.push({ id: id++, name: 'finger_r', kind: 'finger', shape: { type: 'box', halfExtents: [...g.fingerHalf] as V3 }, ...pose(this.gripper.fingers[1]) });
+    const p = this.gripper.palm.position;
+    return {
+      time: this.time,
+      step: this.step,
+      task: this.task,
+      bodies,
+      gripper: { position: [p.x, p.y, p.z], yaw: this.gripper.yaw, width: this.gripper.width(), grip: this.gripper.grip },
+      goals: this.goals.map((g2) => [...g2] as V3),
+    };
+  }
+
+  /** Yaw of a block about world z (meaningful while it is upright). */
+  static yawOf(q: Quaternion): number {
+    return Math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z));
+  }
+}
