@@ -24,12 +24,26 @@ import type { Body, Box, ContactEquation, Narrowphase, Plane, Quaternion, Shape,
 
 /** What cannon-es's Narrowphase exposes to contact generators but does not declare. */
 interface NarrowphaseInternals {
+  world: { stepnumber: number; gravity: Vec3; frictionGravity?: Vec3 };
   result: ContactEquation[];
-  frictionResult: unknown[];
+  frictionResult: CoulombFriction[];
   createContactEquation(bi: Body, bj: Body, si: Shape, sj: Shape, rsi?: Shape, rsj?: Shape): ContactEquation;
-  createFrictionEquationsFromContact(c: ContactEquation, out: unknown[]): boolean;
+  createFrictionEquationsFromContact(c: ContactEquation, out: CoulombFriction[]): boolean;
   boxBox: BoxPairFn;
   planeBox: BoxPairFn;
+}
+
+/**
+ * A friction row tagged with the contact it belongs to and its friction coefficient, so the solver
+ * can bound it by mu times that contact's normal impulse (Coulomb friction). `step` says which
+ * world step the tag was written in: rows are pooled and reused.
+ */
+export interface CoulombFriction {
+  maxForce: number;
+  minForce: number;
+  bi: Body;
+  bj: Body;
+  coulomb?: { contact: ContactEquation; mu: number; step: number };
 }
 
 type BoxPairFn = (
@@ -91,7 +105,18 @@ function emit(
   c.ri.set(pix - bi.position.x, piy - bi.position.y, piz - bi.position.z);
   c.rj.set(pjx - bj.position.x, pjy - bj.position.y, pjz - bj.position.z);
   np.result.push(c);
-  if (gap <= FRICTION_GAP) np.createFrictionEquationsFromContact(c, np.frictionResult);
+  if (gap <= FRICTION_GAP && np.createFrictionEquationsFromContact(c, np.frictionResult)) {
+    // cannon-es bounds the rows by mu·|g|·reduced mass; recover mu from that.
+    const out = np.frictionResult;
+    const f = out[out.length - 1];
+    const g = np.world.frictionGravity ?? np.world.gravity;
+    let reduced = bi.invMass + bj.invMass;
+    reduced = reduced > 0 ? 1 / reduced : 0;
+    const mu = reduced > 0 ? f.maxForce / (g.length() * reduced) : 0;
+    const step = np.world.stepnumber;
+    out[out.length - 1].coulomb = { contact: c, mu, step };
+    out[out.length - 2].coulomb = { contact: c, mu, step };
+  }
 }
 
 /** Clips polygon `src` (n points) by the half-space a·p <= b; returns the new count in `dst`. */

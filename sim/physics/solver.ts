@@ -14,12 +14,18 @@
  *   penetration. Static friction then holds position, not only velocity. When the drift exceeds
  *   `anchorSlip` the contact is sliding, and the anchor moves to the current point.
  *
+ * - Coulomb friction: cannon-es clamps a friction row's impulse by mu·|g|·reduced mass, a force
+ *   compared with an impulse, so friction does not depend on how hard surfaces press (a finger
+ *   brushing a block's side could lift it). Here each friction row is bounded by mu times the
+ *   current normal impulse of its own contact, every iteration, as Box2D and Bullet do.
+ *
  * The iteration itself is cannon-es's SPOOK Gauss-Seidel (same equations, same B, C and eps), so
  * stiffness/relaxation settings keep their meaning. Nothing is allocated per step once the
  * buffers have grown to the largest contact count seen.
  */
 import { FrictionEquation, Quaternion, Solver, Vec3 } from 'cannon-es';
-import type { Body, Equation, World } from 'cannon-es';
+import type { Body, ContactEquation, Equation, World } from 'cannon-es';
+import type { CoulombFriction } from './box-contacts.ts';
 
 export interface WarmStartSolverOptions {
   /** Gauss-Seidel sweeps per step. Default 10. */
@@ -69,6 +75,10 @@ export class WarmStartSolver extends Solver {
   /** Hash of previous rows by (pair, kind): head index per key, then a linked list. */
   private heads = new Map<number, number>();
   private next = new Int32Array(64);
+  /** Per row: index of the contact row bounding it (friction rows), else -1; and its mu. */
+  private normalRow = new Int32Array(64);
+  private mu = new Float64Array(64);
+  private rowOf = new Map<ContactEquation, number>();
 
   constructor(options: WarmStartSolverOptions = {}) {
     super();
@@ -94,6 +104,8 @@ export class WarmStartSolver extends Solver {
     this.B = new Float64Array(size);
     this.invC = new Float64Array(size);
     this.next = new Int32Array(size);
+    this.normalRow = new Int32Array(size);
+    this.mu = new Float64Array(size);
     const cur = new Float64Array(size * REC);
     this.cur = cur;
     const prev = new Float64Array(size * REC);
@@ -110,7 +122,22 @@ export class WarmStartSolver extends Solver {
       return 0;
     }
     this.grow(Math.max(n, this.prevCount));
-    const { lambda, B, invC, cur, prev, heads, next } = this;
+    const { lambda, B, invC, cur, prev, heads, next, normalRow, mu, rowOf } = this;
+
+    // Which contact row bounds each friction row (Coulomb friction).
+    rowOf.clear();
+    for (let i = 0; i < n; i++) if (!(eqs[i] instanceof FrictionEquation)) rowOf.set(eqs[i] as unknown as ContactEquation, i);
+    for (let i = 0; i < n; i++) {
+      normalRow[i] = -1;
+      const tag = (eqs[i] as unknown as CoulombFriction).coulomb;
+      if (tag && tag.step === world.stepnumber) {
+        const r = rowOf.get(tag.contact);
+        if (r !== undefined) {
+          normalRow[i] = r;
+          mu[i] = tag.mu;
+        }
+      }
+    }
 
     for (let i = 0; i < bodies.length; i++) {
       const b = bodies[i];
@@ -187,8 +214,14 @@ export class WarmStartSolver extends Solver {
         if (g > 0) B[i] += g * c.a - g / dt;
       }
 
-      let l0 = m >= 0 ? prev[m * REC + 8] * this.warmStart : 0;
-      const lo = c.minForce * dt, hi = c.maxForce * dt;
+      lambda[i] = m >= 0 ? prev[m * REC + 8] * this.warmStart : 0;
+    }
+    // Warm-start impulses, friction clamped to its contact's warm-started normal impulse.
+    for (let i = 0; i < n; i++) {
+      const c = eqs[i];
+      let l0 = lambda[i];
+      const r = normalRow[i];
+      const lo = r >= 0 ? -mu[i] * lambda[r] : c.minForce, hi = r >= 0 ? mu[i] * lambda[r] : c.maxForce;
       if (l0 < lo) l0 = lo; else if (l0 > hi) l0 = hi;
       lambda[i] = l0;
       if (l0 !== 0) c.addToWlambda(l0);
@@ -202,8 +235,10 @@ export class WarmStartSolver extends Solver {
         const c = eqs[j];
         const lj = lambda[j];
         let dl = invC[j] * (B[j] - c.computeGWlambda() - c.eps * lj);
-        if (lj + dl < c.minForce) dl = c.minForce - lj;
-        else if (lj + dl > c.maxForce) dl = c.maxForce - lj;
+        const r = normalRow[j];
+        const lo = r >= 0 ? -mu[j] * lambda[r] : c.minForce, hi = r >= 0 ? mu[j] * lambda[r] : c.maxForce;
+        if (lj + dl < lo) dl = lo - lj;
+        else if (lj + dl > hi) dl = hi - lj;
         lambda[j] = lj + dl;
         total += dl > 0 ? dl : -dl;
         c.addToWlambda(dl);

@@ -191,7 +191,12 @@ export class Gripper {
       const dvMax = P.gripForce * dt / P.fingerMass;
       let dv = vWant - vRel;
       if (dv > dvMax) dv = dvMax; else if (dv < -dvMax) dv = -dvMax;
-      const vx2 = vRel + dv;
+      let vx2 = vRel + dv;
+      // Mechanical stops: fingers never cross the middle nor open past the maximum.
+      const inner = this.geometry.fingerHalf[0], outer = this.geometry.maxWidth / 2 + inner;
+      const nextOx = sign * (ox + vx2 * dt);
+      if (nextOx < inner) vx2 = (sign * inner - ox) * invDt;
+      else if (nextOx > outer) vx2 = (sign * outer - ox) * invDt;
       // Back to the world frame, plus the palm's own motion (translation and yaw).
       f.velocity.set(rigidX + c * vx2 - s * vy2, rigidY + s * vx2 + c * vy2, vz + vz2);
       f.quaternion.setFromAxisAngle(_w.set(0, 0, 1), this.yaw);
