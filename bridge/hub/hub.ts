@@ -1,0 +1,737 @@
+/**
+ * The hub: accepts already-upgraded WebSocket connections (it never owns a listening socket; see
+ * server.ts for that) and routes between robots, controllers and viewers.
+ *
+ * Control path: controller `command` → lease and e-stop checks → CommandClamp → robot `command`;
+ * robot `ack` → controller `ack` (requested, sent, applied). These messages are never dropped.
+ * Data path: robot `observation` and binary frames → subscribers, each skipped for a subscriber
+ * whose socket already holds more than `backpressure.dropAboveBytes` unsent: a slow viewer loses
+ * frames and never delays anybody else (nothing here ever waits on a socket).
+ *
+ * Safety state per robot: an exclusive lease, a watchdog (no command within commandTimeoutMs
+ * while moving → `hold`, and everyone is told why), a latched e-stop (raised by any controller or
+ * the robot itself, cleared only by `reset` from the lease holder), and the clamp.
+ */
+import type { WebSocket } from 'ws';
+import { performance } from 'node:perf_hooks';
+import { parseMessage, SUBPROTOCOL, PROTOCOL_VERSION, PERMISSIONS, FRAME_KINDS } from '../protocol.ts';
+import type {
+  ActionVector, ClientMessageOf, ErrorCode, Features, HoldReason, HubMessage, Peer, Role, RobotInfo, RobotState,
+  SafetyLimits, ClampReason, Frame,
+} from '../protocol.ts';
+import { resolveHubConfig, intersectLimits } from '../config.ts';
+import type { HubConfig, HubConfigInput } from '../config.ts';
+import { CommandClamp } from './safety.ts';
+import type { Pose4 } from './safety.ts';
+import { TokenBucket } from './rate-limit.ts';
+
+/** Where the hub reports every message it handles (the MCAP recorder implements it). */
+export interface HubRecorder {
+  record(entry: RecordEntry): void;
+  close(): Promise<void>;
+}
+export interface RecordEntry {
+  /** `in`: received from a client; `out`: sent by the hub (recorded once, however many recipients). */
+  dir: 'in' | 'out';
+  op: string;
+  robot: string | null;
+  /** Feature key, for binary frames. */
+  channel?: string;
+  /** ms since the Unix epoch, hub clock. */
+  t: number;
+  text?: string;
+  bytes?: Uint8Array;
+}
+
+export interface HubOptions {
+  config?: HubConfigInput;
+  recorder?: HubRecorder;
+  /** Diagnostic lines (connections, refusals, safety events). */
+  log?: (line: string) => void;
+  /** Name the hub gives itself in e-stops it raises. */
+  name?: string;
+}
+
+export interface HubStats {
+  connections: number;
+  messagesIn: number;
+  errorsSent: number;
+  framesIn: number;
+  framesDropped: number;
+  observationsDropped: number;
+  commandsForwarded: number;
+  commandsClamped: number;
+  holds: number;
+  closedForAbuse: number;
+}
+
+/** Hub clock: ms since the Unix epoch with sub-ms resolution, monotonic within the process. */
+export function hubNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+
+interface Conn {
+  session: string;
+  role: Role;
+  name: string | undefined;
+  ws: WebSocket;
+  peer: Peer;
+  msgBucket: TokenBucket;
+  byteBucket: TokenBucket;
+  errBucket: TokenBucket;
+  maxMessageBytes: number;
+  /** robot id (or `*`) → wanted binary channels (null: all). */
+  subs: Map<string, Set<string> | null>;
+  leases: Set<string>;
+  robot: RobotEntry | null;
+  alive: boolean;
+  closed: boolean;
+  dropped: number;
+}
+
+interface PendingCommand {
+  ctrlSeq: number;
+  conn: Conn;
+  requested: ActionVector;
+  sent: ActionVector;
+  clamped: ClampReason[];
+  received: number;
+}
+
+interface SentDelta {
+  seq: number;
+  d: Pose4;
+  acked: boolean;
+}
+
+interface RobotEntry {
+  id: string;
+  handle: number;
+  name: string | undefined;
+  model: string | undefined;
+  features: Features;
+  limits: SafetyLimits;
+  conn: Conn | null;
+  state: RobotState;
+  clamp: CommandClamp;
+  hubSeq: number;
+  pending: Map<number, PendingCommand>;
+  lastCtrlSeq: number;
+  leaseConn: Conn | null;
+  watchdog: NodeJS.Timeout | null;
+  pose: Pose4 | null;
+  grip: number | null;
+  poseAt: number;
+  deltas: SentDelta[];
+  /** Feature keys in declaration order: a frame's channel number indexes this. */
+  channels: string[];
+  subscribers: Set<Conn>;
+}
+
+export class BridgeHub {
+  readonly config: HubConfig;
+  private readonly recorder: HubRecorder | undefined;
+  private readonly log: (line: string) => void;
+  private readonly conns = new Set<Conn>();
+  private readonly robots = new Map<string, RobotEntry>();
+  private readonly wildcardSubs = new Set<Conn>();
+  private nextSession = 1;
+  private nextHandle = 1;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private closing = false;
+  private readonly hubPeer: Peer;
+  readonly stats: HubStats = {
+    connections: 0, messagesIn: 0, errorsSent: 0, framesIn: 0, framesDropped: 0, observationsDropped: 0,
+    commandsForwarded: 0, commandsClamped: 0, holds: 0, closedForAbuse: 0,
+  };
+
+  constructor(options: HubOptions = {}) {
+    this.config = resolveHubConfig(options.config);
+    this.recorder = options.recorder;
+    this.log = options.log ?? (() => {});
+    this.hubPeer = { role: 'controller', session: 'hub', name: options.name ?? 'hub' };
+    if (this.config.heartbeatMs > 0) {
+      this.heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
+      this.heartbeat.unref();
+    }
+  }
+
+  /** Robots known to the hub (connected or not), as sent to clients. */
+  robotList(): RobotInfo[] {
+    return [...this.robots.values()].map((r) => this.info(r));
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /**
+   * Takes a WebSocket whose upgrade was authorized for `role`. The hub owns it from now on.
+   */
+  handleConnection(ws: WebSocket, peer: { role: Role; name?: string }): void {
+    if (this.closing || this.conns.size >= this.config.maxConnections) {
+      ws.close(1013, this.closing ? 'hub shutting down' : 'too many connections');
+      return;
+    }
+    const now = hubNow();
+    const lim = this.config.connection[peer.role];
+    const session = `s${this.nextSession++}`;
+    const conn: Conn = {
+      session,
+      role: peer.role,
+      name: peer.name,
+      ws,
+      peer: { role: peer.role, session, ...(peer.name ? { name: peer.name } : {}) },
+      msgBucket: new TokenBucket(lim.messagesPerSecond, lim.messagesPerSecond, now),
+      byteBucket: new TokenBucket(lim.bytesPerSecond, lim.bytesPerSecond, now),
+      errBucket: new TokenBucket(this.config.errorBudget.perSecond, this.config.errorBudget.burst, now),
+      maxMessageBytes: lim.maxMessageBytes,
+      subs: new Map(),
+      leases: new Set(),
+      robot: null,
+      alive: true,
+      closed: false,
+      dropped: 0,
+    };
+    this.conns.add(conn);
+    this.stats.connections++;
+    this.log(`connect ${session} ${peer.role}${peer.name ? ` (${peer.name})` : ''}`);
+    this.recordEvent('connect', conn);
+    ws.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
+    ws.on('pong', () => { conn.alive = true; });
+    ws.on('close', (code, reason) => this.onClose(conn, code, reason.toString()));
+    ws.on('error', (err) => this.log(`socket error ${session}: ${err.message}`));
+    this.send(conn, {
+      op: 'welcome',
+      protocol: SUBPROTOCOL,
+      version: { ...PROTOCOL_VERSION },
+      session,
+      role: peer.role,
+      hubTime: now,
+      limits: lim,
+      robots: this.robotList(),
+    });
+  }
+
+  /** Holds every robot, closes every connection, flushes the recorder. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const r of this.robots.values()) {
+      if (r.conn) this.hold(r, 'hub_shutdown', 'the hub is shutting down');
+      this.stopWatchdog(r);
+    }
+    const closed: Promise<void>[] = [];
+    for (const c of this.conns) {
+      closed.push(new Promise((resolve) => {
+        if (c.ws.readyState === c.ws.CLOSED) return resolve();
+        c.ws.once('close', () => resolve());
+        c.ws.close(1001, 'hub shutting down');
+        setTimeout(() => { c.ws.terminate(); resolve(); }, 1000).unref();
+      }));
+    }
+    await Promise.all(closed);
+    await this.recorder?.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Inbound
+  // -------------------------------------------------------------------------------------------
+
+  private onMessage(conn: Conn, data: Buffer, isBinary: boolean): void {
+    if (conn.closed) return;
+    const now = hubNow();
+    this.stats.messagesIn++;
+    if (data.byteLength > conn.maxMessageBytes) {
+      this.error(conn, 'too_large', `message of ${data.byteLength} bytes exceeds the ${conn.role} limit of ${conn.maxMessageBytes}`);
+      return;
+    }
+    if (!conn.msgBucket.take(1, now) || !conn.byteBucket.take(data.byteLength, now)) {
+      this.error(conn, 'rate_limited', `rate limit exceeded for a ${conn.role} connection`);
+      return;
+    }
+    try {
+      if (isBinary) this.onFrame(conn, data, now);
+      else this.onText(conn, data.toString('utf8'), now);
+    } catch (e) {
+      // A bug must not take the hub down; the peer learns something went wrong.
+      this.log(`internal error handling a message from ${conn.session}: ${(e as Error).stack ?? e}`);
+      this.error(conn, 'internal', 'the hub failed to handle this message');
+    }
+  }
+
+  private onText(conn: Conn, text: string, now: number): void {
+    const parsed = parseMessage(text, { from: 'client', maxChars: conn.maxMessageBytes });
+    if (!parsed.ok) {
+      this.error(conn, parsed.error.code, parsed.error.message, parsed.error.ref);
+      return;
+    }
+    const msg = parsed.msg;
+    if (!PERMISSIONS[msg.op].includes(conn.role)) {
+      this.error(conn, 'forbidden', `a ${conn.role} may not send ${msg.op}`, { op: msg.op, ...('id' in msg && msg.id !== undefined ? { id: msg.id } : {}) });
+      return;
+    }
+    if (this.recorder) this.recorder.record({ dir: 'in', op: msg.op, robot: 'robot' in msg && msg.robot !== '*' ? msg.robot : null, t: now, text: JSON.stringify(msg) });
+    switch (msg.op) {
+      case 'register': return this.onRegister(conn, msg);
+      case 'observation': return this.onObservation(conn, msg, now);
+      case 'ack': return this.onRobotAck(conn, msg, now);
+      case 'lease': return this.onLease(conn, msg);
+      case 'release': return this.onRelease(conn, msg);
+      case 'command': return this.onCommand(conn, msg, now);
+      case 'estop': return this.onEstop(conn, msg);
+      case 'reset': return this.onReset(conn, msg);
+      case 'subscribe': return this.onSubscribe(conn, msg);
+      case 'unsubscribe': return this.onUnsubscribe(conn, msg);
+      case 'ping': return this.send(conn, { op: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(msg.t !== undefined ? { t: msg.t } : {}), hubTime: now });
+    }
+  }
+
+  private onRegister(conn: Conn, msg: ClientMessageOf<'register'>): void {
+    const ref = { op: 'register', id: msg.id, robot: msg.robot };
+    if (conn.robot) return this.error(conn, 'already_registered', `this connection already registered robot ${conn.robot.id}`, ref);
+    const features = msg.features;
+    const pose = features.observation[features.action.poseKey];
+    if (!pose || pose.kind !== 'state' || (pose.shape[0] ?? 0) < 4) {
+      return this.error(conn, 'invalid', `features.action.poseKey "${features.action.poseKey}" must name a state feature of at least 4 numbers [x, y, z, yaw]`, ref);
+    }
+    const lim = intersectLimits(this.config.limits, features.limits);
+    if (!lim.ok) return this.error(conn, 'limits_conflict', lim.error, ref);
+    let r = this.robots.get(msg.robot);
+    if (r && r.conn) return this.error(conn, 'robot_id_in_use', `robot ${msg.robot} is already connected (session ${r.conn.session})`, ref);
+    if (!r) {
+      r = {
+        id: msg.robot, handle: this.nextHandle++, name: msg.name, model: msg.model, features, limits: lim.limits, conn,
+        state: { connected: true, lease: null, estop: null, holding: true, holdReason: 'registered' },
+        clamp: new CommandClamp(lim.limits, features.action), hubSeq: 0, pending: new Map(), lastCtrlSeq: -1, leaseConn: null,
+        watchdog: null, pose: null, grip: null, poseAt: 0, deltas: [], channels: Object.keys(features.observation), subscribers: new Set(),
+      };
+      this.robots.set(r.id, r);
+      for (const c of this.wildcardSubs) r.subscribers.add(c);
+    } else {
+      // The same robot back (a restart): its e-stop latch, if any, survives; it stays stopped until leased.
+      r.conn = conn;
+      r.name = msg.name;
+      r.model = msg.model;
+      r.features = features;
+      r.limits = lim.limits;
+      r.clamp = new CommandClamp(lim.limits, features.action);
+      r.channels = Object.keys(features.observation);
+      r.state = { ...r.state, connected: true, holding: true, holdReason: 'registered' };
+    }
+    conn.robot = r;
+    this.log(`robot ${r.id} registered by ${conn.session} (handle ${r.handle}, ${features.action.form})`);
+    this.send(conn, { op: 'ok', of: 'register', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, handle: r.handle, limits: r.limits });
+    this.hold(r, 'registered', 'robot registered: holding until a controller leases it and commands');
+    if (r.state.estop) this.sendRobot(r, { op: 'estop', robot: r.id, reason: r.state.estop.reason, by: r.state.estop.by, t: r.state.estop.t });
+    this.broadcastRobots();
+  }
+
+  private ownRobot(conn: Conn, robot: string, op: string): RobotEntry | null {
+    if (!conn.robot) {
+      this.error(conn, 'not_registered', `register before sending ${op}`, { op, robot });
+      return null;
+    }
+    if (conn.robot.id !== robot) {
+      this.error(conn, 'forbidden', `this connection is robot ${conn.robot.id}, not ${robot}`, { op, robot });
+      return null;
+    }
+    return conn.robot;
+  }
+
+  private onObservation(conn: Conn, msg: ClientMessageOf<'observation'>, now: number): void {
+    const r = this.ownRobot(conn, msg.robot, 'observation');
+    if (!r) return;
+    const pose = msg.state[r.features.action.poseKey];
+    if (pose && pose.length >= 4) {
+      r.pose = [pose[0], pose[1], pose[2], pose[3]];
+      if (pose.length >= 5) r.grip = pose[4];
+      r.poseAt = now;
+      if (msg.cmdSeq !== undefined) {
+        const c = msg.cmdSeq;
+        r.deltas = r.deltas.filter((d) => d.seq > c);
+      } else {
+        r.deltas = r.deltas.filter((d) => !d.acked);
+      }
+    }
+    if (r.subscribers.size === 0) return;
+    const buf = Buffer.from(JSON.stringify(msg));
+    for (const c of r.subscribers) {
+      if (!this.sendDroppable(c, buf, false)) this.stats.observationsDropped++;
+    }
+  }
+
+  private onFrame(conn: Conn, data: Buffer, now: number): void {
+    const r = conn.robot;
+    if (!r) return this.error(conn, conn.role === 'robot' ? 'not_registered' : 'forbidden', conn.role === 'robot' ? 'register before sending frames' : `a ${conn.role} may not send binary frames`);
+    const parsed = parseMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    if (!parsed.ok) return this.error(conn, 'bad_frame', parsed.error.message, { robot: r.id });
+    const f: Frame = parsed.msg.frame;
+    if (f.handle !== r.handle) return this.error(conn, 'forbidden', `frame carries handle ${f.handle}; this robot's handle is ${r.handle}`, { robot: r.id });
+    const key = r.channels[f.channel];
+    const spec = key === undefined ? undefined : r.features.observation[key];
+    if (!spec || spec.kind === 'state' || FRAME_KINDS[spec.kind] !== FRAME_KINDS[f.kind]) {
+      return this.error(conn, 'bad_frame', `channel ${f.channel} is not an image or tensor feature of ${r.id}`, { robot: r.id });
+    }
+    if (spec.dtype !== f.dtype || spec.shape.length !== f.shape.length || spec.shape.some((d, i) => d !== f.shape[i]) || (spec.format ?? null) !== f.format) {
+      return this.error(conn, 'bad_frame', `frame on ${key} is ${f.dtype}${JSON.stringify(f.shape)}${f.format ? ` ${f.format}` : ''}; declared ${spec.dtype}${JSON.stringify(spec.shape)}${spec.format ? ` ${spec.format}` : ''}`, { robot: r.id, seq: f.seq });
+    }
+    this.stats.framesIn++;
+    this.recorder?.record({ dir: 'in', op: 'frame', robot: r.id, channel: key, t: now, bytes: data });
+    for (const c of r.subscribers) {
+      const want = c.subs.get(r.id) ?? c.subs.get('*');
+      if (want && !want.has(key)) continue;
+      if (!this.sendDroppable(c, data, true)) this.stats.framesDropped++;
+    }
+  }
+
+  private onRobotAck(conn: Conn, msg: ClientMessageOf<'ack'>, now: number): void {
+    const r = this.ownRobot(conn, msg.robot, 'ack');
+    if (!r) return;
+    const p = r.pending.get(msg.seq);
+    if (!p) return this.error(conn, 'unknown_command', `no command ${msg.seq} is waiting for an ack`, { op: 'ack', seq: msg.seq, robot: r.id });
+    r.pending.delete(msg.seq);
+    for (const d of r.deltas) if (d.seq === msg.seq) d.acked = true;
+    if (p.conn.closed) return;
+    this.send(p.conn, {
+      op: 'ack', robot: r.id, seq: p.ctrlSeq, requested: p.requested, sent: p.sent, applied: msg.applied, clamped: p.clamped,
+      hubReceived: p.received, hubAcked: now,
+    });
+  }
+
+  private lookup(conn: Conn, robot: string, op: string, id?: string | number): RobotEntry | null {
+    const r = this.robots.get(robot);
+    if (!r) {
+      this.error(conn, 'unknown_robot', `no robot ${robot} is registered`, { op, robot, ...(id !== undefined ? { id } : {}) });
+      return null;
+    }
+    return r;
+  }
+
+  private onLease(conn: Conn, msg: ClientMessageOf<'lease'>): void {
+    const ref = { op: 'lease', robot: msg.robot, ...(msg.id !== undefined ? { id: msg.id } : {}) };
+    const r = this.lookup(conn, msg.robot, 'lease', msg.id);
+    if (!r) return;
+    if (!r.conn) return this.error(conn, 'robot_offline', `robot ${r.id} is not connected`, ref);
+    if (r.leaseConn && r.leaseConn !== conn) {
+      const h = r.leaseConn.peer;
+      return this.error(conn, 'lease_held', `robot ${r.id} is leased by ${h.name ?? h.session}`, ref);
+    }
+    if (r.leaseConn !== conn) {
+      r.leaseConn = conn;
+      conn.leases.add(r.id);
+      r.lastCtrlSeq = -1;
+      r.clamp.restart();
+      r.state = { ...r.state, lease: conn.peer };
+      this.log(`lease ${r.id} → ${conn.session}`);
+      this.broadcastState(r);
+    }
+    this.send(conn, { op: 'ok', of: 'lease', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, limits: r.limits });
+  }
+
+  private onRelease(conn: Conn, msg: ClientMessageOf<'release'>): void {
+    const r = this.lookup(conn, msg.robot, 'release', msg.id);
+    if (!r) return;
+    if (r.leaseConn !== conn) return this.error(conn, 'not_leased', `you do not hold the lease on ${r.id}`, { op: 'release', robot: r.id, ...(msg.id !== undefined ? { id: msg.id } : {}) });
+    this.endLease(r, 'lease_released', `${conn.name ?? conn.session} released the lease`);
+    this.send(conn, { op: 'ok', of: 'release', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
+  }
+
+  private endLease(r: RobotEntry, reason: HoldReason, message: string): void {
+    const c = r.leaseConn;
+    if (c) c.leases.delete(r.id);
+    r.leaseConn = null;
+    this.stopWatchdog(r);
+    r.pending.clear();
+    r.state = { ...r.state, lease: null };
+    if (r.conn) this.hold(r, reason, message);
+    else this.broadcastState(r);
+  }
+
+  private onCommand(conn: Conn, msg: ClientMessageOf<'command'>, now: number): void {
+    const ref = { op: 'command', seq: msg.seq, robot: msg.robot };
+    const r = this.robots.get(msg.robot);
+    if (!r) return this.error(conn, 'unknown_robot', `no robot ${msg.robot} is registered`, ref);
+    if (r.leaseConn !== conn) return this.error(conn, 'not_leased', `lease ${r.id} before commanding it`, ref);
+    if (!r.conn) return this.error(conn, 'robot_offline', `robot ${r.id} is not connected`, ref);
+    if (r.state.estop) return this.error(conn, 'estop_latched', `robot ${r.id} is e-stopped (${r.state.estop.reason || 'no reason given'}); the lease holder must send reset`, ref);
+    if (msg.seq <= r.lastCtrlSeq) return this.error(conn, 'stale_seq', `command seq ${msg.seq} is not above the last one (${r.lastCtrlSeq})`, ref);
+    if (msg.form && msg.form !== r.features.action.form) return this.error(conn, 'wrong_form', `robot ${r.id} takes ${r.features.action.form}, not ${msg.form}`, ref);
+    if (!r.pose) return this.error(conn, 'no_pose', `robot ${r.id} has not reported its pose (${r.features.action.poseKey}) yet`, ref);
+    if (now - r.poseAt > r.limits.poseTimeoutMs) return this.error(conn, 'stale_pose', `robot ${r.id}'s last pose is ${Math.round(now - r.poseAt)} ms old (limit ${r.limits.poseTimeoutMs} ms)`, ref);
+    r.lastCtrlSeq = msg.seq;
+
+    const form = r.features.action.form;
+    const anchor: Pose4 = [r.pose[0], r.pose[1], r.pose[2], r.pose[3]];
+    if (form !== 'ee_target') for (const d of r.deltas) for (let i = 0; i < 4; i++) anchor[i] += d.d[i];
+    const result = r.clamp.clamp(msg.action, anchor, r.grip, now);
+    const seq = (r.hubSeq = (r.hubSeq + 1) >>> 0);
+    if (form !== 'ee_target') {
+      r.deltas.push({ seq, d: [result.target[0] - anchor[0], result.target[1] - anchor[1], result.target[2] - anchor[2], result.target[3] - anchor[3]], acked: false });
+      if (r.deltas.length > this.config.maxPendingCommands) r.deltas.shift();
+    }
+    if (r.pending.size >= this.config.maxPendingCommands) {
+      const oldest = r.pending.keys().next().value;
+      if (oldest !== undefined) r.pending.delete(oldest);
+    }
+    r.pending.set(seq, { ctrlSeq: msg.seq, conn, requested: msg.action, sent: result.sent, clamped: result.clamped, received: now });
+    this.stats.commandsForwarded++;
+    if (result.clamped.length) this.stats.commandsClamped++;
+    this.sendRobot(r, { op: 'command', robot: r.id, seq, form, action: result.sent, clamped: result.clamped, t: now });
+    this.touchWatchdog(r);
+    if (r.state.holding) {
+      r.state = { ...r.state, holding: false, holdReason: null };
+      this.broadcastState(r);
+    }
+  }
+
+  private onEstop(conn: Conn, msg: ClientMessageOf<'estop'>): void {
+    let r: RobotEntry | null;
+    if (conn.role === 'robot') r = this.ownRobot(conn, msg.robot, 'estop');
+    else r = this.lookup(conn, msg.robot, 'estop', msg.id);
+    if (!r) return;
+    this.latchEstop(r, msg.reason || 'e-stop', conn.peer);
+    this.send(conn, { op: 'ok', of: 'estop', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
+  }
+
+  /** Raises the latched e-stop on a robot from code embedding the hub (false: no such robot). */
+  estop(robot: string, reason: string): boolean {
+    const r = this.robots.get(robot);
+    if (!r) return false;
+    this.latchEstop(r, reason, this.hubPeer);
+    return true;
+  }
+
+  private latchEstop(r: RobotEntry, reason: string, by: Peer): void {
+    if (r.state.estop) return; // latched already; the first reason stands
+    const t = hubNow();
+    r.state = { ...r.state, estop: { reason: reason.slice(0, 200), by, t }, holding: true, holdReason: 'estop' };
+    this.stopWatchdog(r);
+    this.stats.holds++;
+    this.log(`E-STOP ${r.id} by ${by.name ?? by.session}: ${reason}`);
+    const m: HubMessage = { op: 'estop', robot: r.id, reason: r.state.estop!.reason, by, t };
+    if (r.conn) this.sendRobot(r, m);
+    this.broadcast(m, r.conn);
+    this.broadcastState(r);
+  }
+
+  private onReset(conn: Conn, msg: ClientMessageOf<'reset'>): void {
+    const ref = { op: 'reset', robot: msg.robot, ...(msg.id !== undefined ? { id: msg.id } : {}) };
+    const r = this.lookup(conn, msg.robot, 'reset', msg.id);
+    if (!r) return;
+    if (r.leaseConn !== conn) return this.error(conn, 'not_leased', `only the lease holder may reset ${r.id}; lease it first`, ref);
+    if (!r.state.estop) return this.error(conn, 'not_latched', `robot ${r.id} is not e-stopped`, ref);
+    this.log(`reset ${r.id} by ${conn.session}`);
+    r.state = { ...r.state, estop: null };
+    r.clamp.restart();
+    if (r.conn) this.hold(r, 'reset', `e-stop cleared by ${conn.name ?? conn.session}; holding until the next command`);
+    else this.broadcastState(r);
+    this.send(conn, { op: 'ok', of: 'reset', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
+  }
+
+  private onSubscribe(conn: Conn, msg: ClientMessageOf<'subscribe'>): void {
+    const channels = msg.channels ? new Set(msg.channels) : null;
+    if (msg.robot === '*') {
+      conn.subs.set('*', channels);
+      this.wildcardSubs.add(conn);
+      for (const r of this.robots.values()) r.subscribers.add(conn);
+    } else {
+      const r = this.lookup(conn, msg.robot, 'subscribe', msg.id);
+      if (!r) return;
+      conn.subs.set(r.id, channels);
+      r.subscribers.add(conn);
+    }
+    this.send(conn, { op: 'ok', of: 'subscribe', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(msg.robot !== '*' ? { robot: msg.robot } : {}) });
+  }
+
+  private onUnsubscribe(conn: Conn, msg: ClientMessageOf<'unsubscribe'>): void {
+    conn.subs.delete(msg.robot);
+    if (msg.robot === '*') {
+      this.wildcardSubs.delete(conn);
+      for (const r of this.robots.values()) if (!conn.subs.has(r.id)) r.subscribers.delete(conn);
+    } else {
+      const r = this.robots.get(msg.robot);
+      if (r && !conn.subs.has('*')) r.subscribers.delete(conn);
+    }
+    this.send(conn, { op: 'ok', of: 'unsubscribe', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(msg.robot !== '*' ? { robot: msg.robot } : {}) });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Safety state
+  // -------------------------------------------------------------------------------------------
+
+  private hold(r: RobotEntry, reason: HoldReason, message: string): void {
+    const t = hubNow();
+    this.stopWatchdog(r);
+    r.clamp.restart();
+    r.state = { ...r.state, holding: true, holdReason: reason === 'estop' ? 'estop' : r.state.estop ? 'estop' : reason };
+    this.stats.holds++;
+    this.sendRobot(r, { op: 'hold', robot: r.id, reason, message, t });
+    if (reason !== 'registered') {
+      const level = reason === 'watchdog' || reason === 'controller_disconnected' ? 'warn' : 'info';
+      this.broadcast({ op: 'status', level, code: reason, message: `${r.id}: ${message}`, robot: r.id, t }, r.conn);
+      this.log(`hold ${r.id}: ${reason} (${message})`);
+    }
+    this.broadcastState(r);
+  }
+
+  private touchWatchdog(r: RobotEntry): void {
+    if (r.watchdog) {
+      r.watchdog.refresh();
+      return;
+    }
+    r.watchdog = setTimeout(() => {
+      r.watchdog = null;
+      if (!r.leaseConn || r.state.holding || !r.conn) return;
+      const who = r.leaseConn.name ?? r.leaseConn.session;
+      this.hold(r, 'watchdog', `no command from ${who} for ${r.limits.commandTimeoutMs} ms`);
+    }, r.limits.commandTimeoutMs);
+    r.watchdog.unref();
+  }
+
+  private stopWatchdog(r: RobotEntry): void {
+    if (r.watchdog) clearTimeout(r.watchdog);
+    r.watchdog = null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connections closing
+  // -------------------------------------------------------------------------------------------
+
+  private onClose(conn: Conn, code: number, reason: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.conns.delete(conn);
+    this.wildcardSubs.delete(conn);
+    this.log(`disconnect ${conn.session} ${conn.role} (${code}${reason ? ` ${reason}` : ''})`);
+    this.recordEvent('disconnect', conn, code, reason);
+    for (const r of this.robots.values()) r.subscribers.delete(conn);
+    for (const id of [...conn.leases]) {
+      const r = this.robots.get(id);
+      if (r && r.leaseConn === conn) this.endLease(r, 'controller_disconnected', `controller ${conn.name ?? conn.session} disconnected`);
+    }
+    const r = conn.robot;
+    if (r && r.conn === conn) {
+      r.conn = null;
+      this.stopWatchdog(r);
+      r.pending.clear();
+      r.deltas = [];
+      r.pose = null;
+      r.grip = null;
+      const holder = r.leaseConn;
+      if (holder) {
+        holder.leases.delete(r.id);
+        r.leaseConn = null;
+      }
+      r.state = { ...r.state, connected: false, lease: null, holding: true, holdReason: 'registered' };
+      if (!this.closing) {
+        this.broadcast({ op: 'status', level: 'warn', code: 'robot_disconnected', message: `robot ${r.id} disconnected${holder ? `; lease of ${holder.name ?? holder.session} ended` : ''}`, robot: r.id, t: hubNow() });
+        this.broadcastState(r);
+      }
+    }
+  }
+
+  private beat(): void {
+    for (const c of this.conns) {
+      if (!c.alive) {
+        this.log(`heartbeat: ${c.session} missed a pong; dropping it`);
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      try {
+        c.ws.ping();
+      } catch {
+        c.ws.terminate();
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Outbound
+  // -------------------------------------------------------------------------------------------
+
+  private info(r: RobotEntry): RobotInfo {
+    return {
+      id: r.id, handle: r.handle, ...(r.name ? { name: r.name } : {}), ...(r.model ? { model: r.model } : {}),
+      features: r.features, limits: r.limits, state: r.state,
+    };
+  }
+
+  /** Control-path send: never dropped. A peer that stopped reading altogether is disconnected. */
+  private sendRaw(c: Conn, data: string | Buffer, binary: boolean): void {
+    if (c.closed || c.ws.readyState !== c.ws.OPEN) return;
+    if (c.ws.bufferedAmount > this.config.backpressure.disconnectAboveBytes) {
+      this.log(`${c.session} has ${c.ws.bufferedAmount} bytes unread; disconnecting it`);
+      c.ws.terminate();
+      return;
+    }
+    c.ws.send(data, binary ? BINARY : TEXT);
+  }
+
+  private send(c: Conn, msg: HubMessage): void {
+    const text = JSON.stringify(msg);
+    this.sendRaw(c, text, false);
+    if (this.recorder && msg.op !== 'robot_state') this.recorder.record({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
+  }
+
+  private sendRobot(r: RobotEntry, msg: HubMessage): void {
+    if (r.conn) this.send(r.conn, msg);
+  }
+
+  /** Data-path send: skipped (false) when the peer is behind. */
+  private sendDroppable(c: Conn, data: Buffer, binary: boolean): boolean {
+    if (c.closed || c.ws.readyState !== c.ws.OPEN) return false;
+    if (c.ws.bufferedAmount > this.config.backpressure.dropAboveBytes) {
+      c.dropped++;
+      return false;
+    }
+    c.ws.send(data, binary ? BINARY : TEXT);
+    return true;
+  }
+
+  /** To every client connection except robots (and except `skip`). Recorded once. */
+  private broadcast(msg: HubMessage, skip: Conn | null = null): void {
+    const text = JSON.stringify(msg);
+    const buf = Buffer.from(text);
+    for (const c of this.conns) if (c !== skip && c.role !== 'robot') this.sendRaw(c, buf, false);
+    this.recorder?.record({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
+  }
+
+  private broadcastState(r: RobotEntry): void {
+    if (this.closing) return;
+    this.broadcast({ op: 'robot_state', robot: r.id, state: r.state });
+  }
+
+  private broadcastRobots(): void {
+    this.broadcast({ op: 'robots', robots: this.robotList() });
+  }
+
+  private error(conn: Conn, code: ErrorCode, message: string, ref?: { op?: string; id?: string | number; seq?: number; robot?: string }): void {
+    if (conn.closed) return;
+    if (!conn.errBucket.take(1, hubNow())) {
+      this.stats.closedForAbuse++;
+      this.log(`closing ${conn.session}: too many invalid messages (last: ${code})`);
+      conn.ws.close(1008, `too many invalid messages (last: ${code})`.slice(0, 120));
+      // Give the close handshake a moment, then cut it off; the bookkeeping runs now.
+      setTimeout(() => conn.ws.terminate(), 1000).unref();
+      this.onClose(conn, 1008, 'too many invalid messages');
+      return;
+    }
+    this.stats.errorsSent++;
+    const cleanRef = ref ? Object.fromEntries(Object.entries(ref).filter(([, v]) => v !== undefined)) : undefined;
+    this.send(conn, { op: 'error', code, message: message.slice(0, 500), ...(cleanRef && Object.keys(cleanRef).length ? { ref: cleanRef } : {}) });
+  }
+
+  private recordEvent(event: 'connect' | 'disconnect', conn: Conn, code?: number, reason?: string): void {
+    if (!this.recorder) return;
+    this.recorder.record({
+      dir: 'out', op: 'session', robot: null, t: hubNow(),
+      text: JSON.stringify({ event, session: conn.session, role: conn.role, ...(conn.name ? { name: conn.name } : {}), ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) }),
+    });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * `startBridge`: an HTTP(S) server whose upgrade handler authorizes each request (auth.ts) and
+ * hands the WebSocket to a BridgeHub. Plain HTTP requests get a one-line health text.
+ *
+ * Two `ws` servers share the listener so the maximum message size depends on the role: robots may
+ * send camera frames, controllers and viewers only small JSON.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as fs from 'node:fs';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { SUBPROTOCOL } from '../protocol.ts';
+import { BridgeConfigError } from '../config.ts';
+import type { HubConfigInput } from '../config.ts';
+import { Authenticator } from './auth.ts';
+import { BridgeHub } from './hub.ts';
+import type { HubRecorder } from './hub.ts';
+
+export interface BridgeOptions {
+  /** TCP port; 0 picks a free one. Default 8765. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1 (this machine only). */
+  host?: string;
+  token: string;
+  viewerToken?: string;
+  /** PEM certificate and key files: both or neither. With them the bridge speaks wss. */
+  tls?: { cert: string; key: string };
+  /** Allowed browser origins. */
+  origins?: string[];
+  /** Hub configuration (limits, rates, backpressure); see config.ts. */
+  config?: HubConfigInput;
+  /** Records every message (see bridge/mcap/recorder.ts). */
+  recorder?: HubRecorder;
+  log?: (line: string) => void;
+}
+
+export interface RunningBridge {
+  hub: BridgeHub;
+  server: http.Server | https.Server;
+  port: number;
+  host: string;
+  /** e.g. ws://127.0.0.1:8765/ */
+  url: string;
+  close(): Promise<void>;
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  const text = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const body = `${reason}\n`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.destroy();
+}
+
+export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
+  if (options.tls && (!options.tls.cert || !options.tls.key)) throw new BridgeConfigError('TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
+  const auth = new Authenticator({ token: options.token, viewerToken: options.viewerToken, origins: options.origins });
+  const hub = new BridgeHub({ config: options.config, recorder: options.recorder, log: options.log });
+  const lim = hub.config.connection;
+  const handleProtocols = (protocols: Set<string>): string | false => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false);
+  const common = { noServer: true, perMessageDeflate: false, clientTracking: false, handleProtocols } as const;
+  const wssRobot = new WebSocketServer({ ...common, maxPayload: lim.robot.maxMessageBytes });
+  const wssOther = new WebSocketServer({ ...common, maxPayload: Math.max(lim.controller.maxMessageBytes, lim.viewer.maxMessageBytes) });
+
+  const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
+    res.end(`simreal bridge: connect with a WebSocket (subprotocol ${SUBPROTOCOL}); ${hub.connectionCount} connected\n`);
+  };
+  const server = options.tls
+    ? https.createServer({ cert: fs.readFileSync(options.tls.cert), key: fs.readFileSync(options.tls.key) }, onRequest)
+    : http.createServer(onRequest);
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const d = auth.check(req);
+    if (!d.ok) {
+      options.log?.(`refused ${req.socket.remoteAddress ?? '?'}: ${d.status} ${d.reason}`);
+      return refuse(socket, d.status, d.reason);
+    }
+    const wss = d.role === 'robot' ? wssRobot : wssOther;
+    wss.handleUpgrade(req, socket, head, (ws) => hub.handleConnection(ws, { role: d.role, name: d.name }));
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8765, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const url = `${options.tls ? 'wss' : 'ws'}://${urlHost}:${port}/`;
+  let closed = false;
+  return {
+    hub, server, port, host, url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await hub.close();
+      wssRobot.close();
+      wssOther.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

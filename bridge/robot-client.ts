@@ -1,0 +1,365 @@
+/**
+ * RobotClient: connects any `Robot` to a hub and keeps it safe when the link is not.
+ *
+ * - Registers the robot's features, streams observations (JSON state + binary frames) at
+ *   `observationHz`, executes `command`s and acknowledges each with the action applied.
+ * - Holds the robot on every `hold` from the hub, whenever the link drops, and when no command
+ *   has come for twice the hub's watchdog timeout while moving (in case the hub itself stalls).
+ * - E-stop from the hub → `robot.emergencyStop()`; a robot fault → e-stop raised at the hub.
+ * - Reconnects with exponential backoff and jitter; after a reconnect the robot stays stopped until
+ *   a controller leases it again (the hub sends `hold` on registration).
+ *
+ * Usage:
+ *   const client = new RobotClient({ url, token, id: 'emu-1', robot });
+ *   await client.start();           // robot.connect(), then connects to the hub in the background
+ *   await client.waitRegistered();  // optional
+ *   …
+ *   await client.stop();            // hold, disconnect from the hub, robot.disconnect()
+ */
+import { EventEmitter } from 'node:events';
+import { WebSocket } from 'ws';
+import { Rng } from '../sim/rng.ts';
+import { SUBPROTOCOL, parseMessage, writeFrameHeader, FRAME_HEADER_BYTES, payloadBytes } from './protocol.ts';
+import type { ActionVector, HubMessage, HubMessageOf, SafetyLimits, ClientMessage } from './protocol.ts';
+import type { Robot } from './robot.ts';
+
+export interface BackoffOptions {
+  /** First retry delay (default 250 ms). */
+  initialMs?: number;
+  /** Longest delay (default 10 s). */
+  maxMs?: number;
+  /** Growth per failed attempt (default 2). */
+  factor?: number;
+  /** ± fraction of random spread so many robots do not reconnect in lockstep (default 0.2). */
+  jitter?: number;
+}
+
+export interface RobotClientOptions {
+  /** Hub URL, e.g. ws://localhost:8765/ */
+  url: string;
+  token: string;
+  /** Robot id on the hub, e.g. `emu-1`. */
+  id: string;
+  robot: Robot;
+  name?: string;
+  model?: string;
+  /** Observations per second (default: the robot's controlHz). */
+  observationHz?: number;
+  backoff?: BackoffOptions;
+  /** Seed for the backoff jitter (default: from the robot id). */
+  seed?: number;
+  /** Extra options for wss (e.g. `ca` for a self-signed certificate). */
+  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  /** Frames are skipped while more than this many bytes wait to be sent (default 8 MiB). */
+  maxBufferedBytes?: number;
+  log?: (line: string) => void;
+}
+
+export type RobotClientState = 'idle' | 'connecting' | 'registered' | 'backoff' | 'stopped';
+
+export interface RobotClientEvents {
+  registered: [{ handle: number; limits: SafetyLimits }];
+  disconnected: [{ code: number; reason: string }];
+  command: [HubMessageOf<'command'>, ActionVector];
+  hold: [HubMessageOf<'hold'>];
+  estop: [HubMessageOf<'estop'>];
+  error: [Error];
+  hubError: [HubMessageOf<'error'>];
+}
+
+export class RobotClient extends EventEmitter<RobotClientEvents> {
+  readonly options: RobotClientOptions;
+  readonly robot: Robot;
+  private ws: WebSocket | null = null;
+  private _state: RobotClientState = 'idle';
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private obsTimer: NodeJS.Timeout | null = null;
+  private readonly rng: Rng;
+  private handle = 0;
+  private limits: SafetyLimits | null = null;
+  private obsSeq = 0;
+  private frameSeq = 0;
+  private lastCmdSeq: number | undefined = undefined;
+  private lastCommandAt = 0;
+  private moving = false;
+  private estopped = false;
+  private busy = false;
+  private queued: HubMessageOf<'command'> | null = null;
+  private reading = false;
+  private readonly channels: string[];
+
+  constructor(options: RobotClientOptions) {
+    super();
+    this.options = options;
+    this.robot = options.robot;
+    this.channels = Object.keys(options.robot.features.observation);
+    let seed = options.seed;
+    if (seed === undefined) {
+      seed = 0;
+      for (let i = 0; i < options.id.length; i++) seed = (Math.imul(seed, 31) + options.id.charCodeAt(i)) | 0;
+    }
+    this.rng = new Rng(seed);
+    if (options.robot.onFault) options.robot.onFault((reason) => this.estop(`robot fault: ${reason}`));
+  }
+
+  get state(): RobotClientState {
+    return this._state;
+  }
+
+  /** Connects the robot (held still), then the hub; reconnects until `stop`. */
+  async start(): Promise<void> {
+    if (this._state !== 'idle') throw new Error(`RobotClient already ${this._state}`);
+    if (!this.robot.isConnected) await this.robot.connect();
+    await this.safeHold();
+    this.connect();
+  }
+
+  /** Resolves once registered with the hub (rejects after `timeoutMs`). */
+  waitRegistered(timeoutMs = 10_000): Promise<void> {
+    if (this._state === 'registered') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.off('registered', onReg); reject(new Error(`robot ${this.options.id} did not register within ${timeoutMs} ms`)); }, timeoutMs);
+      const onReg = (): void => { clearTimeout(timer); resolve(); };
+      this.once('registered', onReg);
+    });
+  }
+
+  /** Raises the e-stop at the hub on behalf of the robot (and stops the robot locally at once). */
+  estop(reason: string): void {
+    void this.robot.emergencyStop(reason).catch((e) => this.fail(e));
+    this.estopped = true;
+    this.sendJson({ op: 'estop', robot: this.options.id, reason: reason.slice(0, 200) });
+  }
+
+  async stop(): Promise<void> {
+    if (this._state === 'stopped') return;
+    this._state = 'stopped';
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.stopObservations();
+    await this.safeHold();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && ws.readyState !== ws.CLOSED) {
+      await new Promise<void>((resolve) => {
+        ws.once('close', () => resolve());
+        ws.close(1000, 'robot stopping');
+        setTimeout(() => { ws.terminate(); resolve(); }, 1000).unref();
+      });
+    }
+    if (this.robot.isConnected) await this.robot.disconnect();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** Errors go to 'error' listeners if there are any, else to the log (never an unhandled throw). */
+  private fail(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.log(`error: ${err.message}`);
+  }
+
+  private log(line: string): void {
+    this.options.log?.(`[robot ${this.options.id}] ${line}`);
+  }
+
+  private connect(): void {
+    if (this._state === 'stopped') return;
+    this._state = 'connecting';
+    const url = new URL(this.options.url);
+    url.searchParams.set('role', 'robot');
+    url.searchParams.set('name', this.options.name ?? this.options.id);
+    const ws = new WebSocket(url, [SUBPROTOCOL], {
+      headers: { Authorization: `Bearer ${this.options.token}` },
+      perMessageDeflate: false,
+      maxPayload: 16 << 20,
+      handshakeTimeout: 5000,
+      ...(this.options.tls ?? {}),
+    });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.log('connected; registering');
+      const f = this.robot.features;
+      this.sendJson({ op: 'register', robot: this.options.id, ...(this.options.name ? { name: this.options.name } : {}), ...(this.options.model ? { model: this.options.model } : {}), features: f });
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return; // the hub sends robots no frames
+      this.onHubMessage((data as Buffer).toString('utf8'));
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('end', () => this.fail(new Error(`hub refused the robot: ${res.statusCode} ${body.trim()}`)));
+    });
+    ws.on('error', (err) => this.log(`socket error: ${err.message}`));
+    ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.ws && this.ws !== null) return;
+    this.stopObservations();
+    const wasRegistered = this._state === 'registered';
+    this.moving = false;
+    void this.safeHold();
+    this.emit('disconnected', { code, reason });
+    if (this._state === 'stopped') return;
+    const b = this.options.backoff ?? {};
+    const initial = b.initialMs ?? 250;
+    const max = b.maxMs ?? 10_000;
+    const factor = b.factor ?? 2;
+    const jitter = b.jitter ?? 0.2;
+    if (wasRegistered) this.attempt = 0;
+    const base = Math.min(max, initial * Math.pow(factor, this.attempt));
+    const delay = Math.max(0, base * (1 + jitter * (2 * this.rng.next() - 1)));
+    this.attempt++;
+    this._state = 'backoff';
+    this.log(`link down (${code}${reason ? ` ${reason}` : ''}); robot held; retrying in ${Math.round(delay)} ms`);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private onHubMessage(text: string): void {
+    const parsed = parseMessage(text, { from: 'hub' });
+    if (!parsed.ok) {
+      this.log(`bad message from hub: ${parsed.error.message}`);
+      return;
+    }
+    const m: HubMessage = parsed.msg;
+    switch (m.op) {
+      case 'ok':
+        if (m.of === 'register' && m.handle !== undefined && m.limits) {
+          this.handle = m.handle;
+          this.limits = m.limits;
+          this.attempt = 0;
+          this._state = 'registered';
+          this.log(`registered (handle ${m.handle})`);
+          this.startObservations();
+          this.emit('registered', { handle: m.handle, limits: m.limits });
+        }
+        return;
+      case 'command':
+        return this.onCommand(m);
+      case 'hold':
+        this.moving = false;
+        this.queued = null;
+        if (m.reason === 'reset') this.estopped = false;
+        if (!this.estopped) void this.safeHold();
+        this.emit('hold', m);
+        return;
+      case 'estop':
+        this.estopped = true;
+        this.moving = false;
+        this.queued = null;
+        void this.robot.emergencyStop(m.reason).catch((e) => this.fail(e));
+        this.emit('estop', m);
+        return;
+      case 'error':
+        this.log(`hub error ${m.code}: ${m.message}`);
+        this.emit('hubError', m);
+        if (m.ref?.op === 'register') {
+          // Registration refused (id in use, bad features): close and retry with backoff.
+          this.ws?.close(1000, 'registration refused');
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onCommand(m: HubMessageOf<'command'>): void {
+    if (this.estopped) return; // the hub never sends these while latched; belt and braces
+    if (this.busy) {
+      // Latest wins: a slower robot skips intermediate steps (never acked; cmdSeq covers them).
+      this.queued = m;
+      return;
+    }
+    void this.execute(m);
+  }
+
+  private async execute(m: HubMessageOf<'command'>): Promise<void> {
+    this.busy = true;
+    try {
+      let next: HubMessageOf<'command'> | null = m;
+      while (next) {
+        const cmd: HubMessageOf<'command'> = next;
+        this.queued = null;
+        const applied = await this.robot.sendAction(cmd.action);
+        this.lastCmdSeq = cmd.seq;
+        this.lastCommandAt = performance.now();
+        this.moving = true;
+        this.sendJson({ op: 'ack', robot: this.options.id, seq: cmd.seq, applied, t: performance.timeOrigin + performance.now() });
+        this.emit('command', cmd, applied);
+        next = this.queued;
+      }
+    } catch (e) {
+      this.fail(e);
+      this.estop(`sendAction failed: ${(e as Error).message}`);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private startObservations(): void {
+    this.stopObservations();
+    const hz = this.options.observationHz ?? this.robot.features.controlHz;
+    const period = Math.max(1, 1000 / hz);
+    this.obsTimer = setInterval(() => void this.observe(), period);
+  }
+
+  private stopObservations(): void {
+    if (this.obsTimer) clearInterval(this.obsTimer);
+    this.obsTimer = null;
+  }
+
+  private async observe(): Promise<void> {
+    if (this.reading || this._state !== 'registered') return;
+    // Local watchdog, in case the hub stalls with the link still up.
+    if (this.moving && this.limits && performance.now() - this.lastCommandAt > 2 * this.limits.commandTimeoutMs) {
+      this.moving = false;
+      this.log('no command for twice the watchdog timeout: holding locally');
+      await this.safeHold();
+    }
+    this.reading = true;
+    try {
+      const obs = await this.robot.getObservation();
+      const ws = this.ws;
+      if (!ws || ws.readyState !== ws.OPEN || this._state !== 'registered') return;
+      const t = obs.t ?? performance.timeOrigin + performance.now();
+      this.sendJson({ op: 'observation', robot: this.options.id, seq: this.obsSeq = (this.obsSeq + 1) >>> 0, t, ...(this.lastCmdSeq !== undefined ? { cmdSeq: this.lastCmdSeq } : {}), state: obs.state });
+      if (obs.frames) {
+        const maxBuffered = this.options.maxBufferedBytes ?? 8 << 20;
+        for (const [key, data] of Object.entries(obs.frames)) {
+          if (ws.bufferedAmount > maxBuffered) break;
+          const channel = this.channels.indexOf(key);
+          const spec = this.robot.features.observation[key];
+          if (channel < 0 || !spec || spec.kind === 'state') continue;
+          const bytes = payloadBytes(spec.dtype, spec.shape);
+          if (data.byteLength !== bytes) {
+            this.log(`frame ${key} has ${data.byteLength} bytes, expected ${bytes}; skipped`);
+            continue;
+          }
+          const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bytes);
+          writeFrameHeader(buf, { kind: spec.kind, dtype: spec.dtype, shape: spec.shape, handle: this.handle, channel, seq: this.frameSeq = (this.frameSeq + 1) >>> 0, t, format: spec.format ?? null });
+          buf.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), FRAME_HEADER_BYTES);
+          ws.send(buf, { binary: true });
+        }
+      }
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private async safeHold(): Promise<void> {
+    try {
+      if (this.robot.isConnected && !this.estopped) await this.robot.hold();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private sendJson(msg: ClientMessage): void {
+    const ws = this.ws;
+    if (ws && ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+  }
+}
