@@ -4,9 +4,10 @@
  * (if any) as subcommands of `bench`.
  */
 import type { Command } from 'commander';
+import { generateCommand } from './generate.ts';
 
 export interface CommandModule {
   register(program: Command, bench: Command): void;
 }
 
-export const commands: CommandModule[] = [];
+export const commands: CommandModule[] = [generateCommand];

@@ -1,0 +1,31 @@
+/** Parsing helpers shared by CLI commands: every bad value becomes a UserError naming the flag. */
+import { loadScenario, ScenarioError } from '../sim/scenario.ts';
+import type { Scenario } from '../sim/scenario.ts';
+import { UserError } from './errors.ts';
+
+export function parseIntOption(flag: string, text: string, min = -Infinity, max = Infinity): number {
+  const v = Number(text);
+  if (!/^-?\d+$/.test(String(text).trim()) || !Number.isSafeInteger(v) || v < min || v > max) {
+    const range = Number.isFinite(max) ? ` in ${min}..${max}` : Number.isFinite(min) ? ` >= ${min}` : '';
+    throw new UserError(`${flag} expects an integer${range}, got "${text}"`);
+  }
+  return v;
+}
+
+export function parseNumberOption(flag: string, text: string, min = -Infinity, max = Infinity): number {
+  const v = Number(text);
+  if (String(text).trim() === '' || !Number.isFinite(v) || v < min || v > max) {
+    throw new UserError(`${flag} expects a number in [${min}, ${max}], got "${text}"`);
+  }
+  return v;
+}
+
+/** Loads a scenario, turning validation problems into a UserError (exit code 2). */
+export function loadScenarioOrExit(path: string): Scenario {
+  try {
+    return loadScenario(path);
+  } catch (err) {
+    if (err instanceof ScenarioError) throw new UserError(err.message, 2);
+    throw err;
+  }
+}

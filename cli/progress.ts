@@ -1,0 +1,51 @@
+/**
+ * Progress bars (cli-progress): count, rate, ETA and a free-form field such as the success rate.
+ * Disabled (or drawn to a non-TTY as plain lines every few seconds) so logs stay readable.
+ */
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  update(value: number, fields?: Record<string, string>): void;
+  stop(): void;
+}
+
+export interface ProgressOptions {
+  total: number;
+  start?: number;
+  unit: string;
+  enabled?: boolean;
+  /** Extra payload fields shown after the bar, with their initial text. */
+  fields?: Record<string, string>;
+}
+
+export function createProgress(options: ProgressOptions): Progress {
+  const fields = options.fields ?? { success: '-' };
+  if (options.enabled === false) return { update() {}, stop() {} };
+  const extra = Object.keys(fields).map((k) => `${k} {${k}}`).join(' | ');
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `{bar} {value}/{total} ${options.unit} | {rate}/s | ETA {eta_formatted}${extra ? ` | ${extra}` : ''}`,
+      barCompleteChar: '\u2588',
+      barIncompleteChar: '\u2591',
+      hideCursor: true,
+      etaBuffer: 20,
+      fps: 5,
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const t0 = performance.now();
+  const start = options.start ?? 0;
+  bar.start(options.total, start, { ...fields, rate: '0.0' });
+  return {
+    update(value, f) {
+      const s = (performance.now() - t0) / 1000;
+      bar.update(value, { ...f, rate: ((value - start) / Math.max(s, 1e-3)).toFixed(1) });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}

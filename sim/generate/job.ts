@@ -1,0 +1,91 @@
+/**
+ * A generation job: what every episode of a run shares (scenario, randomization mode, DART noise,
+ * cameras). The same code runs an episode in the main thread or in a worker.
+ */
+import { TabletopEnv } from '../env.ts';
+import { runEpisode } from '../episode.ts';
+import type { EpisodeRecord } from '../episode.ts';
+import { EXPERTS } from '../experts/index.ts';
+import type { RandomizationMode } from '../randomization.ts';
+import type { Scenario } from '../scenario.ts';
+import type { SimState } from '../state.ts';
+
+export interface RenderSpec {
+  cameras: string[];
+  width: number;
+  height: number;
+  /** Also render depth and segmentation. */
+  depth?: boolean;
+  segmentation?: boolean;
+}
+
+export interface JobSpec {
+  scenario: Scenario;
+  randomization: RandomizationMode;
+  dartNoise: number;
+  render?: RenderSpec;
+}
+
+/**
+ * What a frame renderer offers generation (implemented in sim/render): per episode it samples the
+ * look from the episode's seed, per frame it encodes one PNG per camera.
+ */
+export interface EpisodeFrameRenderer {
+  beginEpisode(scenario: Scenario, seed: number, randomization: RandomizationMode): void;
+  /** PNG bytes per camera for this state. */
+  renderFrame(state: SimState): Promise<Record<string, Uint8Array>>;
+  dispose(): Promise<void>;
+}
+
+export interface PreparedJob {
+  spec: JobSpec;
+  env: TabletopEnv;
+  renderer: EpisodeFrameRenderer | null;
+  dispose(): Promise<void>;
+}
+
+export async function prepareJob(spec: JobSpec): Promise<PreparedJob> {
+  const env = new TabletopEnv(spec.scenario, { randomization: spec.randomization });
+  let renderer: EpisodeFrameRenderer | null = null;
+  if (spec.render) {
+    const mod = await import('../render/frame-renderer.ts');
+    renderer = await mod.createEpisodeFrameRenderer(spec.render);
+  }
+  return {
+    spec,
+    env,
+    renderer,
+    async dispose() {
+      if (renderer) await renderer.dispose();
+    },
+  };
+}
+
+/** Runs episode `index` with `seed`; returns the record and the buffers to transfer. */
+export async function runJobEpisode(job: PreparedJob, index: number, seed: number): Promise<{ record: EpisodeRecord; transfer: ArrayBuffer[] }> {
+  const solve = EXPERTS[job.spec.scenario.task.id];
+  const states: SimState[] = [];
+  if (job.renderer) job.renderer.beginEpisode(job.spec.scenario, seed, job.spec.randomization);
+  const record = runEpisode(job.env, solve, {
+    index,
+    seed,
+    dartNoise: job.spec.dartNoise,
+    onFrame: job.renderer ? (s) => states.push(s) : undefined,
+  });
+  const transfer: ArrayBuffer[] = [];
+  if (job.renderer) {
+    const images: Record<string, Uint8Array[]> = {};
+    for (const s of states) {
+      const frame = await job.renderer.renderFrame(s);
+      for (const [cam, png] of Object.entries(frame)) {
+        (images[cam] ??= []).push(png);
+        transfer.push(png.buffer as ArrayBuffer);
+      }
+    }
+    record.extras = { images };
+  }
+  for (const a of [record.observation, record.action, record.executedAction, record.reward, record.done, record.successAfter, record.blockPoses]) {
+    transfer.push(a.buffer as ArrayBuffer);
+  }
+  return { record, transfer };
+}
