@@ -5,7 +5,9 @@
  * - `Conv2DBackpropFilter` (missing: "Kernel 'Conv2DBackpropFilter' not registered for backend
  *   'wasm'"): transposed im2col + XNNPACK matmul;
  * - `Conv2DBackpropInput` (present but a direct loop): XNNPACK matmul + col2im;
- * - `MaxPoolGrad` (present but wrong for windows whose values are all ≤ 0): a single JS pass.
+ * - `MaxPoolGrad` (present but wrong for windows whose values are all ≤ 0): a single JS pass;
+ * - `DepthwiseConv2dNativeBackpropFilter` / `…BackpropInput` (missing): one pass over dy with
+ *   channel-contiguous inner loops (a depthwise convolution has no matmul inside).
  *
  * `AvgPoolGrad`, ReLU's `Step`, bias sums, `Mean` (global average pooling) and the optimizer's
  * element-wise ops are native there and agree with the `cpu` backend (tests/policy check it). `registerWasmTrainingKernels()` installs ours over
@@ -17,6 +19,7 @@ import type { KernelConfig } from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-conv2d-backprop.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 
 export { columnBudget } from './conv2d-backprop-filter.ts';
@@ -25,7 +28,13 @@ export type { ConvGeometry } from './geometry.ts';
 export { geometryFromConvInfo } from './geometry.ts';
 
 /** Our kernels, in registration order. */
-export const wasmTrainingKernels: readonly KernelConfig[] = [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig];
+export const wasmTrainingKernels: readonly KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  maxPoolGradConfig,
+  depthwiseBackpropFilterConfig,
+  depthwiseBackpropInputConfig,
+];
 
 /** tfjs's own configs that ours replaced (restored by unregister). */
 const replaced = new Map<string, KernelConfig>();

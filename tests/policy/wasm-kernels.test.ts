@@ -162,6 +162,29 @@ describe('Conv2DBackpropFilter and Conv2DBackpropInput on wasm match cpu', () =>
     expectClose(iWasm.data, iCpu.data, 2e-5, 'input gradient');
   });
 
+  // tfjs's conv2d gradient refuses dilation, but the kernels take a `dilations` attribute: checked
+  // as adjoints of cpu's forward Conv2D, <dy, conv(x, W)> = <dW(x, dy), W> = <x, dX(dy, W)>.
+  const dilated = Array.from({ length: 4 }, (_, i) => {
+    const r = new Rng(50 + i);
+    const f: Shape4 = [r.int(2, 3), r.int(1, 3), r.int(1, 4), r.int(1, 4)];
+    return { x: [r.int(1, 2), r.int(7, 10), r.int(7, 10), f[2]] as Shape4, filter: f, dilations: [r.int(1, 3), r.int(2, 3)] as [number, number], pad: (['same', 'valid'] as const)[i % 2] };
+  });
+  it.each(dilated.map((c) => [JSON.stringify(c), c] as const))('dilated %s', async (name, c) => {
+    const r = new Rng(7).fork(name);
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, 1, c.dilations, c.pad);
+    const x = { data: normals(r, c.x.reduce((a, b) => a * b)), shape: c.x };
+    const dy = { data: normals(r, info.outShape.reduce((a, b) => a * b)), shape: info.outShape };
+    const filter = { data: normals(r, c.filter.reduce((a, b) => a * b)), shape: c.filter };
+    const attrs = { strides: 1, pad: c.pad, dataFormat: 'NHWC', dilations: c.dilations };
+    const y = await kernelOn('cpu', 'Conv2D', { x, filter }, attrs);
+    const dW = await kernelOn('wasm', 'Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: c.filter });
+    const dX = await kernelOn('wasm', 'Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: c.x });
+    const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+    const ref = dot(dy.data, y.data);
+    expect(Math.abs(dot(dW.data, filter.data) - ref)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(ref)));
+    expect(Math.abs(dot(dX.data, x.data) - ref)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(ref)));
+  });
+
   it('give the same result when the batch is cut into slices', async () => {
     const c: ConvCase = { x: [5, 9, 8, 3], filter: [3, 2, 3, 4], strides: [2, 1], pad: 'same', dataFormat: 'NHWC' };
     const rng = new Rng(5);
@@ -201,6 +224,78 @@ describe('Conv2DBackpropFilter and Conv2DBackpropInput on wasm match cpu', () =>
     const a = await run('wasm');
     const b = await run('cpu');
     for (let i = 0; i < 3; i++) expectClose(a[i], b[i], 2e-5, ['dx', 'dw', 'conv2dTranspose'][i]);
+  });
+});
+
+describe('depthwise convolution gradients on wasm match cpu', () => {
+  const rng = new Rng(12);
+  const cases = Array.from({ length: 12 }, (_, i) => {
+    const f: Shape4 = [rng.int(1, 3), rng.int(1, 3), rng.int(1, 5), i % 3 === 0 ? 1 : rng.int(1, 3)];
+    const dilations: [number, number] = i % 4 === 3 ? [rng.int(1, 2), rng.int(1, 2)] : [1, 1];
+    const strides: [number, number] = dilations[0] > 1 || dilations[1] > 1 ? [1, 1] : [rng.int(1, 2), rng.int(1, 2)];
+    const pad: Pad = i % 3 === 2 ? [[0, 0], [rng.int(0, 1), rng.int(0, 2)], [rng.int(0, 2), rng.int(0, 1)], [0, 0]] : (['same', 'valid'] as const)[i % 2];
+    return { x: [rng.int(1, 2), rng.int(5, 10), rng.int(5, 10), f[2]] as Shape4, filter: f, strides, dilations, pad };
+  });
+  it.each(cases.map((c) => [JSON.stringify(c), c] as const))('%s', async (name, c) => {
+    const r = new Rng(6).fork(name);
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, c.dilations, c.pad, undefined, true);
+    const x = { data: normals(r, c.x.reduce((a, b) => a * b)), shape: c.x };
+    const dy = { data: normals(r, info.outShape.reduce((a, b) => a * b)), shape: info.outShape };
+    const filter = { data: normals(r, c.filter.reduce((a, b) => a * b)), shape: c.filter };
+    const attrs = { strides: c.strides, dilations: c.dilations, pad: c.pad };
+    const fAttrs = { ...attrs, filterShape: c.filter };
+    const iAttrs = { ...attrs, inputShape: c.x };
+    const fw = await kernelOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, fAttrs);
+    const iw = await kernelOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, iAttrs);
+    if (c.dilations[0] === 1 && c.dilations[1] === 1) {
+      const fc = await kernelOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, fAttrs);
+      expectClose(fw.data, fc.data, 2e-5, 'filter gradient');
+      const ic = await kernelOn('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, iAttrs);
+      expectClose(iw.data, ic.data, 2e-5, 'input gradient');
+      return;
+    }
+    // cpu's depthwise gradients ignore dilation (tfjs's gradient refuses it before calling them),
+    // so dilated cases are checked as adjoints of cpu's forward depthwise convolution, which
+    // honours it: <dy, conv(x, W)> = <dW(x, dy), W> = <x, dX(dy, W)>.
+    const y = await kernelOn('cpu', 'DepthwiseConv2dNative', { x, filter }, { ...attrs });
+    const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+    const ref = dot(dy.data, y.data);
+    expect(Math.abs(dot(fw.data, filter.data) - ref)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(ref)));
+    expect(Math.abs(dot(iw.data, x.data) - ref)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(ref)));
+  });
+
+  it('let a separable conv layer train on wasm like on cpu', async () => {
+    const rng = new Rng(44);
+    const xs = normals(rng, 4 * 8 * 8 * 3);
+    const ys = normals(rng, 4 * 2);
+    const train = async (backend: 'wasm' | 'cpu') => {
+      await tf.setBackend(backend);
+      const model = tf.sequential({
+        layers: [
+          tf.layers.separableConv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, depthMultiplier: 2, activation: 'relu',
+            depthwiseInitializer: tf.initializers.glorotUniform({ seed: 1 }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+          tf.layers.globalAveragePooling2d({}),
+          tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+        ],
+      });
+      const x = tf.tensor4d(xs, [4, 8, 8, 3]);
+      const y = tf.tensor2d(ys, [4, 2]);
+      const opt = tf.train.sgd(0.1);
+      const losses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const l = opt.minimize(() => tf.losses.meanSquaredError(y, model.apply(x) as tf.Tensor), true) as tf.Scalar;
+        losses.push((await l.data())[0]);
+        l.dispose();
+      }
+      tf.dispose([x, y]);
+      model.dispose();
+      opt.dispose();
+      return losses;
+    };
+    const a = await train('wasm');
+    const b = await train('cpu');
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, b[i]));
+    expect(a.at(-1)!).toBeLessThan(a[0]);
   });
 });
 
