@@ -1,0 +1,252 @@
+/**
+ * The SO-100/SO-101 arm (six Feetech STS3215 servos, ids 1–6) as a bridge `Robot`.
+ *
+ * Commands are end-effector actions `[x, y, z, yaw, grip]` in the table frame (the form is
+ * chosen in the options; default `ee_delta_normalized`). Each step:
+ *  1. the new target = previous target (+ delta), in the table frame, then in the arm's base frame;
+ *  2. inverse kinematics with the tool pointing down (kinematics.ts);
+ *  3. joints clipped to the calibrated ranges, then to `maxRelativeTarget` radians from the
+ *     present joint positions (LeRobot's `max_relative_target`);
+ *  4. one SYNC_WRITE of Goal_Position to all six servos;
+ *  5. the action returned is recomputed from the joints actually sent (forward kinematics).
+ * Observations: one SYNC_READ of Present_Position → `joints` and `ee.pose` [x, y, z, yaw, grip].
+ *
+ * Safety: torque is enabled only after Goal_Position has been set to the present position (no
+ * jump on power-up); `emergencyStop` and `disconnect` switch torque off on every servo (the arm
+ * goes limp: support it). A status packet reporting overload, overheating or over-current is a
+ * fault: the robot raises the bridge e-stop through `onFault`.
+ */
+import type { ActionForm, ActionVector, Features, RobotLimits } from '../../protocol.ts';
+import type { Robot, RobotObservation } from '../../robot.ts';
+import { FeetechBus } from './bus.ts';
+import type { SerialLink, BusOptions } from './bus.ts';
+import * as F from './feetech.ts';
+import { SO101_MOTORS, ARM_JOINTS, ticksToRad, radToTicks, jointRange, ticksToGrip, gripToTicks } from './calibration.ts';
+import type { So101Calibration } from './calibration.ts';
+import { forwardKinematics, inverseKinematics, unwrapNear, SO101_GEOMETRY } from './kinematics.ts';
+import type { ArmGeometry } from './kinematics.ts';
+
+export interface So101Options {
+  /** The byte link to the servo bus (openSerialLink for hardware, openMockSo101Port for the simulation). */
+  link: SerialLink;
+  calibration: So101Calibration;
+  /** Action form (default `ee_delta_normalized`). */
+  form?: ActionForm;
+  /** Per-step scale of a normalized action, [m, m, m, rad] (default [0.01, 0.01, 0.01, 0.1]). */
+  maxDelta?: [number, number, number, number];
+  /** Control rate the robot advertises (default 30 Hz). */
+  controlHz?: number;
+  /** The arm's base in the table frame (default at the origin, facing +x). */
+  base?: { x: number; y: number; z: number; yaw: number };
+  /** Largest joint move per step from the present position, radians (default 0.15). */
+  maxRelativeTarget?: number;
+  /** Limits the robot declares to the hub (hub ∩ these is enforced). */
+  limits?: RobotLimits;
+  geometry?: ArmGeometry;
+  /** Write the calibration's homing offsets and ranges into the servos' EPROM on connect (default false: verify only). */
+  writeCalibration?: boolean;
+  /** Servo position gains written on connect (LeRobot's defaults: P 16, I 0, D 32). */
+  gains?: { p: number; i: number; d: number };
+  bus?: BusOptions;
+}
+
+const FAULT_BITS = F.STATUS_ERROR_BITS.overload | F.STATUS_ERROR_BITS.overheat | F.STATUS_ERROR_BITS.overcurrent;
+
+export class So101Robot implements Robot {
+  readonly features: Features;
+  private readonly options: So101Options;
+  private readonly cal: So101Calibration;
+  private readonly ids: number[];
+  private readonly geometry: ArmGeometry;
+  private bus: FeetechBus | null = null;
+  private connected = false;
+  private torqueOn = false;
+  private estopped = false;
+  /** Commanded target in the table frame [x, y, z, yaw]. */
+  private target: [number, number, number, number] | null = null;
+  private grip = -1;
+  private presentTicks: number[] = [];
+  private faultListener: ((reason: string) => void) | null = null;
+
+  constructor(options: So101Options) {
+    this.options = options;
+    this.cal = options.calibration;
+    this.ids = SO101_MOTORS.map((m) => this.cal[m].id);
+    this.geometry = options.geometry ?? SO101_GEOMETRY;
+    const form = options.form ?? 'ee_delta_normalized';
+    this.features = {
+      observation: {
+        'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'], unit: 'm, rad' },
+        joints: { kind: 'state', dtype: 'float64', shape: [6], names: [...SO101_MOTORS], unit: 'rad (gripper: grip)' },
+      },
+      action: { form, poseKey: 'ee.pose', ...(form === 'ee_delta_normalized' ? { maxDelta: options.maxDelta ?? [0.01, 0.01, 0.01, 0.1] } : {}) },
+      controlHz: options.controlHz ?? 30,
+      ...(options.limits ? { limits: options.limits } : {}),
+    };
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  onFault(listener: (reason: string) => void): void {
+    this.faultListener = listener;
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    const bus = new FeetechBus(this.options.link, this.options.bus);
+    this.bus = bus;
+    bus.onStatusError = (id, error) => {
+      if (error & FAULT_BITS) this.faultListener?.(`servo ${id} reports ${F.describeStatusError(error).join(', ')}`);
+    };
+    for (const m of SO101_MOTORS) {
+      const id = this.cal[m].id;
+      if (!(await bus.ping(id))) throw new Error(`servo ${id} (${m}) does not answer: check power, wiring, baud rate and ids`);
+      const model = await bus.readRegister(id, F.STS.MODEL_NUMBER);
+      if (model !== F.STS3215_MODEL_NUMBER) throw new Error(`servo ${id} (${m}) is model ${model}, expected an STS3215 (${F.STS3215_MODEL_NUMBER})`);
+    }
+    await this.torque(false);
+    const g = this.options.gains ?? { p: 16, i: 0, d: 32 };
+    for (const m of SO101_MOTORS) {
+      const c = this.cal[m];
+      await bus.writeRegister(c.id, F.STS.LOCK, 0);
+      if (this.options.writeCalibration) {
+        await bus.writeRegister(c.id, F.STS.HOMING_OFFSET, F.encodeSignMagnitude(c.homing_offset, 11));
+        await bus.writeRegister(c.id, F.STS.MIN_POSITION_LIMIT, c.range_min);
+        await bus.writeRegister(c.id, F.STS.MAX_POSITION_LIMIT, c.range_max);
+      } else {
+        const offset = F.decodeSignMagnitude(await bus.readRegister(c.id, F.STS.HOMING_OFFSET), 11);
+        if (offset !== c.homing_offset) throw new Error(`servo ${c.id} (${m}) has homing offset ${offset}, the calibration file says ${c.homing_offset}: recalibrate, or connect with writeCalibration (--write-calibration)`);
+      }
+      await bus.writeRegister(c.id, F.STS.OPERATING_MODE, 0);
+      await bus.writeRegister(c.id, F.STS.P_COEFFICIENT, g.p);
+      await bus.writeRegister(c.id, F.STS.I_COEFFICIENT, g.i);
+      await bus.writeRegister(c.id, F.STS.D_COEFFICIENT, g.d);
+      await bus.writeRegister(c.id, F.STS.ACCELERATION, 254);
+      await bus.writeRegister(c.id, F.STS.RETURN_DELAY_TIME, 0);
+    }
+    this.connected = true;
+    await this.hold();
+  }
+
+  async getObservation(): Promise<RobotObservation> {
+    const ticks = await this.readPresent();
+    const q = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], ticks[i]));
+    const grip = ticksToGrip(this.cal.gripper, ticks[5]);
+    const pose = this.toTable(forwardKinematics(q, this.geometry));
+    if (this.target) pose[3] = unwrapNear(pose[3], this.target[3]);
+    return { state: { 'ee.pose': [...pose, grip], joints: [...q, grip] } };
+  }
+
+  async sendAction(action: ActionVector): Promise<ActionVector> {
+    const bus = this.requireBus();
+    if (this.estopped) throw new Error('SO-101 is e-stopped: hold after a reset re-arms it');
+    if (!this.target) await this.hold();
+    const prev = this.target!;
+    const form = this.features.action.form;
+    let desired: [number, number, number, number];
+    if (form === 'ee_target') desired = [action[0], action[1], action[2], action[3]];
+    else {
+      const s = form === 'ee_delta_normalized' ? this.features.action.maxDelta! : [1, 1, 1, 1];
+      const a = form === 'ee_delta_normalized' ? action.slice(0, 4).map((v) => Math.max(-1, Math.min(1, v))) : action.slice(0, 4);
+      desired = [prev[0] + a[0] * s[0], prev[1] + a[1] * s[1], prev[2] + a[2] * s[2], prev[3] + a[3] * s[3]];
+    }
+    const present = await this.readPresent();
+    const presentQ = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], present[i]));
+    const ik = inverseKinematics(this.toBase(desired), presentQ[0], this.geometry);
+    const maxRel = this.options.maxRelativeTarget ?? 0.15;
+    const q = ik.joints.map((v, i) => {
+      const m = this.cal[ARM_JOINTS[i]];
+      const [lo, hi] = jointRange(m);
+      const ref = presentQ[i];
+      const near = i === 4 ? unwrapNear(v, ref) : v;
+      const clipped = Math.max(lo, Math.min(hi, near));
+      return Math.max(ref - maxRel, Math.min(ref + maxRel, clipped));
+    });
+    const grip = Math.max(-1, Math.min(1, action[4]));
+    const goals = new Map<number, number>();
+    ARM_JOINTS.forEach((m, i) => goals.set(this.cal[m].id, F.encodeSignMagnitude(radToTicks(this.cal[m], q[i]), 15)));
+    goals.set(this.cal.gripper.id, F.encodeSignMagnitude(gripToTicks(this.cal.gripper, grip), 15));
+    await bus.syncWrite(F.STS.GOAL_POSITION, goals);
+    // What was actually sent, as the robot's form: forward kinematics of the ticks written.
+    const sentQ = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], radToTicks(this.cal[m], q[i])));
+    const sentGrip = ticksToGrip(this.cal.gripper, gripToTicks(this.cal.gripper, grip));
+    const applied = this.toTable(forwardKinematics(sentQ, this.geometry));
+    applied[3] = unwrapNear(applied[3], desired[3]);
+    this.target = applied;
+    this.grip = sentGrip;
+    if (form === 'ee_target') return [applied[0], applied[1], applied[2], applied[3], sentGrip];
+    const s = form === 'ee_delta_normalized' ? this.features.action.maxDelta! : [1, 1, 1, 1];
+    return [0, 1, 2, 3].map((i) => (applied[i] - prev[i]) / s[i]).concat(sentGrip) as ActionVector;
+  }
+
+  /** Goal := present position on every servo, torque on (re-arms after an e-stop). */
+  async hold(): Promise<void> {
+    const bus = this.requireBus();
+    const present = await this.readPresent();
+    const goals = new Map<number, number>();
+    this.ids.forEach((id, i) => goals.set(id, F.encodeSignMagnitude(present[i], 15)));
+    await bus.syncWrite(F.STS.GOAL_POSITION, goals);
+    if (!this.torqueOn) {
+      await this.torque(true);
+      for (const id of this.ids) await bus.writeRegister(id, F.STS.LOCK, 1);
+    }
+    this.estopped = false;
+    const q = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], present[i]));
+    this.target = this.toTable(forwardKinematics(q, this.geometry));
+    this.grip = ticksToGrip(this.cal.gripper, present[5]);
+  }
+
+  async emergencyStop(_reason: string): Promise<void> {
+    this.estopped = true;
+    if (this.bus) await this.torque(false);
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.bus) return;
+    try {
+      await this.torque(false);
+    } finally {
+      await this.bus.close();
+      this.bus = null;
+      this.connected = false;
+      this.target = null;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private requireBus(): FeetechBus {
+    if (!this.bus) throw new Error('SO-101 is not connected');
+    return this.bus;
+  }
+
+  private async torque(on: boolean): Promise<void> {
+    const bus = this.requireBus();
+    await bus.syncWrite(F.STS.TORQUE_ENABLE, new Map(this.ids.map((id) => [id, on ? 1 : 0])));
+    this.torqueOn = on;
+  }
+
+  private async readPresent(): Promise<number[]> {
+    const r = await this.requireBus().syncRead(F.STS.PRESENT_POSITION, this.ids);
+    this.presentTicks = this.ids.map((id) => F.decodeSignMagnitude(r.get(id)!, 15));
+    return this.presentTicks;
+  }
+
+  private toTable(p: readonly number[]): [number, number, number, number] {
+    const b = this.options.base ?? { x: 0, y: 0, z: 0, yaw: 0 };
+    const c = Math.cos(b.yaw);
+    const s = Math.sin(b.yaw);
+    return [b.x + c * p[0] - s * p[1], b.y + s * p[0] + c * p[1], b.z + p[2], p[3] + b.yaw];
+  }
+
+  private toBase(p: readonly number[]): [number, number, number, number] {
+    const b = this.options.base ?? { x: 0, y: 0, z: 0, yaw: 0 };
+    const c = Math.cos(b.yaw);
+    const s = Math.sin(b.yaw);
+    const dx = p[0] - b.x;
+    const dy = p[1] - b.y;
+    return [c * dx + s * dy, -s * dx + c * dy, p[2] - b.z, p[3] - b.yaw];
+  }
+}
