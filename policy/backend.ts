@@ -50,7 +50,11 @@ export interface BackendChoice {
   name: BackendName;
   /** What runs the math, e.g. "CPU: Intel Xeon @ 2.20GHz, wasm 1 thread, SIMD" or "GPU: NVIDIA H100 …". */
   device: string;
-  /** Frees what the backend holds outside the JS heap (the GPU device, Dawn) so Node can exit. */
+  /**
+   * Frees what the backend holds outside the JS heap so Node can exit: for webgpu the backend is
+   * removed, its GPU device destroyed and Dawn released (select a backend again before more tf
+   * work); for the others nothing is needed.
+   */
   dispose(): void;
 }
 

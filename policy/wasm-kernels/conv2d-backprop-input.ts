@@ -73,12 +73,10 @@ function inputGradNHWC(
     for (let b0 = 0; b0 < g.batch; b0 += slice) {
       const b1 = Math.min(g.batch, b0 + slice);
       const M = (b1 - b0) * P;
-      let dySlice: TensorInfo | null = null;
-      if (b0 === 0 && b1 === g.batch) {
-        dySlice = viewAs(dy, [M, Co]);
-      } else {
+      // dy is the matmul's `a`, which XNNPACK does not cache: a view of its rows will do.
+      const dySlice = b0 === 0 && b1 === g.batch ? viewAs(dy, [M, Co]) : alloc(backend, [M, Co]);
+      if (dySlice.dataId !== dy.dataId) {
         const start = b0 * P * Co;
-        dySlice = alloc(backend, [M, Co]);
         f32(backend, dySlice).set(f32(backend, dy).subarray(start, start + M * Co));
       }
       const dcol = matMul(backend, dySlice, wT);
