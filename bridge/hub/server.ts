@@ -60,8 +60,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const lim = hub.config.connection;
   const handleProtocols = (protocols: Set<string>): string | false => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false);
   const common = { noServer: true, perMessageDeflate: false, clientTracking: false, handleProtocols } as const;
-  const wssRobot = new WebSocketServer({ ...common, maxPayload: lim.robot.maxMessageBytes });
-  const wssOther = new WebSocketServer({ ...common, maxPayload: Math.max(lim.controller.maxMessageBytes, lim.viewer.maxMessageBytes) });
+  const wssRobot = new WebSocketServer({ ...common, maxPayload: lim.robot.maxMessageBytes + (1 << 16) });
+  // Controllers and viewers: messages above their limit but below this hard cap are answered with
+  // a `too_large` error by the hub; above the cap ws closes the connection (1009).
+  const wssOther = new WebSocketServer({ ...common, maxPayload: Math.max(1 << 20, 4 * Math.max(lim.controller.maxMessageBytes, lim.viewer.maxMessageBytes)) });
 
   const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
