@@ -4,10 +4,12 @@
  * (if any) as subcommands of `bench`.
  */
 import type { Command } from 'commander';
+import { benchPhysicsCommand } from './bench-physics.ts';
+import { benchTrainCommand } from './bench-train.ts';
 import { generateCommand } from './generate.ts';
 
 export interface CommandModule {
   register(program: Command, bench: Command): void;
 }
 
-export const commands: CommandModule[] = [generateCommand];
+export const commands: CommandModule[] = [generateCommand, benchPhysicsCommand, benchTrainCommand];

@@ -114,8 +114,14 @@ function emit(
     reduced = reduced > 0 ? 1 / reduced : 0;
     const mu = reduced > 0 ? f.maxForce / (g.length() * reduced) : 0;
     const step = np.world.stepnumber;
-    out[out.length - 1].coulomb = { contact: c, mu, step };
-    out[out.length - 2].coulomb = { contact: c, mu, step };
+    for (let k = out.length - 2; k < out.length; k++) {
+      const row = out[k];
+      if (row.coulomb) {
+        row.coulomb.contact = c;
+        row.coulomb.mu = mu;
+        row.coulomb.step = step;
+      } else row.coulomb = { contact: c, mu, step };
+    }
   }
 }
 

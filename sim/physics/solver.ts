@@ -24,14 +24,18 @@
  * buffers have grown to the largest contact count seen.
  */
 import { FrictionEquation, Quaternion, Solver, Vec3 } from 'cannon-es';
-import type { Body, ContactEquation, Equation, World } from 'cannon-es';
+import type { Body, Equation, World } from 'cannon-es';
 import type { CoulombFriction } from './box-contacts.ts';
 
 export interface WarmStartSolverOptions {
   /** Gauss-Seidel sweeps per step. Default 10. */
   iterations?: number;
-  /** Stop early when the summed impulse change of a sweep is below this. Default 1e-7. */
+  /** Stop early when a sweep changes the impulses by less than this in total (N·s). Default 1e-7. */
   tolerance?: number;
+  /** ...or by less than this fraction of their total size. Default 0 (off). */
+  relativeTolerance?: number;
+  /** Sweeps that include friction rows (the rest refine normal impulses only). Default: all. */
+  frictionIterations?: number;
   /** Fraction of last step's impulse each matched row starts from, in [0, 1). Default 0.8. */
   warmStart?: number;
   /** Contact points closer than this (metres, in body i's frame) are the same contact. Default 0.003. */
@@ -49,6 +53,11 @@ const _a = new Vec3();
 const _b = new Vec3();
 const _c = new Vec3();
 
+interface RowTag {
+  solverStamp?: number;
+  solverRow?: number;
+}
+
 interface RowEquation extends Equation {
   bi: Body;
   bj: Body;
@@ -61,6 +70,9 @@ interface RowEquation extends Equation {
 export class WarmStartSolver extends Solver {
   iterations: number;
   tolerance: number;
+  relativeTolerance: number;
+  /** Sweeps that include friction rows; the remaining sweeps refine normal impulses only. */
+  frictionIterations: number;
   warmStart: number;
   matchDistance: number;
   anchors: boolean;
@@ -72,18 +84,32 @@ export class WarmStartSolver extends Solver {
   private prev = new Float64Array(64 * REC);
   private prevCount = 0;
   private cur = new Float64Array(64 * REC);
-  /** Hash of previous rows by (pair, kind): head index per key, then a linked list. */
-  private heads = new Map<number, number>();
+  /** Previous rows by (body pair, kind): head row per key, then a linked list through `next`. */
+  private heads = new Int32Array(2 * 16 * 16);
+  private headBodies = 16;
   private next = new Int32Array(64);
   /** Per row: index of the contact row bounding it (friction rows), else -1; and its mu. */
   private normalRow = new Int32Array(64);
   private mu = new Float64Array(64);
-  private rowOf = new Map<ContactEquation, number>();
+  /** Row index of each contact equation this step, keyed by a per-step stamp. */
+  private stamp = 0;
+  /** Per row: Jacobian (12: lin A, ang A, lin B, ang B), M^-1 J^T (12), body indices, bounds, eps. */
+  private J = new Float64Array(64 * 12);
+  private K = new Float64Array(64 * 12);
+  private ia = new Int32Array(64);
+  private ib = new Int32Array(64);
+  private lo = new Float64Array(64);
+  private hi = new Float64Array(64);
+  private eps = new Float64Array(64);
+  /** Per body: accumulated velocity change (linear 3, angular 3) during the solve. */
+  private dv = new Float64Array(6 * 16);
 
   constructor(options: WarmStartSolverOptions = {}) {
     super();
     this.iterations = options.iterations ?? 10;
     this.tolerance = options.tolerance ?? 1e-7;
+    this.relativeTolerance = options.relativeTolerance ?? 0;
+    this.frictionIterations = options.frictionIterations ?? this.iterations;
     this.warmStart = options.warmStart ?? 0.8;
     this.matchDistance = options.matchDistance ?? 0.003;
     this.anchors = options.anchors ?? true;
@@ -106,6 +132,13 @@ export class WarmStartSolver extends Solver {
     this.next = new Int32Array(size);
     this.normalRow = new Int32Array(size);
     this.mu = new Float64Array(size);
+    this.J = new Float64Array(size * 12);
+    this.K = new Float64Array(size * 12);
+    this.ia = new Int32Array(size);
+    this.ib = new Int32Array(size);
+    this.lo = new Float64Array(size);
+    this.hi = new Float64Array(size);
+    this.eps = new Float64Array(size);
     const cur = new Float64Array(size * REC);
     this.cur = cur;
     const prev = new Float64Array(size * REC);
@@ -122,57 +155,71 @@ export class WarmStartSolver extends Solver {
       return 0;
     }
     this.grow(Math.max(n, this.prevCount));
-    const { lambda, B, invC, cur, prev, heads, next, normalRow, mu, rowOf } = this;
+    const { lambda, B, invC, cur, prev, next, normalRow, mu } = this;
 
     // Which contact row bounds each friction row (Coulomb friction).
-    rowOf.clear();
-    for (let i = 0; i < n; i++) if (!(eqs[i] instanceof FrictionEquation)) rowOf.set(eqs[i] as unknown as ContactEquation, i);
+    const stamp = ++this.stamp;
+    for (let i = 0; i < n; i++) {
+      const c = eqs[i] as unknown as RowTag;
+      if (!(c instanceof FrictionEquation)) {
+        c.solverStamp = stamp;
+        c.solverRow = i;
+      }
+    }
     for (let i = 0; i < n; i++) {
       normalRow[i] = -1;
       const tag = (eqs[i] as unknown as CoulombFriction).coulomb;
       if (tag && tag.step === world.stepnumber) {
-        const r = rowOf.get(tag.contact);
-        if (r !== undefined) {
-          normalRow[i] = r;
+        const contact = tag.contact as unknown as RowTag;
+        if (contact.solverStamp === stamp) {
+          normalRow[i] = contact.solverRow as number;
           mu[i] = tag.mu;
         }
       }
     }
 
-    for (let i = 0; i < bodies.length; i++) {
+    const nb = bodies.length;
+    if (this.dv.length < 6 * nb) this.dv = new Float64Array(12 * nb);
+    const dv = this.dv;
+    dv.fill(0, 0, 6 * nb);
+    for (let i = 0; i < nb; i++) {
       const b = bodies[i];
       b.updateSolveMassProperties();
-      b.vlambda.set(0, 0, 0);
-      b.wlambda.set(0, 0, 0);
+      b.index = i;
     }
 
-    heads.clear();
+    if (this.headBodies < nb) {
+      this.headBodies = nb;
+      this.heads = new Int32Array(2 * nb * nb);
+      this.prevCount = 0; // indices from a smaller world cannot be trusted
+    }
+    const heads = this.heads;
+    heads.fill(-1);
     for (let k = this.prevCount - 1; k >= 0; k--) {
       const key = prev[k * REC] * 2 + prev[k * REC + 1];
-      const h = heads.get(key);
-      next[k] = h === undefined ? -1 : h;
-      heads.set(key, k);
+      next[k] = heads[key];
+      heads[key] = k;
     }
 
     const match2 = this.matchDistance * this.matchDistance;
     for (let i = 0; i < n; i++) {
       const c = eqs[i];
       B[i] = (c as unknown as { computeB(h: number): number }).computeB(dt);
-      invC[i] = 1 / c.computeC();
+      invC[i] = 1 / this.loadRow(c, i);
       const friction = c instanceof FrictionEquation;
       const dir = (friction ? c.t : c.ni) as Vec3;
       const bi = c.bi, bj = c.bj;
       bi.quaternion.conjugate(_q);
       _q.vmult(c.ri, _a);
       const o = i * REC;
-      const pair = bi.id * 65536 + bj.id;
+      const pair = bi.index * this.headBodies + bj.index;
       cur[o] = pair; cur[o + 1] = friction ? 1 : 0;
       cur[o + 2] = _a.x; cur[o + 3] = _a.y; cur[o + 4] = _a.z;
       cur[o + 5] = dir.x; cur[o + 6] = dir.y; cur[o + 7] = dir.z;
 
       let m = -1;
       let best = match2;
-      for (let k = heads.get(pair * 2 + cur[o + 1]) ?? -1; k >= 0; k = next[k]) {
+      for (let k = heads[pair * 2 + cur[o + 1]]; k >= 0; k = next[k]) {
         const p = k * REC;
         const ex = prev[p + 2] - _a.x, ey = prev[p + 3] - _a.y, ez = prev[p + 4] - _a.z;
         const d2 = ex * ex + ey * ey + ez * ez;
@@ -217,44 +264,66 @@ export class WarmStartSolver extends Solver {
       lambda[i] = m >= 0 ? prev[m * REC + 8] * this.warmStart : 0;
     }
     // Warm-start impulses, friction clamped to its contact's warm-started normal impulse.
+    const { J, K, ia, ib, lo, hi, eps } = this;
     for (let i = 0; i < n; i++) {
       const c = eqs[i];
+      lo[i] = c.minForce;
+      hi[i] = c.maxForce;
+      eps[i] = c.eps;
       let l0 = lambda[i];
       const r = normalRow[i];
-      const lo = r >= 0 ? -mu[i] * lambda[r] : c.minForce, hi = r >= 0 ? mu[i] * lambda[r] : c.maxForce;
-      if (l0 < lo) l0 = lo; else if (l0 > hi) l0 = hi;
+      const l = r >= 0 ? -mu[i] * lambda[r] : lo[i], h = r >= 0 ? mu[i] * lambda[r] : hi[i];
+      if (l0 < l) l0 = l; else if (l0 > h) l0 = h;
       lambda[i] = l0;
-      if (l0 !== 0) c.addToWlambda(l0);
+      if (l0 !== 0) {
+        const a = 6 * ia[i], b = 6 * ib[i], o = 12 * i;
+        for (let k = 0; k < 6; k++) {
+          dv[a + k] += l0 * K[o + k];
+          dv[b + k] += l0 * K[o + 6 + k];
+        }
+      }
     }
 
-    const tol2 = this.tolerance * this.tolerance;
+    // Projected Gauss-Seidel sweeps over flat arrays (the same SPOOK update as cannon-es).
+    const tol = this.tolerance, relTol = this.relativeTolerance;
     let iter = 0;
     for (; iter < this.iterations; iter++) {
-      let total = 0;
+      let total = 0, size = 0;
+      const normalOnly = iter >= this.frictionIterations;
       for (let j = 0; j < n; j++) {
-        const c = eqs[j];
+        if (normalOnly && normalRow[j] >= 0) continue;
+        const a = 6 * ia[j], b = 6 * ib[j], o = 12 * j;
+        const gw =
+          J[o] * dv[a] + J[o + 1] * dv[a + 1] + J[o + 2] * dv[a + 2] +
+          J[o + 3] * dv[a + 3] + J[o + 4] * dv[a + 4] + J[o + 5] * dv[a + 5] +
+          J[o + 6] * dv[b] + J[o + 7] * dv[b + 1] + J[o + 8] * dv[b + 2] +
+          J[o + 9] * dv[b + 3] + J[o + 10] * dv[b + 4] + J[o + 11] * dv[b + 5];
         const lj = lambda[j];
-        let dl = invC[j] * (B[j] - c.computeGWlambda() - c.eps * lj);
+        let dl = invC[j] * (B[j] - gw - eps[j] * lj);
         const r = normalRow[j];
-        const lo = r >= 0 ? -mu[j] * lambda[r] : c.minForce, hi = r >= 0 ? mu[j] * lambda[r] : c.maxForce;
-        if (lj + dl < lo) dl = lo - lj;
-        else if (lj + dl > hi) dl = hi - lj;
-        lambda[j] = lj + dl;
+        const l = r >= 0 ? -mu[j] * lambda[r] : lo[j], h = r >= 0 ? mu[j] * lambda[r] : hi[j];
+        if (lj + dl < l) dl = l - lj;
+        else if (lj + dl > h) dl = h - lj;
+        const lnew = lj + dl;
+        lambda[j] = lnew;
         total += dl > 0 ? dl : -dl;
-        c.addToWlambda(dl);
+        size += lnew > 0 ? lnew : -lnew;
+        dv[a] += dl * K[o]; dv[a + 1] += dl * K[o + 1]; dv[a + 2] += dl * K[o + 2];
+        dv[a + 3] += dl * K[o + 3]; dv[a + 4] += dl * K[o + 4]; dv[a + 5] += dl * K[o + 5];
+        dv[b] += dl * K[o + 6]; dv[b + 1] += dl * K[o + 7]; dv[b + 2] += dl * K[o + 8];
+        dv[b + 3] += dl * K[o + 9]; dv[b + 4] += dl * K[o + 10]; dv[b + 5] += dl * K[o + 11];
       }
-      if (total * total < tol2) {
+      if (total < tol + relTol * size) {
         iter++;
         break;
       }
     }
 
-    for (let i = 0; i < bodies.length; i++) {
-      const b = bodies[i];
-      b.vlambda.vmul(b.linearFactor, b.vlambda);
-      b.velocity.vadd(b.vlambda, b.velocity);
-      b.wlambda.vmul(b.angularFactor, b.wlambda);
-      b.angularVelocity.vadd(b.wlambda, b.angularVelocity);
+    for (let i = 0; i < nb; i++) {
+      const bd = bodies[i], o = 6 * i;
+      const lf = bd.linearFactor, af = bd.angularFactor;
+      bd.velocity.x += dv[o] * lf.x; bd.velocity.y += dv[o + 1] * lf.y; bd.velocity.z += dv[o + 2] * lf.z;
+      bd.angularVelocity.x += dv[o + 3] * af.x; bd.angularVelocity.y += dv[o + 4] * af.y; bd.angularVelocity.z += dv[o + 5] * af.z;
     }
     const invDt = 1 / dt;
     for (let j = 0; j < n; j++) eqs[j].multiplier = lambda[j] * invDt;
@@ -267,6 +336,33 @@ export class WarmStartSolver extends Solver {
     }
     this.prevCount = n;
     return iter;
+  }
+
+  /**
+   * Copies row i's Jacobian (as computeB just set it) and M^-1 J^T into the flat arrays and
+   * returns C = J M^-1 J^T + eps, exactly cannon-es's computeC.
+   */
+  private loadRow(c: RowEquation, i: number): number {
+    const J = this.J, K = this.K, o = 12 * i;
+    const A = c.jacobianElementA, Bj = c.jacobianElementB;
+    const bi = c.bi, bj = c.bj;
+    this.ia[i] = bi.index;
+    this.ib[i] = bj.index;
+    J[o] = A.spatial.x; J[o + 1] = A.spatial.y; J[o + 2] = A.spatial.z;
+    J[o + 3] = A.rotational.x; J[o + 4] = A.rotational.y; J[o + 5] = A.rotational.z;
+    J[o + 6] = Bj.spatial.x; J[o + 7] = Bj.spatial.y; J[o + 8] = Bj.spatial.z;
+    J[o + 9] = Bj.rotational.x; J[o + 10] = Bj.rotational.y; J[o + 11] = Bj.rotational.z;
+    const ma = bi.invMassSolve, mb = bj.invMassSolve;
+    K[o] = ma * J[o]; K[o + 1] = ma * J[o + 1]; K[o + 2] = ma * J[o + 2];
+    K[o + 6] = mb * J[o + 6]; K[o + 7] = mb * J[o + 7]; K[o + 8] = mb * J[o + 8];
+    const Ia = bi.invInertiaWorldSolve.elements, Ib = bj.invInertiaWorldSolve.elements;
+    for (let r = 0; r < 3; r++) {
+      K[o + 3 + r] = Ia[3 * r] * J[o + 3] + Ia[3 * r + 1] * J[o + 4] + Ia[3 * r + 2] * J[o + 5];
+      K[o + 9 + r] = Ib[3 * r] * J[o + 9] + Ib[3 * r + 1] * J[o + 10] + Ib[3 * r + 2] * J[o + 11];
+    }
+    let C = c.eps;
+    for (let k = 0; k < 12; k++) C += J[o + k] * K[o + k];
+    return C;
   }
 
   /** Anchors friction row `c` (record offset `o`) at its current contact points. */
