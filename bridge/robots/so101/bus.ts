@@ -18,17 +18,24 @@ export interface SerialPortLike {
   write(data: Buffer, callback?: (err: Error | null | undefined) => void): boolean;
   drain(callback?: (err: Error | null) => void): void;
   on(event: 'data', listener: (data: Buffer) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
   close(callback?: (err: Error | null) => void): void;
   readonly isOpen: boolean;
 }
 
-export function portLink(port: SerialPortLike): SerialLink {
+export function portLink(port: SerialPortLike, onError: (e: Error) => void = () => {}): SerialLink {
+  // A stream 'error' with no listener would crash the process; write errors also reject the write.
+  port.on('error', onError);
   return {
     write: (bytes) => new Promise((resolve, reject) => {
       port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) => (err ? reject(err) : resolve()));
     }),
     onData: (listener) => { port.on('data', (d: Buffer) => listener(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))); },
-    close: () => new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve())),
+    // Let the last packets (torque off) leave before closing.
+    close: () => new Promise((resolve) => {
+      if (!port.isOpen) return resolve();
+      port.drain(() => port.close(() => resolve()));
+    }),
   };
 }
 

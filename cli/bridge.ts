@@ -1,0 +1,266 @@
+/**
+ * `simreal bridge` (the hub), `simreal robot so101` (the SO-100/SO-101 driver as a bridge robot)
+ * and `simreal bench bridge`. The work lives in bridge/; this file parses flags and wires it up.
+ */
+import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CommandModule } from './commands.ts';
+import { UserError } from './errors.ts';
+import { parseIntOption, parseNumberOption } from './options.ts';
+import { startBridge } from '../bridge/hub/server.ts';
+import { loadOrCreateToken } from '../bridge/hub/token-file.ts';
+import { BridgeConfigError, resolveHubConfig } from '../bridge/config.ts';
+import type { HubConfigInput } from '../bridge/config.ts';
+import { McapRecorder } from '../bridge/mcap/recorder.ts';
+import { RobotClient } from '../bridge/robot-client.ts';
+import { ACTION_FORMS } from '../bridge/protocol.ts';
+import type { ActionForm } from '../bridge/protocol.ts';
+import { So101Robot } from '../bridge/robots/so101/so101.ts';
+import { loadCalibration, nominalCalibration } from '../bridge/robots/so101/calibration.ts';
+import { openSerialLink } from '../bridge/robots/so101/bus.ts';
+import type { SerialLink } from '../bridge/robots/so101/bus.ts';
+import { FeetechBusSim, openMockSo101Port } from '../bridge/robots/so101/mock-bus.ts';
+import { runBridgeBench, BENCH_PHASES } from '../bridge/bench/bench.ts';
+import type { BenchPhase } from '../bridge/bench/bench.ts';
+
+export const DEFAULT_TOKEN_FILE = '~/.config/simreal/token';
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+function userErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof BridgeConfigError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
+/** Resolves when the process is asked to stop (Ctrl-C, SIGTERM). */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(sig);
+    };
+    const onInt = (): void => on('SIGINT');
+    const onTerm = (): void => on('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}
+
+/** The `robot` command group, shared with other modules that add robots (`robot emulate`). */
+export function robotGroup(program: Command): Command {
+  return program.commands.find((c) => c.name() === 'robot') ?? program.command('robot').description('Connect a robot to a bridge.');
+}
+
+function readToken(file: string): string {
+  const p = expandHome(file);
+  if (!fs.existsSync(p)) throw new UserError(`token file ${p} does not exist: start the bridge once (it creates one), or pass --token-file`);
+  return userErrors(() => loadOrCreateToken(p).token);
+}
+
+interface BridgeFlags {
+  port: string;
+  host: string;
+  tokenFile: string;
+  viewerTokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  record?: string;
+  overwrite?: boolean;
+  origin?: string[];
+  config?: string;
+  quiet?: boolean;
+}
+
+async function runHub(flags: BridgeFlags): Promise<void> {
+  const port = parseIntOption('--port', flags.port, 0, 65535);
+  if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UserError('give both --tls-cert and --tls-key (or neither)');
+  for (const f of [flags.tlsCert, flags.tlsKey, flags.config]) if (f && !fs.existsSync(f)) throw new UserError(`file ${f} does not exist`);
+  let config: HubConfigInput = {};
+  if (flags.config) {
+    try {
+      config = JSON.parse(fs.readFileSync(flags.config, 'utf8')) as HubConfigInput;
+    } catch (e) {
+      throw new UserError(`--config ${flags.config}: ${(e as Error).message}`);
+    }
+    userErrors(() => resolveHubConfig(config));
+  }
+  const tokenPath = expandHome(flags.tokenFile);
+  const { token, created } = userErrors(() => loadOrCreateToken(tokenPath));
+  const viewerToken = flags.viewerTokenFile ? userErrors(() => loadOrCreateToken(expandHome(flags.viewerTokenFile!)).token) : undefined;
+  let recorder: McapRecorder | undefined;
+  if (flags.record) {
+    try {
+      recorder = await McapRecorder.open(flags.record, { overwrite: flags.overwrite });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`${flags.record} exists; choose another file or add --overwrite`);
+      throw new UserError(`cannot record to ${flags.record}: ${(e as Error).message}`);
+    }
+  }
+  let bridge;
+  try {
+    bridge = await startBridge({
+      port, host: flags.host, token, viewerToken, origins: flags.origin, config, recorder,
+      tls: flags.tlsCert && flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey } : undefined,
+      log: flags.quiet ? undefined : (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
+    });
+  } catch (e) {
+    await recorder?.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UserError(`port ${port} on ${flags.host} is in use; pick another with --port`);
+    if (code === 'EADDRNOTAVAIL') throw new UserError(`--host ${flags.host} is not an address of this machine`);
+    if (e instanceof BridgeConfigError || (e as Error).message.includes('origin')) throw new UserError((e as Error).message);
+    throw e;
+  }
+  const lines = [
+    `simreal bridge listening on ${bridge.url} (subprotocol simreal.bridge.v1)`,
+    `token: ${tokenPath}${created ? ' (new)' : ''}; clients send "Authorization: Bearer <token>"`,
+  ];
+  if (recorder) lines.push(`recording every message to ${flags.record}`);
+  if (!flags.tlsCert && !['127.0.0.1', 'localhost', '::1'].includes(flags.host)) lines.push('warning: listening beyond this machine without TLS; the token crosses the network in clear (add --tls-cert/--tls-key)');
+  process.stdout.write(lines.join('\n') + '\n');
+  const sig = await untilSignal();
+  process.stderr.write(`${sig}: holding every robot and closing\n`);
+  await bridge.close();
+}
+
+interface So101Flags {
+  bridge: string;
+  serial?: string;
+  baud: string;
+  calibration?: string;
+  id: string;
+  tokenFile: string;
+  form: string;
+  base?: string;
+  controlHz: string;
+  writeCalibration?: boolean;
+  dryRun?: boolean;
+}
+
+async function runSo101(flags: So101Flags): Promise<void> {
+  if (!(ACTION_FORMS as readonly string[]).includes(flags.form)) throw new UserError(`--form must be one of ${ACTION_FORMS.join(', ')}`);
+  if (!flags.dryRun && !flags.serial) throw new UserError('give the serial port of the arm (--serial /dev/ttyACM0), or --dry-run for the simulated bus');
+  if (!flags.dryRun && !flags.calibration) throw new UserError('give the calibration file (--calibration so101.json; a LeRobot calibration file works)');
+  let base: { x: number; y: number; z: number; yaw: number } | undefined;
+  if (flags.base) {
+    const v = flags.base.split(',').map((s) => Number(s));
+    if (v.length !== 4 || v.some((x) => !Number.isFinite(x))) throw new UserError(`--base expects x,y,z,yaw (metres, radians), got "${flags.base}"`);
+    base = { x: v[0], y: v[1], z: v[2], yaw: v[3] };
+  }
+  let calibration;
+  try {
+    calibration = flags.calibration ? loadCalibration(flags.calibration) : nominalCalibration();
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const token = readToken(flags.tokenFile);
+  let link: SerialLink;
+  if (flags.dryRun) {
+    link = (await openMockSo101Port(new FeetechBusSim({ positions: { 2: 2048 + 512, 3: 2048 - 1024, 4: 2048 - 512 } }))).link;
+  } else {
+    try {
+      link = await openSerialLink(flags.serial!, parseIntOption('--baud', flags.baud, 9600));
+    } catch (e) {
+      throw new UserError(`${(e as Error).message} (is the arm plugged in, and may this user open the port? try: ls -l ${flags.serial})`);
+    }
+  }
+  const robot = new So101Robot({
+    link, calibration, form: flags.form as ActionForm, base, writeCalibration: flags.writeCalibration || flags.dryRun,
+    controlHz: parseNumberOption('--control-hz', flags.controlHz, 1, 200),
+  });
+  const client = new RobotClient({ url: flags.bridge, token, id: flags.id, robot, model: 'so101', log: (l) => process.stderr.write(`${l}\n`) });
+  client.on('error', (e) => process.stderr.write(`error: ${e.message}\n`));
+  try {
+    await client.start();
+  } catch (e) {
+    await link.close();
+    throw new UserError(`the arm did not come up: ${(e as Error).message}`);
+  }
+  process.stdout.write(`SO-101 ${flags.dryRun ? '(simulated bus) ' : ''}connected; robot ${flags.id} → ${flags.bridge}; torque on, holding until a controller leases it. Ctrl-C: torque off and exit.\n`);
+  await untilSignal();
+  await client.stop();
+}
+
+export const bridgeCommand: CommandModule = {
+  register(program: Command, bench: Command) {
+    program
+      .command('bridge')
+      .description('Run the robot bridge: a WebSocket hub for robots, controllers and viewers, with leases, safety limits, a watchdog and e-stop.')
+      .option('--port <n>', 'TCP port (0: any free one)', '8765')
+      .option('--host <addr>', 'interface to listen on (0.0.0.0: every interface)', '127.0.0.1')
+      .option('--token-file <path>', 'the token clients must present; created (random, mode 0600) if missing', DEFAULT_TOKEN_FILE)
+      .option('--viewer-token-file <path>', 'optional second token that only allows watching')
+      .option('--tls-cert <pem>', 'certificate for wss:// (with --tls-key)')
+      .option('--tls-key <pem>', 'private key for wss://')
+      .option('--record <file.mcap>', 'record every message to an MCAP file')
+      .option('--overwrite', 'replace the --record file if it exists')
+      .option('--origin <origin...>', 'allow browser pages from this origin (e.g. http://localhost:5173)')
+      .option('--config <file.json>', 'safety limits, rates and buffers (see bridge/config.ts for every field and default)')
+      .option('--quiet', 'no log lines on stderr')
+      .action((flags: BridgeFlags) => runHub(flags));
+
+    robotGroup(program)
+      .command('so101')
+      .description('Connect an SO-100/SO-101 arm (Feetech STS3215 servos) to a bridge as a robot.')
+      .requiredOption('--bridge <url>', 'bridge URL, e.g. ws://localhost:8765')
+      .option('--serial <path>', 'serial port of the servo bus adapter (e.g. /dev/ttyACM0)')
+      .option('--baud <n>', 'bus baud rate', '1000000')
+      .option('--calibration <file.json>', 'calibration (LeRobot format; see bridge/robots/so101/calibration.ts)')
+      .option('--id <id>', 'robot id on the bridge', 'so101')
+      .option('--token-file <path>', 'bridge token file', DEFAULT_TOKEN_FILE)
+      .option('--form <form>', `action form: ${ACTION_FORMS.join(' | ')}`, 'ee_delta_normalized')
+      .option('--base <x,y,z,yaw>', 'pose of the arm base in the table frame (m, rad)')
+      .option('--control-hz <hz>', 'control rate the arm advertises', '30')
+      .option('--write-calibration', 'write the homing offsets and ranges into the servos (otherwise only checked)')
+      .option('--dry-run', 'use the simulated servo bus instead of a serial port')
+      .action((flags: So101Flags) => runSo101(flags));
+
+    bench
+      .command('bridge')
+      .description('Bridge latency (1 kHz loop, 64 robots, camera to 4 viewers, rosbridge-style comparison) and the 10,000-message fuzz set.')
+      .option('--json', 'print only the JSON line on stdout')
+      .option('--seconds <s>', 'length of each 1 kHz loop', '60')
+      .option('--multi-seconds <s>', 'length of the 64-robot phase (default: min(seconds, 20))')
+      .option('--fuzz-messages <n>', 'hostile messages in the fuzz phase', '10000')
+      .option('--seed <n>', 'fuzz seed', '1')
+      .option('--phases <list>', `comma-separated subset of ${BENCH_PHASES.join(',')}`)
+      .action(async (flags: { json?: boolean; seconds: string; multiSeconds?: string; fuzzMessages: string; seed: string; phases?: string }) => {
+        const phases = flags.phases ? flags.phases.split(',').map((s) => s.trim()) : undefined;
+        for (const p of phases ?? []) if (!(BENCH_PHASES as readonly string[]).includes(p)) throw new UserError(`--phases: unknown phase "${p}" (known: ${BENCH_PHASES.join(', ')})`);
+        const seconds = parseNumberOption('--seconds', flags.seconds, 0.5, 3600);
+        const r = await runBridgeBench({
+          seconds,
+          multiSeconds: flags.multiSeconds ? parseNumberOption('--multi-seconds', flags.multiSeconds, 0.5, 3600) : undefined,
+          fuzzMessages: parseIntOption('--fuzz-messages', flags.fuzzMessages, 1),
+          seed: parseIntOption('--seed', flags.seed),
+          phases: phases as BenchPhase[] | undefined,
+          log: (l) => process.stderr.write(`${l}\n`),
+        });
+        if (!flags.json) {
+          const f = (x: unknown): string => JSON.stringify(x);
+          const c = r.control_1khz as Record<string, unknown> | undefined;
+          const m = r.robots_64 as Record<string, unknown> | undefined;
+          const cam = r.camera as { control: Record<string, unknown>; fps: number[] } | undefined;
+          const ros = r.rosbridge_camera as { control: Record<string, unknown>; fps: number[] } | undefined;
+          const z = r.fuzz as Record<string, unknown> | undefined;
+          const lines: string[] = [];
+          if (c) lines.push(`1 kHz loop        p50 ${c.p50_ms} ms  p99 ${c.p99_ms} ms  max ${c.max_ms} ms  missed ${c.missed_deadlines}/${c.commands}  (target p99 ≤ 1 ms, 0 missed)`);
+          if (m) lines.push(`64 robots 100 Hz  p50 ${m.p50_ms} ms  p99 ${m.p99_ms} ms  max ${m.max_ms} ms  (target p99 ≤ 5 ms)`);
+          if (cam) lines.push(`camera + 1 kHz    control p99 ${cam.control.p99_ms} ms  viewer fps ${f(cam.fps)}  (target p99 ≤ 2 ms)`);
+          if (ros) lines.push(`rosbridge-style   control p99 ${ros.control.p99_ms} ms  viewer fps ${f(ros.fps)}`);
+          if (z) lines.push(`fuzz              ${z.messages} messages: ${z.answered} answered, ${z.coveredByClose} closed with a reason, ${z.unanswered} unanswered; hub up: ${z.hubUp}; violations: ${z.violation_count}`);
+          process.stdout.write(lines.join('\n') + '\n');
+        }
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+      });
+  },
+};
