@@ -42,10 +42,12 @@ interface TaskHandle {
   ready: Promise<void>;
   result: Promise<Record<string, unknown>>;
   stop(): void;
+  reset(): void;
 }
 
 function startTask(task: BenchTask): TaskHandle {
-  const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: task });
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: task, execArgv });
   let readyResolve!: () => void;
   let readyReject!: (e: Error) => void;
   const ready = new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; });
@@ -60,7 +62,7 @@ function startTask(task: BenchTask): TaskHandle {
   });
   result.catch(() => {});
   ready.catch(() => {});
-  return { ready, result, stop: () => w.postMessage('stop') };
+  return { ready, result, stop: () => w.postMessage('stop'), reset: () => w.postMessage('reset') };
 }
 
 export interface ControlStats extends LatencySummary {
@@ -159,6 +161,8 @@ export async function runBridgeBench(o: BridgeBenchOptions = {}): Promise<Record
       const viewers = startTask({ kind: 'viewers', url: b.url, token, robot: 'cam', count: 4 });
       await viewers.ready;
       const ctl = startTask({ kind: 'control', url: b.url, token, loops: [{ robot: 'cam', hz: 1000 }], seconds, precise: true });
+      await ctl.ready;
+      viewers.reset();
       const c = controlStats(await ctl.result);
       viewers.stop();
       const v = viewerStats(await viewers.result, seconds);
@@ -179,6 +183,8 @@ export async function runBridgeBench(o: BridgeBenchOptions = {}): Promise<Record
       const viewers = startTask({ kind: 'ros-viewers', url: relay.url, robot: 'cam', count: 4 });
       await viewers.ready;
       const ctl = startTask({ kind: 'ros-control', url: relay.url, robot: 'cam', hz: 1000, seconds });
+      await ctl.ready;
+      viewers.reset();
       const c = controlStats(await ctl.result);
       viewers.stop();
       const v = viewerStats(await viewers.result, seconds);

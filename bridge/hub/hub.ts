@@ -141,6 +141,8 @@ export class BridgeHub {
   private nextSession = 1;
   private nextHandle = 1;
   private heartbeat: NodeJS.Timeout | null = null;
+  private readonly bulk: Array<{ conn: Conn; data: Buffer }> = [];
+  private bulkScheduled = false;
   private closing = false;
   private readonly hubPeer: Peer;
   readonly stats: HubStats = {
@@ -385,8 +387,28 @@ export class BridgeHub {
     for (const c of r.subscribers) {
       const want = c.subs.get(r.id) ?? c.subs.get('*');
       if (want && !want.has(key)) continue;
-      if (!this.sendDroppable(c, data, true)) this.stats.framesDropped++;
+      if (this.bulk.length >= 1024) {
+        this.bulk.shift(); // hopelessly behind: the oldest frame goes
+        this.stats.framesDropped++;
+      }
+      this.bulk.push({ conn: c, data });
     }
+    this.scheduleBulk();
+  }
+
+  /**
+   * Large frames go out one per event-loop turn, so copying a camera frame into four viewer
+   * sockets never holds up a command or an ack waiting to be read in between.
+   */
+  private scheduleBulk(): void {
+    if (this.bulkScheduled || this.bulk.length === 0) return;
+    this.bulkScheduled = true;
+    setImmediate(() => {
+      this.bulkScheduled = false;
+      const job = this.bulk.shift();
+      if (job && !this.sendDroppable(job.conn, job.data, true)) this.stats.framesDropped++;
+      this.scheduleBulk();
+    });
   }
 
   private onRobotAck(conn: Conn, msg: ClientMessageOf<'ack'>, now: number): void {
