@@ -80,7 +80,6 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const slots: Slot[] = [];
 
   await new Promise<void>((resolve, reject) => {
-    let alive = 0;
     const finishIfIdle = (): void => {
       if (slots.every((s) => !s.busy)) {
         writing.then(() => resolve(), reject);
@@ -111,7 +110,6 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: job });
       const slot: Slot = { worker, busy: true };
       slots.push(slot);
-      alive++;
       worker.on('message', (msg: { ready?: boolean; ok?: boolean; record?: EpisodeRecord; error?: string; index?: number }) => {
         if (msg.ready) {
           dispatch(slot);
@@ -131,7 +129,6 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         finishIfIdle();
       });
       worker.on('exit', () => {
-        alive--;
         if (slot.busy) {
           slot.busy = false;
           failure ??= new Error('a generation worker exited unexpectedly');
@@ -139,7 +136,6 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         }
       });
     }
-    void alive;
   }).finally(async () => {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   });
