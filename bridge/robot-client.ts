@@ -52,7 +52,19 @@ export interface RobotClientOptions {
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
   /** Frames are skipped while more than this many bytes wait to be sent (default 8 MiB). */
   maxBufferedBytes?: number;
+  /**
+   * Mask client frames with random keys (default false: an all-zero key, which ws then skips).
+   * Masking exists so that scripts in browsers cannot choose the bytes an intermediary sees; a
+   * robot process is not a browser, and XOR-ing every camera frame costs about a millisecond of
+   * CPU per megabyte on each end. Set true when the robot reaches the hub through proxies you do not trust.
+   */
+  randomMask?: boolean;
   log?: (line: string) => void;
+}
+
+/** An all-zero masking key: ws sends and receives such frames without XOR-ing the payload. */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
 }
 
 export type RobotClientState = 'idle' | 'connecting' | 'registered' | 'backoff' | 'stopped';
@@ -88,6 +100,8 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
   private queued: HubMessageOf<'command'> | null = null;
   private reading = false;
   private readonly channels: string[];
+  private readonly frameBuffers = new Map<string, Buffer>();
+  private readonly framesInFlight = new Set<Buffer>();
 
   constructor(options: RobotClientOptions) {
     super();
@@ -174,6 +188,7 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
       perMessageDeflate: false,
       maxPayload: 16 << 20,
       handshakeTimeout: 5000,
+      ...(this.options.randomMask ? {} : { generateMask: zeroMask }),
       ...(this.options.tls ?? {}),
     });
     this.ws = ws;
@@ -337,10 +352,17 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
             this.log(`frame ${key} has ${data.byteLength} bytes, expected ${bytes}; skipped`);
             continue;
           }
-          const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bytes);
+          // One buffer per channel, reused once the previous frame has left.
+          let buf = this.frameBuffers.get(key);
+          if (!buf || buf.byteLength !== FRAME_HEADER_BYTES + bytes || this.framesInFlight.has(buf)) {
+            buf = Buffer.allocUnsafeSlow(FRAME_HEADER_BYTES + bytes);
+            this.frameBuffers.set(key, buf);
+          }
           writeFrameHeader(buf, { kind: spec.kind, dtype: spec.dtype, shape: spec.shape, handle: this.handle, channel, seq: this.frameSeq = (this.frameSeq + 1) >>> 0, t, format: spec.format ?? null });
           buf.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), FRAME_HEADER_BYTES);
-          ws.send(buf, { binary: true });
+          const sent = buf;
+          this.framesInFlight.add(sent);
+          ws.send(sent, { binary: true }, () => this.framesInFlight.delete(sent));
         }
       }
     } catch (e) {

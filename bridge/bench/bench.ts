@@ -46,7 +46,7 @@ interface TaskHandle {
 }
 
 function startTask(task: BenchTask): TaskHandle {
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const execArgv: string[] = []; // process-wide flags (--input-type, --trace-gc) are not valid in workers
   const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: task, execArgv });
   let readyResolve!: () => void;
   let readyReject!: (e: Error) => void;

@@ -29,7 +29,7 @@ const stopped = new Promise<void>((resolve) => port.on('message', (m) => { if (m
 async function robots(t: Extract<BenchTask, { kind: 'robots' }>): Promise<object> {
   const clients: RobotClient[] = [];
   for (const r of t.robots) {
-    const robot = new MockRobot({ controlHz: r.hz, ...(r.camera ? { camera: { ...r.camera, hz: r.hz } } : {}) });
+    const robot = new MockRobot({ controlHz: r.hz, log: false, ...(r.camera ? { camera: { ...r.camera, hz: r.hz } } : {}) });
     const c = new RobotClient({ url: t.url, token: t.token, id: r.id, robot, observationHz: r.hz, maxBufferedBytes: 16 << 20 });
     await c.start();
     clients.push(c);

@@ -16,6 +16,8 @@ export interface MockRobotOptions {
   /** Adds an RGB camera feature `camera.front` of this size. */
   camera?: { width: number; height: number; hz?: number };
   limits?: RobotLimits;
+  /** Remember every command in `commands` (default true; benchmarks turn it off). */
+  log?: boolean;
 }
 
 export interface MockCommandRecord {
@@ -36,6 +38,7 @@ export class MockRobot implements Robot {
   private readonly image: Uint8Array | null;
   private frameCount = 0;
   private faultListener: ((reason: string) => void) | null = null;
+  private readonly keepLog: boolean;
 
   constructor(options: MockRobotOptions = {}) {
     const form = options.form ?? 'ee_delta_normalized';
@@ -51,6 +54,7 @@ export class MockRobot implements Robot {
       controlHz: options.controlHz ?? 20,
       ...(options.limits ? { limits: options.limits } : {}),
     };
+    this.keepLog = options.log ?? true;
     this.pose = [...(options.initialPose ?? [0, 0, 0.2, 0, -1])] as ActionVector;
     this.image = options.camera ? new Uint8Array(options.camera.width * options.camera.height * 3) : null;
     if (this.image) for (let i = 0; i < this.image.length; i++) this.image[i] = (i * 7) & 0xff;
@@ -84,8 +88,8 @@ export class MockRobot implements Robot {
       for (let i = 0; i < 4; i++) this.pose[i] += action[i] * s[i];
       this.pose[4] = action[4];
     }
-    this.commands.push({ action: [...action] as ActionVector, before, after: [...this.pose] as ActionVector, t: performance.now() });
-    return [...action] as ActionVector;
+    if (this.keepLog) this.commands.push({ action: [...action] as ActionVector, before, after: [...this.pose] as ActionVector, t: performance.now() });
+    return action;
   }
 
   /** Holds still; after an e-stop this is the re-arm (the client calls it only after a reset). */
