@@ -227,9 +227,10 @@ export type Row = Record<string, unknown>;
 /** Reads rows [rowStart, rowEnd) of the given columns; corrupted pages become a DatasetError. */
 export async function readRows(src: ParquetSource, columns: string[] | undefined, rowStart = 0, rowEnd = src.rows, displayPath = src.path): Promise<Row[]> {
   try {
-    return await parquetReadObjects({ file: src.file, metadata: src.metadata, columns, rowStart, rowEnd, utf8: true });
+    // utf8: false keeps binary columns (PNG bytes) as bytes; UTF8-annotated columns still decode to strings.
+    return await parquetReadObjects({ file: src.file, metadata: src.metadata, columns, rowStart, rowEnd, utf8: false });
   } catch (err) {
-    throw new DatasetError(`cannot decode rows ${rowStart}..${rowEnd} (${(err as Error).message})`, displayPath);
+    throw new DatasetError(`corrupted data: rows ${rowStart}..${rowEnd} cannot be decoded (${(err as Error).message})`, displayPath);
   }
 }
 

@@ -64,6 +64,8 @@ export interface WriterOptions {
   chunksSize?: number;
   /** Clock for commit intervals (ms); tests may replace it. */
   now?: () => number;
+  /** info.json robot_type of a new dataset. Default simreal_gripper4dof. */
+  robotType?: string | null;
 }
 
 /** What resume found and repaired. */
@@ -136,7 +138,7 @@ export class DatasetWriter {
   private lastCommit: number;
   private failed: Error | null = null;
   private closed = false;
-  private readonly options: Required<Omit<WriterOptions, 'chunksSize'>>;
+  private readonly options: Required<Omit<WriterOptions, 'chunksSize' | 'robotType'>>;
   private committed = { episodes: 0, frames: 0 };
   private pending = { episodes: 0, frames: 0 };
 
@@ -166,6 +168,7 @@ export class DatasetWriter {
     mkdirSync(root, { recursive: true });
     const info = emptyInfo(fps, features, options.dataFileSizeMB);
     if (options.chunksSize) info.chunks_size = options.chunksSize;
+    if (options.robotType !== undefined) info.robot_type = options.robotType;
     writeInfo(root, info);
     return new DatasetWriter(root, info, [], null, { data: [0, 0], meta: [0, 0] }, options);
   }
