@@ -36,6 +36,13 @@ export const VIDEO_PATH_TEMPLATE = 'videos/{video_key}/chunk-{chunk_index:03d}/f
 /** Suffix of files being written; never part of a dataset (removed on resume). */
 export const TEMP_SUFFIX = '.tmp';
 
+/**
+ * Episodes-table column holding the SHA-256 of the episode's data file, written at commit;
+ * `--verify` recomputes it, so a changed byte anywhere in a data file is found (parquet pages
+ * here carry no CRC, and a flipped bit in a float page would otherwise decode silently).
+ */
+export const CHECKSUM_COLUMN = 'simreal/data_file_sha256';
+
 /** Action component names, in order (sim/env.ts ACTION_SIZE = 5). */
 export const ACTION_NAMES = ['dx', 'dy', 'dz', 'dyaw', 'grip'];
 export const POSE_NAMES = ['x', 'y', 'z', 'qx', 'qy', 'qz', 'qw'];

@@ -10,7 +10,9 @@
  * Files are written by streaming row groups to an open descriptor (memory: one row group) and are
  * fsynced on finish, so a caller can rename a finished file into place atomically.
  */
-import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { closeSync, createReadStream, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
@@ -57,9 +59,10 @@ export function parquetSchema(columns: ColumnSpec[]): SchemaElement[] {
   return out;
 }
 
-/** hyparquet-writer's ByteWriter, spilling to a file descriptor every megabyte. */
+/** hyparquet-writer's ByteWriter, spilling to a file descriptor every megabyte (and hashing what it writes). */
 class FdWriter extends ByteWriter {
   readonly fd: number;
+  readonly hash: Hash = createHash('sha256');
   constructor(fd: number) {
     super(1 << 20);
     this.fd = fd;
@@ -67,6 +70,7 @@ class FdWriter extends ByteWriter {
   private spill(): void {
     let done = 0;
     const bytes = new Uint8Array(this.buffer, 0, this.index);
+    this.hash.update(bytes);
     while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
     this.index = 0;
   }
@@ -94,6 +98,8 @@ export class ParquetStreamWriter {
   private closed = false;
   rows = 0;
   rowGroups = 0;
+  /** SHA-256 (hex) of the whole file, once finished. */
+  sha256: string | null = null;
 
   constructor(path: string, columns: ColumnSpec[], kvMetadata: Record<string, string> = {}) {
     this.path = path;
@@ -137,6 +143,7 @@ export class ParquetStreamWriter {
   finish(): void {
     if (this.closed) return;
     this.pq.finish();
+    this.sha256 = this.writer.hash.digest('hex');
     fsyncSync(this.fd);
     closeSync(this.fd);
     this.closed = true;
@@ -232,6 +239,14 @@ export async function readRows(src: ParquetSource, columns: string[] | undefined
   } catch (err) {
     throw new DatasetError(`corrupted data: rows ${rowStart}..${rowEnd} cannot be decoded (${(err as Error).message})`, displayPath);
   }
+}
+
+/** SHA-256 (hex) of a file, streamed. */
+export function fileSha256(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path).on('data', (d) => h.update(d)).on('error', reject).on('end', () => resolve(h.digest('hex')));
+  });
 }
 
 /** Top-level column names of a parquet file, in order. */

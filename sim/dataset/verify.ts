@@ -6,17 +6,19 @@
  * (a gap or duplicate is named), row ranges contiguous, totals equal to info.json; every data
  * file referred to and present, its footer intact, all features present as columns, every row
  * group decodable (a truncated or corrupted file is named), row counts equal to the episodes'
- * lengths, and episode_index / frame_index / index / task_index consistent with the metadata.
+ * lengths, episode_index / frame_index / index / task_index consistent with the metadata, and
+ * the file's SHA-256 equal to the one recorded at commit (simreal datasets), so that a changed
+ * byte that still decodes is found too.
  * Memory: one row group at a time.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatasetInfo } from './format.ts';
-import { CODEBASE_VERSION, DATA_DIR, DatasetError, EPISODES_DIR, STATS_PATH, TASKS_PATH, TEMP_SUFFIX, dataFilePath } from './format.ts';
+import { CHECKSUM_COLUMN, CODEBASE_VERSION, DATA_DIR, DatasetError, EPISODES_DIR, STATS_PATH, TASKS_PATH, TEMP_SUFFIX, dataFilePath } from './format.ts';
 import { listChunkFiles } from './files.ts';
 import type { EpisodeMetaRow } from './meta.ts';
 import { readEpisodesTable, readInfo, readStats, readTasks } from './meta.ts';
-import { columnNames, openParquet, readRows, rowGroupRanges } from './parquet.ts';
+import { columnNames, fileSha256, openParquet, readRows, rowGroupRanges } from './parquet.ts';
 
 export interface VerifyReport {
   ok: boolean;
@@ -88,7 +90,7 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
     for (const r of rows) {
       if (r.episode_index !== expectEpisode) {
         problems.push(r.episode_index > expectEpisode
-          ? `${mf.rel}: episode index gap: episode ${r.episode_index} follows ${expectEpisode - 1} (episodes ${expectEpisode}..${r.episode_index - 1} are missing)`
+          ? `${mf.rel}: episode index gap: episode ${r.episode_index} follows ${expectEpisode - 1} (${r.episode_index - expectEpisode === 1 ? `episode ${expectEpisode} is` : `episodes ${expectEpisode}..${r.episode_index - 1} are`} missing)`
           : `${mf.rel}: episode ${r.episode_index} appears again after episode ${expectEpisode - 1} (duplicate or out of order)`);
         expectEpisode = r.episode_index;
       }
@@ -118,6 +120,15 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
       continue;
     }
     checked.dataFiles++;
+    const sums = new Set(episodes.map((e) => e.extras[CHECKSUM_COLUMN]).filter((v) => v !== undefined));
+    if (sums.size > 1) problems.push(`${rel}: its episodes record ${sums.size} different checksums`);
+    else if (sums.size === 1) {
+      const want = [...sums][0];
+      const got = await fileSha256(join(root, rel));
+      if (got !== want) {
+        problems.push(`${rel}: corrupted: its SHA-256 is ${got.slice(0, 12)}…, the episodes table recorded ${String(want).slice(0, 12)}… when it was written`);
+      }
+    }
     try {
       const src = await openParquet(join(root, rel), rel);
       try {

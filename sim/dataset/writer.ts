@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DatasetInfo, Feature } from './format.ts';
 import {
-  DatasetError, DEFAULT_FEATURE_KEYS, EPISODES_DIR, STATS_PATH, TASKS_PATH, TEMP_SUFFIX, dataFilePath, emptyInfo,
+  CHECKSUM_COLUMN, DatasetError, DEFAULT_FEATURE_KEYS, EPISODES_DIR, STATS_PATH, TASKS_PATH, TEMP_SUFFIX, dataFilePath, emptyInfo,
   episodesFilePath, featureWidth, nextChunkFile,
 } from './format.ts';
 import { commitFile, listChunkFiles, removeTempFiles } from './files.ts';
@@ -113,6 +113,13 @@ function columnOf(spec: ColumnSpec, f: Feature, values: ArrayLike<number | bigin
     for (let d = 0; d < w; d++) row[d] = conv(values[t * w + d]);
     out[t] = row;
   }
+  return out;
+}
+
+/** The caller's extras less the data file checksum, which the writer computes itself. */
+function withoutChecksum(extras: Record<string, ExtraValue> | undefined): Record<string, ExtraValue> {
+  const out = { ...(extras ?? {}) };
+  delete out[CHECKSUM_COLUMN];
   return out;
 }
 
@@ -326,7 +333,7 @@ export class DatasetWriter {
       metaChunk: this.nextMeta[0],
       metaFile: this.nextMeta[1],
       stats,
-      extras: ep.extras ?? {},
+      extras: withoutChecksum(ep.extras),
     });
     this.stats.add(stats);
     this.pending.episodes++;
@@ -358,6 +365,7 @@ export class DatasetWriter {
     if (this.failed) throw this.failed;
     try {
       file.writer.finish();
+      for (const e of file.episodes) e.extras[CHECKSUM_COLUMN] = file.writer.sha256 as string;
       const metaRel = episodesFilePath(this.nextMeta[0], this.nextMeta[1]);
       const metaAbs = join(this.root, metaRel);
       mkdirSync(dirname(metaAbs), { recursive: true });
