@@ -3,8 +3,8 @@
  * peak resident memory of a process writing a dataset at two sizes (it should not grow with the
  * dataset). Each measurement runs in its own child process so peak memory is that run's alone.
  *
- * The frames are synthetic: 128×128 RGB PNGs of smooth gradients plus noise, about 30 KB each,
- * the size of rendered frames (encoded once before timing, reused in turn); episodes of 100
+ * The frames are synthetic: 128×128 RGB PNGs of smooth gradients plus noise, about 40 KB each,
+ * standing in for rendered frames (encoded once before timing, reused in turn); episodes of 100
  * frames of a stack-2 layout (29-dim state). Run:
  *
  *   npx node sim/dataset/bench.ts [--frames 50000]      # prints one JSON object on its last line
@@ -174,7 +174,7 @@ export async function runDatasetBench(options: { frames?: number; log?: (line: s
   log(`peak RSS writing ${memoryLarge.frames} frames with images: ${memoryLarge.peakRssMB} MB (${memoryLarge.datasetMB} MB dataset)`);
   return {
     bench: 'dataset',
-    note: 'synthetic 128x128 PNG frames (~30 KB, as rendered frames); episodes of 100 frames; each run in its own process',
+    note: `synthetic 128x128 PNG frames (${Math.round(pngBytesMean / 1024)} KB on average, standing in for rendered frames), episodes of 100 frames, each run in its own process`,
     pngBytesMean,
     throughputImages,
     throughputState,
