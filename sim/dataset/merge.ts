@@ -5,7 +5,8 @@
  * recomputed (image stats copied) and recombined into meta/stats.json. Streams one episode at a
  * time through DatasetWriter, so memory does not grow with the inputs.
  *
- * Refused, with the reason: different fps, features (names, dtypes, shapes), robot type or
+ * Extra per-episode columns (simreal/…) are kept where all inputs have them. Refused, with the
+ * reason: different fps, features (names, dtypes, shapes), robot type or
  * codebase version; video features; shards of the same run that overlap; a non-empty output.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { DEFAULT_FEATURE_KEYS, DatasetError, EPISODES_DIR, SIMREAL_META_PATH, fe
 import { listChunkFiles } from './files.ts';
 import type { SimrealMeta } from './lerobot-sink.ts';
 import { readSimrealMeta } from './lerobot-sink.ts';
+import type { ExtraValue } from './meta.ts';
 import { readEpisodesTable, readInfo } from './meta.ts';
 import { DatasetReader } from './reader.ts';
 import type { StatsMap } from './stats.ts';
@@ -97,6 +99,15 @@ export async function mergeDatasets(dirs: string[], out: string, options: MergeO
   const total = inputs.reduce((a, x) => a + x.info.total_episodes, 0);
   const result: MergeResult = { out, episodes: 0, frames: 0, inputs: [] };
   const features = Object.entries(first.features).filter(([k]) => !(DEFAULT_FEATURE_KEYS as readonly string[]).includes(k));
+  // Every episodes table of the output needs the same columns: keep the extra columns all inputs have.
+  let common: Set<string> | null = null;
+  for (const x of inputs) {
+    const firstTable = listChunkFiles(x.dir, EPISODES_DIR)[0];
+    const keys = firstTable ? Object.keys((await readEpisodesTable(x.dir, firstTable.rel))[0]?.extras ?? {}) : [];
+    common = common ? new Set(keys.filter((k) => common!.has(k))) : new Set(keys);
+  }
+  const pick = (extras: Record<string, ExtraValue>): Record<string, ExtraValue> =>
+    Object.fromEntries(Object.entries(extras).filter(([k]) => common!.has(k)));
   try {
     for (const x of inputs) {
       result.inputs.push({ dir: x.dir, episodes: x.info.total_episodes, firstEpisode: writer.totalEpisodes });
@@ -126,7 +137,7 @@ export async function mergeDatasets(dirs: string[], out: string, options: MergeO
               });
               frames.columns[name] = values;
             }
-            await writer.append({ frames, task: row.tasks[0], extras: row.extras, imageStats });
+            await writer.append({ frames, task: row.tasks[0], extras: pick(row.extras), imageStats });
             result.episodes++;
             result.frames += rows.length;
             options.onEpisode?.(result.episodes, total);
