@@ -78,8 +78,9 @@ export function rosImage(seq: number, tMs: number, width: number, height: number
   };
 }
 
+/** Same transport settings as the bridge's robot client (all-zero masking key), so only the encoding differs. */
 export function openRos(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 << 20 });
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 << 20, generateMask: (m: Buffer) => { m.fill(0); } });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
