@@ -1,0 +1,184 @@
+/**
+ * The robots side panel (bridge and replay modes): each robot's hub state (connected, lease,
+ * e-stop, hold), its latest `state` features, its camera images, and an e-stop button that
+ * works when the server holds the controller token.
+ */
+import { IMAGE_FORMAT_LAYOUT } from '../../bridge/protocol.ts';
+import type { Frame, Observation, RobotInfo, RobotState } from '../../bridge/protocol.ts';
+
+interface RobotView {
+  info: RobotInfo;
+  root: HTMLElement;
+  status: HTMLElement;
+  values: HTMLElement;
+  estop: HTMLButtonElement;
+  /** Feature key by binary channel index. */
+  channels: string[];
+  canvases: Map<string, { canvas: HTMLCanvasElement; ctx: CanvasRenderingContext2D; image: ImageData | null }>;
+  lastValues: number;
+  hold: string;
+}
+
+export class RobotPanel {
+  private readonly root: HTMLElement;
+  private readonly onEstop: (robot: string) => void;
+  private readonly robots = new Map<string, RobotView>();
+  private readonly byHandle = new Map<number, RobotView>();
+  private canEstop = false;
+  private readonly link: HTMLElement;
+
+  constructor(root: HTMLElement, onEstop: (robot: string) => void) {
+    this.root = root;
+    this.onEstop = onEstop;
+    this.link = document.createElement('div');
+    this.link.className = 'robot';
+    this.link.textContent = 'waiting for robots…';
+    root.append(this.link);
+  }
+
+  setLink(connected: boolean, message: string): void {
+    this.link.textContent = message;
+    this.link.classList.toggle('estopped', !connected);
+  }
+
+  setRobots(list: RobotInfo[], canEstop: boolean | null): void {
+    if (canEstop !== null) this.canEstop = canEstop;
+    const seen = new Set<string>();
+    for (const info of list) {
+      seen.add(info.id);
+      let v = this.robots.get(info.id);
+      if (!v || v.info.handle !== info.handle) {
+        v?.root.remove();
+        v = this.build(info);
+        this.robots.set(info.id, v);
+      }
+      v.info = info;
+      this.byHandle.set(info.handle, v);
+      this.showState(v);
+    }
+    for (const [id, v] of this.robots) {
+      if (!seen.has(id)) {
+        v.root.remove();
+        this.robots.delete(id);
+        this.byHandle.delete(v.info.handle);
+      }
+    }
+    this.link.hidden = this.robots.size > 0;
+  }
+
+  private build(info: RobotInfo): RobotView {
+    const root = document.createElement('div');
+    root.className = 'robot';
+    root.dataset.robot = info.id;
+    const h = document.createElement('h3');
+    h.textContent = `${info.id}${info.model ? ` · ${info.model}` : ''}`;
+    const status = document.createElement('div');
+    status.className = 'state status';
+    const values = document.createElement('div');
+    values.className = 'state values';
+    const estop = document.createElement('button');
+    estop.className = 'danger estop';
+    estop.textContent = 'E-STOP';
+    estop.onclick = () => this.onEstop(info.id);
+    root.append(h, status, estop, values);
+    const channels = Object.keys(info.features.observation);
+    const canvases: RobotView['canvases'] = new Map();
+    for (const [key, f] of Object.entries(info.features.observation)) {
+      if (f.kind !== 'image') continue;
+      const canvas = document.createElement('canvas');
+      canvas.width = f.shape[1];
+      canvas.height = f.shape[0];
+      canvas.title = key;
+      canvas.dataset.feature = key;
+      const ctx = canvas.getContext('2d');
+      if (!ctx) continue;
+      root.append(canvas);
+      canvases.set(key, { canvas, ctx, image: null });
+    }
+    this.root.append(root);
+    return { info, root, status, values, estop, channels, canvases, lastValues: 0, hold: '' };
+  }
+
+  private showState(v: RobotView): void {
+    const s = v.info.state;
+    const lines = [
+      s.connected ? 'connected' : 'offline',
+      `lease: ${s.lease ? `${s.lease.name ?? s.lease.role} (${s.lease.session.slice(0, 8)})` : 'free'}`,
+      s.estop ? `E-STOPPED: ${s.estop.reason || 'no reason'}` : 'e-stop: clear',
+      s.holding ? `holding${s.holdReason ? ` (${s.holdReason})` : ''}` : 'moving',
+    ];
+    v.status.textContent = lines.join('\n');
+    v.status.classList.toggle('estopped', !!s.estop);
+    v.estop.disabled = !this.canEstop || !!s.estop || !s.connected;
+    v.estop.title = this.canEstop ? 'Raise the latched e-stop (the lease holder must reset it)' : 'Read-only: start the viewer with the controller token to e-stop';
+  }
+
+  robotState(id: string, state: RobotState): void {
+    const v = this.robots.get(id);
+    if (!v) return;
+    v.info = { ...v.info, state };
+    this.showState(v);
+  }
+
+  estop(id: string, reason: string): void {
+    const v = this.robots.get(id);
+    if (!v) return;
+    v.status.classList.add('estopped');
+    v.estop.disabled = true;
+    if (!v.info.state.estop) v.status.textContent += `\nE-STOPPED: ${reason}`;
+  }
+
+  hold(id: string, message: string): void {
+    const v = this.robots.get(id);
+    if (v) v.hold = message;
+  }
+
+  observation(m: Observation): void {
+    const v = this.robots.get(m.robot);
+    if (!v) return;
+    const now = performance.now();
+    if (now - v.lastValues < 100) return;
+    v.lastValues = now;
+    const lines: string[] = [];
+    for (const [key, values] of Object.entries(m.state)) {
+      const shown = values.slice(0, 8).map((x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3))).join(' ');
+      lines.push(`${key}: ${shown}${values.length > 8 ? ' …' : ''}`);
+    }
+    v.values.textContent = lines.join('\n');
+  }
+
+  /** Draws an image frame into its robot's canvas; false if it is not one this panel shows. */
+  frame(f: Frame): boolean {
+    const v = this.byHandle.get(f.handle);
+    if (!v || f.kind !== 'image' || !f.format) return false;
+    const key = v.channels[f.channel];
+    const c = key ? v.canvases.get(key) : undefined;
+    if (!c) return false;
+    const [h, w] = f.shape;
+    if (!c.image || c.image.width !== w || c.image.height !== h) {
+      c.canvas.width = w;
+      c.canvas.height = h;
+      c.image = c.ctx.createImageData(w, h);
+    }
+    const out = c.image.data, src = f.payload, n = w * h;
+    const layout = IMAGE_FORMAT_LAYOUT[f.format];
+    if (f.format === 'rgb8') {
+      for (let i = 0, j = 0; i < n; i++, j += 3) { const o = i * 4; out[o] = src[j]; out[o + 1] = src[j + 1]; out[o + 2] = src[j + 2]; out[o + 3] = 255; }
+    } else if (f.format === 'rgba8') {
+      out.set(src.subarray(0, n * 4));
+    } else if (f.format === 'mono8') {
+      for (let i = 0; i < n; i++) { const o = i * 4; out[o] = out[o + 1] = out[o + 2] = src[i]; out[o + 3] = 255; }
+    } else {
+      // Depth: near bright, far dark, over 0–2 m.
+      const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      const bytes = layout.dtype === 'uint16' ? 2 : 4;
+      for (let i = 0; i < n; i++) {
+        const d = bytes === 2 ? dv.getUint16(i * 2, true) / 1000 : dv.getFloat32(i * 4, true);
+        const g = d > 0 && Number.isFinite(d) ? Math.max(0, Math.min(255, 255 - d * 127)) : 0;
+        const o = i * 4; out[o] = out[o + 1] = out[o + 2] = g; out[o + 3] = 255;
+      }
+    }
+    c.ctx.putImageData(c.image, 0, 0);
+    return true;
+  }
+}

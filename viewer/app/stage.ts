@@ -1,0 +1,257 @@
+/**
+ * The 3D stage: the shared scene builder (sim/render/scene-builder.ts) drawn by three's
+ * WebGPURenderer (WebGPU where the browser has it, WebGL 2 otherwise), an orbit camera, and the
+ * viewer's overlays (contact points, the training camera's frustum).
+ *
+ * Two scene builders hold the same bodies: one in the clean nominal look, one in the episode's
+ * randomized look (what the training camera saw when the data was generated). With the
+ * randomized view on, the canvas is split: clean view with the orbit camera on the left, the
+ * `front` training camera in the randomized look on the right.
+ *
+ * Per frame nothing is allocated: pose rows are copied into the SimState the builders already
+ * hold (body id → row index is resolved once per episode) and `SceneBuilder.update` copies them
+ * into the Object3Ds.
+ */
+import {
+  CameraHelper,
+  Mesh,
+  Raycaster,
+  Vector2,
+  Color,
+  InstancedMesh,
+  Matrix4,
+  MeshBasicNodeMaterial,
+  PerspectiveCamera,
+  Quaternion,
+  SphereGeometry,
+  Vector3,
+  WebGPURenderer,
+} from 'three/webgpu';
+import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+import { SceneBuilder } from '../../sim/render/scene-builder.ts';
+import { nominalLook, sampleLook, visualConfig } from '../../sim/render/look.ts';
+import type { VisualConfig } from '../../sim/render/visual-schema.ts';
+import type { SimState } from '../../sim/state.ts';
+import { CONTACT_COLUMNS, POSE_COLUMNS } from '../protocol.ts';
+
+const MAX_CONTACTS = 256;
+const CONTACT_RADIUS = 0.004;
+
+// Per-frame temporaries.
+const _m = new Matrix4();
+const _p = new Vector3();
+const _q = new Quaternion();
+const _s = new Vector3(1, 1, 1);
+const _v = new Vector3();
+
+export class Stage {
+  readonly renderer: WebGPURenderer;
+  readonly clean = new SceneBuilder();
+  readonly randomized = new SceneBuilder();
+  readonly camera: PerspectiveCamera;
+  readonly controls: OrbitControls;
+  /** The SimState both builders draw; updated in place. */
+  state: SimState | null = null;
+  /** Row of a pose frame → index into state.bodies (-1: unknown id). */
+  private rowToBody = new Int32Array(0);
+  private readonly contacts: InstancedMesh;
+  private readonly frustum: CameraHelper;
+  private readonly canvas: HTMLCanvasElement;
+  private visual: VisualConfig | undefined;
+  private seed = 0;
+  lookSeed = 0;
+  showRandomized = false;
+  showFrustum = false;
+  showContacts = false;
+  /** Frames drawn since the page opened. */
+  frames = 0;
+  private width = 0;
+  private height = 0;
+
+  constructor(canvas: HTMLCanvasElement) {
+    this.canvas = canvas;
+    this.renderer = new WebGPURenderer({ canvas, antialias: true });
+    this.renderer.setPixelRatio(Math.min(2, window.devicePixelRatio || 1));
+    this.camera = new PerspectiveCamera(45, 1, 0.01, 50);
+    this.camera.up.set(0, 0, 1);
+    this.camera.position.set(0.55, -0.85, 0.55);
+    this.controls = new OrbitControls(this.camera, canvas);
+    this.controls.target.set(0, 0, 0.05);
+    this.controls.enableDamping = true;
+    this.controls.update();
+
+    const marker = new MeshBasicNodeMaterial({ color: new Color(1, 0.85, 0.1), depthTest: false, transparent: true, opacity: 0.95 });
+    this.contacts = new InstancedMesh(new SphereGeometry(CONTACT_RADIUS, 8, 6), marker, MAX_CONTACTS);
+    this.contacts.count = 0;
+    this.contacts.frustumCulled = false;
+    this.contacts.renderOrder = 10;
+    this.contacts.visible = false;
+    this.clean.scene.add(this.contacts);
+
+    this.frustum = new CameraHelper(this.clean.cameras.front);
+    this.frustum.visible = false;
+    this.clean.scene.add(this.frustum);
+  }
+
+  async init(): Promise<void> {
+    await this.renderer.init();
+  }
+
+  /** Which backend draws: `WebGPU` or `WebGL2`. */
+  get backendName(): string {
+    const b = (this.renderer as unknown as { backend?: { isWebGPUBackend?: boolean } }).backend;
+    return b?.isWebGPUBackend ? 'WebGPU' : 'WebGL2';
+  }
+
+  /** A new episode: bodies, looks and the row map. */
+  setEpisode(state: SimState, seed: number, visual: unknown): void {
+    this.state = state;
+    this.seed = seed;
+    this.lookSeed = seed;
+    this.visual = visual as VisualConfig | undefined;
+    const names = state.bodies.map((b) => b.name);
+    this.clean.setLook(nominalLook(seed, names));
+    this.clean.update(state);
+    this.applyRandomLook();
+    this.rowToBody = new Int32Array(state.bodies.length);
+    for (let i = 0; i < state.bodies.length; i++) this.rowToBody[i] = i;
+  }
+
+  /** Draws another randomized look (cycles the look's seed). */
+  nextLook(): void {
+    this.lookSeed = (this.lookSeed + 1) >>> 0;
+    this.applyRandomLook();
+  }
+
+  private applyRandomLook(): void {
+    if (!this.state) return;
+    const names = this.state.bodies.map((b) => b.name);
+    this.randomized.setLook(sampleLook(visualConfig(this.visual), 'train', this.lookSeed, names));
+    this.randomized.update(this.state);
+  }
+
+  /** Copies pose rows `[id, p, q] × n` into the state and both scenes. */
+  applyPoses(rows: Float64Array, time: number, step: number): void {
+    const state = this.state;
+    if (!state) return;
+    const bodies = state.bodies;
+    const n = Math.min(rows.length / POSE_COLUMNS, bodies.length);
+    for (let r = 0; r < n; r++) {
+      const o = r * POSE_COLUMNS;
+      let i = this.rowToBody[r];
+      if (i < 0 || i >= bodies.length || bodies[i].id !== rows[o]) {
+        i = this.findBody(rows[o]);
+        this.rowToBody[r] = i;
+        if (i < 0) continue;
+      }
+      const b = bodies[i];
+      b.position[0] = rows[o + 1]; b.position[1] = rows[o + 2]; b.position[2] = rows[o + 3];
+      b.quaternion[0] = rows[o + 4]; b.quaternion[1] = rows[o + 5]; b.quaternion[2] = rows[o + 6]; b.quaternion[3] = rows[o + 7];
+    }
+    state.time = time;
+    state.step = step;
+    this.clean.update(state);
+    if (this.showRandomized) this.randomized.update(state);
+  }
+
+  private findBody(id: number): number {
+    const bodies = this.state!.bodies;
+    for (let i = 0; i < bodies.length; i++) if (bodies[i].id === id) return i;
+    return -1;
+  }
+
+  /** Contact points `[p, n] × count` as small markers. */
+  applyContacts(points: Float32Array): void {
+    const n = Math.min(MAX_CONTACTS, Math.floor(points.length / CONTACT_COLUMNS));
+    for (let k = 0; k < n; k++) {
+      const o = k * CONTACT_COLUMNS;
+      _p.set(points[o], points[o + 1], points[o + 2]);
+      _m.compose(_p, _q, _s);
+      this.contacts.setMatrixAt(k, _m);
+    }
+    this.contacts.count = n;
+    this.contacts.instanceMatrix.needsUpdate = true;
+  }
+
+  setContactsVisible(on: boolean): void {
+    this.showContacts = on;
+    this.contacts.visible = on;
+    if (!on) this.contacts.count = 0;
+  }
+
+  setFrustumVisible(on: boolean): void {
+    this.showFrustum = on;
+    this.frustum.visible = on;
+  }
+
+  setRandomized(on: boolean): void {
+    this.showRandomized = on;
+    if (on && this.state) this.randomized.update(this.state);
+    this.width = 0; // re-layout
+  }
+
+  private layout(): void {
+    const w = this.canvas.clientWidth, h = this.canvas.clientHeight;
+    if (w === this.width && h === this.height) return;
+    this.width = w;
+    this.height = h;
+    this.renderer.setSize(w, h, false);
+    const left = this.showRandomized ? Math.floor(w / 2) : w;
+    this.camera.aspect = left / Math.max(1, h);
+    this.camera.updateProjectionMatrix();
+    const front = this.randomized.cameras.front;
+    front.aspect = (w - left) / Math.max(1, h) || 1;
+    front.updateProjectionMatrix();
+    this.clean.cameras.front.aspect = 640 / 480;
+    this.clean.cameras.front.updateProjectionMatrix();
+  }
+
+  render(): void {
+    this.layout();
+    this.controls.update();
+    if (this.showFrustum) this.frustum.update();
+    const w = this.width, h = this.height, r = this.renderer;
+    if (!this.showRandomized) {
+      r.setScissorTest(false);
+      r.setViewport(0, 0, w, h);
+      r.render(this.clean.scene, this.camera);
+    } else {
+      const left = Math.floor(w / 2);
+      r.setScissorTest(true);
+      r.setViewport(0, 0, left, h);
+      r.setScissor(0, 0, left, h);
+      r.render(this.clean.scene, this.camera);
+      r.setViewport(left, 0, w - left, h);
+      r.setScissor(left, 0, w - left, h);
+      r.render(this.randomized.scene, this.randomized.cameras.front);
+      r.setScissorTest(false);
+    }
+    this.frames++;
+  }
+
+  /**
+   * Where a world point appears on the canvas in the clean view (CSS pixels from the canvas's
+   * top-left) and whether it is in front of the camera. For tests and tools.
+   */
+  project(x: number, y: number, z: number): { x: number; y: number; visible: boolean } {
+    this.camera.updateMatrixWorld();
+    _v.set(x, y, z).project(this.camera);
+    const left = this.showRandomized ? Math.floor(this.width / 2) : this.width;
+    return { x: ((_v.x + 1) / 2) * left, y: ((1 - _v.y) / 2) * this.height, visible: _v.z > -1 && _v.z < 1 };
+  }
+
+  /** Name of the first body under a canvas point in the clean view ('' for none). For tests and tools. */
+  pick(x: number, y: number): string {
+    const left = this.showRandomized ? Math.floor(this.width / 2) : this.width;
+    const ray = new Raycaster();
+    ray.setFromCamera(new Vector2((x / left) * 2 - 1, 1 - (y / this.height) * 2), this.camera);
+    const meshes = this.clean.scene.children.filter((o): o is Mesh => o instanceof Mesh && o.visible && o !== this.contacts);
+    const hit = ray.intersectObjects(meshes, false)[0];
+    return hit ? hit.object.name : '';
+  }
+
+  /** Seed the episode was reset with. */
+  get episodeSeed(): number {
+    return this.seed;
+  }
+}

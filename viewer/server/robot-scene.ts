@@ -1,0 +1,219 @@
+/**
+ * Robots on a bridge (live or recorded), as the page sees them: the robot list with each one's
+ * hub state, their observations relayed unchanged, and one robot drawn in 3D with the shared
+ * scene builder: its end-effector pose (`features.action.poseKey`, `[x, y, z, yaw, grip]` in the
+ * table frame, the palm centre as in SimState) turned into the simulator's gripper bodies above
+ * the table, streamed as pose frames like the simulation's.
+ */
+import type { HubMessageOf, Observation, RobotInfo, RobotState } from '../../bridge/protocol.ts';
+import { GRIPPER_GEOMETRY } from '../../sim/robot/gripper.ts';
+import { TABLE_HALF_EXTENT, TABLE_THICKNESS } from '../../sim/scene.ts';
+import type { SimState } from '../../sim/state.ts';
+import { POSE_COLUMNS, encodePoseFrame, relayHub } from '../protocol.ts';
+import type { Moment, ServerMessageOf } from '../protocol.ts';
+import type { PageLink, Pages } from './source.ts';
+
+/** Ids of the bodies drawn for a robot. */
+const TABLE_ID = 1, PALM_ID = 2, FINGER_L_ID = 3, FINGER_R_ID = 4;
+
+/** The drawn bodies of a gripper at `pose` = [x, y, z, yaw, grip] (grip -1 open … 1 closed). */
+export function gripperState(label: string, pose: readonly number[]): SimState {
+  const g = GRIPPER_GEOMETRY;
+  const state: SimState = {
+    time: 0,
+    step: 0,
+    task: label,
+    bodies: [
+      { id: TABLE_ID, name: 'table', kind: 'table', shape: { type: 'box', halfExtents: [TABLE_HALF_EXTENT, TABLE_HALF_EXTENT, TABLE_THICKNESS / 2] }, position: [0, 0, -TABLE_THICKNESS / 2], quaternion: [0, 0, 0, 1] },
+      { id: PALM_ID, name: 'palm', kind: 'palm', shape: { type: 'box', halfExtents: [...g.palmHalf] }, position: [0, 0, 0], quaternion: [0, 0, 0, 1] },
+      { id: FINGER_L_ID, name: 'finger_l', kind: 'finger', shape: { type: 'box', halfExtents: [...g.fingerHalf] }, position: [0, 0, 0], quaternion: [0, 0, 0, 1] },
+      { id: FINGER_R_ID, name: 'finger_r', kind: 'finger', shape: { type: 'box', halfExtents: [...g.fingerHalf] }, position: [0, 0, 0], quaternion: [0, 0, 0, 1] },
+    ],
+    gripper: { position: [0, 0, 0], yaw: 0, width: 0, grip: -1 },
+    goals: [],
+  };
+  const rows = new Float64Array(4 * POSE_COLUMNS);
+  gripperRows(pose, rows);
+  for (let i = 0; i < 4; i++) {
+    const o = i * POSE_COLUMNS, b = state.bodies[i];
+    b.position = [rows[o + 1], rows[o + 2], rows[o + 3]];
+    b.quaternion = [rows[o + 4], rows[o + 5], rows[o + 6], rows[o + 7]];
+  }
+  state.gripper = { position: [pose[0], pose[1], pose[2]], yaw: pose[3] ?? 0, width: fingerWidth(pose[4] ?? -1), grip: pose[4] ?? -1 };
+  return state;
+}
+
+function fingerWidth(grip: number): number {
+  const g = Math.max(-1, Math.min(1, Number.isFinite(grip) ? grip : -1));
+  return ((1 - g) / 2) * GRIPPER_GEOMETRY.maxWidth;
+}
+
+/** Pose rows (table, palm, left and right finger) of a gripper at `pose`. */
+export function gripperRows(pose: readonly number[], out: Float64Array): void {
+  const g = GRIPPER_GEOMETRY;
+  const x = pose[0] ?? 0, y = pose[1] ?? 0, z = pose[2] ?? 0, yaw = pose[3] ?? 0;
+  const half = fingerWidth(pose[4] ?? -1) / 2 + g.fingerHalf[0];
+  const c = Math.cos(yaw), s = Math.sin(yaw);
+  const qz = Math.sin(yaw / 2), qw = Math.cos(yaw / 2);
+  const fz = z - (g.palmHalf[2] + g.fingerHalf[2]);
+  const rows: Array<[number, number, number, number]> = [
+    [TABLE_ID, 0, 0, -TABLE_THICKNESS / 2],
+    [PALM_ID, x, y, z],
+    [FINGER_L_ID, x - c * half, y - s * half, fz],
+    [FINGER_R_ID, x + c * half, y + s * half, fz],
+  ];
+  for (let i = 0; i < 4; i++) {
+    const o = i * POSE_COLUMNS, r = rows[i];
+    out[o] = r[0]; out[o + 1] = r[1]; out[o + 2] = r[2]; out[o + 3] = r[3];
+    const table = i === 0;
+    out[o + 4] = 0; out[o + 5] = 0; out[o + 6] = table ? 0 : qz; out[o + 7] = table ? 1 : qw;
+  }
+}
+
+export interface RobotSceneOptions {
+  /** Which robot to draw in 3D (default: the first, by id, that reports a pose). */
+  robot?: string;
+  /** Whether pages may ask for an e-stop. */
+  canEstop: boolean;
+}
+
+export class RobotScene {
+  private readonly pages: Pages;
+  private readonly options: RobotSceneOptions;
+  readonly robots = new Map<string, RobotInfo>();
+  private readonly lastObs = new Map<string, Observation>();
+  private drawn: string | null = null;
+  private episode = -1;
+  private rows = new Float64Array(4 * POSE_COLUMNS);
+  private dirty = false;
+  private seq = 0;
+  private readonly moment: Moment = {
+    time: 0, step: 0, reward: 0, success: false, fail: false, paused: false, done: false, stepsPerSecond: 0, episode: 0, seed: 0, speed: 1,
+  };
+  /** Time origin for the pose frames' `time` (ms). */
+  origin = 0;
+  canEstop: boolean;
+
+  constructor(pages: Pages, options: RobotSceneOptions) {
+    this.pages = pages;
+    this.options = options;
+    this.canEstop = options.canEstop;
+    this.rows.fill(0);
+    gripperRows([0, 0, 0.2, 0, -1], this.rows);
+  }
+
+  /** The robot drawn in 3D, if any. */
+  get drawnRobot(): string | null {
+    return this.drawn;
+  }
+
+  setRobots(list: RobotInfo[]): void {
+    this.robots.clear();
+    for (const r of list) this.robots.set(r.id, r);
+    for (const id of [...this.lastObs.keys()]) if (!this.robots.has(id)) this.lastObs.delete(id);
+    this.pages.send(this.robotsMessage());
+    this.choose();
+  }
+
+  robotState(id: string, state: RobotState): void {
+    const r = this.robots.get(id);
+    if (r) this.robots.set(id, { ...r, state });
+    this.pages.sendText(relayHub({ op: 'robot_state', robot: id, state }));
+  }
+
+  /** Relays other hub messages the page shows (estop, hold, status). */
+  relay(msg: HubMessageOf<'estop'> | HubMessageOf<'hold'> | HubMessageOf<'status'>): void {
+    this.pages.sendText(relayHub(msg));
+  }
+
+  observation(obs: Observation): void {
+    this.lastObs.set(obs.robot, obs);
+    this.pages.sendText(relayHub(obs));
+    if (this.drawn === null) this.choose();
+    if (obs.robot !== this.drawn) return;
+    const pose = this.poseOf(obs);
+    if (!pose) return;
+    gripperRows(pose, this.rows);
+    this.moment.time = (obs.t - this.origin) / 1000;
+    this.moment.step = obs.seq;
+    this.dirty = true;
+  }
+
+  /** Sends the newest pose frame if it changed (call at the stream rate). */
+  flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.pages.sendFrame(this.frame());
+  }
+
+  /** Forgets observations (replay seeks back); the next ones redraw. */
+  clearObservations(): void {
+    this.lastObs.clear();
+  }
+
+  attach(page: PageLink): void {
+    page.send(this.robotsMessage());
+    if (this.drawn !== null) page.send(this.episodeMessage(this.drawn));
+    for (const obs of this.lastObs.values()) page.sendText(relayHub(obs));
+    page.sendFrame(this.frame());
+  }
+
+  robotsMessage(): ServerMessageOf<'robots'> {
+    return { op: 'robots', robots: [...this.robots.values()], canEstop: this.canEstop };
+  }
+
+  private poseOf(obs: Observation): number[] | null {
+    const info = this.robots.get(obs.robot);
+    const key = info?.features.action.poseKey ?? 'ee.pose';
+    const p = obs.state[key];
+    return p && p.length >= 3 && p.every(Number.isFinite) ? p : null;
+  }
+
+  private choose(): void {
+    let want: string | null = null;
+    if (this.options.robot !== undefined) want = this.robots.has(this.options.robot) ? this.options.robot : null;
+    else {
+      for (const id of [...this.robots.keys()].sort()) {
+        const obs = this.lastObs.get(id);
+        if (!obs || this.poseOf(obs)) {
+          want = id;
+          if (obs) break;
+        }
+      }
+    }
+    if (want === this.drawn) return;
+    this.drawn = want;
+    if (want === null) return;
+    const obs = this.lastObs.get(want);
+    const pose = obs ? this.poseOf(obs) : null;
+    gripperRows(pose ?? [0, 0, 0.2, 0, -1], this.rows);
+    this.episode++;
+    this.pages.send(this.episodeMessage(want));
+    this.dirty = true;
+  }
+
+  private episodeMessage(id: string): ServerMessageOf<'episode'> {
+    const state = gripperState(id, [0, 0, 0.2, 0, -1]);
+    for (let i = 0; i < 4; i++) {
+      const o = i * POSE_COLUMNS, b = state.bodies[i];
+      b.position = [this.rows[o + 1], this.rows[o + 2], this.rows[o + 3]];
+      b.quaternion = [this.rows[o + 4], this.rows[o + 5], this.rows[o + 6], this.rows[o + 7]];
+    }
+    const info = this.robots.get(id);
+    return {
+      op: 'episode',
+      episode: Math.max(0, this.episode),
+      seed: 0,
+      scenario: { path: `robot:${id}`, id: info?.model ?? id },
+      taskId: 'robot',
+      maxSteps: 1,
+      controlHz: info?.features.controlHz ?? 20,
+      state,
+    };
+  }
+
+  private frame(): Uint8Array {
+    this.moment.episode = Math.max(0, this.episode);
+    return encodePoseFrame(this.moment, this.rows, 4, this.seq++);
+  }
+}
