@@ -190,7 +190,7 @@ export class DatasetWriter {
     const removedTemp = removeTempFiles(root, ['data', 'meta']);
     const metaFiles = listChunkFiles(root, EPISODES_DIR);
     let stats = readStats(root);
-    const countOnly = stats !== null;
+    const hasStats = stats !== null;
     // First pass without stats; stats are recomputed below only if info.json is stale.
     let episodes = 0, frames = 0;
     const referenced = new Set<string>();
@@ -213,7 +213,7 @@ export class DatasetWriter {
       }
     }
     for (const rel of referenced) if (!existsSync(join(root, rel))) throw new DatasetError(`cannot resume: the data file is missing but meta/episodes refers to it`, rel);
-    const stale = info.total_episodes !== episodes || info.total_frames !== frames || !countOnly;
+    const stale = info.total_episodes !== episodes || info.total_frames !== frames || !hasStats;
     if (stale) {
       const acc = new StatsAccumulator();
       for (const mf of metaFiles) for (const r of await readEpisodesTable(root, mf.rel, true)) acc.add(r.stats);
