@@ -6,10 +6,11 @@
 import type { Command } from 'commander';
 import { benchPhysicsCommand } from './bench-physics.ts';
 import { benchTrainCommand } from './bench-train.ts';
+import { datasetCommand } from './dataset.ts';
 import { generateCommand } from './generate.ts';
 
 export interface CommandModule {
   register(program: Command, bench: Command): void;
 }
 
-export const commands: CommandModule[] = [generateCommand, benchPhysicsCommand, benchTrainCommand];
+export const commands: CommandModule[] = [generateCommand, datasetCommand, benchPhysicsCommand, benchTrainCommand];

@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { generate } from '../sim/generate/generate.ts';
+import { DatasetError } from '../sim/dataset/format.ts';
+import { openLeRobotSink } from '../sim/dataset/lerobot-sink.ts';
 import { JsonlSink } from '../sim/generate/jsonl-sink.ts';
 import type { EpisodeSink, GenerationMeta } from '../sim/generate/sink.ts';
 import type { RenderSpec } from '../sim/generate/job.ts';
@@ -24,6 +26,7 @@ export interface OutputFormat {
 
 /** Output formats by name; the first is the default. */
 export const OUTPUT_FORMATS: OutputFormat[] = [
+  { name: 'lerobot', open: openLeRobotSink },
   { name: 'jsonl', open: async (dir, meta, resume) => new JsonlSink(dir, meta, resume) },
 ];
 
@@ -102,7 +105,13 @@ async function run(scenarioPath: string, flags: GenerateFlags): Promise<void> {
     shard,
     cameras: render ? { names: render.cameras, width: render.width, height: render.height } : undefined,
   };
-  const sink = await format.open(out, meta, !!flags.resume);
+  let sink: EpisodeSink;
+  try {
+    sink = await format.open(out, meta, !!flags.resume);
+  } catch (err) {
+    if (err instanceof DatasetError) throw new UserError(err.message);
+    throw err;
+  }
   if (sink.completed >= count) {
     await sink.close();
     process.stdout.write(`${out} already holds all ${count} episodes; nothing to do.\n`);
