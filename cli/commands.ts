@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { benchPhysicsCommand } from './bench-physics.ts';
 import { benchTrainCommand } from './bench-train.ts';
+import { bridgeCommand } from './bridge.ts';
 import { datasetCommand } from './dataset.ts';
 import { generateCommand } from './generate.ts';
 
@@ -13,4 +14,4 @@ export interface CommandModule {
   register(program: Command, bench: Command): void;
 }
 
-export const commands: CommandModule[] = [generateCommand, datasetCommand, benchPhysicsCommand, benchTrainCommand];
+export const commands: CommandModule[] = [generateCommand, datasetCommand, bridgeCommand, benchPhysicsCommand, benchTrainCommand];
