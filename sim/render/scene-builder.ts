@@ -1,0 +1,480 @@
+/**
+ * The one scene builder: SimState + Look → a three.js scene, updated in place every frame. The
+ * headless renderer (sim/render/headless.ts) and the browser viewer both draw with it, so what
+ * users watch is what policies are trained on. Browser-safe: three.js only, nothing from Node.
+ *
+ * - Bodies are mapped by id to Object3Ds, created the first time an id appears and removed when it
+ *   disappears; `update(state)` copies poses into them and allocates nothing.
+ * - Drawn besides the bodies: the floor (0.75 m below the table top), a room around everything as
+ *   the background, an arm rod above the palm (segmentation id of the palm), goal markers, and
+ *   the look's distractors.
+ * - With `labels: true` every material also writes an `aux` colour attachment (rg32float):
+ *   r = depth (z along the camera's optical axis, metres), g = segmentation id (see look.ts). The
+ *   render target must then have two textures named `output` and `aux`.
+ * - `frameNoise(seed)` sets the per-pixel noise pattern of the next draw (option `noise`).
+ *
+ * Units and axes follow SimState (metres, z up); cameras are described in cameras.ts.
+ */
+import {
+  BackSide,
+  BoxGeometry,
+  CylinderGeometry,
+  DataTexture,
+  LinearFilter,
+  Mesh,
+  MeshBasicNodeMaterial,
+  NoColorSpace,
+  Object3D,
+  PerspectiveCamera,
+  PlaneGeometry,
+  Quaternion,
+  RepeatWrapping,
+  Scene,
+  SphereGeometry,
+  Vector3,
+} from 'three/webgpu';
+import type { BufferGeometry, Node } from 'three/webgpu';
+import {
+  float, hash, modelWorldMatrix, mrt, renderGroup, normalLocal, output, positionLocal, positionView, texture as textureNode,
+  uniform, uv, varying, vec3, vec4, viewportCoordinate,
+} from 'three/tsl';
+import type { ShapeSpec, SimState } from '../state.ts';
+import { CAMERA_MOUNTS, CAMERA_NAMES } from './cameras.ts';
+import type { CameraFrame, CameraName } from './cameras.ts';
+import { FLOOR_Z, ROOM_HALF } from './look.ts';
+import type { Look, SurfaceLook } from './look.ts';
+import { Lighting } from './lighting.ts';
+import { generateTexture, TEXTURE_SIZE } from './textures.ts';
+
+export interface SceneBuilderOptions {
+  /** Write depth and segmentation to an `aux` attachment (render targets only). Default false. */
+  labels?: boolean;
+  /** Add the look's per-pixel image noise. Default true. */
+  noise?: boolean;
+  /**
+   * Write sRGB-encoded colour from the shader (fastSrgb), for linear (rgba8unorm) render
+   * targets: what the headless renderer uses, since lavapipe is much slower with sRGB formats.
+   * Default false (a canvas or an sRGB target encodes by itself).
+   */
+  encodeSrgb?: boolean;
+  /** Evaluate lighting per vertex (fast on CPUs) or per fragment. Default 'vertex'. */
+  lighting?: 'vertex' | 'fragment';
+  /** Texture edge in texels. Default 64. */
+  textureSize?: number;
+}
+
+/** Arm rod above the palm (m). */
+const ROD_RADIUS = 0.012;
+const ROD_LENGTH = 0.6;
+const GOAL_RADIUS = 0.012;
+
+/**
+ * Linear → sRGB transfer, within 2/255 of the exact curve on [0, 1]: two square roots and a
+ * quartic fitted in q = x^¼ (least squares), instead of the power, which is slow on lavapipe.
+ */
+export function fastSrgb(c: Node<'vec3'>): Node<'vec3'> {
+  const q = c.clamp(0, 1).sqrt().sqrt();
+  // -0.254722 q + 2.211081 q² - 1.434403 q³ + 0.478225 q⁴, in Horner form.
+  return q.mul(q.mul(q.mul(q.mul(0.478225).sub(1.434403)).add(2.211081)).sub(0.254722)).max(0) as Node<'vec3'>;
+}
+
+/** sRGB byte → linear byte (textures are uploaded linear: sampling sRGB formats is slow on lavapipe). */
+const SRGB_TO_LINEAR = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  const c = i / 255;
+  SRGB_TO_LINEAR[i] = Math.round(255 * (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+}
+
+// Hot-loop temporaries (never allocated per frame).
+const _q = new Quaternion();
+const _q2 = new Quaternion();
+const _v = new Vector3();
+const _v2 = new Vector3();
+const _m = new Object3D();
+
+interface Surface {
+  material: MeshBasicNodeMaterial;
+  texture: DataTexture;
+  /** Texture seed currently in the texture (−1: none yet). */
+  seed: number;
+  setId(id: number): void;
+}
+
+interface BodyView {
+  mesh: Mesh;
+  surface: Surface;
+  shapeKey: number;
+  seen: number;
+}
+
+function shapeKey(s: ShapeSpec): number {
+  switch (s.type) {
+    case 'box':
+      return 1 + s.halfExtents[0] * 1e3 + s.halfExtents[1] * 1e6 + s.halfExtents[2] * 1e9;
+    case 'sphere':
+      return 2 + s.radius * 1e3;
+    case 'cylinder':
+      return 3 + s.radius * 1e3 + s.halfHeight * 1e6;
+    default:
+      return 4;
+  }
+}
+
+export class SceneBuilder {
+  readonly scene = new Scene();
+  readonly cameras: Record<CameraName, PerspectiveCamera>;
+  readonly labels: boolean;
+  readonly noise: boolean;
+  readonly encodeSrgb: boolean;
+  readonly lightingMode: 'vertex' | 'fragment';
+  readonly textureSize: number;
+  /** The look being drawn (null until setLook). */
+  look: Look | null = null;
+
+  private readonly bodies = new Map<number, BodyView>();
+  private readonly geometries: { box: BufferGeometry; fineBox: BufferGeometry; room: BufferGeometry; sphere: BufferGeometry; cylinder: BufferGeometry; plane: BufferGeometry };
+  private readonly floor: Surface;
+  private readonly background: Surface;
+  private readonly rod: Mesh;
+  private readonly rodSurface: Surface;
+  private readonly goals: Mesh[] = [];
+  private readonly goalMaterial: MeshBasicNodeMaterial;
+  private readonly distractors: Array<{ mesh: Mesh; surface: Surface }> = [];
+  private readonly lighting = new Lighting();
+  /** Irradiance at the fragment (interpolated from the vertices in 'vertex' mode). */
+  private readonly irradianceNode;
+  // Per draw call, not per object: the render group is uploaded once per render().
+  private readonly noiseStd = uniform(0).setGroup(renderGroup);
+  private readonly noiseSeed = uniform(0, 'uint').setGroup(renderGroup);
+  private generation = 0;
+  private palmId = -1;
+  /** Camera pose in its mount's parent frame, from the look. */
+  private readonly mountPose: Record<CameraName, { position: Vector3; quaternion: Quaternion }>;
+  private readonly textureScratch: Uint8Array;
+
+  constructor(options: SceneBuilderOptions = {}) {
+    this.labels = options.labels ?? false;
+    this.noise = options.noise ?? true;
+    this.encodeSrgb = options.encodeSrgb ?? false;
+    this.lightingMode = options.lighting ?? 'vertex';
+    const Pw = modelWorldMatrix.mul(vec4(positionLocal, 1)).xyz;
+    const Nw = modelWorldMatrix.mul(vec4(normalLocal, 0)).xyz.normalize();
+    this.irradianceNode = this.lightingMode === 'vertex'
+      ? varying(this.lighting.irradiance(Pw, Nw))
+      : this.lighting.irradiance(varying(Pw), varying(Nw).normalize());
+    this.textureSize = options.textureSize ?? TEXTURE_SIZE;
+    this.textureScratch = new Uint8Array(this.textureSize * this.textureSize * 4);
+    this.geometries = {
+      box: new BoxGeometry(1, 1, 1),
+      // Finer meshes where per-vertex lighting needs vertices: the table top, the room, the floor.
+      fineBox: new BoxGeometry(1, 1, 1, 16, 16, 1),
+      room: new BoxGeometry(1, 1, 1, 8, 8, 8),
+      sphere: new SphereGeometry(1, 24, 16),
+      // three's cylinders run along y; SimState cylinders (and ours) along local z.
+      cylinder: new CylinderGeometry(1, 1, 1, 24).rotateX(Math.PI / 2),
+      plane: new PlaneGeometry(1, 1, 16, 16),
+    };
+    this.scene.matrixWorldAutoUpdate = true;
+
+    this.floor = this.makeSurface(0, 4);
+    const floor = new Mesh(this.geometries.plane, this.floor.material);
+    floor.scale.set(2 * ROOM_HALF, 2 * ROOM_HALF, 1);
+    floor.position.set(0, 0, FLOOR_Z);
+    this.scene.add(floor);
+
+    this.background = this.makeSurface(0, 4);
+    this.background.material.side = BackSide;
+    const room = new Mesh(this.geometries.room, this.background.material);
+    room.scale.set(2 * ROOM_HALF, 2 * ROOM_HALF, 2 * ROOM_HALF);
+    room.position.set(0, 0, FLOOR_Z - 0.01 + ROOM_HALF);
+    this.scene.add(room);
+
+    this.rodSurface = this.makeSurface(0, 1);
+    this.rod = new Mesh(this.geometries.cylinder, this.rodSurface.material);
+    this.rod.scale.set(ROD_RADIUS, ROD_RADIUS, ROD_LENGTH);
+    this.rod.visible = false;
+    this.scene.add(this.rod);
+
+    this.goalMaterial = new MeshBasicNodeMaterial({ color: 0xff3399 });
+    if (this.labels) this.goalMaterial.mrtNode = mrt({ aux: vec4(positionView.z.negate(), float(0), 0, 1) });
+    if (this.encodeSrgb) this.goalMaterial.outputNode = vec4(fastSrgb(output.rgb as Node<'vec3'>), 1);
+
+    this.cameras = {} as Record<CameraName, PerspectiveCamera>;
+    this.mountPose = {} as SceneBuilder['mountPose'];
+    for (const name of CAMERA_NAMES) {
+      const m = CAMERA_MOUNTS[name];
+      const cam = new PerspectiveCamera(m.fovDeg, 1, m.near, m.far);
+      cam.name = name;
+      this.cameras[name] = cam;
+      this.mountPose[name] = { position: new Vector3(), quaternion: new Quaternion() };
+      this.setMount(name, [0, 0, 0], [0, 0, 0]);
+    }
+  }
+
+  /** A textured, lit material with its own segmentation id and texture. */
+  private makeSurface(id: number, repeat: number): Surface {
+    const data = new Uint8Array(this.textureSize * this.textureSize * 4).fill(160);
+    const texture = new DataTexture(data, this.textureSize, this.textureSize);
+    // Linear data, bilinear, no mipmaps: the fast path on lavapipe (see SRGB_TO_LINEAR).
+    texture.colorSpace = NoColorSpace;
+    texture.wrapS = texture.wrapT = RepeatWrapping;
+    texture.magFilter = LinearFilter;
+    texture.minFilter = LinearFilter;
+    texture.generateMipmaps = false;
+    texture.needsUpdate = true;
+    const material = new MeshBasicNodeMaterial();
+    const albedo = textureNode(texture, repeat === 1 ? uv() : uv().mul(repeat)).rgb;
+    material.colorNode = vec4(albedo.mul(this.irradianceNode), 1);
+    const idNode = uniform(id);
+    if (this.labels) material.mrtNode = mrt({ aux: vec4(positionView.z.negate(), idNode, 0, 1) });
+    let rgb = output.rgb as Node<'vec3'>;
+    if (this.encodeSrgb) rgb = fastSrgb(rgb);
+    if (this.noise) {
+      // Image noise (in the output's units): a hash of the pixel within its view and the frame's seed.
+      const p = viewportCoordinate.x.toUint().add(viewportCoordinate.y.toUint().mul(8192)).mul(3).bitXor(this.noiseSeed);
+      const n = vec3(hash(p), hash(p.add(1)), hash(p.add(2))).sub(0.5).mul(this.noiseStd.mul(Math.sqrt(12)));
+      rgb = rgb.add(n).max(0);
+    }
+    if (this.encodeSrgb || this.noise) material.outputNode = vec4(rgb, 1);
+    return { material, texture, seed: -1, setId: (v: number) => { idNode.value = v; } };
+  }
+
+  private paint(surface: Surface, look: SurfaceLook | undefined): void {
+    if (!look) return;
+    if (surface.seed === look.texture.seed && surface.texture.userData.kind === look.texture.kind) return;
+    const data = surface.texture.image.data as Uint8Array;
+    generateTexture(look.texture, this.textureSize, data);
+    for (let i = 0; i < data.length; i++) if ((i & 3) !== 3) data[i] = SRGB_TO_LINEAR[data[i]];
+    surface.seed = look.texture.seed;
+    surface.texture.userData.kind = look.texture.kind;
+    surface.texture.needsUpdate = true;
+  }
+
+  private setMount(name: CameraName, offset: readonly number[], rotationDeg: readonly number[]): void {
+    const m = CAMERA_MOUNTS[name];
+    const pose = this.mountPose[name];
+    _m.position.set(m.position[0], m.position[1], m.position[2]);
+    _m.up.set(m.up[0], m.up[1], m.up[2]);
+    // Object3D.lookAt on a camera-like object: cameras look down their −z.
+    _m.quaternion.identity();
+    const cam = this.cameras[name];
+    cam.up.copy(_m.up);
+    cam.position.copy(_m.position);
+    cam.quaternion.identity();
+    cam.lookAt(m.target[0], m.target[1], m.target[2]);
+    const d = Math.PI / 180;
+    _q.setFromAxisAngle(_v.set(1, 0, 0), rotationDeg[0] * d);
+    cam.quaternion.multiply(_q);
+    _q.setFromAxisAngle(_v.set(0, 1, 0), rotationDeg[1] * d);
+    cam.quaternion.multiply(_q);
+    _q.setFromAxisAngle(_v.set(0, 0, 1), rotationDeg[2] * d);
+    cam.quaternion.multiply(_q);
+    pose.quaternion.copy(cam.quaternion);
+    pose.position.set(m.position[0] + offset[0], m.position[1] + offset[1], m.position[2] + offset[2]);
+    cam.position.copy(pose.position);
+  }
+
+  /** Dresses the scene in `look` (textures are regenerated only where the seed changed). */
+  setLook(look: Look): void {
+    this.look = look;
+    this.paint(this.floor, look.surfaces.floor);
+    this.paint(this.background, look.surfaces.background);
+    for (const view of this.bodies.values()) this.paint(view.surface, look.surfaces[view.mesh.name]);
+    if (look.surfaces.palm) this.paint(this.rodSurface, look.surfaces.palm);
+    this.setLights(look);
+    for (const name of CAMERA_NAMES) {
+      const c = look.cameras[name];
+      this.setMount(name, c.positionOffset, c.rotationDeg);
+      const cam = this.cameras[name];
+      if (cam.fov !== c.fovDeg) {
+        cam.fov = c.fovDeg;
+        cam.updateProjectionMatrix();
+      }
+    }
+    this.goalMaterial.color.setRGB(look.goalColor[0], look.goalColor[1], look.goalColor[2]);
+    this.setDistractors(look);
+    this.noiseStd.value = look.imageNoise;
+  }
+
+  /** Lights and camera poses only (for per-step randomization); textures stay. */
+  setLightsAndCameras(look: Look): void {
+    const textures = this.look;
+    this.look = textures ? { ...textures, lights: look.lights, ambient: look.ambient, cameras: look.cameras } : look;
+    this.setLights(look);
+    for (const name of CAMERA_NAMES) {
+      const c = look.cameras[name];
+      this.setMount(name, c.positionOffset, c.rotationDeg);
+      const cam = this.cameras[name];
+      if (cam.fov !== c.fovDeg) {
+        cam.fov = c.fovDeg;
+        cam.updateProjectionMatrix();
+      }
+    }
+  }
+
+  private setLights(look: Look): void {
+    this.lighting.set(look);
+  }
+
+  private setDistractors(look: Look): void {
+    for (let k = 0; k < look.distractors.length; k++) {
+      const d = look.distractors[k];
+      let slot = this.distractors[k];
+      if (!slot) {
+        const surface = this.makeSurface(d.id, 1);
+        const mesh = new Mesh(this.geometries.box, surface.material);
+        this.scene.add(mesh);
+        slot = { mesh, surface };
+        this.distractors.push(slot);
+      }
+      slot.surface.setId(d.id);
+      slot.mesh.visible = true;
+      this.shapeMesh(slot.mesh, d.shape);
+      slot.mesh.position.set(d.position[0], d.position[1], d.position[2]);
+      slot.mesh.quaternion.set(d.quaternion[0], d.quaternion[1], d.quaternion[2], d.quaternion[3]);
+      this.paint(slot.surface, d.surface);
+    }
+    for (let k = look.distractors.length; k < this.distractors.length; k++) this.distractors[k].mesh.visible = false;
+  }
+
+  private shapeMesh(mesh: Mesh, s: ShapeSpec): void {
+    switch (s.type) {
+      case 'box':
+        mesh.geometry = this.geometries.box;
+        mesh.scale.set(2 * s.halfExtents[0], 2 * s.halfExtents[1], 2 * s.halfExtents[2]);
+        break;
+      case 'sphere':
+        mesh.geometry = this.geometries.sphere;
+        mesh.scale.setScalar(s.radius);
+        break;
+      case 'cylinder':
+        mesh.geometry = this.geometries.cylinder;
+        mesh.scale.set(s.radius, s.radius, 2 * s.halfHeight);
+        break;
+      case 'plane':
+        mesh.geometry = this.geometries.plane;
+        mesh.scale.set(2 * ROOM_HALF, 2 * ROOM_HALF, 1);
+        break;
+    }
+  }
+
+  /** Copies a SimState into the scene (creates meshes for new ids, hides vanished ones). */
+  update(state: SimState): void {
+    const gen = ++this.generation;
+    let palm = -1;
+    for (let i = 0; i < state.bodies.length; i++) {
+      const b = state.bodies[i];
+      const key = shapeKey(b.shape);
+      let view = this.bodies.get(b.id);
+      if (!view || view.mesh.name !== b.name) {
+        if (view) this.removeBody(b.id, view);
+        const surface = this.makeSurface(b.id, b.kind === 'table' ? 2 : 1);
+        const mesh = new Mesh(this.geometries.box, surface.material);
+        mesh.name = b.name;
+        this.scene.add(mesh);
+        view = { mesh, surface, shapeKey: NaN, seen: gen };
+        this.bodies.set(b.id, view);
+        if (this.look) this.paint(surface, this.look.surfaces[b.name]);
+      }
+      if (view.shapeKey !== key) {
+        this.shapeMesh(view.mesh, b.shape);
+        if (b.kind === 'table' && b.shape.type === 'box') view.mesh.geometry = this.geometries.fineBox;
+        view.shapeKey = key;
+      }
+      view.seen = gen;
+      const p = b.position, q = b.quaternion;
+      view.mesh.position.set(p[0], p[1], p[2]);
+      view.mesh.quaternion.set(q[0], q[1], q[2], q[3]);
+      if (b.kind === 'palm') palm = i;
+    }
+    for (const [id, view] of this.bodies) if (view.seen !== gen) this.removeBody(id, view);
+
+    // The arm rod and the wrist camera ride on the palm.
+    if (palm >= 0) {
+      const b = state.bodies[palm];
+      if (this.palmId !== b.id) {
+        this.palmId = b.id;
+        this.rodSurface.setId(b.id);
+        if (this.look) this.paint(this.rodSurface, this.look.surfaces.palm);
+      }
+      _q2.set(b.quaternion[0], b.quaternion[1], b.quaternion[2], b.quaternion[3]);
+      _v2.set(b.position[0], b.position[1], b.position[2]);
+      const top = (b.shape.type === 'box' ? b.shape.halfExtents[2] : 0.01) + ROD_LENGTH / 2;
+      this.rod.visible = true;
+      this.rod.quaternion.copy(_q2);
+      this.rod.position.copy(_v.set(0, 0, top).applyQuaternion(_q2).add(_v2));
+      const cam = this.cameras.wrist, pose = this.mountPose.wrist;
+      cam.quaternion.copy(_q2).multiply(pose.quaternion);
+      cam.position.copy(pose.position).applyQuaternion(_q2).add(_v2);
+    } else {
+      this.rod.visible = false;
+    }
+
+    // Goal markers.
+    for (let g = 0; g < state.goals.length; g++) {
+      let mesh = this.goals[g];
+      if (!mesh) {
+        mesh = new Mesh(this.geometries.sphere, this.goalMaterial);
+        mesh.scale.setScalar(GOAL_RADIUS);
+        this.goals.push(mesh);
+        this.scene.add(mesh);
+      }
+      const p = state.goals[g];
+      mesh.visible = true;
+      mesh.position.set(p[0], p[1], p[2]);
+    }
+    for (let g = state.goals.length; g < this.goals.length; g++) this.goals[g].visible = false;
+  }
+
+  private removeBody(id: number, view: BodyView): void {
+    this.scene.remove(view.mesh);
+    view.surface.material.dispose();
+    view.surface.texture.dispose();
+    this.bodies.delete(id);
+  }
+
+  /** Noise pattern of the next draw (any 32-bit integer). */
+  frameNoise(seed: number): void {
+    this.noiseSeed.value = seed >>> 0;
+  }
+
+  /** The body object drawn for a SimState id (undefined if none). */
+  object(id: number): Object3D | undefined {
+    return this.bodies.get(id)?.mesh;
+  }
+
+  /** Intrinsics and extrinsics of a camera for a `width`×`height` image, as of the last update. */
+  cameraFrame(name: CameraName, width: number, height: number): CameraFrame {
+    const cam = this.cameras[name];
+    cam.updateMatrixWorld();
+    const e = cam.matrixWorld.elements;
+    // three's camera axes (x right, y up, z back) → OpenCV (x right, y down, z forward): negate y and z columns.
+    const c2w = [e[0], -e[4], -e[8], e[12], e[1], -e[5], -e[9], e[13], e[2], -e[6], -e[10], e[14], 0, 0, 0, 1];
+    const fy = height / 2 / Math.tan((cam.fov * Math.PI) / 360);
+    // World → camera is the rigid inverse.
+    const w2c = new Array<number>(16).fill(0);
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) w2c[i * 4 + j] = c2w[j * 4 + i];
+      w2c[i * 4 + 3] = -(c2w[i] * c2w[3] + c2w[4 + i] * c2w[7] + c2w[8 + i] * c2w[11]);
+    }
+    w2c[15] = 1;
+    return { name, width, height, fovDeg: cam.fov, K: [fy, 0, width / 2, 0, fy, height / 2, 0, 0, 1], cameraToWorld: c2w, worldToCamera: w2c };
+  }
+
+  /** Frees geometries, materials and textures. */
+  dispose(): void {
+    for (const [id, view] of this.bodies) this.removeBody(id, view);
+    for (const d of this.distractors) {
+      d.surface.material.dispose();
+      d.surface.texture.dispose();
+    }
+    for (const s of [this.floor, this.background]) {
+      s.material.dispose();
+      s.texture.dispose();
+    }
+    this.rodSurface.material.dispose();
+    this.rodSurface.texture.dispose();
+    this.goalMaterial.dispose();
+    for (const g of Object.values(this.geometries)) g.dispose();
+  }
+}
