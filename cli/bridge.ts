@@ -27,7 +27,7 @@ import type { BenchPhase } from '../bridge/bench/bench.ts';
 
 export const DEFAULT_TOKEN_FILE = '~/.config/simreal/token';
 
-function expandHome(p: string): string {
+export function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
@@ -41,7 +41,7 @@ function userErrors<T>(fn: () => T): T {
 }
 
 /** Resolves when the process is asked to stop (Ctrl-C, SIGTERM). */
-function untilSignal(): Promise<string> {
+export function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
     const on = (sig: string): void => {
       process.off('SIGINT', onInt);
@@ -60,7 +60,7 @@ export function robotGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'robot') ?? program.command('robot').description('Connect a robot to a bridge.');
 }
 
-function readToken(file: string): string {
+export function readToken(file: string): string {
   const p = expandHome(file);
   if (!fs.existsSync(p)) throw new UserError(`token file ${p} does not exist: start the bridge once (it creates one), or pass --token-file`);
   return userErrors(() => loadOrCreateToken(p).token);

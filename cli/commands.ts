@@ -9,9 +9,11 @@ import { benchTrainCommand } from './bench-train.ts';
 import { bridgeCommand } from './bridge.ts';
 import { datasetCommand } from './dataset.ts';
 import { generateCommand } from './generate.ts';
+import { policyRunCommand } from './policy-run.ts';
+import { robotEmulateCommand } from './robot-emulate.ts';
 
 export interface CommandModule {
   register(program: Command, bench: Command): void;
 }
 
-export const commands: CommandModule[] = [generateCommand, datasetCommand, bridgeCommand, benchPhysicsCommand, benchTrainCommand];
+export const commands: CommandModule[] = [generateCommand, datasetCommand, bridgeCommand, robotEmulateCommand, policyRunCommand, benchPhysicsCommand, benchTrainCommand];

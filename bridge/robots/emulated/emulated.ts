@@ -1,0 +1,191 @@
+/**
+ * The emulated robot: the reality gap on one machine. A simulator process with its own physics
+ * (from a reality file, outside the training ranges), a network between it and the bridge
+ * (latency and jitter on every command and observation), noisy perception, and a control loop
+ * that runs in real time whether or not commands arrive — like the arm it stands in for.
+ *
+ * - The loop steps the task at the scenario's control rate (times `speed`), applying the newest
+ *   command that has arrived (a zero-order hold); with none, or after `hold`, the arm keeps still.
+ * - Observations: `ee.pose` [x, y, z, yaw, grip] (palm, for the bridge's safety checks),
+ *   `policy.state` (the task observation the simulator's policies read: robot state plus perceived
+ *   block poses, with the reality's perception noise), and `episode` [index, step, success, fail].
+ * - Episodes: when the task succeeds, fails or runs out of time, the result is published in
+ *   `episode` and, after `resetPauseMs` (someone resetting the scene), the next layout appears.
+ * - E-stop latches the arm still until `hold` (sent by the hub after a reset by the lease holder).
+ */
+import { ACTION_SIZE, MAX_DELTA, MAX_DYAW, TabletopEnv, TimeLimit } from '../../../sim/env.ts';
+import { Rng } from '../../../sim/rng.ts';
+import type { ActionVector, Features } from '../../protocol.ts';
+import type { Robot, RobotObservation } from '../../robot.ts';
+import type { Reality } from './reality.ts';
+
+export interface EmulatedRobotOptions {
+  /** Simulated time runs this many times faster than real time (default 1). */
+  speed?: number;
+}
+
+export interface EpisodeResult {
+  index: number;
+  seed: number;
+  success: boolean;
+  fail: boolean;
+  steps: number;
+}
+
+interface Pending<T> {
+  at: number;
+  value: T;
+}
+
+export class EmulatedRobot implements Robot {
+  readonly features: Features;
+  readonly reality: Reality;
+  readonly results: EpisodeResult[] = [];
+  private readonly env: TimeLimit;
+  private readonly speed: number;
+  private readonly jitter: Rng;
+  private connected = false;
+  private timer: NodeJS.Timeout | null = null;
+  private command: Float32Array = new Float32Array([0, 0, 0, 0, -1]);
+  private incoming: Array<Pending<Float32Array>> = [];
+  private outgoing: Array<Pending<RobotObservation>> = [];
+  private latest: RobotObservation | null = null;
+  private estopped = false;
+  private episode = 0;
+  private obs: Float32Array = new Float32Array(0);
+  private resetAt = 0;
+  private last = { success: 0, fail: 0 };
+
+  constructor(reality: Reality, options: EmulatedRobotOptions = {}) {
+    this.reality = reality;
+    this.speed = options.speed ?? 1;
+    if (!(this.speed > 0 && this.speed <= 100)) throw new RangeError(`speed must be in (0, 100], got ${this.speed}`);
+    this.env = new TimeLimit(new TabletopEnv(reality.scenario, { randomization: 'train' }));
+    this.jitter = new Rng(reality.config.seed).fork('transport');
+    const names = this.env.observationSpace.names;
+    const hz = reality.scenario.control.rateHz;
+    this.features = {
+      observation: {
+        'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'], hz },
+        'policy.state': { kind: 'state', dtype: 'float32', shape: [names.length], names, hz },
+        episode: { kind: 'state', dtype: 'float64', shape: [4], names: ['index', 'step', 'success', 'fail'], hz },
+      },
+      action: { form: 'ee_delta_normalized', maxDelta: [MAX_DELTA, MAX_DELTA, MAX_DELTA, MAX_DYAW], poseKey: 'ee.pose' },
+      controlHz: hz,
+    };
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** One-way transport delay for the next message (ms). */
+  private delay(): number {
+    const { latencyMs, jitterMs } = this.reality.config.transport;
+    return Math.max(0, latencyMs + this.jitter.uniform(-jitterMs, jitterMs));
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    this.connected = true;
+    this.startEpisode();
+    const period = 1000 / (this.reality.scenario.control.rateHz * this.speed);
+    this.timer = setInterval(() => this.tick(), period);
+  }
+
+  private startEpisode(): void {
+    const seed = (this.reality.config.seed + this.episode) >>> 0;
+    const { obs } = this.env.reset({ seed });
+    this.obs = obs;
+    this.command = new Float32Array([0, 0, 0, 0, -1]);
+    this.resetAt = 0;
+    this.last = { success: 0, fail: 0 };
+    this.publish();
+  }
+
+  /** One control period of the arm. */
+  private tick(): void {
+    const now = Date.now();
+    while (this.incoming.length > 0 && this.incoming[0].at <= now) {
+      const c = (this.incoming.shift() as Pending<Float32Array>).value;
+      if (!this.estopped) this.command = c;
+    }
+    if (this.resetAt > 0) {
+      if (now >= this.resetAt) {
+        this.episode++;
+        this.startEpisode();
+      }
+      return;
+    }
+    const a = this.estopped ? this.stillCommand() : this.command;
+    const r = this.env.step(a);
+    this.obs = r.obs;
+    // A command is executed once; until the next one arrives the arm holds where it is.
+    this.command = this.stillCommand();
+    if (r.terminated || r.truncated) {
+      this.results.push({ index: this.episode, seed: (this.reality.config.seed + this.episode) >>> 0, success: r.info.success, fail: r.info.fail, steps: this.env.elapsedSteps });
+      this.last = { success: r.info.success ? 1 : 0, fail: r.info.fail ? 1 : 0 };
+      this.resetAt = now + this.reality.config.resetPauseMs / this.speed;
+    }
+    this.publish();
+  }
+
+  private stillCommand(): Float32Array {
+    return new Float32Array([0, 0, 0, 0, this.env.env.scene.gripper.grip]);
+  }
+
+  private publish(): void {
+    const scene = this.env.env.scene;
+    const p = scene.gripper.palm.position;
+    const observation: RobotObservation = {
+      state: {
+        'ee.pose': [p.x, p.y, p.z, scene.gripper.yaw, scene.gripper.grip],
+        'policy.state': Array.from(this.obs),
+        episode: [this.episode, this.env.elapsedSteps, this.last.success, this.last.fail],
+      },
+      t: Date.now(),
+    };
+    this.outgoing.push({ at: Date.now() + this.delay(), value: observation });
+  }
+
+  async getObservation(): Promise<RobotObservation> {
+    const now = Date.now();
+    while (this.outgoing.length > 0 && this.outgoing[0].at <= now) this.latest = (this.outgoing.shift() as Pending<RobotObservation>).value;
+    if (!this.latest) {
+      // Nothing has crossed the network yet: wait for the first observation.
+      const first = this.outgoing[0];
+      await new Promise((r) => setTimeout(r, Math.max(0, first.at - now)));
+      return this.getObservation();
+    }
+    return this.latest;
+  }
+
+  async sendAction(action: ActionVector): Promise<ActionVector> {
+    const a = new Float32Array(ACTION_SIZE);
+    for (let i = 0; i < ACTION_SIZE; i++) {
+      const v = action[i];
+      if (!Number.isFinite(v)) throw new RangeError(`action[${i}] is not a finite number`);
+      a[i] = Math.max(-1, Math.min(1, v));
+    }
+    if (!this.estopped) this.incoming.push({ at: Date.now() + this.delay(), value: a });
+    return Array.from(a) as ActionVector;
+  }
+
+  async hold(): Promise<void> {
+    this.estopped = false;
+    this.incoming = [];
+    this.command = this.stillCommand();
+  }
+
+  async emergencyStop(_reason: string): Promise<void> {
+    this.estopped = true;
+    this.incoming = [];
+    this.command = this.stillCommand();
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.connected = false;
+  }
+}

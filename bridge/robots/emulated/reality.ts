@@ -1,0 +1,62 @@
+/**
+ * A "reality": what the emulated robot is, written down in `scenarios/reality/*.json`. It names
+ * the task scenario to set up, physics that the policies never trained on (ranges in the same form
+ * as a scenario's randomization block, typically outside its training ranges), the transport
+ * between robot and bridge (latency and jitter), and an optional camera.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadScenario, PhysicsRandomizationSchema, ScenarioError } from '../../../sim/scenario.ts';
+import type { Scenario } from '../../../sim/scenario.ts';
+
+export const RealitySchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lowercase id such as lab'),
+  description: z.string().optional(),
+  /** Task scenario to set up, relative to this file. */
+  scenario: z.string().min(1),
+  /** Seed of the first episode; episode k uses seed + k. */
+  seed: z.int().min(0).max(0xffffffff).default(0),
+  /** This reality's physics (replaces the scenario's randomization ranges). */
+  physics: PhysicsRandomizationSchema,
+  transport: z.strictObject({
+    /** One-way delay of commands and observations (ms). */
+    latencyMs: z.number().min(0).max(1000),
+    /** Uniform jitter added to each delay (ms, ±). */
+    jitterMs: z.number().min(0).max(1000),
+  }),
+  /** Pause between episodes, as a person would take to reset the scene (ms, real time). */
+  resetPauseMs: z.number().min(0).max(60_000).default(500),
+  /** A camera stream rendered with the scenario's held-out look (needs a WebGPU adapter). */
+  camera: z.strictObject({
+    name: z.string().regex(/^[a-z]+$/).default('front'),
+    width: z.int().min(16).max(1024),
+    height: z.int().min(16).max(1024),
+    hz: z.number().positive().max(60),
+  }).optional(),
+});
+export type RealityConfig = z.infer<typeof RealitySchema>;
+
+export interface Reality {
+  config: RealityConfig;
+  /** The task scenario with this reality's physics in place of its training ranges. */
+  scenario: Scenario;
+  path: string;
+}
+
+export function loadReality(path: string): Reality {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ScenarioError(path, [`cannot read the reality file: ${(err as Error).message}`]);
+  }
+  const r = RealitySchema.safeParse(data, { reportInput: true });
+  if (!r.success) {
+    throw new ScenarioError(path, r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const scenarioPath = resolve(dirname(path), r.data.scenario);
+  const base = loadScenario(scenarioPath);
+  return { config: r.data, scenario: { ...base, randomization: r.data.physics }, path };
+}
