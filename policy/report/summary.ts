@@ -1,0 +1,67 @@
+/**
+ * summary.json: everything one `simreal run` measured, as plain data. The HTML report is drawn
+ * from it alone, so a summary can be re-rendered or compared without re-running anything.
+ */
+import type { Rate } from '../eval/stats.ts';
+
+export interface StageRecord {
+  name: string;
+  /** Seconds this run spent on the stage (0 when reused from the cache). */
+  seconds: number;
+  cached: boolean;
+  /** Where the stage's output lives. */
+  output: string;
+  skipped?: boolean;
+}
+
+export interface EpochPoint {
+  epoch: number;
+  loss: number;
+  valLoss: number;
+}
+
+export interface TrajectoryPoint {
+  t: number;
+  tcp: [number, number, number];
+  blocks: Array<[number, number, number]>;
+}
+
+export interface SuccessRow {
+  /** What was evaluated, e.g. "BC, held-out randomization". */
+  label: string;
+  key: string;
+  rate: Rate;
+  /** Per-stage success for stacking (stage name → rate). */
+  stages?: Record<string, number>;
+  /** Why episodes failed (cause → count). */
+  causes?: Record<string, number>;
+}
+
+export interface RunSummary {
+  format: 'simreal-run-summary';
+  version: 1;
+  scenario: { id: string; path: string; task: string };
+  reality: { id: string; path: string } | null;
+  created: string;
+  seconds: number;
+  codeVersion: string;
+  gitCommit: string | null;
+  machine: { cpu: string; cores: number; node: string };
+  backend: { name: string; device: string };
+  stages: StageRecord[];
+  success: SuccessRow[];
+  training: Array<{ model: string; epochs: EpochPoint[]; samplesPerSec: number; seconds: number }>;
+  pose: { meanCm: number; medianCm: number; ablationMeanCm: number | null; frames: number } | null;
+  bridge: {
+    commands: number;
+    clamped: number;
+    roundTripMs: { p50: number; p99: number; max: number };
+    histogram: { edgesMs: number[]; counts: number[] };
+  } | null;
+  /** Montage of randomized training frames (PNG file name next to the report), if rendered. */
+  montage: string | null;
+  trajectory: { label: string; seed: number; success: boolean; points: TrajectoryPoint[] } | null;
+  /** Commands that reproduce each stage by hand. */
+  commands: string[];
+  notes: string[];
+}
