@@ -1,0 +1,266 @@
+/**
+ * `simreal eval <model> <scenario>`: a saved model in closed loop on seeded episodes the model
+ * never saw (seeds.ts), under the scenario's training, held-out or no randomization, in groups of
+ * environments spread over worker threads.
+ *
+ * - state and visuomotor policies: success rate with a 95 % Wilson interval, per-stage rates
+ *   (reached at some step, and held at the end), failure causes, episode lengths;
+ * - pose estimators: position error (mean, median, 90th percentile, per block, in cm) of the
+ *   estimate from each episode's first frame, rendered with the episode's look; on Grasp-v1
+ *   scenarios also the success of the scripted grasp driven by that estimate.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { BackendChoice, BackendName } from '../backend.ts';
+import type { RandomizationMode } from '../../sim/randomization.ts';
+import type { Scenario } from '../../sim/scenario.ts';
+import { TabletopEnv } from '../../sim/env.ts';
+import { PolicyInputError } from '../errors.ts';
+import { readModelCard } from '../model-card.ts';
+import type { ModelKind } from '../model-card.ts';
+import { checkCardFits } from './policies.ts';
+import { openGroupRunner } from './run-groups.ts';
+import type { EvalMode, GroupJob, GroupResult } from './run-groups.ts';
+import { seedGroups } from './rollout.ts';
+import { DEFAULT_EVAL_SEED, evalSeeds } from './seeds.ts';
+import { formatRate, median, quantile, wilson } from './stats.ts';
+import type { EpisodeOutcome, Rate } from './stats.ts';
+
+export interface EvaluateOptions {
+  modelDir: string;
+  scenario: Scenario;
+  /** How to name the scenario in messages (its path). */
+  scenarioLabel?: string;
+  episodes: number;
+  randomization: RandomizationMode;
+  /** Base of the evaluation seeds. */
+  seed?: number;
+  /** Worker threads; 0 runs in this thread. Default: available cores, at most one per group. */
+  workers?: number;
+  backend?: BackendName;
+  /** Environments stepped together. Default 16 (4 for visuomotor, which renders each one). */
+  group?: number;
+  /** A backend already selected (inline only; tests). */
+  choice?: BackendChoice;
+  onEpisode?: (done: number, total: number, successes: number) => void;
+  log?: (line: string) => void;
+}
+
+export interface PoseSummary {
+  frames: number;
+  /** Over every block of every frame, cm. */
+  meanCm: number;
+  medianCm: number;
+  p90Cm: number;
+  perBlockMeanCm: number[];
+  /** Grasp-v1: the target's (block 0) error alone. */
+  targetMeanCm?: number;
+  targetMedianCm?: number;
+}
+
+export interface EvalResult {
+  model: string;
+  kind: ModelKind;
+  modelScenario: string;
+  scenario: string;
+  randomization: RandomizationMode;
+  backend: string;
+  device: string;
+  workers: number;
+  seeds: { base: number; count: number; derivation: string; skippedAsTrainingSeeds: number; first: number[] };
+  episodes: number;
+  success: Rate | null;
+  stages: Array<{ name: string; reached: Rate; heldAtEnd: Rate }>;
+  failures: Record<string, number>;
+  meanSteps: number | null;
+  meanStepsSuccess: number | null;
+  pose: PoseSummary | null;
+  seconds: number;
+}
+
+function planMode(kind: ModelKind, scenario: Scenario): EvalMode {
+  return kind === 'pose' && scenario.task.id !== 'Grasp-v1' ? 'pose-only' : 'rollout';
+}
+
+export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
+  const t0 = performance.now();
+  const label = o.scenarioLabel ?? o.scenario.id;
+  if (!(Number.isInteger(o.episodes) && o.episodes > 0)) throw new PolicyInputError(`--episodes must be a positive integer, got ${o.episodes}`);
+  const card = readModelCard(o.modelDir);
+  checkCardFits(card, o.scenario, o.modelDir, label);
+  const mode = planMode(card.kind, o.scenario);
+  const base = o.seed ?? DEFAULT_EVAL_SEED;
+  const { seeds, skipped, derivation } = evalSeeds(o.episodes, base, card.dataset.seeds);
+  const group = o.group ?? (card.kind === 'visuomotor' ? 4 : mode === 'pose-only' ? 25 : 16);
+  const groups = seedGroups(seeds, group);
+  const workers = o.choice ? 0 : Math.max(0, Math.min(o.workers ?? availableParallelism(), groups.length));
+  const job: GroupJob = { modelDir: o.modelDir, scenario: o.scenario, scenarioLabel: label, randomization: o.randomization, backend: o.backend, group, mode };
+  let done = 0, ok = 0;
+  const tick = (success: boolean): void => {
+    done++;
+    if (success) ok++;
+    o.onEpisode?.(done, seeds.length, ok);
+  };
+  const onEpisode = (e: EpisodeOutcome): void => tick(e.success);
+  const results: GroupResult[] = [];
+  let backend = '', device = '';
+  if (workers === 0) {
+    const runner = await openGroupRunner(job, o.choice);
+    backend = runner.backend;
+    device = runner.device;
+    o.log?.(`backend: ${backend} on ${device}`);
+    try {
+      for (let i = 0; i < groups.length; i++) {
+        const r = await runner.run(i, groups[i], onEpisode);
+        if (mode === 'pose-only') for (let k = 0; k < groups[i].length; k++) tick(false);
+        results.push(r);
+      }
+    } finally {
+      await runner.dispose();
+    }
+  } else {
+    ({ backend, device } = await runInWorkers(job, groups, workers, (e) => onEpisode(e), results, (count) => { for (let k = 0; k < count; k++) tick(false); }, o.log));
+  }
+  results.sort((a, b) => a.index - b.index);
+  const outcomes = results.flatMap((r) => r.outcomes);
+  const poseErrors = results.flatMap((r) => r.poseErrors);
+  const stageNames = new TabletopEnv(o.scenario, { randomization: 'none' }).task.stageNames(o.scenario.task);
+  return {
+    model: o.modelDir,
+    kind: card.kind,
+    modelScenario: card.scenario.id,
+    scenario: o.scenario.id,
+    randomization: o.randomization,
+    backend,
+    device,
+    workers,
+    seeds: { base, count: seeds.length, derivation, skippedAsTrainingSeeds: skipped, first: seeds.slice(0, 5) },
+    episodes: seeds.length,
+    ...summarizeOutcomes(outcomes, stageNames),
+    pose: card.kind === 'pose' ? summarizePose(poseErrors.map(([, e]) => e), o.scenario.task.id === 'Grasp-v1') : null,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+function runInWorkers(
+  job: GroupJob,
+  groups: number[][],
+  n: number,
+  onEpisode: (e: EpisodeOutcome) => void,
+  results: GroupResult[],
+  onPoseOnly: (count: number) => void,
+  log?: (line: string) => void,
+): Promise<{ backend: string; device: string }> {
+  return new Promise((resolve, reject) => {
+    let next = 0, busy = 0, failed = false, backend = '', device = '';
+    const workers: Worker[] = [];
+    const stop = (err: Error | null): void => {
+      if (failed) return;
+      if (err) failed = true;
+      for (const w of workers) void w.terminate();
+      if (err) reject(err);
+      else resolve({ backend, device });
+    };
+    const dispatch = (w: Worker): void => {
+      if (failed) return;
+      if (next >= groups.length) {
+        if (busy === 0) stop(null);
+        return;
+      }
+      busy++;
+      const index = next++;
+      w.postMessage({ index, seeds: groups[index] });
+    };
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: job });
+      workers.push(w);
+      w.on('message', (msg: { ready?: boolean; backend?: string; device?: string; episode?: EpisodeOutcome; result?: GroupResult; error?: string; userError?: boolean }) => {
+        if (msg.ready) {
+          if (!backend) {
+            backend = msg.backend as string;
+            device = msg.device as string;
+            log?.(`backend: ${backend} on ${device} (in each of ${n} worker threads)`);
+          }
+          dispatch(w);
+        } else if (msg.episode) {
+          onEpisode(msg.episode);
+        } else if (msg.result) {
+          busy--;
+          results.push(msg.result);
+          if (job.mode === 'pose-only') onPoseOnly(msg.result.poseErrors.length);
+          dispatch(w);
+        } else if (msg.error) {
+          stop(msg.userError ? new PolicyInputError(msg.error) : new Error(`evaluation worker failed:\n${msg.error}`));
+        }
+      });
+      w.on('error', (err) => stop(err));
+      w.on('exit', (code) => {
+        if (code !== 0 && !failed && next < groups.length) stop(new Error(`an evaluation worker exited with code ${code}`));
+      });
+    }
+  });
+}
+
+export function summarizeOutcomes(outcomes: EpisodeOutcome[], stageNames: string[]): Pick<EvalResult, 'success' | 'stages' | 'failures' | 'meanSteps' | 'meanStepsSuccess'> {
+  if (outcomes.length === 0) return { success: null, stages: [], failures: {}, meanSteps: null, meanStepsSuccess: null };
+  const n = outcomes.length;
+  const k = outcomes.filter((e) => e.success).length;
+  const stages = stageNames.map((name, i) => ({
+    name,
+    reached: wilson(outcomes.filter((e) => e.stagesReached[i]).length, n),
+    heldAtEnd: wilson(outcomes.filter((e) => e.stagesAtEnd[i]).length, n),
+  }));
+  const failures: Record<string, number> = {};
+  for (const e of outcomes) if (!e.success) failures[e.cause] = (failures[e.cause] ?? 0) + 1;
+  const sorted = Object.fromEntries(Object.entries(failures).sort((a, b) => b[1] - a[1]));
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  return {
+    success: wilson(k, n),
+    stages,
+    failures: sorted,
+    meanSteps: mean(outcomes.map((e) => e.steps)),
+    meanStepsSuccess: mean(outcomes.filter((e) => e.success).map((e) => e.steps)),
+  };
+}
+
+export function summarizePose(perFrame: number[][], hasTarget: boolean): PoseSummary {
+  const all = perFrame.flat().map((e) => 100 * e);
+  const blocks = perFrame[0]?.length ?? 0;
+  const perBlockMeanCm = Array.from({ length: blocks }, (_, b) => (100 * perFrame.reduce((s, f) => s + f[b], 0)) / Math.max(1, perFrame.length));
+  const out: PoseSummary = {
+    frames: perFrame.length,
+    meanCm: all.reduce((a, b) => a + b, 0) / Math.max(1, all.length),
+    medianCm: median(all),
+    p90Cm: quantile(all, 0.9),
+    perBlockMeanCm,
+  };
+  if (hasTarget) {
+    const t = perFrame.map((f) => 100 * f[0]);
+    out.targetMeanCm = t.reduce((a, b) => a + b, 0) / Math.max(1, t.length);
+    out.targetMedianCm = median(t);
+  }
+  return out;
+}
+
+export function formatEvalResult(r: EvalResult): string {
+  const lines: string[] = [];
+  lines.push(`${r.model} (${r.kind}, trained on ${r.modelScenario}) on ${r.scenario}, ${r.randomization} randomization, ${r.episodes} episodes (${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s)`);
+  lines.push(`seeds: ${r.seeds.derivation}; ${r.seeds.skippedAsTrainingSeeds} skipped`);
+  if (r.success) {
+    lines.push(`success: ${formatRate(r.success)}`);
+    for (const s of r.stages) lines.push(`  stage ${s.name}: reached ${formatRate(s.reached)}; held at the end ${(100 * s.heldAtEnd.rate).toFixed(1)}%`);
+    const f = Object.entries(r.failures);
+    if (f.length) {
+      lines.push('failures:');
+      for (const [cause, count] of f) lines.push(`  ${count} × ${cause}`);
+    }
+    if (r.meanSteps !== null) lines.push(`steps: mean ${r.meanSteps.toFixed(1)}${r.meanStepsSuccess !== null ? `, ${r.meanStepsSuccess.toFixed(1)} in successful episodes` : ''}`);
+  }
+  if (r.pose) {
+    const p = r.pose;
+    lines.push(`pose error over ${p.frames} first frames: mean ${p.meanCm.toFixed(2)} cm, median ${p.medianCm.toFixed(2)} cm, 90th percentile ${p.p90Cm.toFixed(2)} cm`);
+    lines.push(`  per block (mean cm): ${p.perBlockMeanCm.map((e) => e.toFixed(2)).join(', ')}`);
+    if (p.targetMeanCm !== undefined) lines.push(`  target: mean ${p.targetMeanCm.toFixed(2)} cm, median ${p.targetMedianCm?.toFixed(2)} cm`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,77 @@
+/**
+ * Runs an evaluation plan's seed groups in this thread: loads the model, checks it against the
+ * scenario, builds the rollout policy, and returns per-seed outcomes and pose errors. The same
+ * code runs inline and inside each worker thread (worker.ts).
+ */
+import type { BackendChoice, BackendName } from '../backend.ts';
+import { selectBackend } from '../backend.ts';
+import type { RandomizationMode } from '../../sim/randomization.ts';
+import type { Scenario } from '../../sim/scenario.ts';
+import { readModelCard } from '../model-card.ts';
+import { loadLayersModel } from '../model-io.ts';
+import { bcPolicy, checkCardFits, checkGraphFits, poseErrorsOnly, poseGraspPolicy, visuomotorPolicy } from './policies.ts';
+import type { PoseGraspPolicy } from './policies.ts';
+import { rolloutGroup } from './rollout.ts';
+import type { RolloutPolicy } from './rollout.ts';
+import type { EpisodeOutcome } from './stats.ts';
+
+export type EvalMode = 'rollout' | 'pose-only';
+
+export interface GroupJob {
+  modelDir: string;
+  scenario: Scenario;
+  scenarioLabel: string;
+  randomization: RandomizationMode;
+  backend?: BackendName;
+  group: number;
+  mode: EvalMode;
+}
+
+export interface GroupResult {
+  index: number;
+  outcomes: EpisodeOutcome[];
+  /** [seed, per-block errors in metres] */
+  poseErrors: Array<[number, number[]]>;
+}
+
+export interface GroupRunner {
+  backend: string;
+  device: string;
+  run(index: number, seeds: number[], onEpisode?: (o: EpisodeOutcome) => void): Promise<GroupResult>;
+  dispose(): Promise<void>;
+}
+
+export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Promise<GroupRunner> {
+  const card = readModelCard(job.modelDir);
+  checkCardFits(card, job.scenario, job.modelDir, job.scenarioLabel);
+  const backend = choice ?? (await selectBackend({ backend: job.backend, model: card.kind === 'bc' ? 'mlp' : 'conv' }));
+  const { tf } = backend;
+  const model = await loadLayersModel(tf, job.modelDir);
+  checkGraphFits(card, model, job.modelDir);
+  const vision = { scenario: job.scenario, randomization: job.randomization, group: job.group };
+  let policy: RolloutPolicy | null = null;
+  if (job.mode === 'rollout') {
+    if (card.kind === 'bc') policy = bcPolicy(tf, model, card);
+    else if (card.kind === 'visuomotor') policy = await visuomotorPolicy(tf, model, card, vision);
+    else policy = await poseGraspPolicy(tf, model, card, vision);
+  }
+  return {
+    backend: backend.name,
+    device: backend.device,
+    async run(index, seeds, onEpisode) {
+      if (job.mode === 'pose-only') {
+        const errors = await poseErrorsOnly(tf, model, card, vision, seeds);
+        return { index, outcomes: [], poseErrors: [...errors.entries()] };
+      }
+      const p = policy as RolloutPolicy;
+      const outcomes = await rolloutGroup(p, seeds, { scenario: job.scenario, randomization: job.randomization, onEpisode });
+      const poseErrors = 'errors' in p ? seeds.map((s): [number, number[]] => [s, (p as PoseGraspPolicy).errors.get(s) ?? []]) : [];
+      return { index, outcomes, poseErrors };
+    },
+    async dispose() {
+      if (policy) await policy.dispose();
+      model.dispose();
+      if (!choice) backend.dispose();
+    },
+  };
+}
