@@ -1,0 +1,176 @@
+/**
+ * `simreal train bc|pose|visuomotor <datasets...> --out <dir>`: train a policy or the pose
+ * estimator (policy/train/ does the work). The backend and device are printed first, then a
+ * progress bar with loss, validation loss, samples/s and ETA. Ctrl-C stops after the current
+ * batch, keeping the last epoch's checkpoint (continue with --resume).
+ */
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { BackendUnavailableError, NoBackendError, backendNames, isBackendName } from '../policy/backend.ts';
+import type { BackendName } from '../policy/backend.ts';
+import { PolicyInputError, TrainingDivergedError } from '../policy/errors.ts';
+import { trainBc } from '../policy/train/bc.ts';
+import { trainPose } from '../policy/train/pose.ts';
+import { trainVisuomotor } from '../policy/train/visuomotor.ts';
+import type { TrainOptions, TrainResult } from '../policy/train/run.ts';
+import type { TrainProgress } from '../policy/train/trainer.ts';
+import { DatasetError } from '../sim/dataset/format.ts';
+import type { CommandModule } from './commands.ts';
+import { UserError } from './errors.ts';
+import { createProgress } from './progress.ts';
+import type { Progress } from './progress.ts';
+import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
+
+interface TrainFlags {
+  out: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  patience?: string;
+  valFraction?: string;
+  seed: string;
+  backend?: string;
+  resume?: boolean;
+  overwrite?: boolean;
+  successOnly?: boolean;
+  maxEpisodes?: string;
+  framesPerEpisode?: string;
+  camera?: string;
+  hidden?: string;
+  scenario?: string;
+  progress: boolean;
+  json?: boolean;
+}
+
+/** Turns the errors a user can fix into UserError (exit code 2; 3 for a diverged training). */
+export function asUserError(err: unknown): unknown {
+  if (err instanceof TrainingDivergedError) return new UserError(err.message, 3);
+  if (err instanceof PolicyInputError || err instanceof DatasetError || err instanceof BackendUnavailableError || err instanceof NoBackendError) {
+    return new UserError(err.message);
+  }
+  return err;
+}
+
+export function parseBackend(text: string | undefined): BackendName | undefined {
+  if (text === undefined) return undefined;
+  if (!isBackendName(text)) throw new UserError(`--backend ${text} is not known; choose one of ${backendNames.join(', ')}`);
+  return text;
+}
+
+function parseHidden(text: string): number[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 8192)) {
+    throw new UserError(`--hidden expects layer sizes separated by commas, such as 256,256,256, got "${text}"`);
+  }
+  return parts.map(Number);
+}
+
+function options(datasets: string[], f: TrainFlags): TrainOptions {
+  return {
+    datasets,
+    out: f.out,
+    epochs: f.epochs === undefined ? undefined : parseIntOption('--epochs', f.epochs, 1),
+    batchSize: f.batchSize === undefined ? undefined : parseIntOption('--batch-size', f.batchSize, 1, 65536),
+    learningRate: f.lr === undefined ? undefined : parseNumberOption('--lr', f.lr, 1e-7, 1),
+    patience: f.patience === undefined ? undefined : parseIntOption('--patience', f.patience, 0),
+    valFraction: f.valFraction === undefined ? undefined : parseNumberOption('--val-fraction', f.valFraction, 0, 0.9),
+    seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),
+    backend: parseBackend(f.backend),
+    resume: !!f.resume,
+    overwrite: !!f.overwrite,
+    successOnly: !!f.successOnly,
+    maxEpisodes: f.maxEpisodes === undefined ? undefined : parseIntOption('--max-episodes', f.maxEpisodes, 1),
+    framesPerEpisode: f.framesPerEpisode === undefined ? undefined : parseIntOption('--frames-per-episode', f.framesPerEpisode, 1),
+    camera: f.camera,
+    hidden: f.hidden === undefined ? undefined : parseHidden(f.hidden),
+    scenario: f.scenario === undefined ? undefined : loadScenarioOrExit(f.scenario),
+  };
+}
+
+async function run(train: (o: TrainOptions) => Promise<TrainResult>, datasets: string[], flags: TrainFlags): Promise<void> {
+  const o = options(datasets, flags);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write('\nsimreal: second Ctrl-C, exiting now; the last epoch\'s checkpoint is kept.\n');
+      process.exit(130);
+    }
+    process.stderr.write('\nsimreal: stopping after this batch (Ctrl-C again to quit at once)...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  let bar: Progress | null = null;
+  const fmt = (x: number | null) => (x === null ? '-' : x.toPrecision(4));
+  try {
+    const result = await train({
+      ...o,
+      signal: controller.signal,
+      log: (line) => {
+        if (bar) return;
+        process.stderr.write(`${line}\n`);
+      },
+      onProgress: (p: TrainProgress) => {
+        bar ??= createProgress({ total: p.samplesTotal, start: 0, enabled: flags.progress, unit: 'samples', fields: { epoch: '-', loss: '-', 'val loss': '-' } });
+        bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}`, loss: fmt(p.loss), 'val loss': fmt(p.valLoss) });
+      },
+      onEpoch: (r) => {
+        if (!flags.progress || !bar) process.stderr.write(`epoch ${r.epoch}: loss ${fmt(r.loss)}, val loss ${fmt(r.valLoss)}${r.metrics ? `, ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(', ')}` : ''} (${r.seconds.toFixed(1)} s)\n`);
+      },
+    });
+    (bar as Progress | null)?.stop();
+    const c = result.card;
+    process.stdout.write(
+      `${result.stoppedBy === 'interrupted' ? 'stopped' : 'done'}: ${result.out} (${c.kind}, ${c.training.epochs} epochs, best ${c.training.bestEpoch}, ` +
+        `val loss ${c.metrics.valLoss.toPrecision(4)}${c.metrics.meanErrorCm !== undefined ? `, val error ${c.metrics.meanErrorCm.toFixed(2)} cm` : ''}, ` +
+        `${c.training.samplesPerSec.toFixed(0)} samples/s on ${c.training.backend})\n`,
+    );
+    if (result.stoppedBy === 'interrupted') {
+      process.stdout.write('the model holds the best epoch so far; continue training with the same command plus --resume\n');
+      process.exitCode = 130;
+    }
+    if (flags.json) process.stdout.write(`${JSON.stringify(c)}\n`);
+  } catch (err) {
+    (bar as Progress | null)?.stop();
+    throw asUserError(err);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function common(cmd: Command, defaults: { epochs: number; batch: number; lr: number; patience: number }): Command {
+  return cmd
+    .argument('<datasets...>', 'dataset folders (simreal generate output); several are trained on together')
+    .requiredOption('-o, --out <dir>', 'output folder for model.json, weights.bin, model-card.json and checkpoints')
+    .option('--epochs <n>', `maximum epochs (default ${defaults.epochs})`)
+    .option('--batch-size <n>', `mini-batch size (default ${defaults.batch})`)
+    .option('--lr <rate>', `Adam learning rate (default ${defaults.lr})`)
+    .option('--patience <n>', `stop after this many epochs without validation improvement, 0 never (default ${defaults.patience})`)
+    .option('--val-fraction <f>', 'fraction of episodes held out for validation (default 0.1)')
+    .option('--seed <int>', 'seed of the split, batch order and initial weights', '0')
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: the first that works)').choices([...backendNames]))
+    .option('--resume', 'continue the training checkpointed in --out')
+    .option('--overwrite', 'delete --out first')
+    .option('--success-only', 'train only on episodes the expert solved')
+    .option('--max-episodes <n>', 'use at most this many episodes of each dataset')
+    .option('--frames-per-episode <n>', 'use at most this many frames of each episode (frame 0 and a seeded choice)')
+    .option('--scenario <file>', 'scenario file, for datasets that do not record theirs')
+    .option('--no-progress', 'no progress bar (one line per epoch)')
+    .option('--json', 'print the model card as JSON on the last line');
+}
+
+export const trainCommand: CommandModule = {
+  register(program: Command) {
+    const train = program.command('train').description('Train a policy (bc, visuomotor) or the pose estimator (pose) on generated datasets.');
+    common(train.command('bc').description('State behaviour cloning MLP: observation → action (mix clean and --dart-noise datasets)'), { epochs: 60, batch: 256, lr: 1e-3, patience: 8 })
+      .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
+      .action((datasets: string[], flags: TrainFlags) => run(trainBc, datasets, flags));
+    common(train.command('pose').description('Pose estimator CNN: camera frame → block positions in the table frame (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 })
+      .option('--camera <name>', 'camera whose frames to learn from', 'front')
+      .action((datasets: string[], flags: TrainFlags) => run(trainPose, datasets, flags));
+    common(train.command('visuomotor').description('Visuomotor policy: camera frame + gripper state → action (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 })
+      .option('--camera <name>', 'camera whose frames to learn from', 'front')
+      .action((datasets: string[], flags: TrainFlags) => run(trainVisuomotor, datasets, flags));
+  },
+};
