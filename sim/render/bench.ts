@@ -63,6 +63,11 @@ export interface BenchRenderResult {
   seconds: number;
   /** frames/s by `${mode}_${size}` (a frame is one camera view). */
   fps: Record<string, number>;
+  /**
+   * CPU milliseconds per frame (all threads: JavaScript, Dawn, lavapipe's rasterizer), by the same
+   * keys: steadier than frames/s on a shared machine; cores × 1000 / this bounds frames/s.
+   */
+  cpu_ms_per_frame: Record<string, number>;
   targets: Record<string, { target: number; met: boolean }>;
   note: string;
 }
@@ -75,25 +80,27 @@ interface Workload {
   looks: Look[];
 }
 
-function workload(envs: number, looksPerEnv: number, statesPerEnv: number): Workload {
+/** Expert trajectories (at most 4, shared round-robin by the environments) and a pool of looks. */
+function workload(envs: number, looks: number, statesPerEpisode: number): Workload {
   const scenario: Scenario = parseScenario(stack3, 'scenarios/stack-3.json');
-  const states: SimState[][] = [];
-  const looks: Look[] = [];
-  for (let e = 0; e < envs; e++) {
+  const trajectories: SimState[][] = [];
+  for (let e = 0; e < Math.min(envs, 4); e++) {
     const env = new TabletopEnv(scenario);
     env.reset({ seed: 1000 + e });
     const expert = EXPERTS[scenario.task.id](env);
     const s: SimState[] = [env.scene.snapshot()];
-    for (let i = 1; i < statesPerEnv; i++) {
+    for (let i = 1; i < statesPerEpisode; i++) {
       const r = env.step(expert.act());
       s.push(env.scene.snapshot());
       if (r.terminated || r.truncated) break;
     }
-    states.push(s);
+    trajectories.push(s);
   }
-  const names = states[0][0].bodies.map((b) => b.name);
-  for (let l = 0; l < looksPerEnv; l++) looks.push(sampleLook(visualConfig(scenario.visual), 'train', 5000 + l, names));
-  return { states, looks };
+  const states = Array.from({ length: envs }, (_, e) => trajectories[e % trajectories.length]);
+  const names = trajectories[0][0].bodies.map((b) => b.name);
+  const pool: Look[] = [];
+  for (let l = 0; l < looks; l++) pool.push(sampleLook(visualConfig(scenario.visual), 'train', 5000 + l, names));
+  return { states, looks: pool };
 }
 
 interface Runner {
@@ -118,10 +125,11 @@ function batch(r: Runner, tiles: number, lookEvery: number): ViewRequest[] {
 }
 
 /** Renders for `seconds` with `inFlight` batches outstanding; returns views drawn and time taken. */
-async function timed(r: Runner, mode: BenchMode, seconds: number, tiles: number, inFlight: number, lookEvery: number): Promise<{ frames: number; seconds: number }> {
+async function timed(r: Runner, mode: BenchMode, seconds: number, tiles: number, inFlight: number, lookEvery: number): Promise<{ frames: number; seconds: number; cpuSeconds: number }> {
   const channels = mode === 'rgb' ? { rgb: true } : { rgb: true, depth: true, segmentation: true };
   const pending: Array<Promise<ViewImages[]>> = [];
   let frames = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   while (performance.now() < end) {
@@ -129,14 +137,15 @@ async function timed(r: Runner, mode: BenchMode, seconds: number, tiles: number,
     if (pending.length >= inFlight) frames += (await (pending.shift() as Promise<ViewImages[]>)).length;
   }
   for (const p of pending) frames += (await p).length;
-  return { frames, seconds: (performance.now() - t0) / 1000 };
+  const cpu = process.cpuUsage(cpu0);
+  return { frames, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 async function makeRunner(size: number, mode: BenchMode, tiles: number, envs: number): Promise<Runner> {
   const labels = mode === 'rgbds';
   const renderer = await HeadlessRenderer.create({ width: size, height: size, tiles, labels });
   const builders = Array.from({ length: envs }, () => renderer.createBuilder());
-  const work = workload(envs, 8, 200);
+  const work = workload(envs, 8, 120);
   return { renderer, builders, work, frame: 0 };
 }
 
@@ -154,15 +163,23 @@ async function warm(r: Runner, mode: BenchMode, tiles: number): Promise<void> {
   r.frame = 0;
 }
 
+interface Measured {
+  fps: number;
+  /** CPU time of the whole process (JavaScript, Dawn and, on lavapipe, the rasterizer threads) per frame. */
+  cpuMsPerFrame: number;
+  device: string;
+  software: boolean;
+}
+
 /** One process's measurement of one (size, mode). */
-async function measureOne(size: number, mode: BenchMode, o: Required<Omit<BenchRenderOptions, 'log' | 'sizes' | 'modes' | 'processes'>>, ready?: () => Promise<void>): Promise<{ fps: number; frames: number; seconds: number; device: string; software: boolean }> {
+async function measureOne(size: number, mode: BenchMode, o: Required<Omit<BenchRenderOptions, 'log' | 'sizes' | 'modes' | 'processes'>>, ready?: () => Promise<void>): Promise<Measured> {
   const r = await makeRunner(size, mode, o.tiles, o.envs);
   try {
     await warm(r, mode, o.tiles);
-    await timed(r, mode, 1.5, o.tiles, o.inFlight, o.lookEvery);
+    await timed(r, mode, Math.min(1.5, Math.max(0.2, o.seconds / 2)), o.tiles, o.inFlight, o.lookEvery);
     if (ready) await ready();
     const t = await timed(r, mode, o.seconds, o.tiles, o.inFlight, o.lookEvery);
-    return { fps: t.frames / t.seconds, frames: t.frames, seconds: t.seconds, device: adapterLabel(r.renderer.adapter), software: r.renderer.adapter.software };
+    return { fps: t.frames / t.seconds, cpuMsPerFrame: (1000 * t.cpuSeconds) / t.frames, device: adapterLabel(r.renderer.adapter), software: r.renderer.adapter.software };
   } finally {
     disposeRunner(r);
   }
@@ -175,9 +192,9 @@ function selfPath(): string {
   return fileURLToPath(import.meta.url);
 }
 
-async function measureProcesses(size: number, mode: BenchMode, processes: number, o: Required<Omit<BenchRenderOptions, 'log' | 'sizes' | 'modes' | 'processes'>>): Promise<{ fps: number; device: string; software: boolean }> {
+async function measureProcesses(size: number, mode: BenchMode, processes: number, o: Required<Omit<BenchRenderOptions, 'log' | 'sizes' | 'modes' | 'processes'>>): Promise<Measured> {
   const children: ChildProcess[] = [];
-  const results: Array<Promise<{ fps: number; device: string; software: boolean }>> = [];
+  const results: Array<Promise<Measured>> = [];
   const readies: Array<Promise<void>> = [];
   for (let p = 0; p < processes; p++) {
     const child = fork(selfPath(), [WORKER_FLAG, JSON.stringify({ size, mode, o })], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -187,8 +204,8 @@ async function measureProcesses(size: number, mode: BenchMode, processes: number
       child.on('message', (m: { type: string }) => { if (m.type === 'ready') res(); });
     }));
     results.push(new Promise((res, rej) => {
-      child.on('message', (m: { type: string; result?: { fps: number; device: string; software: boolean }; error?: string }) => {
-        if (m.type === 'result') res(m.result as { fps: number; device: string; software: boolean });
+      child.on('message', (m: { type: string; result?: Measured; error?: string }) => {
+        if (m.type === 'result') res(m.result as Measured);
         if (m.type === 'error') rej(new Error(m.error));
       });
       child.once('exit', (code) => rej(new Error(`render bench worker exited with code ${code}`)));
@@ -198,7 +215,10 @@ async function measureProcesses(size: number, mode: BenchMode, processes: number
     await Promise.all(readies);
     for (const c of children) c.send({ type: 'go' });
     const all = await Promise.all(results);
-    return { fps: all.reduce((a, r) => a + r.fps, 0), device: all[0].device, software: all[0].software };
+    const fps = all.reduce((a, r) => a + r.fps, 0);
+    // Frame-weighted mean over the processes.
+    const cpuMsPerFrame = all.reduce((a, r) => a + r.cpuMsPerFrame * r.fps, 0) / fps;
+    return { fps, cpuMsPerFrame, device: all[0].device, software: all[0].software };
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill();
   }
@@ -218,14 +238,16 @@ export async function benchRender(options: BenchRenderOptions = {}): Promise<Ben
   };
   const log = options.log ?? (() => {});
   const fps: Record<string, number> = {};
+  const cpu: Record<string, number> = {};
   let device = '', software = true;
   for (const size of sizes) {
     for (const mode of modes) {
       const r = processes > 1 ? await measureProcesses(size, mode, processes, o) : await measureOne(size, mode, o);
       fps[`${mode}_${size}`] = Math.round(r.fps);
+      cpu[`${mode}_${size}`] = Math.round(r.cpuMsPerFrame * 1000) / 1000;
       device = r.device;
       software = r.software;
-      log(`${mode.padEnd(5)} ${size}x${size}: ${Math.round(r.fps)} frames/s (${processes} process${processes > 1 ? 'es' : ''}, ${tiles} tile${tiles > 1 ? 's' : ''}, ${o.inFlight} in flight) on ${r.device}`);
+      log(`${mode.padEnd(5)} ${size}x${size}: ${Math.round(r.fps)} frames/s, ${r.cpuMsPerFrame.toFixed(3)} CPU ms/frame (${processes} process${processes > 1 ? 'es' : ''}, ${tiles} tile${tiles > 1 ? 's' : ''}, ${o.inFlight} in flight) on ${r.device}`);
     }
   }
   const targets: BenchRenderResult['targets'] = {};
@@ -241,6 +263,7 @@ export async function benchRender(options: BenchRenderOptions = {}): Promise<Ben
     envs: o.envs,
     seconds: o.seconds,
     fps,
+    cpu_ms_per_frame: cpu,
     targets,
     note: 'a frame is one randomized stack-3 view from the front camera; rgbds adds depth and segmentation to the same pass and readback',
   };

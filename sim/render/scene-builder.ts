@@ -35,7 +35,7 @@ import {
 } from 'three/webgpu';
 import type { BufferGeometry, Node } from 'three/webgpu';
 import {
-  float, hash, modelWorldMatrix, mrt, renderGroup, normalLocal, output, positionLocal, positionView, texture as textureNode,
+  float, modelWorldMatrix, mrt, renderGroup, normalLocal, output, positionLocal, positionView, texture as textureNode,
   uniform, uv, varying, vec3, vec4, viewportCoordinate,
 } from 'three/tsl';
 import type { ShapeSpec, SimState } from '../state.ts';
@@ -231,8 +231,13 @@ export class SceneBuilder {
     if (this.encodeSrgb) rgb = fastSrgb(rgb);
     if (this.noise) {
       // Image noise (in the output's units): a hash of the pixel within its view and the frame's seed.
-      const p = viewportCoordinate.x.toUint().add(viewportCoordinate.y.toUint().mul(8192)).mul(3).bitXor(this.noiseSeed);
-      const n = vec3(hash(p), hash(p.add(1)), hash(p.add(2))).sub(0.5).mul(this.noiseStd.mul(Math.sqrt(12)));
+      // One PCG hash per pixel, 10 bits per channel.
+      const p = viewportCoordinate.x.toUint().add(viewportCoordinate.y.toUint().mul(8192)).bitXor(this.noiseSeed);
+      const state = p.mul(747796405).add(2891336453);
+      const word = state.shiftRight(state.shiftRight(28).add(4)).bitXor(state).mul(277803737);
+      const h = word.shiftRight(22).bitXor(word);
+      const bits = vec3(h.bitAnd(1023).toFloat(), h.shiftRight(10).bitAnd(1023).toFloat(), h.shiftRight(20).bitAnd(1023).toFloat());
+      const n = bits.mul(1 / 1023).sub(0.5).mul(this.noiseStd.mul(Math.sqrt(12)));
       rgb = rgb.add(n).max(0);
     }
     if (this.encodeSrgb || this.noise) material.outputNode = vec4(rgb, 1);
