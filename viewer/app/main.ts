@@ -95,6 +95,7 @@ let fpsFrames = 0;
 let fpsSince = performance.now();
 let fps = 0;
 let hudDirty = true;
+let hudAt = 0;
 
 const conn = new Connection({
   onOpen() {
@@ -271,6 +272,7 @@ ui.randomized.onchange = () => {
   ui.labelRandom.hidden = !on;
 };
 ui.newLook.onclick = () => stage.nextLook();
+window.addEventListener('resize', () => { stage.dirty = true; });
 ui.tlPlay.onclick = () => conn.send({ op: view.timeline?.playing ? 'pause' : 'play' });
 ui.tlRange.oninput = () => {
   tlDragging = true;
@@ -303,16 +305,16 @@ function frame(now: number): void {
     view.rafCount++;
   }
   lastRaf = now;
-  stage.render();
-  fpsFrames++;
+  if (stage.render()) fpsFrames++;
   if (now - fpsSince >= 500) {
     fps = (fpsFrames * 1000) / (now - fpsSince);
     fpsFrames = 0;
     fpsSince = now;
     hudDirty = true;
   }
-  if (hudDirty && (stage.frames & 3) === 0) {
+  if (hudDirty && now - hudAt >= 100) {
     hudDirty = false;
+    hudAt = now;
     updateHud();
   }
   requestAnimationFrame(frame);

@@ -35,6 +35,8 @@ import type { SimState } from '../../sim/state.ts';
 import { CONTACT_COLUMNS, POSE_COLUMNS } from '../protocol.ts';
 
 const MAX_CONTACTS = 256;
+/** Width / height of the training camera's images. */
+const TRAINING_ASPECT = 1;
 const CONTACT_RADIUS = 0.004;
 
 // Per-frame temporaries.
@@ -55,7 +57,9 @@ export class Stage {
   /** Row of a pose frame → index into state.bodies (-1: unknown id). */
   private rowToBody = new Int32Array(0);
   private readonly contacts: InstancedMesh;
-  private readonly frustum: CameraHelper;
+  /** Stand-ins for the training cameras with a short far plane, so their frustums fit the table. */
+  private readonly frustumCams: PerspectiveCamera[];
+  private readonly frustums: CameraHelper[];
   private readonly canvas: HTMLCanvasElement;
   private visual: VisualConfig | undefined;
   private seed = 0;
@@ -65,6 +69,8 @@ export class Stage {
   showContacts = false;
   /** Frames drawn since the page opened. */
   frames = 0;
+  /** Something changed since the last draw (the page draws on demand, not every frame). */
+  dirty = true;
   private width = 0;
   private height = 0;
 
@@ -79,6 +85,7 @@ export class Stage {
     this.controls.target.set(0, 0, 0.05);
     this.controls.enableDamping = true;
     this.controls.update();
+    this.controls.addEventListener('change', () => { this.dirty = true; });
 
     const marker = new MeshBasicNodeMaterial({ color: new Color(1, 0.85, 0.1), depthTest: false, transparent: true, opacity: 0.95 });
     this.contacts = new InstancedMesh(new SphereGeometry(CONTACT_RADIUS, 8, 6), marker, MAX_CONTACTS);
@@ -88,9 +95,13 @@ export class Stage {
     this.contacts.visible = false;
     this.clean.scene.add(this.contacts);
 
-    this.frustum = new CameraHelper(this.clean.cameras.front);
-    this.frustum.visible = false;
-    this.clean.scene.add(this.frustum);
+    this.frustumCams = [new PerspectiveCamera(45, 1, 0.05, 0.9), new PerspectiveCamera(75, 1, 0.005, 0.12)];
+    this.frustums = this.frustumCams.map((c) => {
+      const h = new CameraHelper(c);
+      h.visible = false;
+      this.clean.scene.add(h);
+      return h;
+    });
   }
 
   async init(): Promise<void> {
@@ -115,6 +126,7 @@ export class Stage {
     this.applyRandomLook();
     this.rowToBody = new Int32Array(state.bodies.length);
     for (let i = 0; i < state.bodies.length; i++) this.rowToBody[i] = i;
+    this.dirty = true;
   }
 
   /** Draws another randomized look (cycles the look's seed). */
@@ -128,6 +140,7 @@ export class Stage {
     const names = this.state.bodies.map((b) => b.name);
     this.randomized.setLook(sampleLook(visualConfig(this.visual), 'train', this.lookSeed, names));
     this.randomized.update(this.state);
+    this.dirty = true;
   }
 
   /** Copies pose rows `[id, p, q] × n` into the state and both scenes. */
@@ -151,7 +164,9 @@ export class Stage {
     state.time = time;
     state.step = step;
     this.clean.update(state);
-    if (this.showRandomized) this.randomized.update(state);
+    // The randomized builder also carries the training cameras the frustums follow.
+    if (this.showRandomized || this.showFrustum) this.randomized.update(state);
+    this.dirty = true;
   }
 
   private findBody(id: number): number {
@@ -171,23 +186,44 @@ export class Stage {
     }
     this.contacts.count = n;
     this.contacts.instanceMatrix.needsUpdate = true;
+    this.dirty = true;
   }
 
   setContactsVisible(on: boolean): void {
     this.showContacts = on;
     this.contacts.visible = on;
     if (!on) this.contacts.count = 0;
+    this.dirty = true;
   }
 
   setFrustumVisible(on: boolean): void {
     this.showFrustum = on;
-    this.frustum.visible = on;
+    for (const h of this.frustums) h.visible = on;
+    if (on && this.state) this.randomized.update(this.state);
+    this.dirty = true;
+  }
+
+  /** Moves the frustum stand-ins onto the training cameras (front, wrist) of the randomized look. */
+  private placeFrustums(): void {
+    const src = [this.randomized.cameras.front, this.randomized.cameras.wrist];
+    for (let i = 0; i < 2; i++) {
+      const c = this.frustumCams[i], s = src[i];
+      c.position.copy(s.position);
+      c.quaternion.copy(s.quaternion);
+      if (c.fov !== s.fov) {
+        c.fov = s.fov;
+        c.updateProjectionMatrix();
+      }
+      c.updateMatrixWorld();
+      this.frustums[i].update();
+    }
   }
 
   setRandomized(on: boolean): void {
     this.showRandomized = on;
     if (on && this.state) this.randomized.update(this.state);
     this.width = 0; // re-layout
+    this.dirty = true;
   }
 
   private layout(): void {
@@ -199,17 +235,21 @@ export class Stage {
     const left = this.showRandomized ? Math.floor(w / 2) : w;
     this.camera.aspect = left / Math.max(1, h);
     this.camera.updateProjectionMatrix();
+    // Training images are square: the randomized view is drawn square, letterboxed.
     const front = this.randomized.cameras.front;
-    front.aspect = (w - left) / Math.max(1, h) || 1;
+    front.aspect = TRAINING_ASPECT;
     front.updateProjectionMatrix();
-    this.clean.cameras.front.aspect = 640 / 480;
-    this.clean.cameras.front.updateProjectionMatrix();
   }
 
-  render(): void {
+  /** Draws if anything changed (state, camera, size, toggles); returns whether it drew. */
+  render(): boolean {
+    // OrbitControls.update() is true while the camera moves (dragging, or damping after it).
+    if (this.controls.update()) this.dirty = true;
+    if (this.canvas.clientWidth !== this.width || this.canvas.clientHeight !== this.height) this.dirty = true;
+    if (!this.dirty) return false;
+    this.dirty = false;
     this.layout();
-    this.controls.update();
-    if (this.showFrustum) this.frustum.update();
+    if (this.showFrustum) this.placeFrustums();
     const w = this.width, h = this.height, r = this.renderer;
     if (!this.showRandomized) {
       r.setScissorTest(false);
@@ -223,10 +263,16 @@ export class Stage {
       r.render(this.clean.scene, this.camera);
       r.setViewport(left, 0, w - left, h);
       r.setScissor(left, 0, w - left, h);
+      r.clear();
+      const side = Math.min(w - left, h);
+      const x = left + Math.floor((w - left - side) / 2), y = Math.floor((h - side) / 2);
+      r.setViewport(x, y, side, side);
+      r.setScissor(x, y, side, side);
       r.render(this.randomized.scene, this.randomized.cameras.front);
       r.setScissorTest(false);
     }
     this.frames++;
+    return true;
   }
 
   /**

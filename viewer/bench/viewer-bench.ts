@@ -27,6 +27,8 @@ export interface ViewerBenchRow {
   rafMs: { mean: number; p50: number; p95: number; p99: number; max: number };
   /** Frames longer than 50 ms. */
   longFrames: number;
+  /** Frames the page drew (it draws when a state update or the camera changed the picture). */
+  drawsPerSecond: number;
   updates: { sent: number; received: number; perSecond: number };
 }
 
@@ -69,25 +71,25 @@ export async function benchViewer(options: ViewerBenchOptions = {}): Promise<Vie
       await page.goto(viewer.url);
       await page.waitForFunction(() => {
         const v = (window as unknown as { simrealViewer?: { poseFrames: number; stage: { frames: number } } }).simrealViewer;
-        return !!v && v.poseFrames > 5 && v.stage.frames > 5;
+        return !!v && v.poseFrames > 5 && v.stage.frames > 3;
       }, null, { timeout: 120_000 });
       // Warm-up: shader compilation and texture uploads are behind us; measure from here.
       await page.waitForTimeout(1000);
       const before = await page.evaluate(() => {
-        const v = (window as unknown as { simrealViewer: { rafCount: number; poseFrames: number } }).simrealViewer;
-        return { raf: v.rafCount, pose: v.poseFrames };
+        const v = (window as unknown as { simrealViewer: { rafCount: number; poseFrames: number; stage: { frames: number } } }).simrealViewer;
+        return { raf: v.rafCount, pose: v.poseFrames, draws: v.stage.frames };
       });
       const sent0 = source.sent;
       await page.waitForTimeout(seconds * 1000);
       const after = await page.evaluate((from: number) => {
-        const v = (window as unknown as { simrealViewer: { rafCount: number; poseFrames: number; rafDeltas: Float64Array; backend: string } }).simrealViewer;
+        const v = (window as unknown as { simrealViewer: { rafCount: number; poseFrames: number; rafDeltas: Float64Array; backend: string; stage: { frames: number } } }).simrealViewer;
         const n = Math.min(v.rafCount - from, v.rafDeltas.length);
         const out: number[] = [];
         for (let i = v.rafCount - n; i < v.rafCount; i++) out.push(v.rafDeltas[i % v.rafDeltas.length]);
         const gl = document.createElement('canvas').getContext('webgl2');
         const ext = gl?.getExtension('WEBGL_debug_renderer_info');
         const renderer = gl ? String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : 'none';
-        return { raf: v.rafCount, pose: v.poseFrames, deltas: out, backend: v.backend, renderer };
+        return { raf: v.rafCount, pose: v.poseFrames, draws: v.stage.frames, deltas: out, backend: v.backend, renderer };
       }, before.raf);
       const sent = source.sent - sent0;
       if (errors.length) throw new Error(`the page failed during the benchmark: ${errors[0]}`);
@@ -102,6 +104,7 @@ export async function benchViewer(options: ViewerBenchOptions = {}): Promise<Vie
         fps: r2(d.length / (total / 1000)),
         rafMs: { mean: r2(total / d.length), p50: r2(quantile(d, 0.5)), p95: r2(quantile(d, 0.95)), p99: r2(quantile(d, 0.99)), max: r2(d[d.length - 1]) },
         longFrames: d.filter((x) => x > 50).length,
+        drawsPerSecond: r2((after.draws - before.draws) / (total / 1000)),
         updates: { sent, received, perSecond: r2(received / seconds) },
       });
       options.log?.(`${w}x${h}: ${rows[rows.length - 1].fps} fps, ${rows[rows.length - 1].updates.perSecond} updates/s received`);
@@ -128,11 +131,11 @@ export async function benchViewer(options: ViewerBenchOptions = {}): Promise<Vie
 export function formatViewerBench(r: ViewerBenchResult): string {
   const lines = [
     `viewer bench: Chromium ${r.browser} (${r.backend} on ${r.renderer}), ${r.blocks} blocks (${r.bodies} bodies), updates at ${r.updateHz} Hz, ${r.seconds} s per viewport`,
-    'viewport     fps   rAF ms mean   p50    p95    p99    max   >50ms  updates/s',
+    'viewport     fps  draws/s  rAF ms mean   p50    p95    p99    max   >50ms  updates/s',
   ];
   for (const row of r.rows) {
     const m = row.rafMs;
-    lines.push(`${row.viewport.padEnd(10)} ${row.fps.toFixed(1).padStart(6)} ${m.mean.toFixed(1).padStart(10)} ${m.p50.toFixed(1).padStart(6)} ${m.p95.toFixed(1).padStart(6)} ${m.p99.toFixed(1).padStart(6)} ${m.max.toFixed(1).padStart(6)} ${String(row.longFrames).padStart(7)} ${row.updates.perSecond.toFixed(1).padStart(10)}`);
+    lines.push(`${row.viewport.padEnd(10)} ${row.fps.toFixed(1).padStart(6)} ${row.drawsPerSecond.toFixed(1).padStart(8)} ${m.mean.toFixed(1).padStart(10)} ${m.p50.toFixed(1).padStart(6)} ${m.p95.toFixed(1).padStart(6)} ${m.p99.toFixed(1).padStart(6)} ${m.max.toFixed(1).padStart(6)} ${String(row.longFrames).padStart(7)} ${row.updates.perSecond.toFixed(1).padStart(10)}`);
   }
   return lines.join('\n');
 }

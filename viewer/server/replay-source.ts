@@ -121,8 +121,11 @@ export class ReplaySource implements ViewerSource {
       }
     }
     if (this.messages === 0) throw new Error(`${this.options.file} holds no messages`);
-    this.startMs = first;
-    this.endMs = Math.max(last, first + 1);
+    // The timeline starts at the first observation (what came before is registration and setup).
+    let firstObs = Infinity;
+    for (const l of this.observations.values()) if (l.length) firstObs = Math.min(firstObs, l[0].t);
+    this.startMs = Number.isFinite(firstObs) ? firstObs : first;
+    this.endMs = Math.max(last, this.startMs + 1);
     this.t = this.startMs;
     this.scene.origin = this.startMs;
     this.present(true);

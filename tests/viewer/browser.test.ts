@@ -1,0 +1,342 @@
+/**
+ * The viewer page in a real browser: Debian's Chromium, headless, driven by playwright-core.
+ * WebGL 2 on SwiftShader draws the shared scene builder's scene; the tests read pixels back from
+ * screenshots. Firefox is not available here: only Chromium is tested.
+ */
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode } from 'fast-png';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, chromiumPath } from '../../viewer/bench/chromium.ts';
+import { startViewerServer } from '../../viewer/server/server.ts';
+import type { RunningViewer } from '../../viewer/server/server.ts';
+import { SimSource } from '../../viewer/server/sim-source.ts';
+import { ReplaySource } from '../../viewer/server/replay-source.ts';
+import { BridgeSource } from '../../viewer/server/bridge-source.ts';
+import type { Moment } from '../../viewer/protocol.ts';
+import type { ViewerSource } from '../../viewer/server/source.ts';
+import { TabletopEnv } from '../../sim/env.ts';
+import { loadScenario } from '../../sim/scenario.ts';
+import { nominalLook } from '../../sim/render/look.ts';
+import { startBridge } from '../../bridge/hub/server.ts';
+import type { RunningBridge } from '../../bridge/hub/server.ts';
+import { McapRecorder } from '../../bridge/mcap/recorder.ts';
+import { MockRobot } from '../../bridge/robots/mock.ts';
+import { RobotClient } from '../../bridge/robot-client.ts';
+import { ControllerClient } from '../../bridge/controller-client.ts';
+import { until } from './helpers.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const HAVE_CHROMIUM = fs.existsSync(chromiumPath());
+if (!HAVE_CHROMIUM && process.env.CI) throw new Error(`CI must install Chromium (apt-get install -y chromium); none at ${chromiumPath()}`);
+if (!HAVE_CHROMIUM) console.warn(`viewer browser tests skipped: no Chromium at ${chromiumPath()} (apt-get install -y chromium)`);
+
+const TOKEN = 'viewer-test-token-0123456789';
+const VIEWER_TOKEN = 'viewer-read-only-token-0123456789';
+const VIEWPORT = { width: 720, height: 450 };
+
+/** What the page exposes as window.simrealViewer (the parts the tests read). */
+interface PageView {
+  ready: boolean;
+  backend: string;
+  mode: string;
+  server: string;
+  connected: boolean;
+  hellos: number;
+  episode: number;
+  seed: number;
+  scenario: string;
+  moment: Moment;
+  poseFrames: number;
+  cameraFrames: number;
+  stage: { frames: number; dirty: boolean; clean: { object(id: number): { position: { x: number; y: number; z: number } } | undefined } };
+  project(x: number, y: number, z: number): { x: number; y: number; visible: boolean };
+  bodyPosition(name: string): [number, number, number] | null;
+  state(): { bodies: Array<{ id: number; name: string; kind: string; position: number[] }> } | null;
+  pick(x: number, y: number): string;
+  timeline: { startMs: number; endMs: number; t: number } | null;
+}
+declare global {
+  interface Window { simrealViewer: PageView }
+}
+
+let browser: Browser;
+const servers: RunningViewer[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  if (HAVE_CHROMIUM) browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+afterEach(async () => {
+  for (const v of servers.splice(0)) await v.close();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function serve(source: ViewerSource, port = 0): Promise<RunningViewer> {
+  const v = await startViewerServer({ source, port });
+  servers.push(v);
+  return v;
+}
+
+/** Opens the page and waits until it has drawn a streamed state; collects console errors. */
+async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: VIEWPORT });
+  cleanups.push(() => page.close());
+  const errors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  // Drawn since the first streamed state arrived (the page draws on demand).
+  await page.waitForFunction(() => window.simrealViewer?.ready && window.simrealViewer.poseFrames > 0 && window.simrealViewer.stage.frames > 0 && !window.simrealViewer.stage.dirty, null, { timeout: 60_000 });
+  return { page, errors };
+}
+
+function view<T>(page: Page, fn: (v: PageView) => T): Promise<T> {
+  return page.evaluate(`(${fn.toString()})(window.simrealViewer)`) as Promise<T>;
+}
+
+async function waitView(page: Page, fn: (v: PageView) => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  await until(() => view(page, fn), timeoutMs, what);
+}
+
+/** Screenshot pixels (RGBA or RGB rows) and a reader for one CSS pixel of the canvas. */
+async function canvasPixels(page: Page): Promise<{ at(x: number, y: number): [number, number, number]; png: Buffer; box: { x: number; y: number; width: number; height: number } }> {
+  const box = (await page.locator('#view').boundingBox())!;
+  const png = await page.screenshot();
+  const img = decode(png);
+  const ch = img.channels;
+  return {
+    png,
+    box,
+    at(x: number, y: number) {
+      const px = Math.round(box.x + x), py = Math.round(box.y + y);
+      const i = (py * img.width + px) * ch;
+      return [img.data[i], img.data[i + 1], img.data[i + 2]] as [number, number, number];
+    },
+  };
+}
+
+function chroma(c: readonly number[]): [number, number, number] {
+  const s = c[0] + c[1] + c[2] || 1;
+  return [c[0] / s, c[1] / s, c[2] / s];
+}
+
+function freshState(scenario: string, seed: number) {
+  const env = new TabletopEnv(loadScenario(scenario));
+  env.reset({ seed });
+  return env.state();
+}
+
+describe.skipIf(!HAVE_CHROMIUM)('viewer page in Chromium', () => {
+  it('loads without console errors, draws a non-blank canvas, and draws each block where the server says it is', async () => {
+    const source = new SimSource({ scenario: 'scenarios/stack-3.json', seed: 3, paused: true });
+    const viewer = await serve(source);
+    const { page, errors } = await openPage(viewer.url);
+    expect(await view(page, (v) => [v.mode, v.backend, v.seed, v.moment.step])).toEqual(['sim', expect.stringMatching(/WebGL2|WebGPU/), 3, 0]);
+
+    const shot = await canvasPixels(page);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    fs.writeFileSync(path.join(ARTIFACTS, 'viewer.png'), shot.png);
+    // Not blank: many distinct colours across the canvas.
+    const colours = new Set<number>();
+    for (let y = 5; y < shot.box.height; y += 7) for (let x = 5; x < shot.box.width; x += 7) {
+      const [r, g, b] = shot.at(x, y);
+      colours.add((r >> 3) * 1024 + (g >> 3) * 32 + (b >> 3));
+    }
+    expect(colours.size).toBeGreaterThan(30);
+
+    // Each block: project the server's position with the page's camera, and find the block's
+    // own colour there (by chromaticity, nearest among every nominal colour in the scene).
+    const state = source.current().state;
+    const names = state.bodies.map((b) => b.name);
+    const look = nominalLook(3, names);
+    const palette = Object.entries(look.surfaces).map(([name, s]) => ({ name, c: chroma(s.texture.colors[0]) }));
+    const hud = (await page.locator('#hud').boundingBox())!;
+    let checked = 0;
+    for (const b of state.bodies.filter((x) => x.kind === 'block')) {
+      const p = await view(page, new Function('v', `return v.project(${b.position.join(',')})`) as (v: PageView) => { x: number; y: number; visible: boolean });
+      expect(p.visible).toBe(true);
+      const underHud = shot.box.x + p.x < hud.x + hud.width + 4 && shot.box.y + p.y < hud.y + hud.height + 4;
+      const hit = await view(page, new Function('v', `return v.pick(${p.x}, ${p.y})`) as (v: PageView) => string);
+      if (underHud || hit !== b.name) continue; // covered by the HUD or by another body
+      const c = chroma(shot.at(p.x, p.y));
+      const nearest = palette.reduce((best, e) => {
+        const d = Math.hypot(e.c[0] - c[0], e.c[1] - c[1], e.c[2] - c[2]);
+        return d < best.d ? { name: e.name, d } : best;
+      }, { name: '', d: Infinity });
+      expect(nearest.name, `pixel ${shot.at(p.x, p.y)} at block ${b.name}`).toBe(b.name);
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(2);
+
+    // The randomized look beside the clean view, with contact points and the camera frustums.
+    await page.check('#toggle-randomized');
+    await page.check('#toggle-contacts');
+    await page.check('#toggle-frustum');
+    await waitView(page, (v) => (v as unknown as { contactFrames: number }).contactFrames > 0, 'contact points');
+    await waitView(page, (v) => !v.stage.dirty, 'a draw with the split view');
+    fs.writeFileSync(path.join(ARTIFACTS, 'viewer-randomized.png'), await page.screenshot());
+    expect(errors).toEqual([]);
+  });
+
+  it('pause, step, reset and the scenario picker change the state as the server does', async () => {
+    const source = new SimSource({ scenario: 'scenarios/stack-3.json', seed: 3, paused: true });
+    const viewer = await serve(source);
+    const { page, errors } = await openPage(viewer.url);
+
+    await page.click('#step');
+    await waitView(page, (v) => v.moment.step === 1, 'step 1');
+    const s1 = source.current();
+    expect(s1.step).toBe(1);
+    for (const b of s1.state.bodies) {
+      const drawn = await view(page, new Function('v', `return v.bodyPosition(${JSON.stringify(b.name)})`) as (v: PageView) => number[]);
+      expect(drawn, b.name).toEqual(b.position);
+    }
+
+    await page.click('#resume');
+    await waitView(page, (v) => !v.moment.paused && v.moment.step > 2, 'running');
+    await page.click('#pause');
+    await waitView(page, (v) => v.moment.paused, 'paused');
+    const paused = source.current();
+    expect(paused.paused).toBe(true);
+    await page.waitForTimeout(300);
+    expect(source.current().step).toBe(paused.step);
+    expect(await view(page, (v) => v.moment.step)).toBe(paused.step);
+
+    // A new seed from the seed box: the page shows that seed's initial state exactly.
+    await page.fill('#seed', '7');
+    await page.press('#seed', 'Tab');
+    await waitView(page, (v) => v.seed === 7 && v.moment.step === 0 && v.episode === 1, 'seed 7');
+    const fresh7 = freshState('scenarios/stack-3.json', 7);
+    for (const b of fresh7.bodies) {
+      const drawn = await view(page, new Function('v', `return v.bodyPosition(${JSON.stringify(b.name)})`) as (v: PageView) => number[]);
+      expect(drawn, b.name).toEqual(b.position);
+    }
+    // Reset after stepping returns to the same start.
+    await page.click('#step');
+    await waitView(page, (v) => v.moment.step === 1, 'step after reset');
+    await page.click('#reset');
+    await waitView(page, (v) => v.moment.step === 0 && v.episode === 2, 'reset');
+    expect(await view(page, (v) => v.bodyPosition('block0'))).toEqual(fresh7.bodies.find((b) => b.name === 'block0')!.position);
+
+    await page.selectOption('#scenario', 'scenarios/stack-5.json');
+    await waitView(page, (v) => v.scenario === 'scenarios/stack-5.json' && (v.state()?.bodies.filter((b) => b.kind === 'block').length ?? 0) === 5, 'stack-5');
+    expect(source.current().scenario).toBe('scenarios/stack-5.json');
+    expect(errors).toEqual([]);
+  });
+
+  it('reconnects by itself after the server restarts, with a banner while it is down', async () => {
+    const first = await serve(new SimSource({ scenario: 'scenarios/stack-3.json', seed: 3, paused: true }));
+    const { page, errors } = await openPage(first.url);
+    const port = first.port;
+    const id = await view(page, (v) => v.server);
+    expect(await page.locator('#banner').isVisible()).toBe(false);
+
+    await first.close();
+    await waitView(page, (v) => !v.connected, 'the page to notice');
+    await page.locator('#banner').waitFor({ state: 'visible' });
+    expect(await page.locator('#banner').textContent()).toMatch(/Disconnected/);
+
+    await serve(new SimSource({ scenario: 'scenarios/stack-3.json', seed: 9, paused: true }), port);
+    await waitView(page, (v) => v.connected && v.hellos === 2 && v.seed === 9, 'the page to reconnect');
+    await page.locator('#banner').waitFor({ state: 'hidden' });
+    expect(await view(page, (v) => v.server)).not.toBe(id);
+    expect(await view(page, (v) => v.bodyPosition('block0'))).toEqual(freshState('scenarios/stack-3.json', 9).bodies.find((b) => b.name === 'block0')!.position);
+    // Connection refusals while the server was down are the browser's own log lines, not the page's errors.
+    expect(errors.filter((e) => !/WebSocket connection to .* failed/.test(e))).toEqual([]);
+  });
+
+  it('replay: the timeline scrubber moves the scene to the recorded poses', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simreal-viewer-'));
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'session.mcap');
+    const recorder = await McapRecorder.open(file);
+    const bridge = await startBridge({ port: 0, token: TOKEN, recorder, config: { heartbeatMs: 0 } });
+    const robot = new MockRobot({ camera: { width: 32, height: 24 }, initialPose: [-0.1, 0.05, 0.2, 0, -1] });
+    const client = new RobotClient({ url: bridge.url, token: TOKEN, id: 'arm', robot, observationHz: 50, backoff: { initialMs: 20, maxMs: 200 } });
+    await client.start();
+    await client.waitRegistered(5000);
+    const ctl = await ControllerClient.connect({ url: bridge.url, token: TOKEN, name: 'ctl' });
+    await ctl.lease('arm');
+    await new Promise<void>((resolve) => ctl.once('observation', () => resolve()));
+    for (let i = 0; i < 10; i++) {
+      await ctl.command('arm', [1, 0, 0, 0, 1]);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    await ctl.close();
+    await client.stop();
+    await bridge.close();
+    const end = robot.pose;
+    expect(end[0]).toBeCloseTo(0.1, 9);
+
+    const source = new ReplaySource({ file, play: false });
+    const viewer = await serve(source);
+    const { page, errors } = await openPage(viewer.url);
+    await waitView(page, (v) => v.mode === 'replay' && v.timeline !== null, 'the timeline');
+    expect(await page.locator('#timeline').isVisible()).toBe(true);
+    await page.locator('.robot[data-robot="arm"] canvas').waitFor();
+
+    const palmId = await view(page, (v) => v.state()!.bodies.find((b) => b.name === 'palm')!.id);
+    const drawnPalm = (): Promise<number[]> => view(page, new Function('v', `const p = v.stage.clean.object(${palmId}).position; return [p.x, p.y, p.z]`) as (v: PageView) => number[]);
+    const max = await page.locator('#tl-range').getAttribute('max');
+    await page.locator('#tl-range').fill(max!);
+    await waitView(page, (v) => Math.abs((v.bodyPosition('palm') ?? [9])[0] - 0.1) < 1e-9, 'the end pose');
+    const atEnd = await drawnPalm();
+    expect(atEnd[0]).toBeCloseTo(0.1, 9);
+    expect(atEnd[1]).toBeCloseTo(0.05, 9);
+    await waitView(page, (v) => v.cameraFrames > 0, 'a camera frame');
+    const t = await view(page, (v) => v.timeline!.t - v.timeline!.startMs);
+    expect(t).toBeGreaterThan(200);
+    await page.locator('#tl-range').fill('0');
+    await waitView(page, (v) => Math.abs((v.bodyPosition('palm') ?? [9])[0] + 0.1) < 1e-9, 'the start pose');
+    const atStart = await drawnPalm();
+    expect(atStart[0]).toBeCloseTo(-0.1, 9);
+    // The scene moved on screen too: the palm projects elsewhere.
+    const p0 = await view(page, new Function('v', `return v.project(${atStart.join(',')})`) as (v: PageView) => { x: number });
+    const p1 = await view(page, new Function('v', `return v.project(${atEnd.join(',')})`) as (v: PageView) => { x: number });
+    expect(Math.abs(p1.x - p0.x)).toBeGreaterThan(20);
+    expect(errors).toEqual([]);
+  });
+
+  it('bridge: a robot\'s state and camera live; e-stop works with the main token and is disabled read-only', async () => {
+    const bridge: RunningBridge = await startBridge({ port: 0, token: TOKEN, viewerToken: VIEWER_TOKEN, config: { heartbeatMs: 0 } });
+    cleanups.push(() => bridge.close());
+    const robot = new MockRobot({ camera: { width: 32, height: 24 }, initialPose: [0.05, -0.05, 0.15, 0.3, -1] });
+    const client = new RobotClient({ url: bridge.url, token: TOKEN, id: 'emu', robot, observationHz: 30, backoff: { initialMs: 20, maxMs: 200 } });
+    await client.start();
+    cleanups.push(() => client.stop());
+    await client.waitRegistered(5000);
+
+    const readOnly = await serve(new BridgeSource({ url: bridge.url, token: VIEWER_TOKEN }));
+    const ro = await openPage(readOnly.url);
+    await ro.page.locator('.robot[data-robot="emu"] .estop').waitFor();
+    await waitView(ro.page, (v) => v.cameraFrames > 0, 'camera frames (read-only)');
+    expect(await ro.page.locator('.robot[data-robot="emu"] .estop').isDisabled()).toBe(true);
+
+    const control = await serve(new BridgeSource({ url: bridge.url, token: TOKEN }));
+    const { page, errors } = await openPage(control.url);
+    expect(await view(page, (v) => v.mode)).toBe('bridge');
+    await waitView(page, (v) => v.cameraFrames > 0 && v.bodyPosition('palm') !== null, 'camera and pose');
+    const palm = (await view(page, (v) => v.bodyPosition('palm')))!;
+    expect(palm[0]).toBeCloseTo(0.05, 9);
+    expect(palm[1]).toBeCloseTo(-0.05, 9);
+    expect(palm[2]).toBeCloseTo(0.15, 9);
+    const button = page.locator('.robot[data-robot="emu"] .estop');
+    await until(async () => !(await button.isDisabled()), 10_000, 'the e-stop button to enable');
+    await button.click();
+    await until(() => robot.estopped, 10_000, 'the robot to be e-stopped');
+    expect(robot.estops.at(-1)?.reason).toBe('viewer e-stop');
+    await page.locator('.robot[data-robot="emu"] .status.estopped').waitFor();
+    await ro.page.locator('.robot[data-robot="emu"] .status.estopped').waitFor();
+    expect(errors).toEqual([]);
+    expect(ro.errors).toEqual([]);
+  });
+});
