@@ -123,7 +123,6 @@ export class HeadlessRenderer {
   private readonly dawn: DawnGpu;
   private readonly pool: Readback[] = [];
   private disposed = false;
-  private inFlight = 0;
 
   private constructor(dawn: DawnGpu, device: GPUDevice, renderer: WebGPURenderer, o: Required<HeadlessOptions>) {
     this.dawn = dawn;
@@ -275,54 +274,49 @@ export class HeadlessRenderer {
     if (rgb) enc.copyTextureToBuffer({ texture: this.gpuTexture(0) }, { buffer: rb.buffer, bytesPerRow: colorRow, offset: 0 }, { width: W, height: H });
     if (aux) enc.copyTextureToBuffer({ texture: this.gpuTexture(1) }, { buffer: rb.buffer, bytesPerRow: auxRow, offset: colorBytes }, { width: W, height: H });
     this.device.queue.submit([enc.finish()]);
-    this.inFlight++;
-    try {
-      await rb.buffer.mapAsync(GPUMapMode.READ, 0, size);
-      const mapped = rb.buffer.getMappedRange(0, size);
-      const bytes = new Uint8Array(mapped);
-      const floats = aux ? new Float32Array(mapped, colorBytes, auxBytes / 4) : null;
-      const w = this.width, h = this.height;
-      const out: ViewImages[] = [];
-      for (let k = 0; k < views.length; k++) {
-        const { x, y } = this.tileOrigin(k);
-        const img: ViewImages = { camera: views[k].camera, frame: frames[k] };
-        if (rgb) {
-          const dst = new Uint8Array(w * h * 3);
-          let o = 0;
-          for (let r = 0; r < h; r++) {
-            let s = (y + r) * colorRow + x * 4;
-            for (let c = 0; c < w; c++, s += 4) {
-              dst[o++] = bytes[s];
-              dst[o++] = bytes[s + 1];
-              dst[o++] = bytes[s + 2];
-            }
+    await rb.buffer.mapAsync(GPUMapMode.READ, 0, size);
+    const mapped = rb.buffer.getMappedRange(0, size);
+    const bytes = new Uint8Array(mapped);
+    const floats = aux ? new Float32Array(mapped, colorBytes, auxBytes / 4) : null;
+    const w = this.width, h = this.height;
+    const out: ViewImages[] = [];
+    for (let k = 0; k < views.length; k++) {
+      const { x, y } = this.tileOrigin(k);
+      const img: ViewImages = { camera: views[k].camera, frame: frames[k] };
+      if (rgb) {
+        const dst = new Uint8Array(w * h * 3);
+        let o = 0;
+        for (let r = 0; r < h; r++) {
+          let s = (y + r) * colorRow + x * 4;
+          for (let c = 0; c < w; c++, s += 4) {
+            dst[o++] = bytes[s];
+            dst[o++] = bytes[s + 1];
+            dst[o++] = bytes[s + 2];
           }
-          img.rgb = dst;
         }
-        if (floats) {
-          const d = depth ? new Float32Array(w * h) : null;
-          const sg = seg ? new Uint16Array(w * h) : null;
-          const rowF = auxRow / 4;
-          let o = 0;
-          for (let r = 0; r < h; r++) {
-            let s = (y + r) * rowF + x * 2;
-            for (let c = 0; c < w; c++, s += 2, o++) {
-              if (d) d[o] = floats[s];
-              if (sg) sg[o] = floats[s + 1];
-            }
-          }
-          if (d) img.depth = d;
-          if (sg) img.segmentation = sg;
-        }
-        out.push(img);
+        img.rgb = dst;
       }
-      rb.buffer.unmap();
-      if (this.disposed) rb.buffer.destroy();
-      else this.pool.push(rb);
-      return out;
-    } finally {
-      this.inFlight--;
+      if (floats) {
+        const d = depth ? new Float32Array(w * h) : null;
+        const sg = seg ? new Uint16Array(w * h) : null;
+        const rowF = auxRow / 4;
+        let o = 0;
+        for (let r = 0; r < h; r++) {
+          let s = (y + r) * rowF + x * 2;
+          for (let c = 0; c < w; c++, s += 2, o++) {
+            if (d) d[o] = floats[s];
+            if (sg) sg[o] = floats[s + 1];
+          }
+        }
+        if (d) img.depth = d;
+        if (sg) img.segmentation = sg;
+      }
+      out.push(img);
     }
+    rb.buffer.unmap();
+    if (this.disposed) rb.buffer.destroy();
+    else this.pool.push(rb);
+    return out;
   }
 
   /** Frees the GPU resources and lets Node exit. Await every render() first. */

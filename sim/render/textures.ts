@@ -72,21 +72,33 @@ function hash2(x: number, y: number, seed: number): number {
   return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
 }
 
-/** Smooth value noise, periodic with period `p` cells (so textures tile). */
-function valueNoise(x: number, y: number, p: number, seed: number): number {
+/** The hash values at the integer points of a periodic p×p lattice. */
+function lattice(p: number, seed: number): Float64Array {
+  const L = new Float64Array(p * p);
+  for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) L[y * p + x] = hash2(x, y, seed);
+  return L;
+}
+
+/** Smooth value noise over a lattice of period p (so textures tile). */
+function valueNoise(x: number, y: number, p: number, L: Float64Array): number {
   const xi = Math.floor(x), yi = Math.floor(y);
   const fx = x - xi, fy = y - yi;
   const sx = fx * fx * (3 - 2 * fx), sy = fy * fy * (3 - 2 * fy);
   const x0 = ((xi % p) + p) % p, y0 = ((yi % p) + p) % p;
   const x1 = (x0 + 1) % p, y1 = (y0 + 1) % p;
-  const a = hash2(x0, y0, seed), b = hash2(x1, y0, seed), c = hash2(x0, y1, seed), d = hash2(x1, y1, seed);
+  const a = L[y0 * p + x0], b = L[y0 * p + x1], c = L[y1 * p + x0], d = L[y1 * p + x1];
   return a + (b - a) * sx + (c - a) * sy + (a - b - c + d) * sx * sy;
 }
 
-function fbm(x: number, y: number, p: number, seed: number, octaves: number): number {
+/** Lattices of the octaves of fractal noise with base period p. */
+function octaves(p: number, seed: number, n: number): Float64Array[] {
+  return Array.from({ length: n }, (_, o) => lattice(p << o, seed + o * 1013));
+}
+
+function fbm(x: number, y: number, p: number, lattices: Float64Array[]): number {
   let sum = 0, amp = 0.5, norm = 0;
-  for (let o = 0; o < octaves; o++) {
-    sum += amp * valueNoise(x, y, p, seed + o * 1013);
+  for (let o = 0; o < lattices.length; o++) {
+    sum += amp * valueNoise(x, y, p, lattices[o]);
     norm += amp;
     amp *= 0.5;
     x *= 2;
@@ -118,7 +130,8 @@ export function generateTexture(spec: TextureSpec, size = TEXTURE_SIZE, out?: Ui
   // Integer periods keep every family tileable.
   const period = Math.max(1, Math.round(spec.scale));
   const noiseCells = Math.max(2, Math.round(spec.scale));
-  const octaves = 1 + (seed >>> 3) % 4;
+  const noiseLattices = spec.kind === 'noise' ? octaves(noiseCells, seed, 1 + ((seed >>> 3) % 4)) : [];
+  const marbleLattices = spec.kind === 'marble' ? octaves(4, seed, 3) : [];
   const duty = 0.25 + 0.5 * hash2(7, 11, seed);
   for (let j = 0; j < size; j++) {
     const v = (j + 0.5) / size;
@@ -130,7 +143,7 @@ export function generateTexture(spec: TextureSpec, size = TEXTURE_SIZE, out?: Ui
           t = 0;
           break;
         case 'noise':
-          t = fbm(u * noiseCells, v * noiseCells, noiseCells, seed, octaves);
+          t = fbm(u * noiseCells, v * noiseCells, noiseCells, noiseLattices);
           t = (t - 0.5) * (1 + 2 * (1 - spec.softness)) + 0.5;
           break;
         case 'stripes': {
@@ -162,7 +175,7 @@ export function generateTexture(spec: TextureSpec, size = TEXTURE_SIZE, out?: Ui
           break;
         }
         case 'marble': {
-          const n = fbm(u * 4, v * 4, 4, seed, 3);
+          const n = fbm(u * 4, v * 4, 4, marbleLattices);
           t = 0.5 + 0.5 * Math.sin(2 * Math.PI * (u * Math.round(ca * period) + v * Math.round(sa * period) + 3 * n));
           break;
         }
