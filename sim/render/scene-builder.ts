@@ -11,7 +11,11 @@
  * - With `labels: true` every material also writes an `aux` colour attachment (rg32float):
  *   r = depth (z along the camera's optical axis, metres), g = segmentation id (see look.ts). The
  *   render target must then have two textures named `output` and `aux`.
+ * - Surfaces are unlit three materials shaded by lighting.ts (albedo from the look's procedural
+ *   texture × irradiance from 4 light slots and a hemisphere), so one shader serves every light
+ *   set. Textures are uploaded as linear bytes, bilinear, without mipmaps (fast on lavapipe).
  * - `frameNoise(seed)` sets the per-pixel noise pattern of the next draw (option `noise`).
+ * - Cylinders (SimState's and distractors') run along their local z axis.
  *
  * Units and axes follow SimState (metres, z up); cameras are described in cameras.ts.
  */
@@ -90,13 +94,12 @@ const _q = new Quaternion();
 const _q2 = new Quaternion();
 const _v = new Vector3();
 const _v2 = new Vector3();
-const _m = new Object3D();
 
 interface Surface {
   material: MeshBasicNodeMaterial;
   texture: DataTexture;
-  /** Texture seed currently in the texture (−1: none yet). */
-  seed: number;
+  /** The texture spec currently in the texture ('' : none yet). */
+  key: string;
   setId(id: number): void;
 }
 
@@ -241,30 +244,27 @@ export class SceneBuilder {
       rgb = rgb.add(n).max(0);
     }
     if (this.encodeSrgb || this.noise) material.outputNode = vec4(rgb, 1);
-    return { material, texture, seed: -1, setId: (v: number) => { idNode.value = v; } };
+    return { material, texture, key: '', setId: (v: number) => { idNode.value = v; } };
   }
 
   private paint(surface: Surface, look: SurfaceLook | undefined): void {
     if (!look) return;
-    if (surface.seed === look.texture.seed && surface.texture.userData.kind === look.texture.kind) return;
+    const key = JSON.stringify(look.texture);
+    if (surface.key === key) return;
+    surface.key = key;
     const data = surface.texture.image.data as Uint8Array;
     generateTexture(look.texture, this.textureSize, data);
     for (let i = 0; i < data.length; i++) if ((i & 3) !== 3) data[i] = SRGB_TO_LINEAR[data[i]];
-    surface.seed = look.texture.seed;
-    surface.texture.userData.kind = look.texture.kind;
     surface.texture.needsUpdate = true;
   }
 
   private setMount(name: CameraName, offset: readonly number[], rotationDeg: readonly number[]): void {
     const m = CAMERA_MOUNTS[name];
     const pose = this.mountPose[name];
-    _m.position.set(m.position[0], m.position[1], m.position[2]);
-    _m.up.set(m.up[0], m.up[1], m.up[2]);
-    // Object3D.lookAt on a camera-like object: cameras look down their −z.
-    _m.quaternion.identity();
+    // Nominal orientation in the parent frame (cameras look down their −z), then the jitter.
     const cam = this.cameras[name];
-    cam.up.copy(_m.up);
-    cam.position.copy(_m.position);
+    cam.up.set(m.up[0], m.up[1], m.up[2]);
+    cam.position.set(m.position[0], m.position[1], m.position[2]);
     cam.quaternion.identity();
     cam.lookAt(m.target[0], m.target[1], m.target[2]);
     const d = Math.PI / 180;
