@@ -29,7 +29,9 @@ import {
 } from 'three/webgpu';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { SceneBuilder } from '../../sim/render/scene-builder.ts';
-import { nominalLook, sampleLook, visualConfig } from '../../sim/render/look.ts';
+import { lookAtStep, nominalLook, sampleLook, visualConfig } from '../../sim/render/look.ts';
+import type { Look } from '../../sim/render/look.ts';
+import { deriveSeed } from '../../sim/rng.ts';
 import type { VisualConfig } from '../../sim/render/visual-schema.ts';
 import type { SimState } from '../../sim/state.ts';
 import { CONTACT_COLUMNS, POSE_COLUMNS } from '../protocol.ts';
@@ -62,6 +64,10 @@ export class Stage {
   private readonly frustums: CameraHelper[];
   private readonly canvas: HTMLCanvasElement;
   private visual: VisualConfig | undefined;
+  /** The randomized look of the episode and the one drawn at the current step (per-step lights/cameras). */
+  private look: Look | null = null;
+  private stepLook: Look | null = null;
+  private lookStep = -1;
   private seed = 0;
   lookSeed = 0;
   showRandomized = false;
@@ -138,8 +144,11 @@ export class Stage {
   private applyRandomLook(): void {
     if (!this.state) return;
     const names = this.state.bodies.map((b) => b.name);
-    this.randomized.setLook(sampleLook(visualConfig(this.visual), 'train', this.lookSeed, names));
-    this.randomized.update(this.state);
+    this.look = sampleLook(visualConfig(this.visual), 'train', this.lookSeed, names);
+    this.stepLook = this.look;
+    this.lookStep = -1;
+    this.randomized.setLook(this.look);
+    this.updateRandomized(this.state);
     this.dirty = true;
   }
 
@@ -165,8 +174,25 @@ export class Stage {
     state.step = step;
     this.clean.update(state);
     // The randomized builder also carries the training cameras the frustums follow.
-    if (this.showRandomized || this.showFrustum) this.randomized.update(state);
+    if (this.showRandomized || this.showFrustum) this.updateRandomized(state);
     this.dirty = true;
+  }
+
+  /**
+   * The randomized scene at the state's step, as the data generator draws it: lights and camera
+   * poses re-sampled per step where the scenario asks for it, and that step's image-noise pattern.
+   */
+  private updateRandomized(state: SimState): void {
+    if (this.look && state.step !== this.lookStep) {
+      this.lookStep = state.step;
+      const atStep = lookAtStep(this.look, visualConfig(this.visual), state.step);
+      if (atStep !== this.stepLook) {
+        this.randomized.setLightsAndCameras(atStep);
+        this.stepLook = atStep;
+      }
+      this.randomized.frameNoise(deriveSeed(this.lookSeed, 'noise', state.step, 0));
+    }
+    this.randomized.update(state);
   }
 
   private findBody(id: number): number {
@@ -199,7 +225,7 @@ export class Stage {
   setFrustumVisible(on: boolean): void {
     this.showFrustum = on;
     for (const h of this.frustums) h.visible = on;
-    if (on && this.state) this.randomized.update(this.state);
+    if (on && this.state) this.updateRandomized(this.state);
     this.dirty = true;
   }
 
@@ -221,7 +247,7 @@ export class Stage {
 
   setRandomized(on: boolean): void {
     this.showRandomized = on;
-    if (on && this.state) this.randomized.update(this.state);
+    if (on && this.state) this.updateRandomized(this.state);
     this.width = 0; // re-layout
     this.dirty = true;
   }
