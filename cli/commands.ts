@@ -8,12 +8,30 @@ import { benchPhysicsCommand } from './bench-physics.ts';
 import { benchTrainCommand } from './bench-train.ts';
 import { bridgeCommand } from './bridge.ts';
 import { datasetCommand } from './dataset.ts';
+import { evalCommand } from './eval.ts';
 import { generateCommand } from './generate.ts';
 import { policyRunCommand } from './policy-run.ts';
+import { renderCommand } from './render.ts';
 import { robotEmulateCommand } from './robot-emulate.ts';
+import { runCommand } from './run.ts';
+import { trainCommand } from './train.ts';
+import { viewCommand } from './view.ts';
 
 export interface CommandModule {
   register(program: Command, bench: Command): void;
 }
 
-export const commands: CommandModule[] = [generateCommand, datasetCommand, bridgeCommand, robotEmulateCommand, policyRunCommand, benchPhysicsCommand, benchTrainCommand];
+export const commands: CommandModule[] = [
+  runCommand,
+  generateCommand,
+  datasetCommand,
+  renderCommand,
+  trainCommand,
+  evalCommand,
+  bridgeCommand,
+  robotEmulateCommand,
+  policyRunCommand,
+  viewCommand,
+  benchPhysicsCommand,
+  benchTrainCommand,
+];

@@ -1,0 +1,113 @@
+/**
+ * `simreal run [scenario]`: the main job (`npm start`). Generates demonstrations, trains the
+ * state policy and its no-randomization ablation, evaluates them, drives an emulated-reality robot
+ * through the bridge, and writes runs/<time>/report.html and summary.json. Stages are cached.
+ */
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { BackendUnavailableError, NoBackendError, backendNames, isBackendName } from '../policy/backend.ts';
+import type { BackendName } from '../policy/backend.ts';
+import { PolicyInputError } from '../policy/errors.ts';
+import { formatRate } from '../policy/eval/stats.ts';
+import { RUN_DEFAULTS, STAGES, runPipeline } from '../policy/pipeline/run.ts';
+import type { StageName } from '../policy/pipeline/run.ts';
+import { ScenarioError } from '../sim/scenario.ts';
+import type { CommandModule } from './commands.ts';
+import { UserError } from './errors.ts';
+import { parseIntOption, parseNumberOption } from './options.ts';
+import { createProgress } from './progress.ts';
+
+interface RunFlags {
+  out?: string;
+  cache: string;
+  reality: string;
+  episodes: string;
+  epochs: string;
+  evalEpisodes: string;
+  realityEpisodes: string;
+  dartNoise: string;
+  seed: string;
+  workers: string;
+  backend?: string;
+  skip?: string[];
+  progress: boolean;
+}
+
+function timestamp(d = new Date()): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+export const runCommand: CommandModule = {
+  register(program: Command) {
+    program
+      .command('run')
+      .description('Sim-to-real end to end: demonstrations, training, evaluation under training/held-out/no randomization, an emulated robot driven through the bridge, and an HTML report.')
+      .argument('[scenario]', 'scenario file', RUN_DEFAULTS.scenario)
+      .option('-o, --out <dir>', 'report folder (default runs/<date-time>)')
+      .option('--cache <dir>', 'stage cache shared between runs', 'runs/cache')
+      .option('--reality <file>', 'reality file for the emulated robot (its physics, network and noise; the task is this run\'s)', RUN_DEFAULTS.reality)
+      .option('-n, --episodes <count>', 'demonstrations per dataset (half clean, half DART-noised)', String(RUN_DEFAULTS.episodes))
+      .option('--epochs <count>', 'most training epochs (early stopping may end sooner)', String(RUN_DEFAULTS.epochs))
+      .option('--eval-episodes <count>', 'seeded episodes per evaluation condition', String(RUN_DEFAULTS.evalEpisodes))
+      .option('--reality-episodes <count>', 'episodes on the emulated robot', String(RUN_DEFAULTS.realityEpisodes))
+      .option('--dart-noise <std>', 'DART noise of the noisy half of the demonstrations', String(RUN_DEFAULTS.dartNoise))
+      .option('--seed <int>', 'base seed', String(RUN_DEFAULTS.seed))
+      .option('-w, --workers <count>', 'worker threads for generation and evaluation', String(availableParallelism()))
+      .option('--backend <name>', `TensorFlow.js backend: ${backendNames.join(', ')} (default: best available)`)
+      .addOption(new Option('--skip <stages...>', 'stages to skip').choices([...STAGES]))
+      .option('--no-progress', 'no progress bars')
+      .action(async (scenarioPath: string, flags: RunFlags) => {
+        if (flags.backend && !isBackendName(flags.backend)) throw new UserError(`--backend ${flags.backend}: choose one of ${backendNames.join(', ')}`);
+        const out = resolve(flags.out ?? join('runs', timestamp()));
+        const controller = new AbortController();
+        const onSigint = (): void => {
+          process.stderr.write('\nsimreal: stopping; completed stages stay cached (run the same command to continue)\n');
+          controller.abort();
+        };
+        process.once('SIGINT', onSigint);
+        try {
+          const { summary, reportPath } = await runPipeline({
+            scenarioPath, realityPath: flags.reality, out, cacheDir: resolve(flags.cache),
+            episodes: parseIntOption('--episodes', flags.episodes, 2),
+            epochs: parseIntOption('--epochs', flags.epochs, 1),
+            evalEpisodes: parseIntOption('--eval-episodes', flags.evalEpisodes, 1),
+            realityEpisodes: parseIntOption('--reality-episodes', flags.realityEpisodes, 1),
+            dartNoise: parseNumberOption('--dart-noise', flags.dartNoise, 0, 1),
+            seed: parseIntOption('--seed', flags.seed, 0),
+            workers: parseIntOption('--workers', flags.workers, 0),
+            backend: flags.backend as BackendName | undefined,
+            skip: new Set((flags.skip ?? []) as StageName[]),
+            log: (l) => process.stderr.write(`${l}\n`),
+            progress: (total, unit, fields) => createProgress({ total, unit, enabled: flags.progress, fields }),
+            signal: controller.signal,
+          });
+          const w = Math.max(...summary.success.map((r) => r.label.length), 10);
+          const lines = [
+            '',
+            `simreal run: ${summary.scenario.id} in ${(summary.seconds / 60).toFixed(1)} min, backend ${summary.backend.name} on ${summary.backend.device}`,
+            ...summary.success.map((r) => `  ${r.label.padEnd(w)}  ${formatRate(r.rate)}`),
+            ...(summary.bridge ? [`  ${'bridge round trip'.padEnd(w)}  p50 ${summary.bridge.roundTripMs.p50.toFixed(2)} ms, p99 ${summary.bridge.roundTripMs.p99.toFixed(2)} ms`] : []),
+            '',
+            `report:  ${relative(process.cwd(), reportPath) || reportPath}`,
+            `summary: ${relative(process.cwd(), join(out, 'summary.json'))}`,
+            '',
+          ];
+          process.stdout.write(lines.join('\n'));
+        } catch (err) {
+          if (err instanceof ScenarioError || err instanceof PolicyInputError || err instanceof BackendUnavailableError || err instanceof NoBackendError) {
+            throw new UserError(err.message);
+          }
+          if (controller.signal.aborted) {
+            process.exitCode = 130;
+            return;
+          }
+          throw err;
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+      });
+  },
+};
