@@ -60,6 +60,8 @@ const view = {
   mode: '' as ViewerMode | '',
   server: '',
   connected: false,
+  /** Bridge mode: whether the server is connected to the hub. */
+  linked: false,
   opens: 0,
   hellos: 0,
   episode: -1,
@@ -101,12 +103,11 @@ const conn = new Connection({
   onOpen() {
     view.connected = true;
     view.opens = conn.opens;
-    ui.banner.hidden = true;
+    showBanner();
   },
   onClose() {
     view.connected = false;
-    ui.banner.textContent = 'Disconnected from the viewer server — reconnecting…';
-    ui.banner.hidden = false;
+    showBanner();
   },
   onMessage: handleMessage,
   onFrame: handleFrame,
@@ -166,9 +167,10 @@ function handleMessage(msg: ViewerServerMessage): void {
       panel.setRobots(msg.robots, msg.canEstop);
       break;
     case 'link':
-      if (msg.connected) notice('info', msg.message);
-      else notice('warn', msg.message);
+      if (msg.connected !== view.linked) notice(msg.connected ? 'info' : 'warn', msg.message);
+      view.linked = msg.connected;
       panel.setLink(msg.connected, msg.message);
+      showBanner();
       break;
     case 'hub':
       handleHub(msg.msg);
@@ -176,6 +178,21 @@ function handleMessage(msg: ViewerServerMessage): void {
     case 'notice':
       notice(msg.level, msg.message);
       break;
+  }
+}
+
+/** The banner: the viewer server is unreachable, or (bridge mode) the server lost the bridge. */
+function showBanner(): void {
+  if (!view.connected) {
+    ui.banner.textContent = view.opens > 0 ? 'Disconnected from the viewer server — reconnecting…' : 'Connecting to the viewer server…';
+    ui.banner.className = 'banner';
+    ui.banner.hidden = false;
+  } else if (view.mode === 'bridge' && !view.linked) {
+    ui.banner.textContent = 'The viewer server lost the bridge — reconnecting…';
+    ui.banner.className = 'banner warn';
+    ui.banner.hidden = false;
+  } else {
+    ui.banner.hidden = true;
   }
 }
 
@@ -321,7 +338,7 @@ function frame(now: number): void {
 }
 
 async function boot(): Promise<void> {
-  ui.banner.hidden = false;
+  showBanner();
   await stage.init();
   view.backend = stage.backendName;
   conn.connect();

@@ -90,7 +90,7 @@ export class RobotScene {
   private readonly moment: Moment = {
     time: 0, step: 0, reward: 0, success: false, fail: false, paused: false, done: false, stepsPerSecond: 0, episode: 0, seed: 0, speed: 1,
   };
-  /** Time origin for the pose frames' `time` (ms). */
+  /** Time origin for the pose frames' `time` (ms; 0: the first observation's time). */
   origin = 0;
   canEstop: boolean;
 
@@ -134,6 +134,7 @@ export class RobotScene {
     const pose = this.poseOf(obs);
     if (!pose) return;
     gripperRows(pose, this.rows);
+    if (this.origin === 0) this.origin = obs.t; // live: time counts from the first observation
     this.moment.time = (obs.t - this.origin) / 1000;
     this.moment.step = obs.seq;
     this.dirty = true;
