@@ -10,6 +10,9 @@ import type { RandomizationMode } from '../randomization.ts';
 import type { Scenario } from '../scenario.ts';
 import type { SimState } from '../state.ts';
 
+/** Frames whose rendering may overlap during generation. */
+const FRAMES_IN_FLIGHT = 8;
+
 export interface RenderSpec {
   cameras: string[];
   width: number;
@@ -75,13 +78,19 @@ export async function runJobEpisode(job: PreparedJob, index: number, seed: numbe
   const transfer: ArrayBuffer[] = [];
   if (job.renderer) {
     const images: Record<string, Uint8Array[]> = {};
-    for (const s of states) {
-      const frame = await job.renderer.renderFrame(s);
+    const collect = (frame: Record<string, Uint8Array>): void => {
       for (const [cam, png] of Object.entries(frame)) {
         (images[cam] ??= []).push(png);
         transfer.push(png.buffer as ArrayBuffer);
       }
+    };
+    // renderFrame queues its GPU work before it returns: keep several frames in flight, in order.
+    const pending: Array<Promise<Record<string, Uint8Array>>> = [];
+    for (const s of states) {
+      pending.push(job.renderer.renderFrame(s));
+      if (pending.length >= FRAMES_IN_FLIGHT) collect(await (pending.shift() as Promise<Record<string, Uint8Array>>));
     }
+    for (const p of pending) collect(await p);
     record.extras = { images };
   }
   for (const a of [record.observation, record.action, record.executedAction, record.reward, record.done, record.successAfter, record.blockPoses]) {
