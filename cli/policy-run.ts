@@ -63,7 +63,7 @@ export const policyRunCommand: CommandModule = {
         const summary = {
           robot: r.robot, model: modelDir, backend: r.backend,
           success: r.success, episodes: r.episodes,
-          commands: r.commands, clamped: r.clamped,
+          commands: r.commands, clamped: r.clamped, clamp_reasons: r.clampReasons,
           round_trip_ms: { p50: percentile(rt, 0.5), p99: percentile(rt, 0.99), max: rt[rt.length - 1] ?? NaN },
         };
         if (!flags.json) {

@@ -48,6 +48,8 @@ export interface BridgeRunResult {
   commands: number;
   /** Commands whose action the hub clamped. */
   clamped: number;
+  /** How often each clamp applied (a command can hit several). */
+  clampReasons: Record<string, number>;
   backend: string;
 }
 
@@ -82,6 +84,7 @@ export async function runPolicyOnBridge(o: BridgeRunOptions): Promise<BridgeRunR
     const episodes: BridgeEpisode[] = [];
     const roundTrips: number[] = [];
     let commands = 0, clamped = 0;
+    const clampReasons: Record<string, number> = {};
     let lastStep = -1, lastIndex = -1;
     let lastFlags = { success: false, fail: false, steps: 0 };
     let busy = false;
@@ -120,7 +123,8 @@ export async function runPolicyOnBridge(o: BridgeRunOptions): Promise<BridgeRunR
         client.command(o.robot, action.slice(0, 5) as ActionVector, { form: 'ee_delta_normalized' })
           .then((ack) => {
             roundTrips.push(performance.now() - t0);
-            if (ack.sent.some((v, i) => Math.abs(v - ack.requested[i]) > 1e-9)) clamped++;
+            if (ack.clamped.length > 0) clamped++;
+            for (const why of ack.clamped) clampReasons[why] = (clampReasons[why] ?? 0) + 1;
           })
           .catch((err: Error) => log(`command refused: ${err.message}`))
           .finally(() => {
@@ -138,6 +142,7 @@ export async function runPolicyOnBridge(o: BridgeRunOptions): Promise<BridgeRunR
       roundTripMs: roundTrips,
       commands,
       clamped,
+      clampReasons,
       backend: `${choice.name} (${choice.device})`,
     };
   } finally {

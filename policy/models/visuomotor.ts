@@ -16,7 +16,7 @@ export interface VisuomotorArch extends ConvArch {
   head: number[];
 }
 
-export const DEFAULT_VISUOMOTOR_ARCH: VisuomotorArch = { conv: [32, -32, -64, 64, -64, 64], dense: [256], head: [256, 256] };
+export const DEFAULT_VISUOMOTOR_ARCH: VisuomotorArch = { conv: [-32, -64, -64, 64], dense: [256], head: [256, 256] };
 
 export interface VisuomotorOptions {
   height: number;

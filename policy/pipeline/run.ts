@@ -292,6 +292,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     bridge: realityResult ? {
       commands: realityResult.commands,
       clamped: realityResult.clamped,
+      clampReasons: realityResult.clampReasons ?? {},
       roundTripMs: { p50: q(0.5), p99: q(0.99), max: rt[rt.length - 1] ?? NaN },
       histogram: histogram(realityResult.roundTripMs),
     } : null,

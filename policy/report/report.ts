@@ -99,9 +99,9 @@ function trajectoryChart(s: RunSummary): string | null {
     });
   }
   return chartSvg({
-    title: { text: `Top-down trajectory: ${tr.label}, seed ${tr.seed} (${tr.success ? 'success' : 'failure'})`, left: 'center', textStyle: { fontSize: 14 } },
+    title: { text: `Top-down view, seed ${tr.seed} (${tr.success ? 'success' : 'failure'})`, subtext: tr.label, left: 'center', textStyle: { fontSize: 14 } },
     legend: { bottom: 0 },
-    grid: { left: 70, right: 30, top: 40, bottom: 70 },
+    grid: { left: 70, right: 30, top: 60, bottom: 70 },
     xAxis: { type: 'value', name: 'x (m)', nameLocation: 'middle', nameGap: 28, min: lo, max: hi, axisLine: { onZero: false }, axisLabel: { formatter: (v: number) => v.toFixed(2) } },
     yAxis: { type: 'value', name: 'y (m)', nameLocation: 'middle', nameGap: 42, min: lo, max: hi, axisLine: { onZero: false }, axisLabel: { formatter: (v: number) => v.toFixed(2) } },
     series,
@@ -173,7 +173,7 @@ ${table(['model', 'epochs', 'samples/s', 'time'], s.training.map((t) => [esc(t.m
 <h2>What the policy saw, and what it did</h2>
 ${montage ? `<figure><img class="montage" alt="randomized training frames" src="${montage}"><figcaption class="muted">Randomized renders of the scenario (the look varies, the geometry does not).</figcaption></figure>` : '<p class="muted">No frames rendered (no WebGPU adapter).</p>'}
 <div class="charts">${traj ? `<figure id="chart-trajectory">${traj}</figure>` : ''}${lat ? `<figure id="chart-latency">${lat}</figure>` : ''}</div>
-${s.bridge ? `<p>${s.bridge.commands} commands through the bridge, ${s.bridge.clamped} clamped by its safety limits; round trip p50 ${s.bridge.roundTripMs.p50.toFixed(2)} ms, p99 ${s.bridge.roundTripMs.p99.toFixed(2)} ms, max ${s.bridge.roundTripMs.max.toFixed(2)} ms.</p>` : ''}
+${s.bridge ? `<p>${s.bridge.commands} commands through the bridge, ${s.bridge.clamped} clamped by its safety limits${Object.keys(s.bridge.clampReasons).length ? ` (${esc(Object.entries(s.bridge.clampReasons).map(([k, v]) => `${k} ${v}`).join(', '))})` : ''}; round trip p50 ${s.bridge.roundTripMs.p50.toFixed(2)} ms, p99 ${s.bridge.roundTripMs.p99.toFixed(2)} ms, max ${s.bridge.roundTripMs.max.toFixed(2)} ms.</p>` : ''}
 <h2>Stages</h2>
 ${table(['stage', 'time', 'output'], stageRows)}
 <h2>Reproduce</h2>

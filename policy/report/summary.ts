@@ -55,6 +55,7 @@ export interface RunSummary {
   bridge: {
     commands: number;
     clamped: number;
+    clampReasons: Record<string, number>;
     roundTripMs: { p50: number; p99: number; max: number };
     histogram: { edgesMs: number[]; counts: number[] };
   } | null;
