@@ -18,18 +18,16 @@ import { DriverError, expertDriver, policyDriver } from '../viewer/server/action
 import type { Driver, PolicyLoader } from '../viewer/server/action-source.ts';
 import type { ViewerSource } from '../viewer/server/source.ts';
 import { MAX_SPEED } from '../viewer/protocol.ts';
+import { TabletopEnv } from '../sim/env.ts';
 import { loadOrCreateToken } from '../bridge/hub/token-file.ts';
 import { BridgeError } from '../bridge/controller-client.ts';
 
 const DEFAULT_TOKEN_FILE = '~/.config/simreal/token';
 
-/**
- * Turns a model directory into a Driver: the seam for the policy package's loader (a model
- * directory → an object whose `act()` gives the next action for the episode's env). Until it is
- * wired here, `--policy` says so.
- */
+/** Turns a model directory into a Driver (state policies; tfjs is loaded only when asked for). */
 export const loadPolicy: PolicyLoader = async (dir) => {
-  throw new UserError(`--policy ${dir}: this build cannot load policies into the viewer yet (the policy loader is not wired); use the expert (no --policy)`);
+  const { loadPolicyDriver } = await import('../viewer/server/policy-driver.ts');
+  return loadPolicyDriver(dir, { log: (l) => process.stderr.write(`${l}\n`) });
 };
 
 export interface ViewFlags {
@@ -99,13 +97,17 @@ export async function sourceFromFlags(scenario: string | undefined, flags: ViewF
   }
 
   const file = scenario as string;
-  loadScenarioOrExit(file);
+  const scenarioData = loadScenarioOrExit(file);
   const seed = parseIntOption('--seed', flags.seed, 0, 0xffffffff);
   const speed = parseNumberOption('--speed', flags.speed, 0, MAX_SPEED);
   let driver: Driver = expertDriver();
   if (flags.policy !== undefined) {
     try {
       driver = await policyDriver(flags.policy, load);
+      // Refuse a policy that cannot drive this scenario now, not in the page.
+      const env = new TabletopEnv(scenarioData);
+      env.reset({ seed });
+      driver.create(env);
     } catch (e) {
       if (e instanceof DriverError) throw new UserError(e.message);
       throw e;

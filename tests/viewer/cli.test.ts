@@ -36,7 +36,7 @@ describe('simreal view: flags', () => {
     await expect(sourceFromFlags('scenarios/stack-3.json', flags({ policy: '/nonexistent/model' }))).rejects.toThrow(/does not exist/);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simreal-model-'));
     try {
-      await expect(sourceFromFlags('scenarios/stack-3.json', flags({ policy: dir }))).rejects.toThrow(/cannot load policies/);
+      await expect(sourceFromFlags('scenarios/stack-3.json', flags({ policy: dir }))).rejects.toThrow(/model-card\.json is missing/);
       const seen: string[] = [];
       const { source, what } = await sourceFromFlags('scenarios/stack-3.json', flags({ policy: dir }), async (d) => {
         seen.push(d);

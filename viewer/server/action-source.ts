@@ -1,16 +1,19 @@
 /**
  * What drives the simulated robot in `simreal view`: a `Driver` makes one `ActionSource` per
  * episode, after each reset. The scripted expert is built in; a trained policy plugs in through
- * `policyDriver`, given a loader that turns a model directory into a Driver (the policy package
- * provides it; see cli/view.ts).
+ * `policyDriver`, given a loader that turns a model directory into a Driver (policy-driver.ts
+ * loads state policies with the policy package; see cli/view.ts).
  */
 import * as fs from 'node:fs';
 import type { TabletopEnv } from '../../sim/env.ts';
 import { EXPERTS } from '../../sim/experts/index.ts';
 
 export interface ActionSource {
-  /** The next normalized action `[dx, dy, dz, dyaw, grip]` for the environment's current state. */
-  act(): ArrayLike<number>;
+  /**
+   * The next normalized action `[dx, dy, dz, dyaw, grip]`, given the observation the environment
+   * returned last (policies read it; the expert reads the scene itself).
+   */
+  act(obs: Float32Array): ArrayLike<number>;
   /** What the source is doing now (the expert's stage), shown in the HUD. */
   readonly stage?: string;
 }
@@ -18,8 +21,10 @@ export interface ActionSource {
 export interface Driver {
   /** Shown in the page: `expert`, `policy:models/stack3-bc`. */
   readonly name: string;
-  /** Called after every reset with the environment of the new episode. */
+  /** Called after every reset with the environment of the new episode; throws if it cannot drive it. */
   create(env: TabletopEnv): ActionSource;
+  /** Frees what the driver holds (a model, a backend). */
+  dispose?(): void;
 }
 
 /** The task's scripted expert (sim/experts). */

@@ -89,6 +89,8 @@ export class SimSource implements ViewerSource {
   private limited!: TimeLimit;
   private driver: Driver;
   private actions!: ActionSource;
+  /** The observation the last reset or step returned (what a policy acts on). */
+  private obs: Float32Array = new Float32Array(0);
 
   // Episode state.
   private episode = -1;
@@ -210,13 +212,16 @@ export class SimSource implements ViewerSource {
           page.send({ op: 'notice', level: 'error', message: `scenario ${msg.path} is not one this server offers` });
           return;
         }
+        const before = { entry: this.entry, scenario: this.scenario, seed: this.seed };
         try {
           this.load(e, loadScenario(e.path));
+          this.resetEpisode(msg.seed ?? this.seed);
         } catch (err) {
-          page.send({ op: 'notice', level: 'error', message: `cannot load ${e.path}: ${(err as Error).message}`.slice(0, 1000) });
-          return;
+          // Not loadable, or the driver cannot drive it (a policy trained for another task): stay.
+          this.load(before.entry, before.scenario);
+          this.resetEpisode(before.seed);
+          page.send({ op: 'notice', level: 'error', message: `cannot switch to ${e.path}: ${(err as Error).message}`.slice(0, 1000) });
         }
-        this.resetEpisode(msg.seed ?? this.seed);
         break;
       }
       case 'speed':
@@ -243,6 +248,7 @@ export class SimSource implements ViewerSource {
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.driver.dispose?.();
   }
 
   /** The state being shown (for tests and tools). */
@@ -266,8 +272,9 @@ export class SimSource implements ViewerSource {
 
   private resetEpisode(seed: number): void {
     this.seed = seed >>> 0;
-    const { info } = this.limited.reset({ seed: this.seed });
+    const { obs, info } = this.limited.reset({ seed: this.seed });
     this.actions = this.driver.create(this.env);
+    this.obs = obs;
     this.episode++;
     this.done = false;
     this.reward = 0;
@@ -294,8 +301,9 @@ export class SimSource implements ViewerSource {
 
   /** One control step; `record` copies the new state into the interpolation pair. */
   private stepOnce(record: boolean): void {
-    const a = this.actions.act();
+    const a = this.actions.act(this.obs);
     const r = this.limited.step(a);
+    this.obs = r.obs;
     this.reward = r.reward;
     this.success = r.info.success;
     this.fail = r.info.fail;
