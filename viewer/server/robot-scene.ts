@@ -4,6 +4,10 @@
  * scene builder: its end-effector pose (`features.action.poseKey`, `[x, y, z, yaw, grip]` in the
  * table frame, the palm centre as in SimState) turned into the simulator's gripper bodies above
  * the table, streamed as pose frames like the simulation's.
+ *
+ * Blocks the robot perceives are drawn too: any `state` feature whose names hold `<p>.x`, `<p>.y`,
+ * `<p>.z` and `<p>.size` (as the simulator's task observation `policy.state` does: `block0.x`…,
+ * with `<p>.sin4yaw`/`<p>.cos4yaw` for the yaw) gives a cube named `<p>` at that pose.
  */
 import type { HubMessageOf, Observation, RobotInfo, RobotState } from '../../bridge/protocol.ts';
 import { GRIPPER_GEOMETRY } from '../../sim/robot/gripper.ts';
@@ -15,6 +19,8 @@ import type { PageLink, Pages } from './source.ts';
 
 /** Ids of the bodies drawn for a robot. */
 const TABLE_ID = 1, PALM_ID = 2, FINGER_L_ID = 3, FINGER_R_ID = 4;
+/** Perceived block k is body BLOCK_ID_BASE + k. */
+const BLOCK_ID_BASE = 5;
 
 /** The drawn bodies of a gripper at `pose` = [x, y, z, yaw, grip] (grip -1 open … 1 closed). */
 export function gripperState(label: string, pose: readonly number[]): SimState {
@@ -70,6 +76,32 @@ export function gripperRows(pose: readonly number[], out: Float64Array): void {
   }
 }
 
+/** Where one perceived block's numbers sit in an observation. */
+interface BlockSlot {
+  name: string;
+  key: string;
+  x: number; y: number; z: number; size: number;
+  /** Indices of sin(4 yaw) and cos(4 yaw), or -1. */
+  sin: number; cos: number;
+}
+
+/** Perceived blocks a robot's state features describe (see the header). */
+export function blockSlots(info: RobotInfo): BlockSlot[] {
+  const out: BlockSlot[] = [];
+  for (const [key, f] of Object.entries(info.features.observation)) {
+    if (f.kind !== 'state' || !f.names) continue;
+    const at = new Map(f.names.map((n, i) => [n, i]));
+    for (const n of f.names) {
+      if (!n.endsWith('.x')) continue;
+      const p = n.slice(0, -2);
+      const y = at.get(`${p}.y`), z = at.get(`${p}.z`), size = at.get(`${p}.size`);
+      if (y === undefined || z === undefined || size === undefined || !/^[A-Za-z][\w-]*$/.test(p)) continue;
+      out.push({ name: p, key, x: at.get(n)!, y, z, size, sin: at.get(`${p}.sin4yaw`) ?? -1, cos: at.get(`${p}.cos4yaw`) ?? -1 });
+    }
+  }
+  return out.slice(0, 64);
+}
+
 export interface RobotSceneOptions {
   /** Which robot to draw in 3D (default: the first, by id, that reports a pose). */
   robot?: string;
@@ -85,6 +117,9 @@ export class RobotScene {
   private drawn: string | null = null;
   private episode = -1;
   private rows = new Float64Array(4 * POSE_COLUMNS);
+  /** The drawn robot's perceived blocks and the edge lengths they were last drawn with. */
+  private blocks: BlockSlot[] = [];
+  private sizes: number[] = [];
   private dirty = false;
   private seq = 0;
   private readonly moment: Moment = {
@@ -134,6 +169,10 @@ export class RobotScene {
     const pose = this.poseOf(obs);
     if (!pose) return;
     gripperRows(pose, this.rows);
+    if (this.blockRows(obs)) {
+      this.episode++;
+      this.pages.send(this.episodeMessage(this.drawn));
+    }
     if (this.origin === 0) this.origin = obs.t; // live: time counts from the first observation
     this.moment.time = (obs.t - this.origin) / 1000;
     this.moment.step = obs.seq;
@@ -185,17 +224,51 @@ export class RobotScene {
     if (want === this.drawn) return;
     this.drawn = want;
     if (want === null) return;
+    this.blocks = blockSlots(this.robots.get(want)!);
+    this.sizes = this.blocks.map(() => 0.05);
+    this.rows = new Float64Array((4 + this.blocks.length) * POSE_COLUMNS);
+    for (let i = 0; i < this.blocks.length; i++) this.rows[(4 + i) * POSE_COLUMNS + 3] = -10; // out of sight until perceived
     const obs = this.lastObs.get(want);
     const pose = obs ? this.poseOf(obs) : null;
     gripperRows(pose ?? [0, 0, 0.2, 0, -1], this.rows);
+    this.blockRows(obs);
     this.episode++;
     this.pages.send(this.episodeMessage(want));
     this.dirty = true;
   }
 
+  /**
+   * Writes the perceived blocks' rows from an observation (blocks it does not mention stay where
+   * they were). True if a block's size changed, so the page needs the bodies again.
+   */
+  private blockRows(obs: Observation | undefined): boolean {
+    let resized = false;
+    for (let i = 0; i < this.blocks.length; i++) {
+      const b = this.blocks[i], o = (4 + i) * POSE_COLUMNS;
+      this.rows[o] = BLOCK_ID_BASE + i;
+      if (this.rows[o + 7] === 0) this.rows[o + 7] = 1;
+      const v = obs?.state[b.key];
+      if (!v) continue;
+      const x = v[b.x], y = v[b.y], z = v[b.z], size = v[b.size];
+      if (!Number.isFinite(x + y + z + size) || size <= 0) continue;
+      this.rows[o + 1] = x; this.rows[o + 2] = y; this.rows[o + 3] = z;
+      const yaw = b.sin >= 0 && b.cos >= 0 ? Math.atan2(v[b.sin], v[b.cos]) / 4 : 0;
+      this.rows[o + 4] = 0; this.rows[o + 5] = 0; this.rows[o + 6] = Math.sin(yaw / 2); this.rows[o + 7] = Math.cos(yaw / 2);
+      if (Math.abs(size - this.sizes[i]) > 5e-4) {
+        this.sizes[i] = size;
+        resized = true;
+      }
+    }
+    return resized;
+  }
+
   private episodeMessage(id: string): ServerMessageOf<'episode'> {
     const state = gripperState(id, [0, 0, 0.2, 0, -1]);
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < this.blocks.length; i++) {
+      const h = this.sizes[i] / 2;
+      state.bodies.push({ id: BLOCK_ID_BASE + i, name: this.blocks[i].name, kind: 'block', shape: { type: 'box', halfExtents: [h, h, h] }, position: [0, 0, h], quaternion: [0, 0, 0, 1] });
+    }
+    for (let i = 0; i < state.bodies.length; i++) {
       const o = i * POSE_COLUMNS, b = state.bodies[i];
       b.position = [this.rows[o + 1], this.rows[o + 2], this.rows[o + 3]];
       b.quaternion = [this.rows[o + 4], this.rows[o + 5], this.rows[o + 6], this.rows[o + 7]];
@@ -215,6 +288,6 @@ export class RobotScene {
 
   private frame(): Uint8Array {
     this.moment.episode = Math.max(0, this.episode);
-    return encodePoseFrame(this.moment, this.rows, 4, this.seq++);
+    return encodePoseFrame(this.moment, this.rows, 4 + this.blocks.length, this.seq++);
   }
 }

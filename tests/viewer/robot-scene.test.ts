@@ -1,0 +1,60 @@
+import { describe, it, expect } from 'vitest';
+import { RobotInfoSchema, decodeFrame } from '../../bridge/protocol.ts';
+import type { Observation } from '../../bridge/protocol.ts';
+import { TabletopEnv } from '../../sim/env.ts';
+import { loadScenario } from '../../sim/scenario.ts';
+import { POSE_COLUMNS, readPoseFrame } from '../../viewer/protocol.ts';
+import type { Moment, ViewerServerMessage } from '../../viewer/protocol.ts';
+import { RobotScene, blockSlots } from '../../viewer/server/robot-scene.ts';
+import { Pages } from '../../viewer/server/source.ts';
+
+describe('viewer: a bridge robot drawn from its observations', () => {
+  it('draws the gripper at ee.pose and the blocks its task observation perceives', () => {
+    const env = new TabletopEnv(loadScenario('scenarios/stack-3.json'), { randomization: 'none' });
+    env.reset({ seed: 2 });
+    const names = env.observationSpace.names;
+    const info = RobotInfoSchema.parse({
+      id: 'emu-1', handle: 1,
+      features: {
+        observation: {
+          'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'] },
+          'policy.state': { kind: 'state', dtype: 'float32', shape: [names.length], names },
+        },
+        action: { form: 'ee_delta_normalized', maxDelta: [0.025, 0.025, 0.025, 0.25], poseKey: 'ee.pose' },
+        controlHz: 20,
+      },
+      limits: { workspace: { min: [-1, -1, -1], max: [1, 1, 1] }, yaw: [-4, 4], maxStep: { linear: 1, angular: 1, grip: 2 }, maxVelocity: { linear: 1, angular: 1 }, commandTimeoutMs: 250, poseTimeoutMs: 1000 },
+      state: { connected: true, lease: null, estop: null, holding: true, holdReason: null },
+    });
+    expect(blockSlots(info).map((b) => b.name)).toEqual(['block0', 'block1', 'block2']);
+
+    const pages = new Pages();
+    const messages: ViewerServerMessage[] = [];
+    const frames: Uint8Array[] = [];
+    pages.add({ send: (m) => messages.push(m), sendText: (t) => messages.push(JSON.parse(t)), sendFrame: (f) => frames.push(f) });
+    const scene = new RobotScene(pages, { canEstop: false });
+    scene.setRobots([info]);
+    const state = env.state();
+    const p = state.gripper.position;
+    const obs: Observation = { op: 'observation', robot: 'emu-1', seq: 1, t: 1000, state: { 'ee.pose': [p[0], p[1], p[2], state.gripper.yaw, -1], 'policy.state': Array.from(env.observeClean()) } };
+    scene.observation(obs);
+    scene.flush();
+    const episode = messages.filter((m) => m.op === 'episode').at(-1) as Extract<ViewerServerMessage, { op: 'episode' }>;
+    const drawnBlocks = episode.state.bodies.filter((b) => b.kind === 'block');
+    expect(drawnBlocks.map((b) => b.name)).toEqual(['block0', 'block1', 'block2']);
+    const r = decodeFrame(frames.at(-1)!);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const m = {} as Moment;
+    const rows = readPoseFrame(r.frame, m)!;
+    expect(rows.length).toBe(7 * POSE_COLUMNS);
+    for (const b of state.bodies.filter((x) => x.kind === 'block')) {
+      const drawn = episode.state.bodies.findIndex((x) => x.name === b.name);
+      const o = drawn * POSE_COLUMNS;
+      for (let k = 0; k < 3; k++) expect(rows[o + 1 + k]).toBeCloseTo(b.position[k], 5);
+      expect(drawnBlocks.find((x) => x.name === b.name)!.shape).toEqual({ type: 'box', halfExtents: b.shape.type === 'box' ? b.shape.halfExtents.map((h) => expect.closeTo(h, 5)) : [] });
+    }
+    const palm = episode.state.bodies.findIndex((x) => x.name === 'palm') * POSE_COLUMNS;
+    expect([rows[palm + 1], rows[palm + 2], rows[palm + 3]]).toEqual(p);
+  });
+});
