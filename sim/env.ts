@@ -189,7 +189,8 @@ export class TabletopEnv {
     return out;
   }
 
-  private observe(): Float32Array {
+  /** The observation of the current state as the policy sees it (with the episode's sensor noise). */
+  observe(): Float32Array {
     const out = this.observeClean();
     const sigma = this.scene.physics.observationNoise;
     if (sigma > 0) {

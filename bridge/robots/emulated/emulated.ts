@@ -4,8 +4,9 @@
  * (latency and jitter on every command and observation), noisy perception, and a control loop
  * that runs in real time whether or not commands arrive — like the arm it stands in for.
  *
- * - The loop steps the task at the scenario's control rate (times `speed`), applying the newest
- *   command that has arrived (a zero-order hold); with none, or after `hold`, the arm keeps still.
+ * - The loop steps the task at the scenario's control rate (times `speed`), executing the newest
+ *   command that has arrived since the last step; with none, after `hold` or under e-stop, the arm
+ *   holds exactly where it is (no action noise) while the world goes on.
  * - Observations: `ee.pose` [x, y, z, yaw, grip] (palm, for the bridge's safety checks),
  *   `policy.state` (the task observation the simulator's policies read: robot state plus perceived
  *   block poses, with the reality's perception noise), and `episode` [index, step, success, fail].
@@ -13,7 +14,7 @@
  *   `episode` and, after `resetPauseMs` (someone resetting the scene), the next layout appears.
  * - E-stop latches the arm still until `hold` (sent by the hub after a reset by the lease holder).
  */
-import { ACTION_SIZE, MAX_DELTA, MAX_DYAW, TabletopEnv, TimeLimit } from '../../../sim/env.ts';
+import { ACTION_SIZE, MAX_DELTA, MAX_DYAW, TabletopEnv } from '../../../sim/env.ts';
 import { Rng } from '../../../sim/rng.ts';
 import type { ActionVector, Features } from '../../protocol.ts';
 import type { Robot, RobotObservation } from '../../robot.ts';
@@ -41,12 +42,14 @@ export class EmulatedRobot implements Robot {
   readonly features: Features;
   readonly reality: Reality;
   readonly results: EpisodeResult[] = [];
-  private readonly env: TimeLimit;
+  private readonly env: TabletopEnv;
+  private steps = 0;
   private readonly speed: number;
   private readonly jitter: Rng;
   private connected = false;
   private timer: NodeJS.Timeout | null = null;
-  private command: Float32Array = new Float32Array([0, 0, 0, 0, -1]);
+  /** The newest command not yet executed, or null: with none, the arm holds still. */
+  private command: Float32Array | null = null;
   private incoming: Array<Pending<Float32Array>> = [];
   private outgoing: Array<Pending<RobotObservation>> = [];
   private latest: RobotObservation | null = null;
@@ -60,10 +63,11 @@ export class EmulatedRobot implements Robot {
     this.reality = reality;
     this.speed = options.speed ?? 1;
     if (!(this.speed > 0 && this.speed <= 100)) throw new RangeError(`speed must be in (0, 100], got ${this.speed}`);
-    this.env = new TimeLimit(new TabletopEnv(reality.scenario, { randomization: 'train' }));
+    this.env = new TabletopEnv(reality.scenario, { randomization: 'train' });
     this.jitter = new Rng(reality.config.seed).fork('transport');
     const names = this.env.observationSpace.names;
-    const hz = reality.scenario.control.rateHz;
+    // Observations and commands flow at the loop's real-time rate.
+    const hz = reality.scenario.control.rateHz * this.speed;
     this.features = {
       observation: {
         'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'], hz },
@@ -97,7 +101,8 @@ export class EmulatedRobot implements Robot {
     const seed = (this.reality.config.seed + this.episode) >>> 0;
     const { obs } = this.env.reset({ seed });
     this.obs = obs;
-    this.command = new Float32Array([0, 0, 0, 0, -1]);
+    this.steps = 0;
+    this.command = null;
     this.resetAt = 0;
     this.last = { success: 0, fail: 0 };
     this.publish();
@@ -117,31 +122,38 @@ export class EmulatedRobot implements Robot {
       }
       return;
     }
-    const a = this.estopped ? this.stillCommand() : this.command;
-    const r = this.env.step(a);
-    this.obs = r.obs;
-    // A command is executed once; until the next one arrives the arm holds where it is.
-    this.command = this.stillCommand();
-    if (r.terminated || r.truncated) {
-      this.results.push({ index: this.episode, seed: (this.reality.config.seed + this.episode) >>> 0, success: r.info.success, fail: r.info.fail, steps: this.env.elapsedSteps });
-      this.last = { success: r.info.success ? 1 : 0, fail: r.info.fail ? 1 : 0 };
+    let ev;
+    if (this.command && !this.estopped) {
+      const r = this.env.step(this.command);
+      this.obs = r.obs;
+      ev = r.info;
+    } else {
+      // No fresh command (or e-stopped): the arm holds exactly where it is while the world goes on.
+      const scene = this.env.scene;
+      const g = scene.gripper, p = g.palm.position;
+      g.setTarget(p.x, p.y, p.z, g.yaw);
+      scene.advance(this.env.substeps);
+      this.obs = this.env.observe();
+      ev = this.env.evaluate();
+    }
+    this.command = null;
+    this.steps++;
+    if (ev.success || ev.fail || this.steps >= this.reality.scenario.maxSteps) {
+      this.results.push({ index: this.episode, seed: (this.reality.config.seed + this.episode) >>> 0, success: ev.success, fail: ev.fail, steps: this.steps });
+      this.last = { success: ev.success ? 1 : 0, fail: ev.fail ? 1 : 0 };
       this.resetAt = now + this.reality.config.resetPauseMs / this.speed;
     }
     this.publish();
   }
 
-  private stillCommand(): Float32Array {
-    return new Float32Array([0, 0, 0, 0, this.env.env.scene.gripper.grip]);
-  }
-
   private publish(): void {
-    const scene = this.env.env.scene;
+    const scene = this.env.scene;
     const p = scene.gripper.palm.position;
     const observation: RobotObservation = {
       state: {
         'ee.pose': [p.x, p.y, p.z, scene.gripper.yaw, scene.gripper.grip],
         'policy.state': Array.from(this.obs),
-        episode: [this.episode, this.env.elapsedSteps, this.last.success, this.last.fail],
+        episode: [this.episode, this.steps, this.last.success, this.last.fail],
       },
       t: Date.now(),
     };
@@ -174,13 +186,13 @@ export class EmulatedRobot implements Robot {
   async hold(): Promise<void> {
     this.estopped = false;
     this.incoming = [];
-    this.command = this.stillCommand();
+    this.command = null;
   }
 
   async emergencyStop(_reason: string): Promise<void> {
     this.estopped = true;
     this.incoming = [];
-    this.command = this.stillCommand();
+    this.command = null;
   }
 
   async disconnect(): Promise<void> {
