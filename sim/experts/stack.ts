@@ -3,10 +3,7 @@
  *
  * For the next block j (the lowest block not yet on its place, re-read at every pick so a knocked
  * tower is rebuilt), the stages are:
- *   Reach   – above block j, fingers open, yaw lined up with its faces
- *   Descend – down to grasp height, tracking the block
- *   Grasp   – close until the fingers stop
- *   Lift    – straight up to carrying height (back to Reach if the block slipped out)
+ *   Pick    – reach, descend, grasp, lift block j to carrying height (pick.ts), yaw on its faces
  *   Carry   – the held block above block j−1, lined up with its faces
  *   Lower   – until the held block is 2 mm above block j−1
  *   Release – open
@@ -19,16 +16,21 @@ import { isGrasped } from '../tasks/features.ts';
 import { isOn, stackedCount } from '../tasks/stack.ts';
 import { yawDiff90 } from '../tasks/task.ts';
 import { alignedYaw, graspHeight, gripFor, moveTo } from './motion.ts';
+import { Pick } from './pick.ts';
 import type { Expert } from './motion.ts';
 
-type Stage = 'reach' | 'descend' | 'grasp' | 'lift' | 'carry' | 'lower' | 'release' | 'retreat' | 'done';
+type Stage = 'pick' | 'carry' | 'lower' | 'release' | 'retreat' | 'done';
 
 export function solve(env: TabletopEnv): Expert {
-  let stage: Stage = 'reach';
+  let stage: Stage = 'pick';
   let j = 1;
   let yaw = env.scene.gripper.yaw;
   let timer = 0;
-  let lastWidth = Infinity;
+  const pick = new Pick(env);
+  const repick = (): void => {
+    stage = 'pick';
+    pick.restart();
+  };
 
   const pickNext = (): void => {
     const k = stackedCount(env.scene);
@@ -37,8 +39,7 @@ export function solve(env: TabletopEnv): Expert {
       return;
     }
     j = k + 1;
-    stage = 'reach';
-    timer = 0;
+    repick();
   };
 
   const act = (): Float32Array => {
@@ -59,66 +60,27 @@ export function solve(env: TabletopEnv): Expert {
     const carryZ = graspHeight(top + 0.02 + size / 2, size);
     timer++;
 
+    if (stage === 'pick') {
+      const a = pick.act(
+        { x: b.position.x, y: b.position.y, z: b.position.z, size, yaw: alignedYaw(g.yaw, blockYaw) },
+        { openWidth: size + 0.03, hover, liftZ: carryZ, held: () => isGrasped(scene, b) },
+      );
+      yaw = g.yaw;
+      if (pick.stage === 'holding') {
+        stage = 'carry';
+        timer = 0;
+      }
+      return a;
+    }
+
     switch (stage) {
-      case 'reach': {
-        yaw = alignedYaw(g.yaw, blockYaw);
-        const xy = Math.hypot(b.position.x - tx, b.position.y - ty);
-        // Rise first when low and far: never sweep the fingers through other blocks.
-        const a = tz < hover - 0.015 && xy > 0.02
-          ? moveTo(env, tx, ty, hover, yaw, open)
-          : moveTo(env, b.position.x, b.position.y, Math.max(hover, tz), yaw, open);
-        if (xy < 0.006 && Math.abs(yawDiff90(g.yaw, blockYaw)) < 0.05 && g.width() > size + 0.015) {
-          stage = 'descend';
-          timer = 0;
-        }
-        return a;
-      }
-      case 'descend': {
-        yaw = alignedYaw(g.yaw, blockYaw);
-        const zg = graspHeight(b.position.z, size);
-        const a = moveTo(env, b.position.x, b.position.y, zg, yaw, open);
-        const xy = Math.hypot(b.position.x - tx, b.position.y - ty);
-        if (xy > 0.015) stage = 'reach';
-        else if (Math.abs(tz - zg) < 0.003 && xy < 0.006) {
-          stage = 'grasp';
-          timer = 0;
-          lastWidth = Infinity;
-        }
-        return a;
-      }
-      case 'grasp': {
-        const a = moveTo(env, b.position.x, b.position.y, graspHeight(b.position.z, size), yaw, 1);
-        const w = g.width();
-        if (timer > 4 && Math.abs(w - lastWidth) < 0.0005 && w < size + 0.002) {
-          stage = 'lift';
-          timer = 0;
-        } else if (timer > 30) {
-          stage = 'reach';
-          timer = 0;
-        }
-        lastWidth = w;
-        return a;
-      }
-      case 'lift': {
-        const a = moveTo(env, tx, ty, carryZ, yaw, 1);
-        if (!isGrasped(scene, b) && timer > 3) {
-          stage = 'reach';
-          timer = 0;
-        } else if (tz > carryZ - 0.01) {
-          stage = 'carry';
-          timer = 0;
-        }
-        return a;
-      }
       case 'carry': {
         // Steer by where the held block is, not the fingers: a slightly off-centre grasp cancels out.
         const ex = base.position.x - b.position.x, ey = base.position.y - b.position.y;
         yaw = g.yaw + yawDiff90(blockYaw, Scene.yawOf(base.quaternion));
         const a = moveTo(env, tx + ex, ty + ey, carryZ, yaw, 1);
-        if (!isGrasped(scene, b)) {
-          stage = 'reach';
-          timer = 0;
-        } else if (Math.hypot(ex, ey) < 0.004 && Math.abs(yawDiff90(blockYaw, Scene.yawOf(base.quaternion))) < 0.06) {
+        if (!isGrasped(scene, b)) repick();
+        else if (Math.hypot(ex, ey) < 0.004 && Math.abs(yawDiff90(blockYaw, Scene.yawOf(base.quaternion))) < 0.06) {
           stage = 'lower';
           timer = 0;
         }
@@ -128,10 +90,8 @@ export function solve(env: TabletopEnv): Expert {
         const ex = base.position.x - b.position.x, ey = base.position.y - b.position.y;
         const targetZ = base.position.z + (baseSize + size) / 2 + 0.002;
         const a = moveTo(env, tx + ex, ty + ey, tz + (targetZ - b.position.z), yaw, 1, { gain: 0.5, speed: 0.5 });
-        if (!isGrasped(scene, b)) {
-          stage = 'reach';
-          timer = 0;
-        } else if (Math.hypot(ex, ey) > 0.01) {
+        if (!isGrasped(scene, b)) repick();
+        else if (Math.hypot(ex, ey) > 0.01) {
           stage = 'carry';
           timer = 0;
         } else if (b.position.z - targetZ < 0.003) {
@@ -154,10 +114,7 @@ export function solve(env: TabletopEnv): Expert {
         if (timer > 5 || !isGrasped(scene, b)) {
           if (timer > 5) {
             if (isOn(scene, j)) pickNext();
-            else {
-              stage = 'reach';
-              timer = 0;
-            }
+            else repick();
           }
         }
         return a;
@@ -174,7 +131,7 @@ export function solve(env: TabletopEnv): Expert {
   return {
     act,
     get stage() {
-      return stage === 'done' ? 'done' : `${stage}:block${j}`;
+      return stage === 'done' ? 'done' : `${stage === 'pick' ? pick.stage : stage}:block${j}`;
     },
   };
 }
