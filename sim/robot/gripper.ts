@@ -5,7 +5,7 @@
  * Bodies
  * - palm: a kinematic box. The mount is position-controlled: each substep its velocity is
  *   `gain · (setpoint − pose)`, capped at `maxSpeed` / `maxYawRate`. Like an industrial arm it is
- *   not pushed around by what it touches.
+ *   not pushed around by what it touches, and like a collaborative one it stops moving into it.
  * - two fingers: dynamic boxes (`fingerMass`, rotation locked to the palm's yaw). Along the palm's
  *   depth and height they follow the palm rigidly (velocity servo, gravity compensated). Along the
  *   opening axis each finger is a force-limited velocity servo: it moves toward the commanded
@@ -67,6 +67,9 @@ export interface Workspace {
   max: V3;
 }
 
+/** Contact force (N) on the palm above which the mount stops moving into the contact. */
+export const PROTECTIVE_STOP_N = 5;
+
 const _v = new Vec3();
 const _w = new Vec3();
 const _r = new Vec3();
@@ -81,6 +84,7 @@ export class Gripper {
   readonly geometry: GripperGeometry;
   readonly params: GripperParams;
   readonly workspace: Workspace;
+  private readonly world: World;
   /** Mount setpoint: x, y, z, yaw. */
   readonly setpoint: [number, number, number, number];
   /** Commanded opening, from grip in [-1, 1]: width = maxWidth · (1 − grip) / 2. */
@@ -91,6 +95,7 @@ export class Gripper {
 
   constructor(world: World, material: Material, params: GripperParams, workspace: Workspace, start: V3, startYaw = 0,
     geometry: GripperGeometry = GRIPPER_GEOMETRY) {
+    this.world = world;
     this.params = params;
     this.geometry = geometry;
     this.workspace = workspace;
@@ -159,6 +164,18 @@ export class Gripper {
     if (speed > P.maxSpeed) {
       const k = P.maxSpeed / speed;
       vx *= k; vy *= k; vz *= k;
+    }
+    // Protective stop: like a collaborative arm's force limit, the mount does not drive on into
+    // something that pushes back harder than PROTECTIVE_STOP_N (a kinematic palm would otherwise
+    // crush a block into the table). Light contact, such as a held block riding along, is ignored.
+    for (const c of this.world.contacts) {
+      if ((c.bi !== this.palm && c.bj !== this.palm) || c.multiplier < PROTECTIVE_STOP_N) continue;
+      const sign = c.bi === this.palm ? 1 : -1; // n from the palm into the other body
+      const nx = sign * c.ni.x, ny = sign * c.ni.y, nz = sign * c.ni.z;
+      const into = vx * nx + vy * ny + vz * nz;
+      if (into > 0) {
+        vx -= into * nx; vy -= into * ny; vz -= into * nz;
+      }
     }
     let wz = P.gain * wrapAngle(this.setpoint[3] - this.yaw);
     if (wz > P.maxYawRate) wz = P.maxYawRate; else if (wz < -P.maxYawRate) wz = -P.maxYawRate;
