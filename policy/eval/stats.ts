@@ -23,7 +23,10 @@ export function wilson(k: number, n: number, z = 1.959963984540054): Rate {
   const denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return { successes: k, trials: n, rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  // At k = 0 (k = n) the bound is exactly 0 (1); rounding would otherwise leave ±1e-17.
+  const low = k === 0 ? 0 : Math.max(0, centre - half);
+  const high = k === n ? 1 : Math.min(1, centre + half);
+  return { successes: k, trials: n, rate: p, low, high };
 }
 
 export function formatRate(r: Rate): string {

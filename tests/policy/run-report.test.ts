@@ -1,0 +1,105 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { runPipeline } from '../../policy/pipeline/run.ts';
+import type { RunSummary } from '../../policy/report/summary.ts';
+import { chromiumPath, launchChromium } from '../../viewer/bench/chromium.ts';
+
+const HAVE_CHROMIUM = existsSync(chromiumPath());
+if (!HAVE_CHROMIUM && process.env.CI) throw new Error(`CI must install Chromium (apt-get install -y chromium); none at ${chromiumPath()}`);
+
+const dir = mkdtempSync(join(tmpdir(), 'simreal-run-'));
+const out = join(dir, 'report');
+const cache = join(dir, 'cache');
+let summary: RunSummary;
+let reportPath: string;
+const logs: string[] = [];
+
+async function smallRun(): Promise<{ summary: RunSummary; reportPath: string }> {
+  return runPipeline({
+    scenarioPath: 'scenarios/reach.json',
+    realityPath: 'scenarios/reality/lab.json',
+    out,
+    cacheDir: cache,
+    episodes: 8,
+    dartNoise: 0.1,
+    epochs: 2,
+    evalEpisodes: 6,
+    realityEpisodes: 1,
+    workers: 0,
+    seed: 3,
+    backend: 'wasm',
+    skip: new Set(),
+    log: (l) => logs.push(l),
+    progress: () => ({ update() {}, stop() {} }),
+  });
+}
+
+beforeAll(async () => {
+  ({ summary, reportPath } = await smallRun());
+}, 240_000);
+
+describe('simreal run (a small run of the main job)', () => {
+  it('runs every stage and writes summary.json and report.html', () => {
+    expect(summary.stages.map((s) => s.name)).toEqual(['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'reality', 'montage']);
+    expect(summary.stages.every((s) => !s.cached && !s.skipped)).toBe(true);
+    const keys = summary.success.map((r) => r.key);
+    expect(keys).toEqual(['train', 'heldout', 'none', 'ablation-heldout', 'reality']);
+    for (const r of summary.success) {
+      expect(r.rate.trials).toBe(r.key === 'reality' ? 1 : 6);
+      expect(r.rate.low).toBeLessThanOrEqual(r.rate.rate);
+      expect(r.rate.high).toBeGreaterThanOrEqual(r.rate.rate);
+    }
+    expect(summary.training.length).toBe(2);
+    expect(summary.bridge?.commands).toBeGreaterThan(0);
+    expect(summary.trajectory?.points.length).toBeGreaterThan(1);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toEqual(summary);
+    expect(existsSync(reportPath)).toBe(true);
+  });
+
+  it('reuses completed stages on a second run', async () => {
+    const again = await smallRun();
+    expect(again.summary.stages.filter((s) => s.name !== 'montage' || summary.montage).every((s) => s.cached)).toBe(true);
+    expect(again.summary.success.map((r) => r.rate)).toEqual(summary.success.map((r) => r.rate));
+  }, 120_000);
+});
+
+describe.skipIf(!HAVE_CHROMIUM)('the report in Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('draws its charts and images with no console errors', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(pathToFileURL(reportPath).href);
+    for (const id of ['chart-success', 'chart-training', 'chart-trajectory', 'chart-latency']) {
+      const paths = await page.locator(`#${id} svg path`).count();
+      expect(paths, id).toBeGreaterThan(3);
+      const box = await page.locator(`#${id} svg`).boundingBox();
+      expect(box?.width ?? 0, id).toBeGreaterThan(200);
+    }
+    // One bar per success row in the success chart.
+    expect(await page.locator('table').first().locator('tbody tr').count()).toBe(summary.success.length);
+    if (summary.montage) {
+      const w = await page.locator('img.montage').evaluate((img: HTMLImageElement) => img.naturalWidth);
+      expect(w).toBeGreaterThan(100);
+    } else if (process.env.CI) {
+      throw new Error('CI renders with lavapipe: the report must have its montage');
+    }
+    await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
