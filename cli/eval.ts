@@ -62,7 +62,7 @@ export const evalCommand: CommandModule = {
     program
       .command('eval')
       .description('Evaluate a trained model in closed loop on seeded episodes it never saw: success with a 95% Wilson interval, per-stage success, failure causes; pose error for the pose estimator.')
-      .argument('<model>', 'model folder from simreal train (model.json, weights.bin, model-card.json)')
+      .argument('<model>', 'model folder from simreal train (model.json, weights.bin, model-card.json), or `expert` for the scripted expert as a baseline')
       .argument('<scenario>', 'scenario file, e.g. scenarios/stack-3.json')
       .option('-n, --episodes <count>', 'number of seeded episodes', '200')
       .addOption(new Option('--randomization <mode>', 'physics and visual ranges: training, held-out, or none').choices(['train', 'heldout', 'none']).default('heldout'))

@@ -112,7 +112,7 @@ async function run(train: (o: TrainOptions) => Promise<TrainResult>, datasets: s
         process.stderr.write(`${line}\n`);
       },
       onProgress: (p: TrainProgress) => {
-        bar ??= createProgress({ total: p.samplesTotal, start: 0, enabled: flags.progress, unit: 'samples', fields: { epoch: '-', loss: '-', 'val loss': '-' } });
+        bar ??= createProgress({ total: p.samplesTotal, start: p.samplesDone, enabled: flags.progress, unit: 'samples', fields: { epoch: '-', loss: '-', 'val loss': '-' } });
         bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}`, loss: fmt(p.loss), 'val loss': fmt(p.valLoss) });
       },
       onEpoch: (r) => {

@@ -9,14 +9,16 @@
  *   estimate from each episode's first frame, rendered with the episode's look; on Grasp-v1
  *   scenarios also the success of the scripted grasp driven by that estimate.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice, BackendName } from '../backend.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import { TabletopEnv } from '../../sim/env.ts';
 import { PolicyInputError } from '../errors.ts';
-import { readModelCard } from '../model-card.ts';
+import { MODEL_CARD, readModelCard } from '../model-card.ts';
 import type { ModelKind } from '../model-card.ts';
 import { checkCardFits } from './policies.ts';
 import { openGroupRunner } from './run-groups.ts';
@@ -26,7 +28,11 @@ import { DEFAULT_EVAL_SEED, evalSeeds } from './seeds.ts';
 import { formatRate, median, quantile, wilson } from './stats.ts';
 import type { EpisodeOutcome, Rate } from './stats.ts';
 
+/** `modelDir` value that evaluates the scenario's scripted expert instead of a model (a baseline). */
+export const EXPERT = 'expert';
+
 export interface EvaluateOptions {
+  /** A model folder, or `expert` for the scripted expert (unless a folder of that name holds a model). */
   modelDir: string;
   scenario: Scenario;
   /** How to name the scenario in messages (its path). */
@@ -60,7 +66,7 @@ export interface PoseSummary {
 
 export interface EvalResult {
   model: string;
-  kind: ModelKind;
+  kind: ModelKind | 'expert';
   modelScenario: string;
   scenario: string;
   randomization: RandomizationMode;
@@ -86,12 +92,13 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const label = o.scenarioLabel ?? o.scenario.id;
   if (!(Number.isInteger(o.episodes) && o.episodes > 0)) throw new PolicyInputError(`--episodes must be a positive integer, got ${o.episodes}`);
-  const card = readModelCard(o.modelDir);
-  checkCardFits(card, o.scenario, o.modelDir, label);
-  const mode = planMode(card.kind, o.scenario);
+  const isExpert = o.modelDir === EXPERT && !existsSync(join(o.modelDir, MODEL_CARD));
+  const card = isExpert ? null : readModelCard(o.modelDir);
+  if (card) checkCardFits(card, o.scenario, o.modelDir, label);
+  const mode: EvalMode = card ? planMode(card.kind, o.scenario) : 'expert';
   const base = o.seed ?? DEFAULT_EVAL_SEED;
-  const { seeds, skipped, derivation } = evalSeeds(o.episodes, base, card.dataset.seeds);
-  const group = o.group ?? (card.kind === 'visuomotor' ? 4 : mode === 'pose-only' ? 25 : 16);
+  const { seeds, skipped, derivation } = evalSeeds(o.episodes, base, card?.dataset.seeds ?? []);
+  const group = o.group ?? (card?.kind === 'visuomotor' ? 4 : mode === 'pose-only' ? 25 : 16);
   const groups = seedGroups(seeds, group);
   const workers = o.choice ? 0 : Math.max(0, Math.min(o.workers ?? availableParallelism(), groups.length));
   const job: GroupJob = { modelDir: o.modelDir, scenario: o.scenario, scenarioLabel: label, randomization: o.randomization, backend: o.backend, group, mode };
@@ -126,9 +133,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
   const poseErrors = results.flatMap((r) => r.poseErrors);
   const stageNames = new TabletopEnv(o.scenario, { randomization: 'none' }).task.stageNames(o.scenario.task);
   return {
-    model: o.modelDir,
-    kind: card.kind,
-    modelScenario: card.scenario.id,
+    model: isExpert ? 'scripted expert' : o.modelDir,
+    kind: card?.kind ?? 'expert',
+    modelScenario: card?.scenario.id ?? o.scenario.id,
     scenario: o.scenario.id,
     randomization: o.randomization,
     backend,
@@ -137,7 +144,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
     seeds: { base, count: seeds.length, derivation, skippedAsTrainingSeeds: skipped, first: seeds.slice(0, 5) },
     episodes: seeds.length,
     ...summarizeOutcomes(outcomes, stageNames),
-    pose: card.kind === 'pose' ? summarizePose(poseErrors.map(([, e]) => e), o.scenario.task.id === 'Grasp-v1') : null,
+    pose: card?.kind === 'pose' ? summarizePose(poseErrors.map(([, e]) => e), o.scenario.task.id === 'Grasp-v1') : null,
     seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -244,11 +251,11 @@ export function summarizePose(perFrame: number[][], hasTarget: boolean): PoseSum
 
 export function formatEvalResult(r: EvalResult): string {
   const lines: string[] = [];
-  lines.push(`${r.model} (${r.kind}, trained on ${r.modelScenario}) on ${r.scenario}, ${r.randomization} randomization, ${r.episodes} episodes (${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s)`);
+  lines.push(`${r.model}${r.kind === 'expert' ? '' : ` (${r.kind}, trained on ${r.modelScenario})`} on ${r.scenario}, ${r.randomization} randomization, ${r.episodes} episodes (${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s)`);
   lines.push(`seeds: ${r.seeds.derivation}; ${r.seeds.skippedAsTrainingSeeds} skipped`);
   if (r.success) {
     lines.push(`success: ${formatRate(r.success)}`);
-    for (const s of r.stages) lines.push(`  stage ${s.name}: reached ${formatRate(s.reached)}; held at the end ${(100 * s.heldAtEnd.rate).toFixed(1)}%`);
+    for (const s of r.stages) lines.push(`  stage "${s.name}" reached in ${formatRate(s.reached)}; held at the end in ${(100 * s.heldAtEnd.rate).toFixed(1)}%`);
     const f = Object.entries(r.failures);
     if (f.length) {
       lines.push('failures:');

@@ -14,8 +14,11 @@ import type { PoseGraspPolicy } from './policies.ts';
 import { rolloutGroup } from './rollout.ts';
 import type { RolloutPolicy } from './rollout.ts';
 import type { EpisodeOutcome } from './stats.ts';
+import { EXPERTS } from '../../sim/experts/index.ts';
+import type { Expert } from '../../sim/experts/index.ts';
 
-export type EvalMode = 'rollout' | 'pose-only';
+/** rollout: the model drives; pose-only: pose errors on first frames; expert: the scripted expert drives (a baseline). */
+export type EvalMode = 'rollout' | 'pose-only' | 'expert';
 
 export interface GroupJob {
   modelDir: string;
@@ -41,7 +44,32 @@ export interface GroupRunner {
   dispose(): Promise<void>;
 }
 
+/** The scripted expert as a rollout policy (privileged: it reads the true scene). */
+export function expertPolicy(scenario: Scenario): RolloutPolicy {
+  const experts: Expert[] = [];
+  return {
+    async begin(slot, env) {
+      experts[slot] = EXPERTS[scenario.task.id](env);
+    },
+    async act(slots) {
+      return slots.map((s) => experts[s].act());
+    },
+    dispose() {},
+  };
+}
+
 export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Promise<GroupRunner> {
+  if (job.mode === 'expert') {
+    const policy = expertPolicy(job.scenario);
+    return {
+      backend: 'none',
+      device: 'scripted expert (no model)',
+      async run(index, seeds, onEpisode) {
+        return { index, outcomes: await rolloutGroup(policy, seeds, { scenario: job.scenario, randomization: job.randomization, onEpisode }), poseErrors: [] };
+      },
+      async dispose() {},
+    };
+  }
   const card = readModelCard(job.modelDir);
   checkCardFits(card, job.scenario, job.modelDir, job.scenarioLabel);
   const backend = choice ?? (await selectBackend({ backend: job.backend, model: card.kind === 'bc' ? 'mlp' : 'conv' }));

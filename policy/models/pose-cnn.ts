@@ -17,7 +17,7 @@ import type { TaskConfig } from '../../sim/scenario.ts';
 import { convTrunk, denormalizeLayer, initializer } from './layers.ts';
 import type { ConvArch } from './layers.ts';
 
-export const DEFAULT_POSE_ARCH: ConvArch = { conv: [-32, -64, -64, 64], dense: [256] };
+export const DEFAULT_POSE_ARCH: ConvArch = { conv: [-32, -64, 64], keypoints: 32, dense: [256, 256] };
 
 /** Groups of interchangeable blocks (by block index) for a task. */
 export function identityGroups(task: TaskConfig, blockCount: number): number[][] {
