@@ -75,7 +75,7 @@ describe('pose estimator', () => {
   it('overfits a handful of frames and gives back table-frame positions in metres', async () => {
     const frames = syntheticFrames(24, 5);
     const out = tempDir();
-    await trainPose({ datasets: [], frames, out, choice, epochs: 120, batchSize: 24, learningRate: 2e-3, valFraction: 0, patience: 0, conv: { conv: [-16, -32, 32], dense: [128] } });
+    await trainPose({ datasets: [], frames, out, choice, epochs: 120, batchSize: 24, learningRate: 2e-3, valFraction: 0, patience: 0, conv: { conv: [-16, -32, 32], keypoints: 8, dense: [128] } });
     const card = readModelCard(out);
     expect(card.kind).toBe('pose');
     expect(card.outputs.names).toEqual(['block0.x', 'block0.y', 'block0.z', 'block1.x', 'block1.y', 'block1.z']);
