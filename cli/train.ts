@@ -112,8 +112,8 @@ async function run(train: (o: TrainOptions) => Promise<TrainResult>, datasets: s
         process.stderr.write(`${line}\n`);
       },
       onProgress: (p: TrainProgress) => {
-        bar ??= createProgress({ total: p.samplesTotal, start: p.samplesDone, enabled: flags.progress, unit: 'samples', fields: { epoch: '-', loss: '-', 'val loss': '-' } });
-        bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}`, loss: fmt(p.loss), 'val loss': fmt(p.valLoss) });
+        bar ??= createProgress({ total: p.samplesTotal, start: p.samplesDone, enabled: flags.progress, unit: 'samples', fields: { epoch: '-', loss: '-', val_loss: '-' } });
+        bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}`, loss: fmt(p.loss), val_loss: fmt(p.valLoss) });
       },
       onEpoch: (r) => {
         if (!flags.progress || !bar) process.stderr.write(`epoch ${r.epoch}: loss ${fmt(r.loss)}, val loss ${fmt(r.valLoss)}${r.metrics ? `, ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(', ')}` : ''} (${r.seconds.toFixed(1)} s)\n`);

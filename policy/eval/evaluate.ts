@@ -81,6 +81,8 @@ export interface EvalResult {
   meanSteps: number | null;
   meanStepsSuccess: number | null;
   pose: PoseSummary | null;
+  /** Every episode: seed, outcome, cause, steps (and pose errors in cm for pose estimators). */
+  perEpisode: Array<{ seed: number; success: boolean; cause: string; steps: number; poseErrorsCm?: number[] }>;
   seconds: number;
 }
 
@@ -145,6 +147,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
     episodes: seeds.length,
     ...summarizeOutcomes(outcomes, stageNames),
     pose: card?.kind === 'pose' ? summarizePose(poseErrors.map(([, e]) => e), o.scenario.task.id === 'Grasp-v1') : null,
+    perEpisode: perEpisode(seeds, outcomes, poseErrors),
     seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -205,6 +208,22 @@ function runInWorkers(
         if (code !== 0 && !failed && next < groups.length) stop(new Error(`an evaluation worker exited with code ${code}`));
       });
     }
+  });
+}
+
+function perEpisode(seeds: number[], outcomes: EpisodeOutcome[], poseErrors: Array<[number, number[]]>): EvalResult['perEpisode'] {
+  const bySeed = new Map(outcomes.map((e) => [e.seed, e]));
+  const pose = new Map(poseErrors);
+  return seeds.map((seed) => {
+    const e = bySeed.get(seed);
+    const p = pose.get(seed);
+    return {
+      seed,
+      success: e?.success ?? false,
+      cause: e?.cause ?? 'not run (pose only)',
+      steps: e?.steps ?? 0,
+      ...(p ? { poseErrorsCm: p.map((x) => Math.round(1e4 * x) / 100) } : {}),
+    };
   });
 }
 
