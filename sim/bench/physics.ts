@@ -11,6 +11,8 @@
  * - memory: resident memory per stack-3 environment.
  */
 import { availableParallelism, cpus } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { TabletopEnv, TimeLimit } from '../env.ts';
 import { EXPERTS } from '../experts/index.ts';
@@ -71,18 +73,31 @@ function envControlSteps(scenarioPath: string, episodes: number): { controlSteps
   return { controlStepsPerSecond: steps / s, episodesPerSecond: episodes / s, success: ok / episodes };
 }
 
+/** A garbage collection on demand (V8's gc, exposed at run time), or a no-op where unavailable. */
+function collector(): () => void {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as (() => void) | undefined;
+    if (typeof gc === 'function') return gc;
+  } catch {
+    // fall through
+  }
+  return () => {};
+}
+
 function memoryPerEnv(scenarioPath: string, count: number): { rssPerEnvMb: number; heapPerEnvMb: number } {
   const scenario = loadScenario(scenarioPath);
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
+  const gc = collector();
+  gc();
   const before = process.memoryUsage();
   const envs: TabletopEnv[] = [];
   for (let i = 0; i < count; i++) {
     const env = new TabletopEnv(scenario);
     env.reset({ seed: i });
+    for (let s = 0; s < 5; s++) env.step([0, 0, 0, 0, -1]);
     envs.push(env);
   }
-  gc?.();
+  gc();
   const after = process.memoryUsage();
   const r = { rssPerEnvMb: (after.rss - before.rss) / count / 2 ** 20, heapPerEnvMb: (after.heapUsed - before.heapUsed) / count / 2 ** 20 };
   envs.length = 0;
@@ -119,7 +134,7 @@ export async function benchPhysics(options: PhysicsBenchOptions = {}) {
   const one = await sweepInWorkers(1, perWorker);
   const two = await sweepInWorkers(2, perWorker);
   log('memory per environment…');
-  const memory = memoryPerEnv(scenario, 200);
+  const memory = memoryPerEnv(scenario, 500);
 
   const drift = (r: { topDriftMm: number; maxDriftMm: number; collapsedAt: number | null }) => ({
     top_drift_mm: round(r.topDriftMm, 3),
