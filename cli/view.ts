@@ -3,8 +3,6 @@
  * `simreal bench viewer`. The work lives in viewer/; this file parses flags and wires it up.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CommandModule } from './commands.ts';
 import { UserError } from './errors.ts';
@@ -19,8 +17,8 @@ import type { Driver, PolicyLoader } from '../viewer/server/action-source.ts';
 import type { ViewerSource } from '../viewer/server/source.ts';
 import { MAX_SPEED } from '../viewer/protocol.ts';
 import { TabletopEnv } from '../sim/env.ts';
-import { loadOrCreateToken } from '../bridge/hub/token-file.ts';
 import { BridgeError } from '../bridge/controller-client.ts';
+import { readToken, untilSignal } from './bridge.ts';
 
 const DEFAULT_TOKEN_FILE = '~/.config/simreal/token';
 
@@ -46,22 +44,6 @@ export interface ViewFlags {
   loop?: boolean;
 }
 
-function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
-}
-
-/** Resolves when the process is asked to stop (Ctrl-C, SIGTERM). */
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
 
 /** Builds the source the flags ask for (exported for tests). */
 export async function sourceFromFlags(scenario: string | undefined, flags: ViewFlags, load: PolicyLoader = loadPolicy): Promise<{ source: ViewerSource; what: string }> {
@@ -79,14 +61,8 @@ export async function sourceFromFlags(scenario: string | undefined, flags: ViewF
       throw new UserError(`--bridge expects a WebSocket URL such as ws://127.0.0.1:8765, got "${flags.bridge}"`);
     }
     if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new UserError(`--bridge expects a ws:// or wss:// URL, got "${flags.bridge}"`);
-    const file = expandHome(flags.tokenFile);
-    if (!fs.existsSync(file)) throw new UserError(`token file ${file} does not exist: pass the bridge's token file with --token-file (the main token allows e-stop, a viewer token is read-only)`);
-    let token: string;
-    try {
-      token = loadOrCreateToken(file).token;
-    } catch (e) {
-      throw new UserError(`cannot read the token in ${file}: ${(e as Error).message}`);
-    }
+    // The main token allows e-stop; a viewer token is read-only.
+    const token = readToken(flags.tokenFile);
     return { source: new BridgeSource({ url: url.toString(), token, robot: flags.robot, streamHz: hz }), what: `robots on ${url}` };
   }
 
