@@ -37,6 +37,7 @@ interface TrainFlags {
   framesPerEpisode?: string;
   camera?: string;
   hidden?: string;
+  selectEpisodes?: string;
   scenario?: string;
   progress: boolean;
   json?: boolean;
@@ -83,6 +84,7 @@ function options(datasets: string[], f: TrainFlags): TrainOptions {
     framesPerEpisode: f.framesPerEpisode === undefined ? undefined : parseIntOption('--frames-per-episode', f.framesPerEpisode, 1),
     camera: f.camera,
     hidden: f.hidden === undefined ? undefined : parseHidden(f.hidden),
+    selectEpisodes: f.selectEpisodes === undefined ? undefined : parseIntOption('--select-episodes', f.selectEpisodes, 0, 10000),
     scenario: f.scenario === undefined ? undefined : loadScenarioOrExit(f.scenario),
   };
 }
@@ -165,6 +167,7 @@ export const trainCommand: CommandModule = {
     const train = program.command('train').description('Train a policy (bc, visuomotor) or the pose estimator (pose) on generated datasets.');
     common(train.command('bc').description('State behaviour cloning MLP: observation → action (mix clean and --dart-noise datasets)'), { epochs: 60, batch: 256, lr: 1e-3, patience: 8 })
       .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
+      .option('--select-episodes <n>', 'after each epoch, roll out on this many seeded episodes (training randomization) and keep the epoch with the best success; 0: select by validation loss', '40')
       .action((datasets: string[], flags: TrainFlags) => run(trainBc, datasets, flags));
     common(train.command('pose').description('Pose estimator CNN: camera frame → block positions in the table frame (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 })
       .option('--camera <name>', 'camera whose frames to learn from', 'front')

@@ -68,7 +68,11 @@ function toRows(t: Tensor, rows: number, width: number): Float32Array[] {
 }
 
 export function bcPolicy(tf: TF, model: LayersModel, card: ModelCard): RolloutPolicy {
-  const S = card.inputs.state!.size, A = card.outputs.size;
+  return statePolicy(tf, model, card.inputs.state!.size, card.outputs.size);
+}
+
+/** A model from observation (size S) to action (size A), batched over the group. */
+export function statePolicy(tf: TF, model: LayersModel, S: number, A: number): RolloutPolicy {
   return {
     async act(slots, _envs, obs) {
       const x = new Float32Array(slots.length * S);

@@ -4,7 +4,7 @@
  * different stream name, so the two never coincide by construction of the sequence, and, since
  * 32-bit hashes can still collide, every seed the model was trained or validated on (listed in
  * its model card) is skipped and replaced by the next candidate. The result reports how many
- * were skipped.
+ * were skipped. Training selects its best epoch on a third stream (selectionSeeds).
  */
 import { deriveSeed } from '../../sim/rng.ts';
 
@@ -27,4 +27,12 @@ export function evalSeeds(count: number, base: number, exclude: Iterable<number>
     else seeds.push(s);
   }
   return { seeds, skipped, derivation: `deriveSeed(${base}, 'eval', i), skipping seeds in the model card's dataset.seeds` };
+}
+
+/**
+ * Seeds of the closed-loop rollouts that select the best training epoch: the stream
+ * deriveSeed(base, 'select', i), apart from generation ('episode') and evaluation ('eval').
+ */
+export function selectionSeeds(count: number, base: number): number[] {
+  return Array.from({ length: count }, (_, i) => deriveSeed(base, 'select', i));
 }

@@ -2,11 +2,15 @@
  * `simreal train bc`: the state behaviour-cloning MLP (observation → expert action), trained on
  * expert episodes, typically a mix of clean runs and DART runs (executed actions perturbed by
  * Gaussian noise, labels clean) so the policy has seen, and learned to correct, the states its
- * own small errors lead to.
+ * own small errors lead to. The best epoch is chosen by closed-loop success on selection seeds
+ * (training randomization), not by validation loss alone.
  */
 import type { Scalar } from '@tensorflow/tfjs';
 import { buildBcMlp, DEFAULT_MLP } from '../models/bc-mlp.ts';
 import { columnStats } from '../data/split.ts';
+import { statePolicy } from '../eval/policies.ts';
+import { rollout } from '../eval/rollout.ts';
+import { selectionSeeds } from '../eval/seeds.ts';
 import type { Recipe, TrainOptions, TrainResult } from './run.ts';
 import { runTraining } from './run.ts';
 
@@ -16,6 +20,17 @@ export const bcRecipe: Recipe = {
   model: 'mlp',
   defaults: { epochs: 60, batchSize: 256, learningRate: 1e-3, patience: 8, valFraction: 0.1 },
   load: () => ({}),
+  score(tf, scenario, o, seed) {
+    const n = o.selectEpisodes ?? DEFAULT_SELECT_EPISODES;
+    if (n <= 0) return undefined;
+    const seeds = selectionSeeds(n, seed);
+    return async (model) => {
+      const S = model.inputs[0].shape[1] as number, A = model.outputs[0].shape[1] as number;
+      const outcomes = await rollout(statePolicy(tf, model, S, A), seeds, { scenario, randomization: 'train' });
+      const ok = outcomes.filter((e) => e.success).length;
+      return { score: ok / n, metrics: { selectSuccess: ok / n } };
+    };
+  },
   architecture: (o) => ({ hidden: o.hidden ?? DEFAULT_MLP.hidden }),
   prepare(tf, set, split, _scenario, o, rng) {
     const S = set.stateNames.length, A = set.actionNames.length;
@@ -43,6 +58,9 @@ export const bcRecipe: Recipe = {
     };
   },
 };
+
+/** Default closed-loop selection episodes for BC (see TrainOptions.selectEpisodes). */
+export const DEFAULT_SELECT_EPISODES = 40;
 
 export function trainBc(o: TrainOptions): Promise<TrainResult> {
   return runTraining(bcRecipe, o);

@@ -32,6 +32,8 @@ export interface CheckpointState {
   bestDir: string;
   bestEpoch: number;
   bestValLoss: number;
+  /** Best closed-loop selection score, when the run selects by one. */
+  bestScore?: number;
   epochsWithoutImprovement: number;
   learningRate: number;
   finished: null | 'max-epochs' | 'early-stopping';

@@ -25,7 +25,7 @@ import type { ConvArch } from '../models/layers.ts';
 import { checkpointDir } from './checkpoint.ts';
 import type { EpochRecord } from './checkpoint.ts';
 import { trainLoop } from './trainer.ts';
-import type { Batch, BatchSource, TrainProgress } from './trainer.ts';
+import type { Batch, BatchSource, TrainLoopOptions, TrainProgress } from './trainer.ts';
 
 export interface TrainOptions {
   /** Dataset folders (trained on together; e.g. clean and DART-noised runs of one scenario). */
@@ -49,6 +49,12 @@ export interface TrainOptions {
   hidden?: number[];
   /** Convolutional trunk of the image models (default per model). */
   conv?: ConvArch;
+  /**
+   * Closed-loop model selection (BC): after each epoch, roll the policy out on this many seeded
+   * episodes under training randomization and keep the epoch with the highest success (validation
+   * loss breaks ties). 0 turns it off. Default 40 for BC.
+   */
+  selectEpisodes?: number;
   /** The scenario, when the dataset does not record it (foreign LeRobot datasets). */
   scenario?: Scenario;
   /** Frames already in memory (tests, in-process experiments) instead of `datasets`. */
@@ -92,6 +98,8 @@ export interface Recipe {
   /** What identifies the architecture (part of the resume fingerprint and the card). */
   architecture(o: TrainOptions): Record<string, unknown>;
   prepare(tf: TF, set: FrameSet, split: Split, scenario: Scenario, o: TrainOptions, rng: Rng): Prepared;
+  /** Closed-loop selection score for this kind of model, if it has one. */
+  score?(tf: TF, scenario: Scenario, o: TrainOptions, seed: number): TrainLoopOptions['score'];
 }
 
 export interface TrainResult {
@@ -159,11 +167,13 @@ export async function runTraining(recipe: Recipe, o: TrainOptions): Promise<Trai
     const fingerprint = {
       kind: recipe.kind, data: set.source.path, episodes: set.episodes.length, frames: set.frames, seed, batchSize, valFraction,
       successOnly: !!o.successOnly, maxEpisodes: o.maxEpisodes ?? null, framesPerEpisode: o.framesPerEpisode ?? null, architecture,
+      selectEpisodes: o.selectEpisodes ?? null,
     };
     const result = await trainLoop({
       tf, model: prepared.train, loss: prepared.loss, source: o.wrapSource ? o.wrapSource(source) : source,
       epochs, learningRate, patience, dir: out, resume: !!o.resume, fingerprint,
       valMetrics: prepared.valMetrics, onProgress: o.onProgress, onEpoch: o.onEpoch, log, signal: o.signal,
+      score: recipe.score?.(tf, scenario, o, seed),
     });
     const best = result.history.find((h) => h.epoch === result.bestEpoch) ?? result.history.at(-1);
     const metrics: Record<string, number> = {

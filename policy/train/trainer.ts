@@ -54,6 +54,14 @@ export interface TrainLoopOptions {
   resume: boolean;
   /** What identifies the run (data, model, options): `resume` refuses a checkpoint made by another. */
   fingerprint: Record<string, unknown>;
+  /**
+   * Closed-loop model selection: a score (higher is better, e.g. the success rate of rollouts on
+   * validation seeds) computed after each epoch. When given, it decides which epoch is best and
+   * when to stop early; the validation loss only breaks ties. Validation loss alone is a poor
+   * guide to how a cloned policy behaves in closed loop (small errors at a decision point, such
+   * as when to open the fingers, cost little loss and many episodes).
+   */
+  score?: (model: LayersModel) => Promise<{ score: number; metrics?: Record<string, number> }>;
   /** Extra validation metrics from the model's outputs on the validation batches. */
   valMetrics?: (pred: Float32Array, truth: Float32Array, size: number) => Record<string, number>;
   onProgress?: (p: TrainProgress) => void;
@@ -92,7 +100,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   const plateau = Math.max(1, Math.floor(o.patience / 2));
   const factor = o.plateauFactor ?? 0.3;
   let state: CheckpointState | null = null;
-  let epoch = 0, bestEpoch = 0, bestValLoss = Infinity, stale = 0, samples = 0, seconds = 0;
+  let epoch = 0, bestEpoch = 0, bestValLoss = Infinity, bestScore = -Infinity, stale = 0, samples = 0, seconds = 0;
   let lr = o.learningRate;
   let history: EpochRecord[] = [];
 
@@ -104,6 +112,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     await restoreWeights(tf, o.dir, state.lastDir, model);
     await restoreOptimizer(tf, o.dir, state.lastDir, optimizer);
     ({ epoch, bestEpoch, bestValLoss, samples, seconds, history } = state);
+    bestScore = state.bestScore ?? -Infinity;
     stale = state.epochsWithoutImprovement;
     // A run that ended at its epoch limit continues when more epochs are asked for.
     if (state.finished === 'max-epochs' && epoch < o.epochs) state = { ...state, finished: null };
@@ -165,11 +174,21 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
         e, b, state ? checkpointDir(o.dir) : null,
       );
     }
+    let score: number | null = null;
+    let allMetrics = metrics;
+    if (o.score) {
+      const r = await o.score(model);
+      score = r.score;
+      allMetrics = { ...(metrics ?? {}), ...(r.metrics ?? {}), score: r.score };
+    }
     const secs = (performance.now() - t0) / 1000;
     seconds += secs;
-    const improved = valLoss < bestValLoss * (1 - 1e-4);
+    const improved = score === null
+      ? valLoss < bestValLoss * (1 - 1e-4)
+      : score > bestScore || (score === bestScore && valLoss < bestValLoss);
     if (improved) {
       bestValLoss = valLoss;
+      if (score !== null) bestScore = score;
       bestEpoch = e;
       stale = 0;
     } else {
@@ -180,14 +199,14 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
         log(`epoch ${e}: no improvement for ${stale} epochs, learning rate now ${lr.toPrecision(3)}`);
       }
     }
-    const record: EpochRecord = { epoch: e, loss: trainLoss, valLoss, learningRate: lr, seconds: secs, ...(metrics ? { metrics } : {}) };
+    const record: EpochRecord = { epoch: e, loss: trainLoss, valLoss, learningRate: lr, seconds: secs, ...(allMetrics ? { metrics: allMetrics } : {}) };
     history = [...history, record];
     epoch = e;
     let finished: CheckpointState['finished'] = null;
     if (o.patience > 0 && stale >= o.patience) finished = 'early-stopping';
     else if (epoch >= o.epochs) finished = 'max-epochs';
     state = await saveCheckpoint(tf, o.dir, model, optimizer, {
-      version: 1, fingerprint: o.fingerprint, epoch, bestEpoch, bestValLoss, epochsWithoutImprovement: stale,
+      version: 1, fingerprint: o.fingerprint, epoch, bestEpoch, bestValLoss, ...(o.score ? { bestScore } : {}), epochsWithoutImprovement: stale,
       learningRate: lr, finished, samples, seconds, history, improved, previous: state,
     });
     o.onEpoch?.(record);

@@ -46,7 +46,7 @@ beforeAll(async () => {
   for (const r of records) await j.write(r);
   await j.close();
   model = tempDir();
-  await trainBc({ datasets: [lerobot], out: model, choice, epochs: 1, hidden: [16] });
+  await trainBc({ datasets: [lerobot], out: model, choice, epochs: 1, hidden: [16], selectEpisodes: 0 });
 });
 
 describe('datasets', () => {

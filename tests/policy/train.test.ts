@@ -27,7 +27,7 @@ beforeAll(async () => {
   choice = await wasmBackend();
 });
 
-const small = { hidden: [32, 32], batchSize: 128, seed: 3 };
+const small = { hidden: [32, 32], batchSize: 128, seed: 3, selectEpisodes: 0 };
 
 /** Wraps a source so that batch `batch` (0-based) of epoch `epoch` carries a NaN input. */
 function poison(epoch: number, batch: number): (s: BatchSource) => BatchSource {
@@ -94,6 +94,15 @@ describe('training', () => {
     expect(card.dataset.seeds).toHaveLength(12);
     expect(card.inputs.state?.names).toEqual(frames.stateNames);
     expect(card.outputs.names).toEqual(['dx', 'dy', 'dz', 'dyaw', 'grip']);
+  });
+
+  it('selects the best epoch by closed-loop success when asked', async () => {
+    const out = tempDir();
+    const r = await trainBc({ datasets: [], frames, out, choice, epochs: 2, patience: 0, ...small, selectEpisodes: 3 });
+    const state = readCheckpointState(out)!;
+    expect(state.bestScore).toBeGreaterThanOrEqual(0);
+    expect(state.history.every((h) => h.metrics?.selectSuccess !== undefined)).toBe(true);
+    expect(r.card.metrics.selectSuccess).toBe(state.bestScore);
   });
 
   it('refuses a non-empty output folder, a resume without checkpoint, and a resume of another run', async () => {
