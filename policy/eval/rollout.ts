@@ -52,7 +52,14 @@ export async function rolloutGroup(policy: RolloutPolicy, seeds: number[], o: Ro
     o.onEpisode?.(outcomes[i] as EpisodeOutcome);
   };
   let active = seeds.map((_, i) => i);
+  let lastYield = performance.now();
   while (active.length) {
+    // Hand the event loop back now and then (progress bars, signals): inference on a CPU backend
+    // resolves as microtasks only.
+    if (performance.now() - lastYield > 200) {
+      await new Promise((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
     const actions = await policy.act(active, envs, active.map((i) => obs[i]));
     const still: number[] = [];
     active.forEach((i, k) => {

@@ -88,7 +88,7 @@ function setLearningRate(optimizer: Optimizer, lr: number): void {
 
 function sameFingerprint(a: Record<string, unknown>, b: Record<string, unknown>): string | null {
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return `${k} was ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`;
+    if (JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)) return `${k} was ${JSON.stringify(a[k] ?? null)}, now ${JSON.stringify(b[k] ?? null)}`;
   }
   return null;
 }
@@ -128,6 +128,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   const samplesTotal = o.epochs * source.trainSize;
   let stoppedBy: TrainLoopResult['stoppedBy'] = state?.finished ?? 'max-epochs';
   const runStart = performance.now();
+  let lastYield = runStart;
   let runSamples = 0;
   const rate = (): number => runSamples / Math.max(1e-3, (performance.now() - runStart) / 1000);
 
@@ -155,6 +156,12 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
               : `No epoch had completed, so there is no checkpoint; lower --lr or check the data for bad values.`),
           e, b, state ? checkpointDir(o.dir) : null,
         );
+      }
+      // Let timers and signal handlers run (a progress bar redraw, Ctrl-C): awaiting tfjs on a CPU
+      // backend resolves as microtasks only, which never hand the event loop back.
+      if (performance.now() - lastYield > 200) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = performance.now();
       }
       sum += v * batch.size;
       count += batch.size;
