@@ -99,9 +99,14 @@ export async function runPolicyOnBridge(o: BridgeRunOptions): Promise<BridgeRunR
         const ep = obs.state.episode;
         const state = obs.state['policy.state'];
         if (!ep || !state || state.length !== S) return;
-        const [index, step, success, fail] = ep;
+        const [index, step, success, fail, prevSuccess, prevFail] = ep;
         if (lastIndex >= 0 && index !== lastIndex) {
-          const e: BridgeEpisode = { index: lastIndex, ...lastFlags };
+          // A robot that reports the previous episode's outcome (index i+1 carries i's) is believed
+          // over the last frame this controller happened to see of episode i.
+          const flags = index === lastIndex + 1 && prevSuccess !== undefined
+            ? { success: prevSuccess === 1, fail: prevFail === 1, steps: lastFlags.steps }
+            : lastFlags;
+          const e: BridgeEpisode = { index: lastIndex, ...flags };
           episodes.push(e);
           o.onEpisode?.(e, episodes.length);
           if (episodes.length >= o.episodes) {

@@ -9,7 +9,8 @@
  *   holds exactly where it is (no action noise) while the world goes on.
  * - Observations: `ee.pose` [x, y, z, yaw, grip] (palm, for the bridge's safety checks),
  *   `policy.state` (the task observation the simulator's policies read: robot state plus perceived
- *   block poses, with the reality's perception noise), and `episode` [index, step, success, fail].
+ *   block poses, with the reality's perception noise), and `episode` [index, step, success, fail,
+ *   prev_success, prev_fail] (the last two: how episode index − 1 ended).
  * - Episodes: when the task succeeds, fails or runs out of time, the result is published in
  *   `episode` and, after `resetPauseMs` (someone resetting the scene), the next layout appears.
  * - E-stop latches the arm still until `hold` (sent by the hub after a reset by the lease holder).
@@ -58,6 +59,7 @@ export class EmulatedRobot implements Robot {
   private obs: Float32Array = new Float32Array(0);
   private resetAt = 0;
   private last = { success: 0, fail: 0 };
+  private prev = { success: 0, fail: 0 };
 
   constructor(reality: Reality, options: EmulatedRobotOptions = {}) {
     this.reality = reality;
@@ -72,7 +74,7 @@ export class EmulatedRobot implements Robot {
       observation: {
         'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'], hz },
         'policy.state': { kind: 'state', dtype: 'float32', shape: [names.length], names, hz },
-        episode: { kind: 'state', dtype: 'float64', shape: [4], names: ['index', 'step', 'success', 'fail'], hz },
+        episode: { kind: 'state', dtype: 'float64', shape: [6], names: ['index', 'step', 'success', 'fail', 'prev_success', 'prev_fail'], hz },
       },
       action: { form: 'ee_delta_normalized', maxDelta: [MAX_DELTA, MAX_DELTA, MAX_DELTA, MAX_DYAW], poseKey: 'ee.pose' },
       controlHz: hz,
@@ -104,6 +106,9 @@ export class EmulatedRobot implements Robot {
     this.steps = 0;
     this.command = null;
     this.resetAt = 0;
+    // The outcome of the episode just finished rides along with the new one, so a controller that
+    // sampled past its final frame (observations are polled, not queued) still counts it right.
+    this.prev = this.episode > 0 ? this.last : { success: 0, fail: 0 };
     this.last = { success: 0, fail: 0 };
     this.publish();
   }
@@ -153,7 +158,7 @@ export class EmulatedRobot implements Robot {
       state: {
         'ee.pose': [p.x, p.y, p.z, scene.gripper.yaw, scene.gripper.grip],
         'policy.state': Array.from(this.obs),
-        episode: [this.episode, this.steps, this.last.success, this.last.fail],
+        episode: [this.episode, this.steps, this.last.success, this.last.fail, this.prev.success, this.prev.fail],
       },
       t: Date.now(),
     };
