@@ -27,6 +27,9 @@ interface RunFlags {
   epochs: string;
   evalEpisodes: string;
   realityEpisodes: string;
+  pose: 'auto' | 'on' | 'off';
+  poseEpisodes: string;
+  poseEpochs: string;
   dartNoise: string;
   seed: string;
   workers: string;
@@ -49,11 +52,14 @@ export const runCommand: CommandModule = {
       .option('-o, --out <dir>', 'report folder (default runs/<date-time>)')
       .option('--cache <dir>', 'stage cache shared between runs', 'runs/cache')
       .option('--reality <file>', 'reality file for the emulated robot (its physics, network and noise; the task is this run\'s)', RUN_DEFAULTS.reality)
-      .option('-n, --episodes <count>', 'demonstrations per dataset (half clean, half DART-noised)', String(RUN_DEFAULTS.episodes))
+      .option('-n, --episodes <count>', 'demonstrations per dataset (a third clean, a third each with DART noise σ and 2σ)', String(RUN_DEFAULTS.episodes))
       .option('--epochs <count>', 'most training epochs (early stopping may end sooner)', String(RUN_DEFAULTS.epochs))
       .option('--eval-episodes <count>', 'seeded episodes per evaluation condition', String(RUN_DEFAULTS.evalEpisodes))
       .option('--reality-episodes <count>', 'episodes on the emulated robot', String(RUN_DEFAULTS.realityEpisodes))
-      .option('--dart-noise <std>', 'DART noise of the noisy half of the demonstrations', String(RUN_DEFAULTS.dartNoise))
+      .addOption(new Option('--pose <when>', 'train and measure the pose estimator (rendered frames): auto = where the backend is a GPU').choices(['auto', 'on', 'off']).default(RUN_DEFAULTS.pose))
+      .option('--pose-episodes <count>', 'rendered episodes per pose dataset', String(RUN_DEFAULTS.poseEpisodes))
+      .option('--pose-epochs <count>', 'most pose estimator epochs', String(RUN_DEFAULTS.poseEpochs))
+      .option('--dart-noise <std>', 'DART noise σ (standard deviation, in normalized action units) of the noisy thirds: σ and 2σ', String(RUN_DEFAULTS.dartNoise))
       .option('--seed <int>', 'base seed', String(RUN_DEFAULTS.seed))
       .option('-w, --workers <count>', 'worker threads for generation and evaluation', String(availableParallelism()))
       .option('--backend <name>', `TensorFlow.js backend: ${backendNames.join(', ')} (default: best available)`)
@@ -75,6 +81,9 @@ export const runCommand: CommandModule = {
             epochs: parseIntOption('--epochs', flags.epochs, 1),
             evalEpisodes: parseIntOption('--eval-episodes', flags.evalEpisodes, 1),
             realityEpisodes: parseIntOption('--reality-episodes', flags.realityEpisodes, 1),
+            pose: flags.pose,
+            poseEpisodes: parseIntOption('--pose-episodes', flags.poseEpisodes, 2),
+            poseEpochs: parseIntOption('--pose-epochs', flags.poseEpochs, 1),
             dartNoise: parseNumberOption('--dart-noise', flags.dartNoise, 0, 1),
             seed: parseIntOption('--seed', flags.seed, 0),
             workers: parseIntOption('--workers', flags.workers, 0),

@@ -1,7 +1,8 @@
 /**
  * `simreal run`: sim-to-real end to end, the way a new user first meets simreal.
  *
- *   1. demonstrations   scripted expert, training randomization; half clean, half DART-noised
+ *   1. demonstrations   scripted expert, training randomization; a third clean, a third each with
+ *                       DART noise σ and 2σ
  *   2. ablation data    the same without randomization
  *   3. train            the state BC policy on (1), and the ablation policy on (2)
  *   4. evaluate         BC under training, held-out and no randomization; the ablation on held-out
@@ -20,9 +21,11 @@ import { startBridge } from '../../bridge/hub/server.ts';
 import { RobotClient } from '../../bridge/robot-client.ts';
 import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../../bridge/robots/emulated/reality.ts';
+import { NoGpuAdapterError, openDawn } from '../../sim/gpu/dawn.ts';
 import { openLeRobotSink } from '../../sim/dataset/lerobot-sink.ts';
 import { TabletopEnv, TimeLimit } from '../../sim/env.ts';
 import { generate } from '../../sim/generate/generate.ts';
+import type { RenderSpec } from '../../sim/generate/job.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import type { Scenario } from '../../sim/scenario.ts';
@@ -37,11 +40,12 @@ import { loadLayersModel } from '../model-io.ts';
 import { histogram, writeReport } from '../report/report.ts';
 import type { EpochPoint, RunSummary, StageRecord, SuccessRow, TrajectoryPoint } from '../report/summary.ts';
 import { trainBc } from '../train/bc.ts';
+import { trainPose } from '../train/pose.ts';
 import { readCheckpointState } from '../train/checkpoint.ts';
 import type { TrainProgress } from '../train/trainer.ts';
 import { StageCache, codeVersion, stageKey } from './cache.ts';
 
-export const STAGES = ['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'reality', 'montage'] as const;
+export const STAGES = ['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'pose', 'reality', 'montage'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface RunOptions {
@@ -51,13 +55,22 @@ export interface RunOptions {
   out: string;
   /** Folder for cached stage outputs, shared between runs. */
   cacheDir: string;
-  /** Demonstrations per dataset (half clean, half with DART noise). */
+  /** Demonstrations per dataset (a third clean, a third each with DART noise σ and 2σ). */
   episodes: number;
   dartNoise: number;
   /** Training epochs (upper bound; early stopping may end sooner). */
   epochs: number;
   evalEpisodes: number;
   realityEpisodes: number;
+  /**
+   * The pose estimator (rendered frames → block positions, trained with and without visual
+   * randomization, measured on held-out looks): `auto` trains it where the policy backend runs on a
+   * GPU, `on` everywhere (slow on CPUs), `off` never.
+   */
+  pose: 'auto' | 'on' | 'off';
+  /** Rendered episodes per pose dataset, and the pose estimator's most epochs. */
+  poseEpisodes: number;
+  poseEpochs: number;
   workers: number;
   seed: number;
   backend?: BackendName;
@@ -69,14 +82,31 @@ export interface RunOptions {
 }
 
 /** The numbers the defaults give on a 2-core machine are in README.md; `--episodes`, `--epochs` scale them. */
+/** Pose estimator input: front camera images of this many pixels square, and frames used per episode. */
+const POSE_IMAGE = 128;
+const POSE_FRAMES_PER_EPISODE = 8;
+
+/**
+ * How the demonstrations split: a third clean, a third with DART noise σ, a third with 2σ (the
+ * executed action perturbed, the label clean), so the policy sees its own drift at two scales.
+ */
+export function demoParts(episodes: number, sigma: number): Array<[label: string, dart: number, count: number]> {
+  const a = Math.ceil(episodes / 3), b = Math.ceil((episodes - a) / 2);
+  const round = (x: number): number => Math.round(x * 1e6) / 1e6;
+  return [['clean', 0, a], [`dart${round(sigma)}`, round(sigma), b], [`dart${round(2 * sigma)}`, round(2 * sigma), episodes - a - b]];
+}
+
 export const RUN_DEFAULTS = {
   scenario: 'scenarios/stack-2.json',
   reality: 'scenarios/reality/lab.json',
-  episodes: 300,
+  episodes: 900,
   dartNoise: 0.1,
-  epochs: 60,
+  epochs: 20,
   evalEpisodes: 200,
   realityEpisodes: 20,
+  pose: 'auto' as const,
+  poseEpisodes: 400,
+  poseEpochs: 30,
   seed: 0,
 };
 
@@ -126,20 +156,21 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     return result;
   }
 
-  async function generateData(dir: string, mode: RandomizationMode, baseSeed: number): Promise<DataResult> {
-    const half = Math.ceil(o.episodes / 2);
-    const parts: Array<[string, number, number]> = [['clean', 0, half], ['dart', o.dartNoise, o.episodes - half]];
+  async function generateData(dir: string, mode: RandomizationMode, baseSeed: number, render?: RenderSpec, episodes = o.episodes): Promise<DataResult> {
+    const parts: Array<[string, number, number]> = render ? [['frames', 0, episodes]] : demoParts(episodes, o.dartNoise);
     const dirs: string[] = [];
     let frames = 0, ok = 0, n = 0;
-    for (const [label, dart, count] of parts) {
+    for (const [k, [label, dart, count]] of parts.entries()) {
       if (count <= 0) continue;
       const out = join(dir, label);
       mkdirSync(out, { recursive: true });
-      const sink = await openLeRobotSink(out, { scenario, scenarioPath: resolve(o.scenarioPath), randomization: mode, baseSeed: baseSeed + (dart > 0 ? 1 : 0), dartNoise: dart, firstIndex: 0, episodes: count }, false);
+      const seedHere = baseSeed + k;
+      const sink = await openLeRobotSink(out, { scenario, scenarioPath: resolve(o.scenarioPath), randomization: mode, baseSeed: seedHere, dartNoise: dart, firstIndex: 0, episodes: count,
+        cameras: render ? { names: render.cameras, width: render.width, height: render.height } : undefined }, false);
       const bar = o.progress(count, `episodes (${label}${dart ? `, DART σ=${dart}` : ''})`, { success: '-' });
       let good = 0;
       const r = await generate({
-        job: { scenario, randomization: mode, dartNoise: dart }, sink, baseSeed: baseSeed + (dart > 0 ? 1 : 0), first: 0, count, workers: o.workers, signal: o.signal,
+        job: { scenario, randomization: mode, dartNoise: dart, render }, sink, baseSeed: seedHere, first: 0, count, workers: o.workers, signal: o.signal,
         onEpisode: (ep, done) => {
           frames += ep.length;
           if (ep.success) good++;
@@ -221,6 +252,50 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     });
   }
 
+  // 4b. Pose estimator: rendered frames under training randomization (and, as its ablation, under
+  // none), trained on the policy's backend, measured on held-out looks. Rendering and CNN training
+  // want a GPU; on CPUs `auto` leaves it out and says how to run it.
+  const gpu = backend.name === 'tfjs-node-gpu' || backend.name === 'webgpu';
+  let pose: RunSummary['pose'] = null;
+  const blocks = new TabletopEnv(scenario).task.blockCount(scenario.task);
+  const renderCheck = blocks > 0 && (o.pose === 'on' || (o.pose === 'auto' && gpu)) ? await canRender() : null;
+  if (blocks === 0 && o.pose !== 'off') {
+    stages.push({ name: 'pose', seconds: 0, cached: false, output: '-', skipped: true });
+    notes.push(`No pose estimator: ${scenario.id} has no blocks to locate.`);
+  } else if (renderCheck !== null && renderCheck !== true) {
+    stages.push({ name: 'pose', seconds: 0, cached: false, output: '-', skipped: true });
+    notes.push(`No pose estimator: it learns from rendered frames and ${renderCheck}`);
+    log(`· pose estimator: left out (${renderCheck})`);
+  } else if (renderCheck === true) {
+    pose = await stage('pose', `pose estimator: ${o.poseEpisodes} rendered episodes per look, ${o.poseEpochs} epochs max, held-out error`, { ...scenarioInput, episodes: o.poseEpisodes, epochs: o.poseEpochs, seed: o.seed, backend: o.backend ?? null, size: POSE_IMAGE }, async (dir) => {
+      const render: RenderSpec = { cameras: ['front'], width: POSE_IMAGE, height: POSE_IMAGE };
+      const errors: Record<string, { meanCm: number; medianCm: number; frames: number }> = {};
+      for (const [k, mode] of (['train', 'none'] as const).entries()) {
+        const data = await generateData(join(dir, `data-${mode}`), mode, o.seed + 104_729 + k, render, o.poseEpisodes);
+        const modelDir = join(dir, `model-${mode}`);
+        let bar: ReturnType<RunOptions['progress']> | null = null;
+        await trainPose({
+          datasets: data.dirs, out: modelDir, epochs: o.poseEpochs, seed: o.seed, backend: o.backend, overwrite: true, framesPerEpisode: POSE_FRAMES_PER_EPISODE,
+          log: () => {}, signal: o.signal,
+          onProgress: (p: TrainProgress) => {
+            bar ??= o.progress(p.samplesTotal, `frames (pose, ${mode === 'train' ? 'randomized' : 'no randomization'})`, { epoch: '-' });
+            bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}` });
+          },
+        });
+        (bar as ReturnType<RunOptions['progress']> | null)?.stop();
+        const r = await evaluate({ modelDir, scenario, scenarioLabel: o.scenarioPath, episodes: o.evalEpisodes, randomization: 'heldout', workers: o.workers, backend: o.backend });
+        if (!r.pose) throw new Error(`the pose evaluation of ${modelDir} returned no pose errors`);
+        errors[mode] = { meanCm: r.pose.meanCm, medianCm: r.pose.medianCm, frames: r.pose.frames };
+        log(`  pose error on held-out looks (${mode === 'train' ? 'randomized training' : 'trained without randomization'}): mean ${r.pose.meanCm.toFixed(2)} cm`);
+      }
+      return { meanCm: errors.train.meanCm, medianCm: errors.train.medianCm, ablationMeanCm: errors.none.meanCm, frames: errors.train.frames };
+    });
+  } else if (o.pose === 'auto') {
+    stages.push({ name: 'pose', seconds: 0, cached: false, output: '-', skipped: true });
+    notes.push(`No pose estimator: the policy backend (${backend.name}, ${backend.device}) is not a GPU. Train it anyway with --pose on, or by hand: npx simreal generate ${o.scenarioPath} --episodes ${o.poseEpisodes} --render ${POSE_IMAGE} --out data/pose && npx simreal train pose data/pose --frames-per-episode ${POSE_FRAMES_PER_EPISODE} --out models/pose && npx simreal eval models/pose ${o.scenarioPath} --randomization heldout`);
+    log('· pose estimator: left out (no GPU backend; --pose on trains it anyway)');
+  }
+
   // 5. Reality through the bridge.
   const realityResult = bc ? await stage('reality', `drive the emulated robot (${reality.config.id}) through the bridge, ${o.realityEpisodes} episodes`, { bc, reality: reality.config, episodes: o.realityEpisodes }, async () => {
     const token = randomBytes(24).toString('hex');
@@ -288,7 +363,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     stages,
     success,
     training: trainingRows,
-    pose: null,
+    pose,
     bridge: realityResult ? {
       commands: realityResult.commands,
       clamped: realityResult.clamped,
@@ -299,12 +374,10 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     montage: montageName,
     trajectory,
     commands: [
-      `npx simreal generate ${sp} --episodes ${Math.ceil(o.episodes / 2)} --seed ${o.seed} --out data/demos-clean`,
-      `npx simreal generate ${sp} --episodes ${o.episodes - Math.ceil(o.episodes / 2)} --seed ${o.seed + 1} --dart-noise ${o.dartNoise} --out data/demos-dart`,
-      `npx simreal generate ${sp} --episodes ${Math.ceil(o.episodes / 2)} --seed ${o.seed + 7919} --randomization none --out data/none-clean`,
-      `npx simreal generate ${sp} --episodes ${o.episodes - Math.ceil(o.episodes / 2)} --seed ${o.seed + 7920} --randomization none --dart-noise ${o.dartNoise} --out data/none-dart`,
-      `npx simreal train bc data/demos-clean data/demos-dart --epochs ${o.epochs} --seed ${o.seed} --out models/bc`,
-      `npx simreal train bc data/none-clean data/none-dart --epochs ${o.epochs} --seed ${o.seed} --out models/bc-none`,
+      ...demoParts(o.episodes, o.dartNoise).map(([label, dart, count], k) => `npx simreal generate ${sp} --episodes ${count} --seed ${o.seed + k}${dart ? ` --dart-noise ${dart}` : ''} --out data/demos-${label}`),
+      ...demoParts(o.episodes, o.dartNoise).map(([label, dart, count], k) => `npx simreal generate ${sp} --episodes ${count} --seed ${o.seed + 7919 + k} --randomization none${dart ? ` --dart-noise ${dart}` : ''} --out data/none-${label}`),
+      `npx simreal train bc ${demoParts(o.episodes, o.dartNoise).map(([l]) => `data/demos-${l}`).join(' ')} --epochs ${o.epochs} --seed ${o.seed} --out models/bc`,
+      `npx simreal train bc ${demoParts(o.episodes, o.dartNoise).map(([l]) => `data/none-${l}`).join(' ')} --epochs ${o.epochs} --seed ${o.seed} --out models/bc-none`,
       ...(['train', 'heldout', 'none'] as const).map((m) => `npx simreal eval models/bc ${sp} --episodes ${o.evalEpisodes} --randomization ${m}`),
       `npx simreal eval models/bc-none ${sp} --episodes ${o.evalEpisodes} --randomization heldout`,
       'npx simreal bridge --port 8765 --token-file ~/.config/simreal/token &',
@@ -318,6 +391,18 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   writeFileSync(join(o.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const reportPath = writeReport(o.out, summary);
   return { summary, reportPath };
+}
+
+/** True when a WebGPU adapter renders here, else what is missing and how to install it. */
+async function canRender(): Promise<true | string> {
+  try {
+    const dawn = await openDawn();
+    dawn.release();
+    return true;
+  } catch (err) {
+    if (err instanceof NoGpuAdapterError) return err.message;
+    throw err;
+  }
 }
 
 /** Runs one held-out evaluation episode with the BC model and records positions each step. */
