@@ -16,12 +16,19 @@ export interface ProgressOptions {
   enabled?: boolean;
   /** Extra payload fields shown after the bar, with their initial text. */
   fields?: Record<string, string>;
+  /** Where the bar is drawn (default stderr). */
+  stream?: NodeJS.WritableStream;
 }
 
 export function createProgress(options: ProgressOptions): Progress {
   const fields = options.fields ?? { success: '-' };
   if (options.enabled === false) return { update() {}, stop() {} };
-  const extra = Object.keys(fields).map((k) => `${k} {${k}}`).join(' | ');
+  // cli-progress placeholders are word characters only: "val loss" is shown as its label and
+  // carried under the key val_loss.
+  const key = (label: string): string => `f_${label.replace(/\W+/g, '_')}`;
+  const payload = (f: Record<string, string> | undefined): Record<string, string> =>
+    Object.fromEntries(Object.entries(f ?? {}).map(([k, v]) => [key(k), v]));
+  const extra = Object.keys(fields).map((k) => `${k} {${key(k)}}`).join(' | ');
   const bar = new cliProgress.SingleBar(
     {
       format: `{bar} {value}/{total} ${options.unit} | {rate}/s | ETA {eta_formatted}${extra ? ` | ${extra}` : ''}`,
@@ -32,17 +39,17 @@ export function createProgress(options: ProgressOptions): Progress {
       fps: 5,
       noTTYOutput: true,
       notTTYSchedule: 5000,
-      stream: process.stderr,
+      stream: options.stream ?? process.stderr,
     },
     cliProgress.Presets.shades_classic,
   );
   const t0 = performance.now();
   const start = options.start ?? 0;
-  bar.start(options.total, start, { ...fields, rate: '0.0' });
+  bar.start(options.total, start, { ...payload(fields), rate: '0.0' });
   return {
     update(value, f) {
       const s = (performance.now() - t0) / 1000;
-      bar.update(value, { ...f, rate: ((value - start) / Math.max(s, 1e-3)).toFixed(1) });
+      bar.update(value, { ...payload(f), rate: ((value - start) / Math.max(s, 1e-3)).toFixed(1) });
     },
     stop() {
       bar.stop();
