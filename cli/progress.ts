@@ -31,7 +31,7 @@ export function createProgress(options: ProgressOptions): Progress {
   const extra = Object.keys(fields).map((k) => `${k} {${key(k)}}`).join(' | ');
   const bar = new cliProgress.SingleBar(
     {
-      format: `{bar} {value}/{total} ${options.unit} | {rate}/s | ETA {eta_formatted}${extra ? ` | ${extra}` : ''}`,
+      format: `{bar} {value}/{total} ${options.unit} | {rate}/s | ETA {eta_text}${extra ? ` | ${extra}` : ''}`,
       barCompleteChar: '\u2588',
       barIncompleteChar: '\u2591',
       hideCursor: true,
@@ -45,14 +45,24 @@ export function createProgress(options: ProgressOptions): Progress {
   );
   const t0 = performance.now();
   const start = options.start ?? 0;
-  bar.start(options.total, start, { ...payload(fields), rate: '0.0' });
+  bar.start(options.total, start, { ...payload(fields), rate: '0.0', eta_text: '-' });
   return {
     update(value, f) {
       const s = (performance.now() - t0) / 1000;
-      bar.update(value, { ...payload(f), rate: ((value - start) / Math.max(s, 1e-3)).toFixed(1) });
+      const rate = (value - start) / Math.max(s, 1e-3);
+      bar.update(value, { ...payload(f), rate: rate.toFixed(1), eta_text: rate > 0 ? formatEta((options.total - value) / rate) : '-' });
     },
     stop() {
       bar.stop();
     },
   };
+}
+
+/** Seconds left as "42s", "3m05s" or "1h07m" (whole units, never "2m60s"). */
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '-';
+  const t = Math.round(seconds);
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
+  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
 }

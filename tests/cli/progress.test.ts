@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgress } from '../../cli/progress.ts';
+import { createProgress, formatEta } from '../../cli/progress.ts';
 
 describe('progress bar', () => {
   it('shows fields whose names have spaces with their values, not their placeholders', () => {
@@ -18,5 +18,13 @@ describe('progress bar', () => {
     expect(text).toContain('epoch 1/3');
     expect(text).toContain('val loss 0.0312');
     expect(text).not.toMatch(/\{[\w ]+\}/);
+  });
+
+  it('formats the time left in whole units', () => {
+    expect(formatEta(42.4)).toBe('42s');
+    expect(formatEta(179.6)).toBe('3m00s');
+    expect(formatEta(185)).toBe('3m05s');
+    expect(formatEta(4020)).toBe('1h07m');
+    expect(formatEta(Number.POSITIVE_INFINITY)).toBe('-');
   });
 });
