@@ -111,11 +111,14 @@ function trajectoryChart(s: RunSummary): string | null {
 function latencyChart(s: RunSummary): string | null {
   const b = s.bridge;
   if (!b || b.histogram.counts.length === 0) return null;
-  const labels = b.histogram.counts.map((_, i) => `${b.histogram.edgesMs[i].toFixed(1)}`);
+  const step = b.histogram.edgesMs[1] ?? 1;
+  const digits = step >= 1 ? 0 : step >= 0.1 ? 1 : 2;
+  const labels = b.histogram.counts.map((_, i) => b.histogram.edgesMs[i].toFixed(digits));
   return chartSvg({
     title: { text: `Bridge command round trips (p50 ${b.roundTripMs.p50.toFixed(2)} ms, p99 ${b.roundTripMs.p99.toFixed(2)} ms)`, left: 'center', textStyle: { fontSize: 14 } },
     grid: { left: 60, right: 20, top: 40, bottom: 50 },
-    xAxis: { type: 'category', data: labels, name: 'ms', axisLabel: { fontSize: 10 } },
+    // About eight labels: every bin's edge would overlap.
+    xAxis: { type: 'category', data: labels, name: 'ms', axisLabel: { fontSize: 10, interval: Math.max(0, Math.ceil(labels.length / 8) - 1) } },
     yAxis: { type: 'value', name: 'commands' },
     series: [{ type: 'bar', data: b.histogram.counts, barCategoryGap: '5%' }],
   });
