@@ -15,20 +15,13 @@ import type { ExtraValue } from './meta.ts';
 import type { EpisodeFrames, WriterOptions } from './writer.ts';
 import { DatasetWriter } from './writer.ts';
 
-/** meta/simreal.json: how the dataset was generated. */
-export interface SimrealMeta {
+/**
+ * meta/simreal.json: how the dataset was generated (the generation metadata, tagged). `firstIndex`
+ * is the global episode index of this dataset's episode 0 (shards start past 0).
+ */
+export interface SimrealMeta extends GenerationMeta {
   format: 'simreal-lerobot';
   version: 1;
-  scenario: GenerationMeta['scenario'];
-  scenarioPath?: string;
-  randomization: GenerationMeta['randomization'];
-  baseSeed: number;
-  dartNoise: number;
-  /** Global episode index of this dataset's episode 0 (shards start past 0). */
-  firstIndex: number;
-  episodes: number;
-  shard?: { index: number; count: number };
-  cameras?: { names: string[]; width: number; height: number };
 }
 
 export function readSimrealMeta(root: string): SimrealMeta | null {

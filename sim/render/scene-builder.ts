@@ -287,6 +287,14 @@ export class SceneBuilder {
     for (const view of this.bodies.values()) this.paint(view.surface, look.surfaces[view.mesh.name]);
     if (look.surfaces.palm) this.paint(this.rodSurface, look.surfaces.palm);
     this.setLights(look);
+    this.setCameras(look);
+    this.goalMaterial.color.setRGB(look.goalColor[0], look.goalColor[1], look.goalColor[2]);
+    this.setDistractors(look);
+    this.noiseStd.value = look.imageNoise;
+  }
+
+  /** Each camera's mount offset and field of view from the look. */
+  private setCameras(look: Look): void {
     for (const name of CAMERA_NAMES) {
       const c = look.cameras[name];
       this.setMount(name, c.positionOffset, c.rotationDeg);
@@ -296,9 +304,6 @@ export class SceneBuilder {
         cam.updateProjectionMatrix();
       }
     }
-    this.goalMaterial.color.setRGB(look.goalColor[0], look.goalColor[1], look.goalColor[2]);
-    this.setDistractors(look);
-    this.noiseStd.value = look.imageNoise;
   }
 
   /** Lights and camera poses only (for per-step randomization); textures stay. */
@@ -306,15 +311,7 @@ export class SceneBuilder {
     const textures = this.look;
     this.look = textures ? { ...textures, lights: look.lights, ambient: look.ambient, cameras: look.cameras } : look;
     this.setLights(look);
-    for (const name of CAMERA_NAMES) {
-      const c = look.cameras[name];
-      this.setMount(name, c.positionOffset, c.rotationDeg);
-      const cam = this.cameras[name];
-      if (cam.fov !== c.fovDeg) {
-        cam.fov = c.fovDeg;
-        cam.updateProjectionMatrix();
-      }
-    }
+    this.setCameras(look);
   }
 
   private setLights(look: Look): void {

@@ -9,7 +9,7 @@ import * as readline from 'node:readline';
 import { ControllerClient } from '../../bridge/controller-client.ts';
 import { readRecording } from '../../bridge/mcap/reader.ts';
 
-const cli = fileURLToPath(new URL('./fixtures/cli.ts', import.meta.url));
+const cli = fileURLToPath(new URL('../../bin/simreal.js', import.meta.url));
 const children: ChildProcess[] = [];
 afterEach(() => { for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL'); });
 

@@ -52,7 +52,7 @@ describe('simreal view: flags', () => {
   });
 
   it('prints the URL of a page that serves, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['tests/viewer/fixtures/view-cli.ts', 'view', 'scenarios/stack-3.json', '--port', '0', '--seed', '5', '--paused'], { cwd: ROOT });
+    const child = spawn(process.execPath, ['bin/simreal.js', 'view', 'scenarios/stack-3.json', '--port', '0', '--seed', '5', '--paused'], { cwd: ROOT });
     let out = '', err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
@@ -71,7 +71,7 @@ describe('simreal view: flags', () => {
   });
 
   it('bench viewer refuses bad sizes', async () => {
-    const child = spawn(process.execPath, ['tests/viewer/fixtures/view-cli.ts', 'bench', 'viewer', '--sizes', '10x10'], { cwd: ROOT });
+    const child = spawn(process.execPath, ['bin/simreal.js', 'bench', 'viewer', '--sizes', '10x10'], { cwd: ROOT });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
