@@ -12,7 +12,7 @@
  * and how to get it.
  *
  * The wasm binaries are looked up beside a bundle first (`./wasm/` next to the bundled .mjs, as
- * shared/gpu/pack lays them out), then in node_modules.
+ * a single-file bundle for a GPU machine lays them out), then in node_modules.
  */
 import fs from 'node:fs';
 import { createRequire as nodeCreateRequire } from 'node:module';

@@ -12,7 +12,7 @@
  * so it gets a small batch and a single timed step. `cnnWasmOverCpu` compares the two in the same
  * run.
  *
- * Standalone (for a GPU machine, bundled by shared/gpu/pack): prints one JSON object on its
+ * Standalone (bundled into one file for a GPU machine): prints one JSON object on its
  * last stdout line; `--backends webgpu,wasm --seconds 5`.
  */
 import os from 'node:os';

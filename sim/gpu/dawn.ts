@@ -44,7 +44,7 @@ export class NoGpuAdapterError extends Error {
       'no WebGPU adapter found through Dawn (npm `webgpu`, Vulkan)' + (detail ? `: ${detail}` : '') + '. ' +
         'On an NVIDIA machine install the NVIDIA driver with its Vulkan ICD (nvidia_icd.json) and the Vulkan loader (libvulkan1); ' +
         "on a CPU-only machine install Mesa >= 24's lavapipe: Debian 12's own Mesa 22 is rejected by Dawn, so add bookworm-backports and run " +
-        '`apt-get install -y -t bookworm-backports mesa-vulkan-drivers libvulkan1` (see shared/gpu/README.md)',
+        '`apt-get install -y -t bookworm-backports mesa-vulkan-drivers libvulkan1` (README.md, "System packages")',
     );
     this.name = 'NoGpuAdapterError';
   }

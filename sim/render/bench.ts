@@ -11,7 +11,7 @@
  * Runs standalone as well, printing one JSON line:
  *   npx node sim/render/bench.ts [--sizes 64,128,256] [--modes rgb,rgbds] [--seconds 3]
  *     [--tiles 1] [--in-flight 8] [--processes <cores>] [--envs N] [--look-every 100] [--json]
- * and bundled for a GPU machine (shared/gpu/README.md): `pack .gpu sim/render/bench.ts`, then
+ * and bundled into one file for a GPU machine (with Node and Dawn beside it), then
  *   bash .gpu/run bench.mjs --sizes 128 --tiles 64 --in-flight 4 --processes 8
  */
 import { fork } from 'node:child_process';

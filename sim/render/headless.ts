@@ -12,7 +12,7 @@
  * z along the optical axis, see cameras.ts) and segmentation (uint16 ids, see look.ts), plus the
  * camera's intrinsics and extrinsics.
  *
- * Setup details (see shared/gpu/README.md): Dawn's adapter is requested first, so a machine
+ * Setup details: Dawn's adapter is requested first, so a machine
  * without one gets NoGpuAdapterError naming what to install instead of three's WebGL fallback;
  * three is handed the device; `self` and a requestAnimationFrame stub (ticked per batch) stand in
  * for the browser; the colour target is a linear format holding sRGB-encoded bytes (SceneBuilder's

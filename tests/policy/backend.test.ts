@@ -134,7 +134,7 @@ describe('wasm binaries', () => {
     expect(fs.existsSync(path.join(dir!, 'tfjs-backend-wasm-simd.wasm'))).toBe(true);
   });
 
-  it('are found in ./wasm/ beside a bundle made like shared/gpu/pack makes it', () => {
+  it('are found in ./wasm/ beside a single-file bundle', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simreal-bundle-'));
     try {
       const entry = path.join(dir, 'entry.ts');
