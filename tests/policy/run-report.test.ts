@@ -18,7 +18,7 @@ let summary: RunSummary;
 let reportPath: string;
 const logs: string[] = [];
 
-async function smallRun(): Promise<{ summary: RunSummary; reportPath: string }> {
+async function smallRun(over: Partial<Parameters<typeof runPipeline>[0]> = {}): Promise<{ summary: RunSummary; reportPath: string }> {
   return runPipeline({
     // stack-2 (blocks for the pose estimator to locate) at a tiny scale.
     scenarioPath: 'scenarios/stack-2.json',
@@ -40,6 +40,7 @@ async function smallRun(): Promise<{ summary: RunSummary; reportPath: string }> 
     skip: new Set(),
     log: (l) => logs.push(l),
     progress: () => ({ update() {}, stop() {} }),
+    ...over,
   });
 }
 
@@ -82,6 +83,31 @@ describe('simreal run (a small run of the main job)', () => {
     expect(again.summary.pose).toEqual(summary.pose);
     expect(again.summary.success.map((r) => r.rate)).toEqual(summary.success.map((r) => r.rate));
   }, 120_000);
+});
+
+describe('Ctrl-C during a stage', () => {
+  it('keeps the stages done before it and does not cache the one it cut short', async () => {
+    const cacheDir = join(dir, 'cache-interrupted');
+    const stop = new AbortController();
+    const lines: string[] = [];
+    const progress = (_total: number, unit: string) => ({
+      update(_value: number, fields?: Record<string, string>) {
+        // Interrupt the first training in its second epoch, as a user's Ctrl-C would: it returns
+        // its best epoch so far, which must not pass for a finished stage.
+        if (unit === 'samples' && fields?.epoch?.startsWith('2/')) stop.abort();
+      },
+      stop() {},
+    });
+    const run = (signal?: AbortSignal) => smallRun({ cacheDir, out: join(dir, 'interrupted'), pose: 'off', signal, progress, log: (l) => lines.push(l) });
+    await expect(run(stop.signal)).rejects.toThrow(/interrupted/);
+    lines.length = 0;
+    const again = await run();
+    const byName = Object.fromEntries(again.summary.stages.map((st) => [st.name, st]));
+    expect(byName.demos.cached).toBe(true);
+    expect(byName['ablation-data'].cached).toBe(true);
+    expect(byName.train.cached).toBe(false);
+    expect(lines.some((l) => l.startsWith('▶ train the state policy'))).toBe(true);
+  }, 180_000);
 });
 
 describe.skipIf(!HAVE_CHROMIUM)('the report in Chromium', () => {
