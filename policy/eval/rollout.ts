@@ -9,6 +9,7 @@ import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import { failureCause } from './stats.ts';
 import type { EpisodeOutcome } from './stats.ts';
+import { periodicYield } from '../event-loop.ts';
 
 /** Something that acts in a group of environments (a trained model, a scripted controller…). */
 export interface RolloutPolicy {
@@ -52,14 +53,9 @@ export async function rolloutGroup(policy: RolloutPolicy, seeds: number[], o: Ro
     o.onEpisode?.(outcomes[i] as EpisodeOutcome);
   };
   let active = seeds.map((_, i) => i);
-  let lastYield = performance.now();
+  const yieldNow = periodicYield();
   while (active.length) {
-    // Hand the event loop back now and then (progress bars, signals): inference on a CPU backend
-    // resolves as microtasks only.
-    if (performance.now() - lastYield > 200) {
-      await new Promise((r) => setImmediate(r));
-      lastYield = performance.now();
-    }
+    await yieldNow();
     const actions = await policy.act(active, envs, active.map((i) => obs[i]));
     const still: number[] = [];
     active.forEach((i, k) => {

@@ -28,6 +28,7 @@ import { generate } from '../../sim/generate/generate.ts';
 import type { RenderSpec } from '../../sim/generate/job.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import { loadScenario } from '../../sim/scenario.ts';
+import { taskSpec } from '../../sim/tasks/index.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import { selectBackend } from '../backend.ts';
 import type { BackendName } from '../backend.ts';
@@ -81,7 +82,6 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** The numbers the defaults give on a 2-core machine are in README.md; `--episodes`, `--epochs` scale them. */
 /** Pose estimator input: front camera images of this many pixels square, and frames used per episode. */
 const POSE_IMAGE = 128;
 const POSE_FRAMES_PER_EPISODE = 8;
@@ -104,6 +104,7 @@ export function demoParts(episodes: number, sigma: number): Array<[label: string
   return [['clean', 0, a], [`dart${round(sigma)}`, round(sigma), b], [`dart${round(2 * sigma)}`, round(2 * sigma), episodes - a - b]];
 }
 
+/** The numbers the defaults give on a 2-core machine are in README.md; `--episodes`, `--epochs` scale them. */
 export const RUN_DEFAULTS = {
   scenario: 'scenarios/stack-2.json',
   reality: 'scenarios/reality/lab.json',
@@ -138,11 +139,15 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   const backend = { name: choice.name, device: choice.device };
   choice.dispose();
 
+  function skipped(name: StageName): void {
+    stages.push({ name, seconds: 0, cached: false, output: '-', skipped: true });
+  }
+
   async function stage<R>(name: StageName, title: string, inputs: unknown, fn: (dir: string) => Promise<R>): Promise<R | null> {
     const key = stageKey(name, inputs);
     const dir = cache.path(name, key);
     if (o.skip.has(name)) {
-      stages.push({ name, seconds: 0, cached: false, output: '-', skipped: true });
+      skipped(name);
       log(`· ${title}: skipped`);
       return null;
     }
@@ -167,11 +172,13 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     return result;
   }
 
-  async function generateData(dir: string, mode: RandomizationMode, baseSeed: number, render?: RenderSpec, episodes = o.episodes): Promise<DataResult> {
-    const parts: Array<[string, number, number]> = render ? [['frames', 0, episodes]] : demoParts(episodes, o.dartNoise);
+  // Demonstrations and ablation data come in the same parts (seeds baseSeed + part index).
+  const parts = demoParts(o.episodes, o.dartNoise);
+
+  async function generateData(dir: string, mode: RandomizationMode, baseSeed: number, dataParts = parts, render?: RenderSpec): Promise<DataResult> {
     const dirs: string[] = [];
     let frames = 0, ok = 0, n = 0;
-    for (const [k, [label, dart, count]] of parts.entries()) {
+    for (const [k, [label, dart, count]] of dataParts.entries()) {
       if (count <= 0) continue;
       const out = join(dir, label);
       mkdirSync(out, { recursive: true });
@@ -268,13 +275,13 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   // want a GPU; on CPUs `auto` leaves it out and says how to run it.
   const gpu = backend.name === 'tfjs-node-gpu' || backend.name === 'webgpu';
   let pose: RunSummary['pose'] = null;
-  const blocks = new TabletopEnv(scenario).task.blockCount(scenario.task);
+  const blocks = taskSpec(scenario.task).blockCount(scenario.task);
   const renderCheck = blocks > 0 && (o.pose === 'on' || (o.pose === 'auto' && gpu)) ? await canRender() : null;
   if (blocks === 0 && o.pose !== 'off') {
-    stages.push({ name: 'pose', seconds: 0, cached: false, output: '-', skipped: true });
+    skipped('pose');
     notes.push(`No pose estimator: ${scenario.id} has no blocks to locate.`);
   } else if (renderCheck !== null && renderCheck !== true) {
-    stages.push({ name: 'pose', seconds: 0, cached: false, output: '-', skipped: true });
+    skipped('pose');
     notes.push(`No pose estimator: it learns from rendered frames and ${renderCheck}`);
     log(`· pose estimator: left out (${renderCheck})`);
   } else if (renderCheck === true) {
@@ -282,7 +289,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
       const render: RenderSpec = { cameras: ['front'], width: POSE_IMAGE, height: POSE_IMAGE };
       const errors: Record<string, { meanCm: number; medianCm: number; frames: number }> = {};
       for (const [k, mode] of (['train', 'none'] as const).entries()) {
-        const data = await generateData(join(dir, `data-${mode}`), mode, o.seed + 104_729 + k, render, o.poseEpisodes);
+        const data = await generateData(join(dir, `data-${mode}`), mode, o.seed + 104_729 + k, [['frames', 0, o.poseEpisodes]], render);
         const modelDir = join(dir, `model-${mode}`);
         let bar: ReturnType<RunOptions['progress']> | null = null;
         await trainPose({
@@ -303,7 +310,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
       return { meanCm: errors.train.meanCm, medianCm: errors.train.medianCm, ablationMeanCm: errors.none.meanCm, frames: errors.train.frames };
     });
   } else if (o.pose === 'auto') {
-    stages.push({ name: 'pose', seconds: 0, cached: false, output: '-', skipped: true });
+    skipped('pose');
     notes.push(`No pose estimator: the policy backend (${backend.name}, ${backend.device}) is not a GPU. Train it anyway with --pose on, or by hand: npx simreal generate ${o.scenarioPath} --episodes ${o.poseEpisodes} --render ${POSE_IMAGE} --out data/pose && npx simreal train pose data/pose --frames-per-episode ${POSE_FRAMES_PER_EPISODE} --out models/pose && npx simreal eval models/pose ${o.scenarioPath} --randomization heldout`);
     log('· pose estimator: left out (no GPU backend; --pose on trains it anyway)');
   }
@@ -386,10 +393,10 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     montage: montageName,
     trajectory,
     commands: [
-      ...demoParts(o.episodes, o.dartNoise).map(([label, dart, count], k) => `npx simreal generate ${sp} --episodes ${count} --seed ${o.seed + k}${dart ? ` --dart-noise ${dart}` : ''} --out data/demos-${label}`),
-      ...demoParts(o.episodes, o.dartNoise).map(([label, dart, count], k) => `npx simreal generate ${sp} --episodes ${count} --seed ${o.seed + 7919 + k} --randomization none${dart ? ` --dart-noise ${dart}` : ''} --out data/none-${label}`),
-      `npx simreal train bc ${demoParts(o.episodes, o.dartNoise).map(([l]) => `data/demos-${l}`).join(' ')} --epochs ${o.epochs} --seed ${o.seed} --out models/bc`,
-      `npx simreal train bc ${demoParts(o.episodes, o.dartNoise).map(([l]) => `data/none-${l}`).join(' ')} --epochs ${o.epochs} --seed ${o.seed} --out models/bc-none`,
+      ...parts.map(([label, dart, count], k) => `npx simreal generate ${sp} --episodes ${count} --seed ${o.seed + k}${dart ? ` --dart-noise ${dart}` : ''} --out data/demos-${label}`),
+      ...parts.map(([label, dart, count], k) => `npx simreal generate ${sp} --episodes ${count} --seed ${o.seed + 7919 + k} --randomization none${dart ? ` --dart-noise ${dart}` : ''} --out data/none-${label}`),
+      `npx simreal train bc ${parts.map(([l]) => `data/demos-${l}`).join(' ')} --epochs ${o.epochs} --seed ${o.seed} --out models/bc`,
+      `npx simreal train bc ${parts.map(([l]) => `data/none-${l}`).join(' ')} --epochs ${o.epochs} --seed ${o.seed} --out models/bc-none`,
       ...(['train', 'heldout', 'none'] as const).map((m) => `npx simreal eval models/bc ${sp} --episodes ${o.evalEpisodes} --randomization ${m}`),
       `npx simreal eval models/bc-none ${sp} --episodes ${o.evalEpisodes} --randomization heldout`,
       'npx simreal bridge --port 8765 --token-file ~/.config/simreal/token &',

@@ -10,6 +10,7 @@ import type { TF } from '../backend.ts';
 import { PolicyInputError, TrainingDivergedError } from '../errors.ts';
 import { checkpointDir, readCheckpointState, restoreOptimizer, restoreWeights, saveCheckpoint } from './checkpoint.ts';
 import type { CheckpointState, EpochRecord } from './checkpoint.ts';
+import { periodicYield } from '../event-loop.ts';
 
 export interface Batch {
   xs: Tensor | Tensor[];
@@ -88,7 +89,9 @@ function setLearningRate(optimizer: Optimizer, lr: number): void {
 
 function sameFingerprint(a: Record<string, unknown>, b: Record<string, unknown>): string | null {
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)) return `${k} was ${JSON.stringify(a[k] ?? null)}, now ${JSON.stringify(b[k] ?? null)}`;
+    // An absent key and null are the same (options added later read as null in older checkpoints).
+    const was = JSON.stringify(a[k] ?? null), now = JSON.stringify(b[k] ?? null);
+    if (was !== now) return `${k} was ${was}, now ${now}`;
   }
   return null;
 }
@@ -128,7 +131,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   const samplesTotal = o.epochs * source.trainSize;
   let stoppedBy: TrainLoopResult['stoppedBy'] = state?.finished ?? 'max-epochs';
   const runStart = performance.now();
-  let lastYield = runStart;
+  const yieldNow = periodicYield();
   let runSamples = 0;
   const rate = (): number => runSamples / Math.max(1e-3, (performance.now() - runStart) / 1000);
 
@@ -157,12 +160,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
           e, b, state ? checkpointDir(o.dir) : null,
         );
       }
-      // Let timers and signal handlers run (a progress bar redraw, Ctrl-C): awaiting tfjs on a CPU
-      // backend resolves as microtasks only, which never hand the event loop back.
-      if (performance.now() - lastYield > 200) {
-        await new Promise((r) => setImmediate(r));
-        lastYield = performance.now();
-      }
+      await yieldNow();
       sum += v * batch.size;
       count += batch.size;
       samples += batch.size;

@@ -108,7 +108,7 @@ export class EmulatedRobot implements Robot {
     this.resetAt = 0;
     // The outcome of the episode just finished rides along with the new one, so a controller that
     // sampled past its final frame (observations are polled, not queued) still counts it right.
-    this.prev = this.episode > 0 ? this.last : { success: 0, fail: 0 };
+    this.prev = this.last;
     this.last = { success: 0, fail: 0 };
     this.publish();
   }
