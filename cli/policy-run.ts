@@ -1,6 +1,6 @@
 /** `simreal policy run`: drive a robot on a bridge with a trained state policy. */
 import type { Command } from 'commander';
-import { runPolicyOnBridge } from '../policy/bridge-runner.ts';
+import { runPolicyOnBridge } from '../workflows/policy-on-bridge.ts';
 import { isBackendName } from '../policy/backend.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';

@@ -11,8 +11,8 @@ import { BackendUnavailableError, NoBackendError, backendNames, isBackendName } 
 import type { BackendName } from '../policy/backend.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';
-import { RUN_DEFAULTS, STAGES, runPipeline } from '../policy/pipeline/run.ts';
-import type { StageName } from '../policy/pipeline/run.ts';
+import { RUN_DEFAULTS, STAGES, runPipeline } from '../workflows/run/pipeline.ts';
+import type { StageName } from '../workflows/run/pipeline.ts';
 import { ScenarioError } from '../sim/scenario.ts';
 import type { CommandModule } from './commands.ts';
 import { UserError } from './errors.ts';

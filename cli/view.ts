@@ -24,7 +24,7 @@ const DEFAULT_TOKEN_FILE = '~/.config/simreal/token';
 
 /** Turns a model directory into a Driver (state policies; tfjs is loaded only when asked for). */
 export const loadPolicy: PolicyLoader = async (dir) => {
-  const { loadPolicyDriver } = await import('../viewer/server/policy-driver.ts');
+  const { loadPolicyDriver } = await import('../workflows/viewer-policy.ts');
   return loadPolicyDriver(dir, { log: (l) => process.stderr.write(`${l}\n`) });
 };
 

@@ -10,13 +10,13 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { ControllerClient } from '../bridge/controller-client.ts';
 import type { ActionVector, Observation } from '../bridge/protocol.ts';
-import { selectBackend } from './backend.ts';
-import type { BackendName } from './backend.ts';
-import { PolicyInputError, listNames, namesMismatch } from './errors.ts';
-import { readModelCard } from './model-card.ts';
-import { loadLayersModel } from './model-io.ts';
-import { wilson } from './eval/stats.ts';
-import type { Rate } from './eval/stats.ts';
+import { selectBackend } from '../policy/backend.ts';
+import type { BackendName } from '../policy/backend.ts';
+import { PolicyInputError, listNames, namesMismatch } from '../policy/errors.ts';
+import { readModelCard } from '../policy/model-card.ts';
+import { loadLayersModel } from '../policy/model-io.ts';
+import { wilson } from '../policy/eval/stats.ts';
+import type { Rate } from '../policy/eval/stats.ts';
 
 export interface BridgeRunOptions {
   modelDir: string;

@@ -6,14 +6,14 @@
  * rendered frames and are refused with a clear message.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { selectBackend } from '../../policy/backend.ts';
-import type { BackendName } from '../../policy/backend.ts';
-import { PolicyInputError, listNames, namesMismatch } from '../../policy/errors.ts';
-import { readModelCard } from '../../policy/model-card.ts';
-import { loadLayersModel } from '../../policy/model-io.ts';
-import type { TabletopEnv } from '../../sim/env.ts';
-import { DriverError } from './action-source.ts';
-import type { ActionSource, Driver } from './action-source.ts';
+import { selectBackend } from '../policy/backend.ts';
+import type { BackendName } from '../policy/backend.ts';
+import { PolicyInputError, listNames, namesMismatch } from '../policy/errors.ts';
+import { readModelCard } from '../policy/model-card.ts';
+import { loadLayersModel } from '../policy/model-io.ts';
+import type { TabletopEnv } from '../sim/env.ts';
+import { DriverError } from '../viewer/server/action-source.ts';
+import type { ActionSource, Driver } from '../viewer/server/action-source.ts';
 
 export interface PolicyDriverOptions {
   /** tfjs backend (default: the first of tfjs-node, wasm, cpu that works; one-sample inference gains nothing from a GPU). */
