@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseIntOption, parseNumberOption } from './options.ts';
 import { startBridge } from '../bridge/hub/server.ts';

@@ -13,8 +13,9 @@ import { openLeRobotSink } from '../sim/dataset/lerobot-sink.ts';
 import { JsonlSink } from '../sim/generate/jsonl-sink.ts';
 import type { EpisodeSink, GenerationMeta } from '../sim/generate/sink.ts';
 import type { RenderSpec } from '../sim/generate/job.ts';
+import { FRAME_RENDERER_MODULE } from '../sim/render/frame-renderer-module.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
@@ -134,7 +135,7 @@ async function run(scenarioPath: string, flags: GenerateFlags): Promise<void> {
   let ok = 0, done = 0;
   try {
     const result = await generate({
-      job: { scenario, randomization: flags.randomization, dartNoise, render },
+      job: { scenario, randomization: flags.randomization, dartNoise, render, renderer: FRAME_RENDERER_MODULE },
       sink,
       baseSeed,
       first,

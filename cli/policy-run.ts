@@ -5,7 +5,7 @@ import { isBackendName } from '../policy/backend.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';
 import { DEFAULT_TOKEN_FILE, readToken } from './bridge.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseIntOption } from './options.ts';
 import { createProgress } from './progress.ts';

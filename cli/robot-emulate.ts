@@ -8,7 +8,7 @@ import { EmulatedRobot } from '../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../bridge/robots/emulated/reality.ts';
 import { ScenarioError } from '../sim/scenario.ts';
 import { DEFAULT_TOKEN_FILE, readToken, robotGroup, untilSignal } from './bridge.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseNumberOption } from './options.ts';
 

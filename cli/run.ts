@@ -14,7 +14,7 @@ import { formatRate } from '../policy/eval/stats.ts';
 import { RUN_DEFAULTS, STAGES, runPipeline } from '../workflows/run/pipeline.ts';
 import type { StageName } from '../workflows/run/pipeline.ts';
 import { ScenarioError } from '../sim/scenario.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseIntOption, parseNumberOption } from './options.ts';
 import { createProgress } from './progress.ts';

@@ -15,7 +15,7 @@ import { trainVisuomotor } from '../policy/train/visuomotor.ts';
 import type { TrainOptions, TrainResult } from '../policy/train/run.ts';
 import type { TrainProgress } from '../policy/train/trainer.ts';
 import { DatasetError } from '../sim/dataset/format.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
 import { startViewerServer } from '../viewer/server/server.ts';

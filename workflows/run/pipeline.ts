@@ -26,6 +26,7 @@ import { openLeRobotSink } from '../../sim/dataset/lerobot-sink.ts';
 import { TabletopEnv, TimeLimit } from '../../sim/env.ts';
 import { generate } from '../../sim/generate/generate.ts';
 import type { RenderSpec } from '../../sim/generate/job.ts';
+import { FRAME_RENDERER_MODULE } from '../../sim/render/frame-renderer-module.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import { taskSpec } from '../../sim/tasks/index.ts';
@@ -188,7 +189,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
       const bar = o.progress(count, `episodes (${label}${dart ? `, DART σ=${dart}` : ''})`, { success: '-' });
       let good = 0;
       const r = await generate({
-        job: { scenario, randomization: mode, dartNoise: dart, render }, sink, baseSeed: seedHere, first: 0, count, workers: o.workers, signal: o.signal,
+        job: { scenario, randomization: mode, dartNoise: dart, render, renderer: FRAME_RENDERER_MODULE }, sink, baseSeed: seedHere, first: 0, count, workers: o.workers, signal: o.signal,
         onEpisode: (ep, done) => {
           frames += ep.length;
           if (ep.success) good++;
