@@ -16,7 +16,6 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { startBridge } from '../../bridge/hub/server.ts';
 import { RobotClient } from '../../bridge/robot-client.ts';
 import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
@@ -37,8 +36,8 @@ import { runPolicyOnBridge } from '../policy-on-bridge.ts';
 import { evaluate } from '../../policy/eval/evaluate.ts';
 import type { EvalResult } from '../../policy/eval/evaluate.ts';
 import { DEFAULT_EVAL_SEED, evalSeeds } from '../../policy/eval/seeds.ts';
-import { gitCommit, readModelCard } from '../../policy/model-card.ts';
-import { loadLayersModel } from '../../policy/model-io.ts';
+import { gitCommit } from '../../policy/model-card.ts';
+import { loadStatePolicy } from '../../policy/state-policy.ts';
 import { histogram, writeReport } from '../report/report.ts';
 import type { EpochPoint, RunSummary, StageRecord, SuccessRow, TrajectoryPoint } from '../report/summary.ts';
 import { trainBc } from '../../policy/train/bc.ts';
@@ -427,24 +426,17 @@ async function canRender(): Promise<true | string> {
 
 /** Runs one held-out evaluation episode with the BC model and records positions each step. */
 async function recordTrajectory(modelDir: string, scenario: Scenario, backend?: BackendName): Promise<RunSummary['trajectory']> {
-  const choice = await selectBackend({ backend, model: 'mlp' });
-  const tf = choice.tf;
-  let model: LayersModel | null = null;
+  const policy = await loadStatePolicy(modelDir, { backend, purpose: 'the run draws the trajectory of its state policy' });
   try {
-    model = await loadLayersModel(tf, modelDir);
-    const card = readModelCard(modelDir);
-    const seed = evalSeeds(1, DEFAULT_EVAL_SEED, card.dataset.seeds).seeds[0];
+    const seed = evalSeeds(1, DEFAULT_EVAL_SEED, policy.card.dataset.seeds).seeds[0];
     const env = new TimeLimit(new TabletopEnv(scenario, { randomization: 'heldout' }));
     let { obs } = env.reset({ seed });
     const points: TrajectoryPoint[] = [];
-    const S = obs.length;
     let success = false;
     for (;;) {
       const scene = env.env.scene;
       points.push({ t: scene.time, tcp: env.env.tcp(), blocks: scene.blocks.map((b) => [b.position.x, b.position.y, b.position.z]) });
-      const net = model;
-      const a = tf.tidy(() => Array.from((net.predict(tf.tensor2d(obs, [1, S])) as Tensor).dataSync()));
-      const r = env.step(a);
+      const r = env.step(Array.from(policy.act(obs)));
       obs = r.obs;
       if (r.terminated || r.truncated) {
         success = r.info.success;
@@ -453,7 +445,6 @@ async function recordTrajectory(modelDir: string, scenario: Scenario, backend?: 
     }
     return { label: 'BC policy, held-out randomization', seed, success, points };
   } finally {
-    model?.dispose();
-    choice.dispose();
+    policy.dispose();
   }
 }
