@@ -11,8 +11,9 @@ import { BackendUnavailableError, NoBackendError, backendNames, isBackendName } 
 import type { BackendName } from '../policy/backend.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';
-import { RUN_DEFAULTS, STAGES, runPipeline } from '../workflows/run/pipeline.ts';
-import type { StageName } from '../workflows/run/pipeline.ts';
+import { RUN_DEFAULTS, STAGES } from '../workflows/run/options.ts';
+import type { StageName } from '../workflows/run/options.ts';
+import { runPipeline } from '../workflows/run/pipeline.ts';
 import { ScenarioError } from '../sim/scenario.ts';
 import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
