@@ -18,9 +18,8 @@ import type { ViewerSource } from '../viewer/server/source.ts';
 import { MAX_SPEED } from '../viewer/protocol.ts';
 import { TabletopEnv } from '../sim/env.ts';
 import { BridgeError } from '../bridge/controller-client.ts';
-import { readToken, untilSignal } from './bridge.ts';
-
-const DEFAULT_TOKEN_FILE = '~/.config/simreal/token';
+import { DEFAULT_TOKEN_FILE, readToken } from './bridge-access.ts';
+import { untilSignal } from './signals.ts';
 
 /** Turns a model directory into a Driver (state policies; tfjs is loaded only when asked for). */
 export const loadPolicy: PolicyLoader = async (dir) => {
