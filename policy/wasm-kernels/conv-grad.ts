@@ -9,6 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import { geometryFromConvInfo, padToNHWC, patchSize, pixelsPerImage } from './geometry.ts';
 import type { ConvGeometry } from './geometry.ts';
+import { asWasmBackend } from './heap.ts';
+import type { WasmBackend } from './heap.ts';
 
 /**
  * Column buffers larger than `maxFloats` (default 16 Mi floats, 64 MB) are built one batch slice
@@ -32,14 +34,26 @@ export type NhwcConvAttrs = Required<Omit<ConvGradAttrs, 'dataFormat' | 'dimRoun
 export const NCHW_TO_NHWC = [0, 2, 3, 1];
 export const NHWC_TO_NCHW = [0, 3, 1, 2];
 
-/** `a` for the NHWC computation: explicit NCHW padding reordered, dilation 1 when not given. */
-export function nhwcAttrs(a: ConvGradAttrs): NhwcConvAttrs {
-  return { strides: a.strides, pad: a.dataFormat === 'NCHW' ? padToNHWC(a.pad) : a.pad, dimRoundingMode: a.dimRoundingMode, dilations: a.dilations ?? 1 };
+export type Shape4 = [number, number, number, number];
+
+/** What tfjs hands a gradient kernel: its input tensors, the backend, and the attributes plus `Extra` (the shape it computes). */
+export interface ConvGradArgs<Inputs, Extra> {
+  inputs: Inputs;
+  backend: unknown;
+  attrs: ConvGradAttrs & Extra;
 }
 
-/** The kernels compute in float32 only. */
-export function requireFloat32(kernel: string, ...tensors: TensorInfo[]): void {
+/**
+ * The start both kernels share: the wasm backend, float32 inputs checked, the attributes of the
+ * NHWC computation (explicit NCHW padding reordered, dilation 1 when not given), and whether the
+ * tensors come in NCHW.
+ */
+export function startConvGrad(kernel: string, args: ConvGradArgs<unknown, unknown>, ...tensors: TensorInfo[]): { backend: WasmBackend; a: NhwcConvAttrs; nchw: boolean } {
+  const backend = asWasmBackend(args.backend);
   if (tensors.some((t) => t.dtype !== 'float32')) throw new Error(`${kernel} (wasm): float32 tensors only`);
+  const { strides, pad, dataFormat, dimRoundingMode, dilations = 1 } = args.attrs;
+  const nchw = dataFormat === 'NCHW';
+  return { backend, a: { strides, pad: nchw ? padToNHWC(pad) : pad, dimRoundingMode, dilations }, nchw };
 }
 
 export interface ConvGradPlan {
@@ -57,8 +71,8 @@ export interface ConvGradPlan {
 /** The NHWC convolution of `xShape` by `filterShape`, checked against `dy` (`kernel` names the caller in errors). */
 export function planConvGrad(
   kernel: string,
-  xShape: [number, number, number, number],
-  filterShape: [number, number, number, number],
+  xShape: Shape4,
+  filterShape: Shape4,
   a: NhwcConvAttrs,
   dy: TensorInfo,
 ): ConvGradPlan {

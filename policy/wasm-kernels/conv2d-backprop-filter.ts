@@ -10,22 +10,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { NCHW_TO_NHWC, nhwcAttrs, planConvGrad, requireFloat32 } from './conv-grad.ts';
-import type { ConvGradAttrs, NhwcConvAttrs } from './conv-grad.ts';
-import { alloc, asWasmBackend, f32, free, matMul, transpose } from './heap.ts';
+import { NCHW_TO_NHWC, planConvGrad, startConvGrad } from './conv-grad.ts';
+import type { ConvGradArgs, NhwcConvAttrs, Shape4 } from './conv-grad.ts';
+import { alloc, f32, free, matMul, transpose } from './heap.ts';
 import type { WasmBackend } from './heap.ts';
 import { im2colTransposed } from './im2col.ts';
 
-interface Attrs extends ConvGradAttrs {
-  filterShape: [number, number, number, number];
-}
-
-export function conv2DBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: unknown; attrs: Attrs }): TensorInfo {
-  const backend = asWasmBackend(args.backend);
+export function conv2DBackpropFilterWasm(args: ConvGradArgs<{ x: TensorInfo; dy: TensorInfo }, { filterShape: Shape4 }>): TensorInfo {
   const { x, dy } = args.inputs;
-  requireFloat32('Conv2DBackpropFilter', x, dy);
-  const a = { ...nhwcAttrs(args.attrs), filterShape: args.attrs.filterShape };
-  if (args.attrs.dataFormat !== 'NCHW') return filterGradNHWC(backend, x, dy, a);
+  const { backend, a: attrs, nchw } = startConvGrad('Conv2DBackpropFilter', args, x, dy);
+  const a = { ...attrs, filterShape: args.attrs.filterShape };
+  if (!nchw) return filterGradNHWC(backend, x, dy, a);
   const xt = transpose(backend, x, NCHW_TO_NHWC);
   const dyt = transpose(backend, dy, NCHW_TO_NHWC);
   try {
@@ -36,8 +31,8 @@ export function conv2DBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: Te
   }
 }
 
-function filterGradNHWC(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, a: NhwcConvAttrs & Pick<Attrs, 'filterShape'>): TensorInfo {
-  const { g, K, Co, P, slice } = planConvGrad('Conv2DBackpropFilter', x.shape as [number, number, number, number], a.filterShape, a, dy);
+function filterGradNHWC(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, a: NhwcConvAttrs & { filterShape: Shape4 }): TensorInfo {
+  const { g, K, Co, P, slice } = planConvGrad('Conv2DBackpropFilter', x.shape as Shape4, a.filterShape, a, dy);
 
   // XNNPACK caches its packed copy of a matmul's `b` under b's tensor id, whatever shape it is
   // later seen with: so dy is never handed over itself, only a copy of its rows that lives for

@@ -10,27 +10,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { NCHW_TO_NHWC, NHWC_TO_NCHW, nhwcAttrs, planConvGrad, requireFloat32 } from './conv-grad.ts';
-import type { ConvGradAttrs, NhwcConvAttrs } from './conv-grad.ts';
-import { alloc, asWasmBackend, f32, free, matMul, transpose, viewAs } from './heap.ts';
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, planConvGrad, startConvGrad } from './conv-grad.ts';
+import type { ConvGradArgs, NhwcConvAttrs, Shape4 } from './conv-grad.ts';
+import { alloc, f32, free, matMul, transpose, viewAs } from './heap.ts';
 import type { WasmBackend } from './heap.ts';
 import { col2im } from './im2col.ts';
 
-interface Attrs extends ConvGradAttrs {
-  inputShape: [number, number, number, number];
-}
-
-export function conv2DBackpropInputWasm(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: unknown; attrs: Attrs }): TensorInfo {
-  const backend = asWasmBackend(args.backend);
+export function conv2DBackpropInputWasm(args: ConvGradArgs<{ dy: TensorInfo; filter: TensorInfo }, { inputShape: Shape4 }>): TensorInfo {
   const { dy, filter } = args.inputs;
-  requireFloat32('Conv2DBackpropInput', dy, filter);
+  const { backend, a, nchw } = startConvGrad('Conv2DBackpropInput', args, dy, filter);
   const { inputShape } = args.attrs;
-  if (args.attrs.dataFormat !== 'NCHW') return inputGradNHWC(backend, dy, filter, { ...nhwcAttrs(args.attrs), inputShape });
+  if (!nchw) return inputGradNHWC(backend, dy, filter, { ...a, inputShape });
   const [n, c, h, w] = inputShape;
   const dyt = transpose(backend, dy, NCHW_TO_NHWC);
   let dxNHWC: TensorInfo | null = null;
   try {
-    dxNHWC = inputGradNHWC(backend, dyt, filter, { ...nhwcAttrs(args.attrs), inputShape: [n, h, w, c] });
+    dxNHWC = inputGradNHWC(backend, dyt, filter, { ...a, inputShape: [n, h, w, c] });
     return transpose(backend, dxNHWC, NHWC_TO_NCHW);
   } finally {
     free(backend, dyt);
@@ -38,8 +33,8 @@ export function conv2DBackpropInputWasm(args: { inputs: { dy: TensorInfo; filter
   }
 }
 
-function inputGradNHWC(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, a: NhwcConvAttrs & Pick<Attrs, 'inputShape'>): TensorInfo {
-  const { g, K, Co, P, slice } = planConvGrad('Conv2DBackpropInput', a.inputShape, filter.shape as [number, number, number, number], a, dy);
+function inputGradNHWC(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, a: NhwcConvAttrs & { inputShape: Shape4 }): TensorInfo {
+  const { g, K, Co, P, slice } = planConvGrad('Conv2DBackpropInput', a.inputShape, filter.shape as Shape4, a, dy);
 
   // Wᵀ[Co, K]: the filter [fh, fw, Ci, Co] read as [K, Co], transposed (small).
   const wT = alloc(backend, [Co, K]);
