@@ -168,10 +168,6 @@ async function trainPolicy(o: RunOptions, dir: string, data: DataResult): Promis
   };
 }
 
-function trainingRow(model: string, t: TrainResultLite): RunSummary['training'][number] {
-  return { model, epochs: t.epochs, samplesPerSec: t.samplesPerSec, seconds: t.seconds };
-}
-
 /** True when a WebGPU adapter renders here, else what is missing and how to install it. */
 async function canRender(): Promise<true | string> {
   try {
@@ -205,23 +201,23 @@ const ablationData: Stage<'ablation-data'> = {
   run: (c, dir) => generateData(c, dir, 'none', c.o.seed + 7919),
 };
 
-const train: Stage<'train'> = {
-  name: 'train',
-  title: ({ o }) => `train the state policy (BC with DART data, ${o.epochs} epochs max)`,
-  gate: (c) => (resultOf(c, 'demos') ? 'run' : 'absent'),
-  inputs: (c) => ({ demos: resultOf(c, 'demos'), epochs: c.o.epochs, seed: c.o.seed, backend: c.o.backend ?? null }),
-  run: (c, dir) => trainPolicy(c.o, dir, resultOf(c, 'demos') as DataResult),
-  report: (_c, t, r) => void r.training.push(trainingRow('BC (randomized data)', t)),
-};
+/**
+ * A BC training stage on the data of `data` (its key hashes that result under `dataKey`), whose
+ * training curve the report shows as `model`.
+ */
+function trainStage<K extends 'train' | 'train-ablation'>(name: K, data: 'demos' | 'ablation-data', dataKey: string, model: string, title: (c: RunContext) => string): Stage<K> {
+  return {
+    name,
+    title,
+    gate: (c) => (resultOf(c, data) ? 'run' : 'absent'),
+    inputs: (c) => ({ [dataKey]: resultOf(c, data), epochs: c.o.epochs, seed: c.o.seed, backend: c.o.backend ?? null }),
+    run: (c, dir) => trainPolicy(c.o, dir, resultOf(c, data) as DataResult),
+    report: (_c, t, r) => void r.training.push({ model, epochs: t.epochs, samplesPerSec: t.samplesPerSec, seconds: t.seconds }),
+  };
+}
 
-const trainAblation: Stage<'train-ablation'> = {
-  name: 'train-ablation',
-  title: () => 'train the ablation policy on non-randomized data',
-  gate: (c) => (resultOf(c, 'ablation-data') ? 'run' : 'absent'),
-  inputs: (c) => ({ ablationData: resultOf(c, 'ablation-data'), epochs: c.o.epochs, seed: c.o.seed, backend: c.o.backend ?? null }),
-  run: (c, dir) => trainPolicy(c.o, dir, resultOf(c, 'ablation-data') as DataResult),
-  report: (_c, t, r) => void r.training.push(trainingRow('BC (no randomization)', t)),
-};
+const train = trainStage('train', 'demos', 'demos', 'BC (randomized data)', ({ o }) => `train the state policy (BC with DART data, ${o.epochs} epochs max)`);
+const trainAblation = trainStage('train-ablation', 'ablation-data', 'ablationData', 'BC (no randomization)', () => 'train the ablation policy on non-randomized data');
 
 const evalStage: Stage<'eval'> = {
   name: 'eval',
