@@ -74,6 +74,7 @@ interface BridgeFlags {
   tlsCert?: string;
   tlsKey?: string;
   record?: string;
+  recordFlush: string;
   overwrite?: boolean;
   origin?: string[];
   config?: string;
@@ -96,10 +97,11 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   const tokenPath = expandHome(flags.tokenFile);
   const { token, created } = userErrors(() => loadOrCreateToken(tokenPath));
   const viewerToken = flags.viewerTokenFile ? userErrors(() => loadOrCreateToken(expandHome(flags.viewerTokenFile!)).token) : undefined;
+  const flushIntervalMs = parseIntOption('--record-flush', flags.recordFlush, 10, 3_600_000);
   let recorder: McapRecorder | undefined;
   if (flags.record) {
     try {
-      recorder = await McapRecorder.open(flags.record, { overwrite: flags.overwrite });
+      recorder = await McapRecorder.open(flags.record, { overwrite: flags.overwrite, flushIntervalMs });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`${flags.record} exists; choose another file or add --overwrite`);
       throw new UserError(`cannot record to ${flags.record}: ${(e as Error).message}`);
@@ -124,7 +126,7 @@ async function runHub(flags: BridgeFlags): Promise<void> {
     `simreal bridge listening on ${bridge.url} (subprotocol simreal.bridge.v1)`,
     `token: ${tokenPath}${created ? ' (new)' : ''}; clients send "Authorization: Bearer <token>"`,
   ];
-  if (recorder) lines.push(`recording every message to ${flags.record}`);
+  if (recorder) lines.push(`recording every message to ${flags.record} (written to disk every ${flushIntervalMs} ms; after a crash: simreal recording recover ${flags.record})`);
   if (!flags.tlsCert && !['127.0.0.1', 'localhost', '::1'].includes(flags.host)) lines.push('warning: listening beyond this machine without TLS; the token crosses the network in clear (add --tls-cert/--tls-key)');
   process.stdout.write(lines.join('\n') + '\n');
   const sig = await untilSignal();
@@ -202,6 +204,7 @@ export const bridgeCommand: CommandModule = {
       .option('--tls-cert <pem>', 'certificate for wss:// (with --tls-key)')
       .option('--tls-key <pem>', 'private key for wss://')
       .option('--record <file.mcap>', 'record every message to an MCAP file')
+      .option('--record-flush <ms>', 'write the recording to disk at least this often: what a crash can lose', '1000')
       .option('--overwrite', 'replace the --record file if it exists')
       .option('--origin <origin...>', 'allow browser pages from this origin (e.g. http://localhost:5173)')
       .option('--config <file.json>', 'safety limits, rates and buffers (see bridge/config.ts for every field and default)')

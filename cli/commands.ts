@@ -11,6 +11,7 @@ import { datasetCommand } from './dataset.ts';
 import { evalCommand } from './eval.ts';
 import { generateCommand } from './generate.ts';
 import { policyRunCommand } from './policy-run.ts';
+import { recordingCommand } from './recording.ts';
 import { renderCommand } from './render.ts';
 import { robotEmulateCommand } from './robot-emulate.ts';
 import { runCommand } from './run.ts';
@@ -29,6 +30,7 @@ export const commands: CommandModule[] = [
   trainCommand,
   evalCommand,
   bridgeCommand,
+  recordingCommand,
   robotEmulateCommand,
   policyRunCommand,
   viewCommand,

@@ -10,6 +10,7 @@ import type { McapTypes } from '@mcap/core';
 import { decodeFrame } from '../protocol.ts';
 import type { Frame } from '../protocol.ts';
 import { FRAME_MESSAGE_ENCODING } from './schemas.ts';
+import { FileReadable } from './file-readable.ts';
 
 export interface RecordedMessage {
   topic: string;
@@ -32,23 +33,6 @@ export interface ReadOptions {
   /** ms since the Unix epoch, inclusive. */
   startMs?: number;
   endMs?: number;
-}
-
-class FileReadable implements McapTypes.IReadable {
-  private readonly fh: fs.FileHandle;
-  private readonly bytes: bigint;
-  constructor(fh: fs.FileHandle, bytes: bigint) {
-    this.fh = fh;
-    this.bytes = bytes;
-  }
-  async size(): Promise<bigint> {
-    return this.bytes;
-  }
-  async read(offset: bigint, size: bigint): Promise<Uint8Array> {
-    const buf = Buffer.allocUnsafe(Number(size));
-    const { bytesRead } = await this.fh.read(buf, 0, buf.byteLength, Number(offset));
-    return bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
-  }
 }
 
 function toRecorded(channel: McapTypes.Channel, msg: McapTypes.Message): RecordedMessage {
