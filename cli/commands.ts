@@ -9,6 +9,7 @@ import { benchTrainCommand } from './bench-train.ts';
 import { bridgeCommand } from './bridge.ts';
 import { datasetCommand } from './dataset.ts';
 import { evalCommand } from './eval.ts';
+import { exportCommandModule } from './export.ts';
 import { generateCommand } from './generate.ts';
 import { policyRunCommand } from './policy-run.ts';
 import { recordingCommand } from './recording.ts';
@@ -29,6 +30,7 @@ export const commands: CommandModule[] = [
   renderCommand,
   trainCommand,
   evalCommand,
+  exportCommandModule,
   bridgeCommand,
   recordingCommand,
   robotEmulateCommand,
