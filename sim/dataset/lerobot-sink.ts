@@ -59,7 +59,12 @@ function resumeMismatch(old: SimrealMeta, now: SimrealMeta): string | null {
   if (old.randomization !== now.randomization) return `it was generated with --randomization ${old.randomization}, this run uses ${now.randomization}`;
   if (old.dartNoise !== now.dartNoise) return `it was generated with --dart-noise ${old.dartNoise}, this run uses ${now.dartNoise}`;
   if (old.firstIndex !== now.firstIndex || !same(old.shard, now.shard)) return `it holds episodes from ${old.firstIndex}${old.shard ? ` (shard ${old.shard.index}/${old.shard.count})` : ''}, this run starts at ${now.firstIndex}${now.shard ? ` (shard ${now.shard.index}/${now.shard.count})` : ''}`;
-  if (!same(old.cameras, now.cameras)) return 'its cameras (--render/--cameras) differ from this run\'s';
+  // Datasets from before video was the default hold PNG frames and say no format.
+  const cams = (c: SimrealMeta['cameras']) => (c ? { ...c, format: c.format ?? 'png', codec: (c.format ?? 'png') === 'video' ? c.codec ?? 'av1' : undefined } : null);
+  const [a, b] = [cams(old.cameras), cams(now.cameras)];
+  if (a && b && a.format !== b.format) return `its camera frames are stored as ${a.format}, this run asks for ${b.format} (--image-format ${a.format} continues it)`;
+  if (a && b && a.codec !== b.codec) return `its videos are ${a.codec}, this run asks for ${b.codec} (--video-codec ${a.codec} continues it)`;
+  if (!same(a, b)) return 'its cameras (--render/--cameras) differ from this run\'s';
   return null;
 }
 
