@@ -1,8 +1,9 @@
 /**
- * Reading bridge recordings back: `readRecording` yields every message in log-time order (the
+ * Reading bridge recordings back: `readRecording` yields every protocol message in log-time order (the
  * indexed reader of @mcap/core; a file cut short by a crash, with no summary, is streamed in
  * write order instead, which is also time order). `replay` paces them by their timestamps for
- * playback in the viewer.
+ * playback in the viewer. The Foxglove-schema channels (derived from those messages, for
+ * Foxglove) are left out.
  */
 import * as fs from 'node:fs/promises';
 import { McapIndexedReader, McapStreamReader } from '@mcap/core';
@@ -33,6 +34,11 @@ export interface ReadOptions {
   /** ms since the Unix epoch, inclusive. */
   startMs?: number;
   endMs?: number;
+}
+
+/** Channels in Foxglove's schemas, derived from the protocol messages. */
+function isDerived(channel: McapTypes.Channel): boolean {
+  return channel.metadata.get('schema') === 'foxglove';
 }
 
 function toRecorded(channel: McapTypes.Channel, msg: McapTypes.Message): RecordedMessage {
@@ -76,7 +82,7 @@ export async function* readRecording(path: string, options: ReadOptions = {}): A
     if (reader) {
       for await (const m of reader.readMessages({ topics: options.topics, startTime: startNs, endTime: endNs })) {
         const ch = reader.channelsById.get(m.channelId);
-        if (ch) yield toRecorded(ch, m);
+        if (ch && !isDerived(ch)) yield toRecorded(ch, m);
       }
       return;
     }
@@ -101,7 +107,7 @@ export async function* readRecording(path: string, options: ReadOptions = {}): A
         if (rec.type === 'Channel') channels.set(rec.id, rec);
         else if (rec.type === 'Message') {
           const ch = channels.get(rec.channelId);
-          if (!ch || (topics && !topics.has(ch.topic))) continue;
+          if (!ch || isDerived(ch) || (topics && !topics.has(ch.topic))) continue;
           if ((startNs !== undefined && rec.logTime < startNs) || (endNs !== undefined && rec.logTime > endNs)) continue;
           yield toRecorded(ch, rec);
         }

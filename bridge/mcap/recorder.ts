@@ -5,6 +5,11 @@
  * disk falls behind by more than `maxQueueBytes`, binary frames are dropped first, then anything;
  * the counts are written as MCAP metadata (`simreal.recording`) when the file is closed.
  *
+ * Foxglove: beside the raw protocol messages, robots' poses, blocks, workspace and camera frames
+ * are also recorded in @foxglove/schemas types (`/robots/<id>/tf`, `/scene`, `/camera/<feature>`;
+ * see bridge/foxglove/scene.ts), so Foxglove draws a recording as it is (`foxglove: false` turns
+ * this off).
+ *
  * Crash safety: a chunk is written as soon as it fills, and every `flushIntervalMs` (default 1 s)
  * the open chunk is closed and written too, then synced to disk. A recording killed with
  * `kill -9` (or a power cut) therefore keeps everything but its last interval;
@@ -13,6 +18,10 @@
 import { McapFileWriter } from './file-writer.ts';
 import type { HubRecorder, RecordEntry } from '../hub/hub.ts';
 import { FRAME_MESSAGE_ENCODING, FRAME_SCHEMA_NAME, FRAME_SCHEMA_DESCRIPTION, RECORDING_LIBRARY, RECORDING_PROFILE, jsonSchemaFor } from './schemas.ts';
+import { FoxgloveTranslator, foxgloveSchemaText } from '../foxglove/scene.ts';
+import type { FoxgloveMessage } from '../foxglove/scene.ts';
+import { decodeFrame } from '../protocol.ts';
+import type { Features, SafetyLimits } from '../protocol.ts';
 
 export interface McapRecorderOptions {
   /** Queue limit before dropping (default 256 MiB). */
@@ -23,6 +32,8 @@ export interface McapRecorderOptions {
   flushIntervalMs?: number;
   /** fdatasync on every flush (default true; false only protects against the process dying, not the machine). */
   sync?: boolean;
+  /** Also record poses, blocks, workspace and camera frames in Foxglove's schemas (default true). */
+  foxglove?: boolean;
   /** Replace an existing file (default false: refuse). */
   overwrite?: boolean;
 }
@@ -38,6 +49,7 @@ export class McapRecorder implements HubRecorder {
   private readonly writer: McapFileWriter;
   private readonly timer: NodeJS.Timeout;
   private flushDue = false;
+  private readonly foxglove: FoxgloveTranslator | null;
   private readonly queue: Queued[] = [];
   private queueBytes = 0;
   private readonly maxQueueBytes: number;
@@ -54,6 +66,7 @@ export class McapRecorder implements HubRecorder {
     this.writer = writer;
     this.maxQueueBytes = options.maxQueueBytes ?? 256 << 20;
     this.flushIntervalMs = flushIntervalMs;
+    this.foxglove = options.foxglove === false ? null : new FoxgloveTranslator();
     this.timer = setInterval(() => {
       this.flushDue = true;
       this.kick();
@@ -151,6 +164,46 @@ export class McapRecorder implements HubRecorder {
     const data = e.bytes ?? Buffer.from(e.text ?? '', 'utf8');
     await this.writer.addMessage({ channelId, sequence: seq >>> 0, logTime: ns, publishTime: ns, data });
     this.counts.recorded++;
+    if (this.foxglove) for (const m of this.foxgloveMessages(e)) await this.writeFoxglove(m);
+  }
+
+  /** What the hub's entry means in Foxglove's schemas (nothing for most messages). */
+  private foxgloveMessages(e: RecordEntry): FoxgloveMessage[] {
+    const fx = this.foxglove!;
+    if (e.bytes) {
+      if (!e.robot || !e.channel) return [];
+      const f = decodeFrame(e.bytes);
+      return f.ok ? fx.frame(e.robot, e.channel, f.frame) : [];
+    }
+    const wanted = (e.dir === 'in' && (e.op === 'register' || e.op === 'observation')) || (e.dir === 'out' && e.op === 'ok');
+    if (!wanted || !e.text) return [];
+    let msg: { of?: string; robot?: string; features?: Features; limits?: SafetyLimits; state?: Record<string, number[]> };
+    try {
+      msg = JSON.parse(e.text);
+    } catch {
+      return [];
+    }
+    if (!msg.robot) return [];
+    if (e.op === 'register' && msg.features) return fx.robot(msg.robot, msg.features, undefined, e.t);
+    if (e.op === 'ok' && msg.of === 'register' && msg.limits) return fx.limits(msg.robot, msg.limits, e.t);
+    if (e.op === 'observation' && msg.state) return fx.observation(msg.robot, msg.state, e.t);
+    return [];
+  }
+
+  private async writeFoxglove(m: FoxgloveMessage): Promise<void> {
+    let channelId = this.channelIds.get(m.topic);
+    if (channelId === undefined) {
+      let schemaId = this.schemaIds.get(m.schema);
+      if (schemaId === undefined) {
+        schemaId = this.writer.registerSchema({ name: m.schema, encoding: 'jsonschema', data: Buffer.from(foxgloveSchemaText(m.schema)) });
+        this.schemaIds.set(m.schema, schemaId);
+      }
+      channelId = this.writer.registerChannel({ schemaId, topic: m.topic, messageEncoding: 'json', metadata: new Map([['schema', 'foxglove']]) });
+      this.channelIds.set(m.topic, channelId);
+    }
+    const seq = (this.sequences.get(channelId) ?? 0) + 1;
+    this.sequences.set(channelId, seq);
+    await this.writer.addMessage({ channelId, sequence: seq >>> 0, logTime: m.timeNs, publishTime: m.timeNs, data: Buffer.from(JSON.stringify(m.message)) });
   }
 
   private channelFor(e: RecordEntry): number {

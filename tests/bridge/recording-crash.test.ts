@@ -49,7 +49,7 @@ describe('crash-safe recordings', () => {
     let recovered = 0;
     let refused = 0;
     let last = -1;
-    for (let cut = 0; cut < bytes.length; cut += 7) {
+    for (let cut = 0; cut < bytes.length; cut += 11) {
       const broken = path.join(dir, 'broken.mcap');
       const fixed = path.join(dir, 'fixed.mcap');
       fs.writeFileSync(broken, bytes.subarray(0, cut));
