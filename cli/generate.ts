@@ -12,12 +12,14 @@ import { DatasetError } from '../sim/dataset/format.ts';
 import { openLeRobotSink } from '../sim/dataset/lerobot-sink.ts';
 import { VIDEO_CODECS, VideoToolMissingError, isVideoCodec, requireVideoEncoder, videoSizeProblem } from '../sim/dataset/video.ts';
 import type { VideoCodec } from '../sim/dataset/video.ts';
+import { CAMERA_NAMES, isCameraName } from '../sim/render/cameras.ts';
+import { NoGpuAdapterError, openDawn } from '../sim/gpu/dawn.ts';
 import { JsonlSink } from '../sim/generate/jsonl-sink.ts';
 import type { EpisodeSink, GenerationMeta } from '../sim/generate/sink.ts';
 import type { RenderSpec } from '../sim/generate/job.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
 import type { CommandModule } from './commands.ts';
-import { UserError } from './errors.ts';
+import { EXIT_CODES, UserError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
 
@@ -98,7 +100,9 @@ async function run(scenarioPath: string, flags: GenerateFlags): Promise<void> {
   if (flags.render !== undefined) {
     const size = parseIntOption('--render', flags.render, 16, 1024);
     const cameras = flags.cameras.split(',').map((c) => c.trim()).filter(Boolean);
-    if (cameras.length === 0) throw new UserError('--cameras needs at least one camera name (front, wrist)');
+    if (cameras.length === 0) throw new UserError(`--cameras needs at least one camera name (${CAMERA_NAMES.join(', ')})`);
+    const unknown = cameras.filter((c) => !isCameraName(c));
+    if (unknown.length) throw new UserError(`--cameras: no camera named ${unknown.map((c) => `"${c}"`).join(', ')}; the cameras are ${CAMERA_NAMES.join(', ')}`);
     if (flags.imageFormat === 'png') imageFormat = 'png';
     if (!isVideoCodec(flags.videoCodec)) throw new UserError(`--video-codec must be one of ${Object.keys(VIDEO_CODECS).join(', ')}, got "${flags.videoCodec}"`);
     codec = flags.videoCodec;
@@ -108,13 +112,22 @@ async function run(scenarioPath: string, flags: GenerateFlags): Promise<void> {
       try {
         requireVideoEncoder(codec);
       } catch (e) {
-        if (e instanceof VideoToolMissingError) throw new UserError(e.message, 3);
+        if (e instanceof VideoToolMissingError) throw new UserError(e.message, EXIT_CODES.systemDependency);
         throw e;
       }
     }
     render = { cameras, width: size, height: size, rgbAs: imageFormat === 'video' && format.name === 'lerobot' ? 'raw' : 'png' };
   } else if (flags.video || flags.imageFormat !== undefined) {
     throw new UserError('--video and --image-format choose how rendered frames are stored: add --render <size>');
+  }
+  if (render) {
+    // Rendering needs a GPU adapter (lavapipe on CPUs): find out before anything is written.
+    try {
+      (await openDawn()).release();
+    } catch (e) {
+      if (e instanceof NoGpuAdapterError) throw new UserError(e.message, EXIT_CODES.systemDependency);
+      throw e;
+    }
   }
   const out = resolve(flags.out);
   prepareOutDir(out, !!flags.resume, !!flags.overwrite);

@@ -8,7 +8,7 @@
  * mismatch is refused before the lease, naming both sides.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { ControllerClient } from '../bridge/controller-client.ts';
+import { BridgeError, ControllerClient } from '../bridge/controller-client.ts';
 import type { ActionVector, Observation } from '../bridge/protocol.ts';
 import { selectBackend } from './backend.ts';
 import type { BackendName } from './backend.ts';
@@ -91,6 +91,11 @@ export async function runPolicyOnBridge(o: BridgeRunOptions): Promise<BridgeRunR
     const S = want.length;
 
     await new Promise<void>((resolve, reject) => {
+      // The hub going away ends the run at once, saying so (not a stall timeout later).
+      client.once('close', (e: { code: number; reason: string }) => {
+        clearTimeout(stall);
+        reject(new BridgeError('closed', `the connection to ${o.url} closed (code ${e.code}${e.reason ? `, ${e.reason}` : ''}) after ${episodes.length} of ${o.episodes} episodes`));
+      });
       let stall = setTimeout(() => reject(new Error(`no observation from ${o.robot} for ${o.stallMs ?? 5000} ms`)), o.stallMs ?? 5000);
       const onObs = (obs: Observation): void => {
         if (obs.robot !== o.robot) return;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { TabletopEnv } from '../../sim/env.ts';
 import type { EpisodeRecord } from '../../sim/episode.ts';
 import { DatasetReader } from '../../sim/dataset/reader.ts';
+import { DatasetError } from '../../sim/dataset/format.ts';
 import { readSimrealMeta } from '../../sim/dataset/lerobot-sink.ts';
 import { decodePngRgb } from '../../sim/dataset/png.ts';
 import { Rng } from '../../sim/rng.ts';
@@ -69,6 +70,16 @@ export async function loadFrames(path: string, options: LoadOptions): Promise<Fr
 }
 
 async function loadLeRobot(path: string, options: LoadOptions): Promise<FrameSet> {
+  try {
+    return await readLeRobot(path, options);
+  } catch (err) {
+    // A damaged file is named relative to its dataset: say which dataset too.
+    if (err instanceof DatasetError) throw new PolicyInputError(`dataset ${path}: ${err.message}; check it with \`simreal dataset info ${path} --verify\``);
+    throw err;
+  }
+}
+
+async function readLeRobot(path: string, options: LoadOptions): Promise<FrameSet> {
   const reader = await DatasetReader.open(path);
   try {
     const features = reader.features;

@@ -143,9 +143,12 @@ export class LeRobotSink implements EpisodeSink {
       if (why) throw new DatasetError(`cannot resume ${dir}: ${why}`, SIMREAL_META_PATH);
     }
     let writer: DatasetWriter | null = null;
-    if (hasDataset) writer = (await DatasetWriter.resume(dir, options)).writer;
-    else removeTempFiles(dir, ['data', 'meta']);
-    writeJsonAtomic(join(dir, SIMREAL_META_PATH), now);
+    if (hasDataset) {
+      writer = (await DatasetWriter.resume(dir, options)).writer;
+      writeJsonAtomic(join(dir, SIMREAL_META_PATH), now);
+    } else removeTempFiles(dir, ['data', 'meta', 'videos']);
+    // A new dataset gets meta/simreal.json with its first episode: a run refused before then
+    // (no GPU adapter, no ffmpeg) leaves nothing that would block running it again.
     return new LeRobotSink(dir, meta, writer, options);
   }
 
@@ -160,6 +163,7 @@ export class LeRobotSink implements EpisodeSink {
     const features = featuresForEpisode(ep, this.meta.cameras);
     if (!this.writer) {
       this.writer = DatasetWriter.create(this.dir, ep.fps, features, this.options);
+      writeJsonAtomic(join(this.dir, SIMREAL_META_PATH), toSimrealMeta(this.meta));
     } else {
       const why = featuresMismatch(this.writer.features, features);
       if (why) throw new DatasetError(`episode ${ep.index} does not fit the dataset's features: ${why}`, INFO_PATH);

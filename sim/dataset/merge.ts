@@ -10,9 +10,10 @@
  *
  * Extra per-episode columns (simreal/…) are kept where all inputs have them. Refused, with the
  * reason: different fps, features (names, dtypes, shapes), robot type or
- * codebase version; shards of the same run that overlap; a non-empty output.
+ * codebase version; shards of the same run that overlap; a non-empty output. A merge that fails
+ * part way (a damaged input) removes everything it wrote.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from './files.ts';
 import type { DatasetInfo } from './format.ts';
@@ -91,6 +92,7 @@ export function planMerge(dirs: string[]): Input[] {
 export async function mergeDatasets(dirs: string[], out: string, options: MergeOptions = {}): Promise<MergeResult> {
   const inputs = planMerge(dirs);
   if (existsSync(out) && readdirSync(out).length > 0) throw new DatasetError(`${out} is not empty: merge writes a new dataset; choose an empty or new folder`);
+  const createdOut = !existsSync(out);
   const first = inputs[0].info;
   const writer = DatasetWriter.create(out, first.fps, first.features, {
     dataFileSizeMB: options.dataFileSizeMB ?? first.data_files_size_in_mb,
@@ -162,7 +164,10 @@ export async function mergeDatasets(dirs: string[], out: string, options: MergeO
     }
     await writer.close();
   } catch (err) {
+    // A failed merge leaves nothing behind (no info.json claiming a dataset), so it can simply run again.
     writer.abort();
+    if (createdOut) rmSync(out, { recursive: true, force: true });
+    else for (const e of readdirSync(out)) rmSync(join(out, e), { recursive: true, force: true });
     throw err;
   }
   // A merge of one run's shards is that run, unsharded.

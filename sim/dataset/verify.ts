@@ -84,6 +84,9 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
   const videoKeys = Object.entries(info.features).filter(([, f]) => f.dtype === 'video').map(([k]) => k);
   const byVideo = new Map<string, { key: string; segs: Array<{ episode: number; from: number; to: number; length: number }> }>();
   const byFile = new Map<string, EpisodeMetaRow[]>();
+  // Episodes tables that could not be read: the files their episodes refer to are unknown, so no
+  // file is called unreferenced (that would blame the data for the table's damage).
+  const unreadableTables: string[] = [];
   let expectEpisode = 0, expectFrom = 0;
   for (const mf of listChunkFiles(root, EPISODES_DIR)) {
     let rows: EpisodeMetaRow[];
@@ -91,6 +94,7 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
       rows = await readEpisodesTable(root, mf.rel);
     } catch (err) {
       problem(err, mf.rel);
+      unreadableTables.push(mf.rel);
       continue;
     }
     for (const r of rows) {
@@ -125,7 +129,7 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
   if (checked.episodes !== info.total_episodes) problems.push(`meta/info.json: total_episodes is ${info.total_episodes} but ${EPISODES_DIR} holds ${checked.episodes} episodes`);
   if (checked.frames !== info.total_frames) problems.push(`meta/info.json: total_frames is ${info.total_frames} but the episodes add up to ${checked.frames} frames`);
 
-  if (checked.episodes === 0) problems.push(`${EPISODES_DIR}: the dataset holds no episode (a generation or merge that never committed one); generate or merge it again`);
+  if (checked.episodes === 0 && unreadableTables.length === 0) problems.push(`${EPISODES_DIR}: the dataset holds no episode (a generation or merge that never committed one); generate or merge it again`);
 
   // Video files.
   if (videoKeys.length) {
@@ -133,7 +137,7 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
     const canProbe = ffmpegAvailable();
     if (!canProbe) notes.push('video files were not decoded or probed: ffmpeg (with ffprobe) is not installed (apt-get install ffmpeg)');
     for (const key of videoKeys) {
-      for (const vf of listChunkFiles(root, `videos/${key}`, '.mp4')) if (!byVideo.has(vf.rel)) problems.push(`${vf.rel}: no episode refers to this video file (left by an interrupted commit?)`);
+      for (const vf of listChunkFiles(root, `videos/${key}`, '.mp4')) if (!byVideo.has(vf.rel) && unreadableTables.length === 0) problems.push(`${vf.rel}: no episode refers to this video file (left by an interrupted commit?)`);
       for (const vf of listChunkFiles(root, `videos/${key}`, '.mp4' + TEMP_SUFFIX)) notes.push(`${vf.rel}: left by an interrupted write, not part of the dataset (generate --resume removes it)`);
     }
     const tol = 0.5 / info.fps;
@@ -170,7 +174,11 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
 
   // Data files.
   const onDisk = new Set(listChunkFiles(root, DATA_DIR).map((f) => f.rel));
-  for (const rel of onDisk) if (!byFile.has(rel)) problems.push(`${rel}: no episode refers to this data file (left by an interrupted commit?)`);
+  for (const rel of onDisk) {
+    if (byFile.has(rel)) continue;
+    if (unreadableTables.length) notes.push(`${rel}: not checked, its episodes may be in the unreadable ${unreadableTables.join(', ')}`);
+    else problems.push(`${rel}: no episode refers to this data file (left by an interrupted commit?)`);
+  }
   const features = Object.entries(info.features).filter(([, f]) => f.dtype !== 'video').map(([k]) => k);
   for (const [rel, episodes] of byFile) {
     if (problems.length >= MAX_PROBLEMS) break;
