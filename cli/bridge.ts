@@ -15,6 +15,8 @@ import { loadOrCreateToken } from '../bridge/hub/token-file.ts';
 import { BridgeConfigError, resolveHubConfig } from '../bridge/config.ts';
 import type { HubConfigInput } from '../bridge/config.ts';
 import { McapRecorder } from '../bridge/mcap/recorder.ts';
+import { startFoxgloveEndpoint } from '../bridge/foxglove/live.ts';
+import type { FoxgloveEndpoint } from '../bridge/foxglove/live.ts';
 import { RobotClient } from '../bridge/robot-client.ts';
 import { ACTION_FORMS } from '../bridge/protocol.ts';
 import type { ActionForm } from '../bridge/protocol.ts';
@@ -34,6 +36,8 @@ interface BridgeFlags {
   tlsCert?: string;
   tlsKey?: string;
   record?: string;
+  recordFlush: string;
+  foxglovePort?: string;
   overwrite?: boolean;
   origin?: string[];
   config?: string;
@@ -56,10 +60,12 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   const tokenPath = expandHome(flags.tokenFile);
   const { token, created } = userErrors(() => loadOrCreateToken(tokenPath));
   const viewerToken = flags.viewerTokenFile ? userErrors(() => loadOrCreateToken(expandHome(flags.viewerTokenFile!)).token) : undefined;
+  const flushIntervalMs = parseIntOption('--record-flush', flags.recordFlush, 10, 3_600_000);
+  const foxglovePort = flags.foxglovePort === undefined ? undefined : parseIntOption('--foxglove-port', flags.foxglovePort, 0, 65535);
   let recorder: McapRecorder | undefined;
   if (flags.record) {
     try {
-      recorder = await McapRecorder.open(flags.record, { overwrite: flags.overwrite });
+      recorder = await McapRecorder.open(flags.record, { overwrite: flags.overwrite, flushIntervalMs });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`${flags.record} exists; choose another file or add --overwrite`);
       throw new UserError(`cannot record to ${flags.record}: ${(e as Error).message}`);
@@ -80,15 +86,31 @@ async function runHub(flags: BridgeFlags): Promise<void> {
     if (e instanceof BridgeConfigError || (e as Error).message.includes('origin')) throw new UserError((e as Error).message);
     throw e;
   }
+  let foxglove: FoxgloveEndpoint | undefined;
+  if (foxglovePort !== undefined) {
+    try {
+      foxglove = await startFoxgloveEndpoint({
+        hubUrl: bridge.url, hubToken: viewerToken ?? token, accept: { token, viewerToken }, port: foxglovePort, host: flags.host, origins: flags.origin,
+        tls: flags.tlsCert && flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey } : undefined,
+        log: flags.quiet ? undefined : (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
+      });
+    } catch (e) {
+      await bridge.close();
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(`--foxglove-port ${foxglovePort} on ${flags.host} is in use; pick another`);
+      throw e;
+    }
+  }
   const lines = [
     `simreal bridge listening on ${bridge.url} (subprotocol simreal.bridge.v1)`,
     `token: ${tokenPath}${created ? ' (new)' : ''}; clients send "Authorization: Bearer <token>"`,
   ];
-  if (recorder) lines.push(`recording every message to ${flags.record}`);
+  if (foxglove) lines.push(`Foxglove (read-only): ${foxglove.url}/?token=<a token from ${tokenPath}${flags.viewerTokenFile ? ` or ${flags.viewerTokenFile}` : ''}>`);
+  if (recorder) lines.push(`recording every message to ${flags.record} (written to disk every ${flushIntervalMs} ms; after a crash: simreal recording recover ${flags.record})`);
   if (!flags.tlsCert && !['127.0.0.1', 'localhost', '::1'].includes(flags.host)) lines.push('warning: listening beyond this machine without TLS; the token crosses the network in clear (add --tls-cert/--tls-key)');
   process.stdout.write(lines.join('\n') + '\n');
   const sig = await untilSignal();
   process.stderr.write(`${sig}: holding every robot and closing\n`);
+  await foxglove?.close();
   await bridge.close();
 }
 
@@ -162,7 +184,9 @@ export const bridgeCommand: CommandModule = {
       .option('--tls-cert <pem>', 'certificate for wss:// (with --tls-key)')
       .option('--tls-key <pem>', 'private key for wss://')
       .option('--record <file.mcap>', 'record every message to an MCAP file')
+      .option('--record-flush <ms>', 'write the recording to disk at least this often: what a crash can lose', '1000')
       .option('--overwrite', 'replace the --record file if it exists')
+      .option('--foxglove-port <n>', 'also serve a read-only Foxglove WebSocket endpoint on this port (0: any free one); Foxglove clients give a bridge token as ?token=')
       .option('--origin <origin...>', 'allow browser pages from this origin (e.g. http://localhost:5173)')
       .option('--config <file.json>', 'safety limits, rates and buffers (see bridge/config.ts for every field and default)')
       .option('--quiet', 'no log lines on stderr')

@@ -7,8 +7,10 @@ import { benchTrainCommand } from './bench-train.ts';
 import { bridgeCommand } from './bridge.ts';
 import { datasetCommand } from './dataset.ts';
 import { evalCommand } from './eval.ts';
+import { exportCommandModule } from './export.ts';
 import { generateCommand } from './generate.ts';
 import { policyRunCommand } from './policy-run.ts';
+import { recordingCommand } from './recording.ts';
 import { renderCommand } from './render.ts';
 import { robotEmulateCommand } from './robot-emulate.ts';
 import { runCommand } from './run.ts';
@@ -23,7 +25,9 @@ export const commands: CommandModule[] = [
   renderCommand,
   trainCommand,
   evalCommand,
+  exportCommandModule,
   bridgeCommand,
+  recordingCommand,
   robotEmulateCommand,
   policyRunCommand,
   viewCommand,

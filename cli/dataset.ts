@@ -73,7 +73,7 @@ export const datasetCommand: CommandModule = {
       .action(merge);
     bench
       .command('dataset')
-      .description('Dataset write throughput with 128x128 PNG frames and peak memory at two dataset sizes.')
+      .description('Dataset write throughput with 128x128 PNG frames, peak memory at two dataset sizes, and camera frames as PNG vs MP4 (bytes per frame, write and read frames/s, PSNR).')
       .option('--json', 'print one JSON object on the last line')
       .option('--frames <n>', 'frames of the larger memory run', '50000')
       .action(async (flags: { json?: boolean; frames: string }) => {

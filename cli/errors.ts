@@ -1,4 +1,13 @@
 /**
+ * Exit codes of every `simreal` command (documented in README.md):
+ * 0 done; 1 usage (unknown command or flag, missing argument); 2 simreal's own checks refused the
+ * input (bad value, file, dataset, model, scenario; --verify found problems); 3 a system
+ * dependency is missing (GPU adapter, ffmpeg, onnxruntime-node); 4 the bridge was unreachable or
+ * the connection was lost; 130 stopped by Ctrl-C.
+ */
+export const EXIT_CODES = { usage: 1, input: 2, systemDependency: 3, connection: 4, interrupted: 130 } as const;
+
+/**
  * An error a user can fix (bad flag, bad file, refused overwrite): printed as one clear message
  * without a stack trace, with its own exit code (2 for bad input, by convention).
  */

@@ -10,13 +10,17 @@ import type { Command } from 'commander';
 import { generate } from '../sim/generate/generate.ts';
 import { DatasetError } from '../sim/dataset/format.ts';
 import { openLeRobotSink } from '../sim/dataset/lerobot-sink.ts';
+import { VIDEO_CODECS, VideoToolMissingError, isVideoCodec, requireVideoEncoder, videoSizeProblem } from '../sim/dataset/video.ts';
+import type { VideoCodec } from '../sim/dataset/video.ts';
+import { CAMERA_NAMES, isCameraName } from '../sim/render/cameras.ts';
+import { NoGpuAdapterError, openDawn } from '../sim/gpu/dawn.ts';
 import { JsonlSink } from '../sim/generate/jsonl-sink.ts';
 import type { EpisodeSink, GenerationMeta } from '../sim/generate/sink.ts';
 import type { RenderSpec } from '../sim/generate/job.ts';
 import { FRAME_RENDERER_MODULE } from '../sim/render/frame-renderer-module.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
 import type { CommandModule } from './command-module.ts';
-import { UserError } from './errors.ts';
+import { EXIT_CODES, UserError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import { twoStageInterrupt } from './signals.ts';
 import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
@@ -73,6 +77,9 @@ interface GenerateFlags {
   shard?: string;
   render?: string;
   cameras: string;
+  video?: boolean;
+  imageFormat?: string;
+  videoCodec: string;
   format: string;
   progress: boolean;
 }
@@ -88,11 +95,41 @@ async function run(scenarioPath: string, flags: GenerateFlags): Promise<void> {
   const format = OUTPUT_FORMATS.find((f) => f.name === flags.format);
   if (!format) throw new UserError(`--format ${flags.format} is not known; choose one of ${OUTPUT_FORMATS.map((f) => f.name).join(', ')}`);
   let render: RenderSpec | undefined;
+  let imageFormat: 'video' | 'png' = 'video';
+  let codec: VideoCodec = 'av1';
+  if (flags.video && flags.imageFormat === 'png') throw new UserError('--video and --image-format png contradict each other: choose one');
+  if (flags.imageFormat !== undefined && flags.imageFormat !== 'video' && flags.imageFormat !== 'png') throw new UserError(`--image-format must be video or png, got "${flags.imageFormat}"`);
   if (flags.render !== undefined) {
     const size = parseIntOption('--render', flags.render, 16, 1024);
     const cameras = flags.cameras.split(',').map((c) => c.trim()).filter(Boolean);
-    if (cameras.length === 0) throw new UserError('--cameras needs at least one camera name (front, wrist)');
-    render = { cameras, width: size, height: size };
+    if (cameras.length === 0) throw new UserError(`--cameras needs at least one camera name (${CAMERA_NAMES.join(', ')})`);
+    const unknown = cameras.filter((c) => !isCameraName(c));
+    if (unknown.length) throw new UserError(`--cameras: no camera named ${unknown.map((c) => `"${c}"`).join(', ')}; the cameras are ${CAMERA_NAMES.join(', ')}`);
+    if (flags.imageFormat === 'png') imageFormat = 'png';
+    if (!isVideoCodec(flags.videoCodec)) throw new UserError(`--video-codec must be one of ${Object.keys(VIDEO_CODECS).join(', ')}, got "${flags.videoCodec}"`);
+    codec = flags.videoCodec;
+    if (imageFormat === 'video' && format.name === 'lerobot') {
+      const why = videoSizeProblem(size, size, codec);
+      if (why) throw new UserError(`--render ${size}: ${why}, or keep PNG frames with --image-format png`);
+      try {
+        requireVideoEncoder(codec);
+      } catch (e) {
+        if (e instanceof VideoToolMissingError) throw new UserError(e.message, EXIT_CODES.systemDependency);
+        throw e;
+      }
+    }
+    render = { cameras, width: size, height: size, rgbAs: imageFormat === 'video' && format.name === 'lerobot' ? 'raw' : 'png' };
+  } else if (flags.video || flags.imageFormat !== undefined) {
+    throw new UserError('--video and --image-format choose how rendered frames are stored: add --render <size>');
+  }
+  if (render) {
+    // Rendering needs a GPU adapter (lavapipe on CPUs): find out before anything is written.
+    try {
+      (await openDawn()).release();
+    } catch (e) {
+      if (e instanceof NoGpuAdapterError) throw new UserError(e.message, EXIT_CODES.systemDependency);
+      throw e;
+    }
   }
   const out = resolve(flags.out);
   prepareOutDir(out, !!flags.resume, !!flags.overwrite);
@@ -105,7 +142,7 @@ async function run(scenarioPath: string, flags: GenerateFlags): Promise<void> {
     firstIndex: first,
     episodes: count,
     shard,
-    cameras: render ? { names: render.cameras, width: render.width, height: render.height } : undefined,
+    cameras: render ? { names: render.cameras, width: render.width, height: render.height, format: imageFormat, ...(imageFormat === 'video' ? { codec } : {}) } : undefined,
   };
   let sink: EpisodeSink;
   try {
@@ -176,6 +213,9 @@ export const generateCommand: CommandModule = {
       .option('--shard <k/n>', 'make shard k (from 0) of n: a disjoint slice of the episode indices')
       .option('--render <size>', 'render camera images of <size>x<size> pixels with every frame')
       .option('--cameras <names>', 'cameras to render, comma-separated', 'front')
+      .option('--video', 'store rendered frames as MP4 video, LeRobot v3 style (the default with --render; needs ffmpeg)')
+      .option('--image-format <video|png>', 'how rendered frames are stored: video (MP4 beside the data files) or png (inside them)')
+      .option('--video-codec <codec>', `video codec: ${Object.keys(VIDEO_CODECS).join(' (LeRobot\'s default), ')} (faster to write)`, 'av1')
       .option('--format <name>', `output format: ${OUTPUT_FORMATS.map((f) => f.name).join(', ')}`, OUTPUT_FORMATS[0].name)
       .option('--no-progress', 'no progress bar')
       .action(run);

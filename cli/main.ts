@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands.ts';
 import { UserError } from './errors.ts';
+import { classifyFailure } from './failures.ts';
 
 export function buildProgram(): Command {
   const program = new Command('simreal')
@@ -28,6 +29,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UserError) {
       process.stderr.write(`simreal: ${err.message}\n`);
       return err.exitCode;
+    }
+    const known = classifyFailure(err);
+    if (known) {
+      process.stderr.write(`simreal: ${known.message}\n`);
+      return known.exitCode;
     }
     throw err;
   }

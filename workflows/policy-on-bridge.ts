@@ -7,7 +7,7 @@
  * The robot must observe exactly the features the model was trained on (names and order); a
  * mismatch is refused before the lease, naming both sides.
  */
-import { ControllerClient } from '../bridge/controller-client.ts';
+import { BridgeError, ControllerClient } from '../bridge/controller-client.ts';
 import type { ActionVector, Observation } from '../bridge/protocol.ts';
 import type { BackendName } from '../policy/backend.ts';
 import { PolicyInputError, listNames } from '../policy/errors.ts';
@@ -90,6 +90,11 @@ async function drive(policy: StatePolicy, client: ControllerClient, o: BridgeRun
   const S = policy.inputs;
 
   await new Promise<void>((resolve, reject) => {
+    // The hub going away ends the run at once, saying so (not a stall timeout later).
+    client.once('close', (e: { code: number; reason: string }) => {
+      clearTimeout(stall);
+      reject(new BridgeError('closed', `the connection to ${o.url} closed (code ${e.code}${e.reason ? `, ${e.reason}` : ''}) after ${episodes.length} of ${o.episodes} episodes`));
+    });
     let stall = setTimeout(() => reject(new Error(`no observation from ${o.robot} for ${o.stallMs ?? 5000} ms`)), o.stallMs ?? 5000);
     const onObs = (obs: Observation): void => {
       if (obs.robot !== o.robot) return;

@@ -1,8 +1,9 @@
 /**
- * Reading bridge recordings back: `readRecording` yields every message in log-time order (the
+ * Reading bridge recordings back: `readRecording` yields every protocol message in log-time order (the
  * indexed reader of @mcap/core; a file cut short by a crash, with no summary, is streamed in
  * write order instead, which is also time order). `replay` paces them by their timestamps for
- * playback in the viewer.
+ * playback in the viewer. The Foxglove-schema channels (derived from those messages, for
+ * Foxglove) are left out.
  */
 import * as fs from 'node:fs/promises';
 import { McapIndexedReader, McapStreamReader } from '@mcap/core';
@@ -10,6 +11,7 @@ import type { McapTypes } from '@mcap/core';
 import { decodeFrame } from '../protocol.ts';
 import type { Frame } from '../protocol.ts';
 import { FRAME_MESSAGE_ENCODING } from './schemas.ts';
+import { FileReadable } from './file-readable.ts';
 
 export interface RecordedMessage {
   topic: string;
@@ -34,21 +36,9 @@ export interface ReadOptions {
   endMs?: number;
 }
 
-class FileReadable implements McapTypes.IReadable {
-  private readonly fh: fs.FileHandle;
-  private readonly bytes: bigint;
-  constructor(fh: fs.FileHandle, bytes: bigint) {
-    this.fh = fh;
-    this.bytes = bytes;
-  }
-  async size(): Promise<bigint> {
-    return this.bytes;
-  }
-  async read(offset: bigint, size: bigint): Promise<Uint8Array> {
-    const buf = Buffer.allocUnsafe(Number(size));
-    const { bytesRead } = await this.fh.read(buf, 0, buf.byteLength, Number(offset));
-    return bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
-  }
+/** Channels in Foxglove's schemas, derived from the protocol messages. */
+function isDerived(channel: McapTypes.Channel): boolean {
+  return channel.metadata.get('schema') === 'foxglove';
 }
 
 function toRecorded(channel: McapTypes.Channel, msg: McapTypes.Message): RecordedMessage {
@@ -92,7 +82,7 @@ export async function* readRecording(path: string, options: ReadOptions = {}): A
     if (reader) {
       for await (const m of reader.readMessages({ topics: options.topics, startTime: startNs, endTime: endNs })) {
         const ch = reader.channelsById.get(m.channelId);
-        if (ch) yield toRecorded(ch, m);
+        if (ch && !isDerived(ch)) yield toRecorded(ch, m);
       }
       return;
     }
@@ -117,7 +107,7 @@ export async function* readRecording(path: string, options: ReadOptions = {}): A
         if (rec.type === 'Channel') channels.set(rec.id, rec);
         else if (rec.type === 'Message') {
           const ch = channels.get(rec.channelId);
-          if (!ch || (topics && !topics.has(ch.topic))) continue;
+          if (!ch || isDerived(ch) || (topics && !topics.has(ch.topic))) continue;
           if ((startNs !== undefined && rec.logTime < startNs) || (endNs !== undefined && rec.logTime > endNs)) continue;
           yield toRecorded(ch, rec);
         }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { TabletopEnv } from '../../sim/env.ts';
 import type { EpisodeRecord } from '../../sim/episode.ts';
 import { DatasetReader } from '../../sim/dataset/reader.ts';
+import { DatasetError } from '../../sim/dataset/format.ts';
 import { readSimrealMeta } from '../../sim/dataset/lerobot-sink.ts';
 import { decodePngRgb } from '../../sim/dataset/png.ts';
 import { Rng } from '../../sim/rng.ts';
@@ -69,6 +70,16 @@ export async function loadFrames(path: string, options: LoadOptions): Promise<Fr
 }
 
 async function loadLeRobot(path: string, options: LoadOptions): Promise<FrameSet> {
+  try {
+    return await readLeRobot(path, options);
+  } catch (err) {
+    // A damaged file is named relative to its dataset: say which dataset too.
+    if (err instanceof DatasetError) throw new PolicyInputError(`dataset ${path}: ${err.message}; check it with \`simreal dataset info ${path} --verify\``);
+    throw err;
+  }
+}
+
+async function readLeRobot(path: string, options: LoadOptions): Promise<FrameSet> {
   const reader = await DatasetReader.open(path);
   try {
     const features = reader.features;
@@ -102,19 +113,23 @@ async function loadLeRobot(path: string, options: LoadOptions): Promise<FrameSet
     const action = new Float32Array(frames * A);
     const blockPoses = options.poses ? new Float32Array(frames * poseWidth) : null;
     const images = img ? new Uint8Array(frames * img.h * img.w * 3) : null;
-    const columns = ['observation.state', 'action', ...(options.poses ? ['sim.block_poses'] : []), ...(imageKey ? [imageKey] : [])];
+    const video = imageKey !== null && features[imageKey].dtype === 'video';
+    const columns = ['observation.state', 'action', ...(options.poses ? ['sim.block_poses'] : []), ...(imageKey && !video ? [imageKey] : [])];
     const episodes: FrameEpisode[] = [];
     let f = 0;
     for (let k = 0; k < entries.length; k++) {
       const e = entries[k];
       const rows = await reader.readEpisode(e, columns);
+      // MP4 frames are decoded a whole episode at a time (one ffmpeg call), then picked.
+      const decoded = video && imageKey ? await reader.readFrames(e, imageKey) : null;
       const start = f;
       for (const t of picks[k]) {
         const r = rows[t];
         state.set(r['observation.state'] as ArrayLike<number>, f * S);
         action.set(r.action as ArrayLike<number>, f * A);
         if (blockPoses) blockPoses.set(r['sim.block_poses'] as ArrayLike<number>, f * poseWidth);
-        if (images && img && imageKey) {
+        if (decoded && images && img) images.set(decoded[t], f * img.h * img.w * 3);
+        else if (images && img && imageKey) {
           const png = decodePngRgb((r[imageKey] as { bytes: Uint8Array }).bytes);
           if (png.width !== img.w || png.height !== img.h) throw new PolicyInputError(`dataset ${path}: ${imageKey} frame ${t} of episode ${e.index} is ${png.width}x${png.height}, meta/info.json says ${img.w}x${img.h}`);
           images.set(png.data, f * img.h * img.w * 3);

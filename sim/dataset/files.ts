@@ -39,6 +39,16 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, `${JSON.stringify(value, null, 4)}\n`);
 }
 
+/** Flushes a file written by another process (ffmpeg) to the disk. */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Renames a finished temporary file into place and makes the rename durable. */
 export function commitFile(tmp: string, path: string): void {
   renameSync(tmp, path);

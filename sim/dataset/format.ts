@@ -17,6 +17,8 @@
  * silently become inputs or targets of a policy that will later run on a real robot.
  */
 import { z } from 'zod';
+import { VIDEO_CODECS, VIDEO_PIX_FMT } from './video.ts';
+import type { VideoCodec } from './video.ts';
 
 export const CODEBASE_VERSION = 'v3.0';
 export const ROBOT_TYPE = 'simreal_gripper4dof';
@@ -106,6 +108,26 @@ export function isImageFeature(f: Feature): boolean {
   return f.dtype === 'image';
 }
 
+export function isVideoFeature(f: Feature): boolean {
+  return f.dtype === 'video';
+}
+
+/** Camera frames, stored as PNG in the data files (`image`) or as MP4 beside them (`video`). */
+export function isCameraFeature(f: Feature): boolean {
+  return f.dtype === 'image' || f.dtype === 'video';
+}
+
+export function videoFilePath(info: Pick<DatasetInfo, 'video_path'>, key: string, chunk: number, file: number): string {
+  return formatTemplate(info.video_path ?? VIDEO_PATH_TEMPLATE, { video_key: key, chunk_index: chunk, file_index: file });
+}
+
+/** The codec a video feature's `info` names, as simreal's writer knows it (null if another). */
+export function videoCodecOf(f: Feature): VideoCodec | null {
+  const name = (f.info as Record<string, unknown> | null | undefined)?.['video.codec'];
+  const hit = Object.entries(VIDEO_CODECS).find(([, c]) => c.codecName === name);
+  return hit ? (hit[0] as VideoCodec) : null;
+}
+
 /** Number of values one frame of a (non-image) feature holds. */
 export function featureWidth(f: Feature): number {
   return f.shape.reduce((a, b) => a * b, 1);
@@ -114,8 +136,8 @@ export function featureWidth(f: Feature): number {
 export interface FeatureLayout {
   observationNames: string[];
   blockCount: number;
-  /** Cameras with rendered frames (`observation.images.<name>`) and their size. */
-  cameras?: { names: string[]; width: number; height: number };
+  /** Cameras with rendered frames (`observation.images.<name>`), their size and storage: `video` (MP4, `codec` default av1) or `png` (the default here; `simreal generate` asks for video). */
+  cameras?: { names: string[]; width: number; height: number; format?: 'video' | 'png'; codec?: VideoCodec };
 }
 
 /**
@@ -127,10 +149,13 @@ export function simrealFeatures(layout: FeatureLayout): Record<string, Feature> 
     'observation.state': { dtype: 'float32', shape: [layout.observationNames.length], names: [...layout.observationNames] },
   };
   for (const cam of layout.cameras?.names ?? []) {
+    const c = layout.cameras!;
+    const video = c.format === 'video';
     features[`${IMAGE_PREFIX}${cam}`] = {
-      dtype: 'image',
-      shape: [layout.cameras!.height, layout.cameras!.width, 3],
+      dtype: video ? 'video' : 'image',
+      shape: [c.height, c.width, 3],
       names: ['height', 'width', 'channels'],
+      ...(video ? { info: videoInfo(c.width, c.height, 0, c.codec ?? 'av1') } : {}),
     };
   }
   features.action = { dtype: 'float32', shape: [ACTION_NAMES.length], names: [...ACTION_NAMES] };
@@ -149,6 +174,23 @@ export function simrealFeatures(layout: FeatureLayout): Record<string, Feature> 
   return features;
 }
 
+/**
+ * A video feature's `info` in meta/info.json, with the keys LeRobot's `get_video_info` writes
+ * (lerobot/datasets/video_utils.py, release v0.4.4 of the v3.0 format).
+ */
+export function videoInfo(width: number, height: number, fps: number, codec: VideoCodec): Record<string, unknown> {
+  return {
+    'video.height': height,
+    'video.width': width,
+    'video.codec': VIDEO_CODECS[codec].codecName,
+    'video.pix_fmt': VIDEO_PIX_FMT,
+    'video.is_depth_map': false,
+    'video.fps': fps,
+    'video.channels': 3,
+    has_audio: false,
+  };
+}
+
 export function emptyInfo(fps: number, features: Record<string, Feature>, dataFileSizeMB = DEFAULT_DATA_FILE_SIZE_IN_MB): DatasetInfo {
   return {
     codebase_version: CODEBASE_VERSION,
@@ -162,8 +204,8 @@ export function emptyInfo(fps: number, features: Record<string, Feature>, dataFi
     fps,
     splits: {},
     data_path: DATA_PATH_TEMPLATE,
-    video_path: null,
-    features,
+    video_path: Object.values(features).some(isVideoFeature) ? VIDEO_PATH_TEMPLATE : null,
+    features: Object.fromEntries(Object.entries(features).map(([k, f]) => [k, isVideoFeature(f) ? { ...f, info: { ...(f.info ?? {}), 'video.fps': fps } } : f])),
   };
 }
 

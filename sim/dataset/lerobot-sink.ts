@@ -60,7 +60,12 @@ function resumeMismatch(old: SimrealMeta, now: SimrealMeta): string | null {
   if (old.randomization !== now.randomization) return `it was generated with --randomization ${old.randomization}, this run uses ${now.randomization}`;
   if (old.dartNoise !== now.dartNoise) return `it was generated with --dart-noise ${old.dartNoise}, this run uses ${now.dartNoise}`;
   if (old.firstIndex !== now.firstIndex || !same(old.shard, now.shard)) return `it holds episodes from ${old.firstIndex}${old.shard ? ` (shard ${old.shard.index}/${old.shard.count})` : ''}, this run starts at ${now.firstIndex}${now.shard ? ` (shard ${now.shard.index}/${now.shard.count})` : ''}`;
-  if (!same(old.cameras, now.cameras)) return 'its cameras (--render/--cameras) differ from this run\'s';
+  // Datasets from before video was the default hold PNG frames and say no format.
+  const cams = (c: SimrealMeta['cameras']) => (c ? { ...c, format: c.format ?? 'png', codec: (c.format ?? 'png') === 'video' ? c.codec ?? 'av1' : undefined } : null);
+  const [a, b] = [cams(old.cameras), cams(now.cameras)];
+  if (a && b && a.format !== b.format) return `its camera frames are stored as ${a.format}, this run asks for ${b.format} (--image-format ${a.format} continues it)`;
+  if (a && b && a.codec !== b.codec) return `its videos are ${a.codec}, this run asks for ${b.codec} (--video-codec ${a.codec} continues it)`;
+  if (!same(a, b)) return 'its cameras (--render/--cameras) differ from this run\'s';
   return null;
 }
 
@@ -139,9 +144,12 @@ export class LeRobotSink implements EpisodeSink {
       if (why) throw new DatasetError(`cannot resume ${dir}: ${why}`, SIMREAL_META_PATH);
     }
     let writer: DatasetWriter | null = null;
-    if (hasDataset) writer = (await DatasetWriter.resume(dir, options)).writer;
-    else removeTempFiles(dir, ['data', 'meta']);
-    writeFileAtomic(join(dir, SIMREAL_META_PATH), `${formatJson(now, 4)}\n`);
+    if (hasDataset) {
+      writer = (await DatasetWriter.resume(dir, options)).writer;
+      writeSimrealMeta(dir, now);
+    } else removeTempFiles(dir, ['data', 'meta', 'videos']);
+    // A new dataset gets meta/simreal.json with its first episode: a run refused before then
+    // (no GPU adapter, no ffmpeg) leaves nothing that would block running it again.
     return new LeRobotSink(dir, meta, writer, options);
   }
 
@@ -156,6 +164,7 @@ export class LeRobotSink implements EpisodeSink {
     const features = featuresForEpisode(ep, this.meta.cameras);
     if (!this.writer) {
       this.writer = DatasetWriter.create(this.dir, ep.fps, features, this.options);
+      writeSimrealMeta(this.dir, toSimrealMeta(this.meta));
     } else {
       const why = featuresMismatch(this.writer.features, features);
       if (why) throw new DatasetError(`episode ${ep.index} does not fit the dataset's features: ${why}`, INFO_PATH);
@@ -167,6 +176,11 @@ export class LeRobotSink implements EpisodeSink {
   async close(): Promise<void> {
     if (this.writer) await this.writer.close();
   }
+}
+
+/** meta/simreal.json, written atomically with ranges on one line (formatJson). */
+function writeSimrealMeta(dir: string, meta: unknown): void {
+  writeFileAtomic(join(dir, SIMREAL_META_PATH), `${formatJson(meta, 4)}\n`);
 }
 
 /** Opens the LeRobot sink (the `lerobot` output format of `simreal generate`). */

@@ -5,11 +5,15 @@
  * recomputed (image stats copied) and recombined into meta/stats.json. Streams one episode at a
  * time through DatasetWriter, so memory does not grow with the inputs.
  *
+ * Video features are not decoded: each input video file is copied whole into the output, and its
+ * episodes keep their time ranges in it.
+ *
  * Extra per-episode columns (simreal/…) are kept where all inputs have them. Refused, with the
  * reason: different fps, features (names, dtypes, shapes), robot type or
- * codebase version; video features; shards of the same run that overlap; a non-empty output.
+ * codebase version; shards of the same run that overlap; a non-empty output. A merge that fails
+ * part way (a damaged input) removes everything it wrote.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatasetInfo } from './format.ts';
 import { DEFAULT_FEATURE_KEYS, DatasetError, EPISODES_DIR, SIMREAL_META_PATH, featureWidth, featuresMismatch } from './format.ts';
@@ -61,8 +65,6 @@ export function planMerge(dirs: string[]): Input[] {
   });
   const first = inputs[0];
   for (const x of inputs) {
-    const video = Object.entries(x.info.features).find(([, f]) => f.dtype === 'video');
-    if (video) throw new DatasetError(`cannot merge ${x.dir}: its feature ${video[0]} is a video, which merge does not support`);
     if (x === first) continue;
     if (x.info.codebase_version !== first.info.codebase_version) throw new DatasetError(`cannot merge: ${x.dir} is codebase ${x.info.codebase_version}, ${first.dir} is ${first.info.codebase_version}`);
     if (x.info.fps !== first.info.fps) throw new DatasetError(`cannot merge: ${x.dir} runs at ${x.info.fps} fps but ${first.dir} at ${first.info.fps} fps`);
@@ -90,6 +92,7 @@ export function planMerge(dirs: string[]): Input[] {
 export async function mergeDatasets(dirs: string[], out: string, options: MergeOptions = {}): Promise<MergeResult> {
   const inputs = planMerge(dirs);
   if (existsSync(out) && readdirSync(out).length > 0) throw new DatasetError(`${out} is not empty: merge writes a new dataset; choose an empty or new folder`);
+  const createdOut = !existsSync(out);
   const first = inputs[0].info;
   const writer = DatasetWriter.create(out, first.fps, first.features, {
     dataFileSizeMB: options.dataFileSizeMB ?? first.data_files_size_in_mb,
@@ -122,7 +125,15 @@ export async function mergeDatasets(dirs: string[], out: string, options: MergeO
             const rows = await reader.readEpisode(entry);
             const frames: EpisodeFrames = { length: rows.length, columns: {}, images: {} };
             const imageStats: StatsMap = {};
+            const encodedVideos: Record<string, { path: string; from: number; to: number }> = {};
             for (const [name, f] of features) {
+              if (f.dtype === 'video') {
+                const seg = entry.videos[name];
+                if (!seg) throw new DatasetError(`episode ${row.episode_index} has no videos/${name}/… columns`, mf.rel);
+                encodedVideos[name] = { path: join(x.dir, seg.file), from: seg.from, to: seg.to };
+                if (row.stats[name]) imageStats[name] = row.stats[name];
+                continue;
+              }
               if (f.dtype === 'image') {
                 frames.images[name] = rows.map((r) => (r[name] as { bytes: Uint8Array }).bytes);
                 if (row.stats[name]) imageStats[name] = row.stats[name];
@@ -137,7 +148,7 @@ export async function mergeDatasets(dirs: string[], out: string, options: MergeO
               });
               frames.columns[name] = values;
             }
-            await writer.append({ frames, task: row.tasks[0], extras: pick(row.extras), imageStats });
+            await writer.append({ frames, task: row.tasks[0], extras: pick(row.extras), imageStats, encodedVideos });
             result.episodes++;
             result.frames += rows.length;
             options.onEpisode?.(result.episodes, total);
@@ -153,7 +164,10 @@ export async function mergeDatasets(dirs: string[], out: string, options: MergeO
     }
     await writer.close();
   } catch (err) {
+    // A failed merge leaves nothing behind (no info.json claiming a dataset), so it can simply run again.
     writer.abort();
+    if (createdOut) rmSync(out, { recursive: true, force: true });
+    else for (const e of readdirSync(out)) rmSync(join(out, e), { recursive: true, force: true });
     throw err;
   }
   // A merge of one run's shards is that run, unsharded.

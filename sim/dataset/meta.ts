@@ -87,6 +87,14 @@ export async function readTasks(root: string): Promise<string[]> {
 
 export type ExtraValue = number | bigint | boolean | string | number[];
 
+/** Where an episode's frames of one video feature are: file (chunk, file) and time range in it (s). */
+export interface VideoSegment {
+  chunk: number;
+  file: number;
+  from: number;
+  to: number;
+}
+
 /** One row of an episodes table. */
 export interface EpisodeMetaRow {
   episode_index: number;
@@ -98,6 +106,8 @@ export interface EpisodeMetaRow {
   to: number;
   metaChunk: number;
   metaFile: number;
+  /** Per video feature: LeRobot's `videos/<key>/chunk_index`, `file_index`, `from_timestamp`, `to_timestamp`. */
+  videos?: Record<string, VideoSegment>;
   /** Empty when read without stats. */
   stats: StatsMap;
   /** Per-episode columns beyond LeRobot's (simreal/…). */
@@ -138,6 +148,23 @@ export function writeEpisodesTable(path: string, rows: EpisodeMetaRow[], feature
     dataset_from_index: int((r) => r.from),
     dataset_to_index: int((r) => r.to),
   };
+  for (const key of Object.keys(rows[0]?.videos ?? {})) {
+    const seg = (r: EpisodeMetaRow): VideoSegment => {
+      const v = r.videos?.[key];
+      if (!v) throw new Error(`episode ${r.episode_index} lacks its segment of video ${key}`);
+      return v;
+    };
+    specs.push(
+      { name: `videos/${key}/chunk_index`, kind: 'scalar', type: 'INT64' },
+      { name: `videos/${key}/file_index`, kind: 'scalar', type: 'INT64' },
+      { name: `videos/${key}/from_timestamp`, kind: 'scalar', type: 'DOUBLE' },
+      { name: `videos/${key}/to_timestamp`, kind: 'scalar', type: 'DOUBLE' },
+    );
+    data[`videos/${key}/chunk_index`] = int((r) => seg(r).chunk);
+    data[`videos/${key}/file_index`] = int((r) => seg(r).file);
+    data[`videos/${key}/from_timestamp`] = Float64Array.from(rows, (r) => seg(r).from);
+    data[`videos/${key}/to_timestamp`] = Float64Array.from(rows, (r) => seg(r).to);
+  }
   for (const [name, f] of Object.entries(features)) {
     if (!rows.every((r) => name in r.stats)) continue;
     for (const k of STAT_KEYS) {
@@ -182,8 +209,17 @@ export function parseEpisodeRow(r: Row, rel: string, withStats: boolean): Episod
   };
   const stats: StatsMap = {};
   const extras: Record<string, ExtraValue> = {};
+  const videos: Record<string, VideoSegment> = {};
   for (const [k, v] of Object.entries(r)) {
     if (CORE_COLUMNS.has(k)) continue;
+    const vm = /^videos\/(.+)\/(chunk_index|file_index|from_timestamp|to_timestamp)$/.exec(k);
+    if (vm) {
+      if (typeof v !== 'number' && typeof v !== 'bigint') throw new DatasetError(`column ${k} is not a number`, rel);
+      const seg = (videos[vm[1]] ??= { chunk: NaN, file: NaN, from: NaN, to: NaN });
+      const field = { chunk_index: 'chunk', file_index: 'file', from_timestamp: 'from', to_timestamp: 'to' }[vm[2]] as keyof VideoSegment;
+      seg[field] = Number(v);
+      continue;
+    }
     if (k.startsWith('stats/')) {
       if (!withStats) continue;
       const slash = k.lastIndexOf('/');
@@ -193,6 +229,9 @@ export function parseEpisodeRow(r: Row, rel: string, withStats: boolean): Episod
     }
     const e = toExtra(v);
     if (e !== undefined) extras[k] = e;
+  }
+  for (const [key, seg] of Object.entries(videos)) {
+    for (const [field, v] of Object.entries(seg)) if (Number.isNaN(v)) throw new DatasetError(`episode ${String(r.episode_index)} has some videos/${key}/… columns but not its ${field}`, rel);
   }
   const tasks = r.tasks;
   return {
@@ -205,6 +244,7 @@ export function parseEpisodeRow(r: Row, rel: string, withStats: boolean): Episod
     to: num('dataset_to_index'),
     metaChunk: r['meta/episodes/chunk_index'] === undefined ? 0 : num('meta/episodes/chunk_index'),
     metaFile: r['meta/episodes/file_index'] === undefined ? 0 : num('meta/episodes/file_index'),
+    ...(Object.keys(videos).length ? { videos } : {}),
     stats,
     extras,
   };

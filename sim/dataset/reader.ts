@@ -20,11 +20,16 @@
  *   b.size;                 // frames in this batch (the last may be smaller unless dropLast)
  *   b.state;                // Float32Array [size × stateDim]   (observation.state)
  *   b.action;               // Float32Array [size × actionDim]  (action: the expert's label)
- *   b.images?.['observation.images.front'];   // 'rgb': Uint8Array [size × H × W × 3]; 'png': Uint8Array[] (PNG bytes)
+ *   b.images?.['observation.images.front'];   // 'rgb': Uint8Array [size × H × W × 3]; 'png': Uint8Array[] (PNG bytes; image features only)
  *   b.index;                // Float64Array [size] global frame index of each sample
  * }
+ * const rgb = await ds.readFrames(ds.episodes[0], 'observation.images.front');   // RGB of every frame (PNG or MP4)
  * await ds.close();
  * ```
+ *
+ * Camera features are `image` (PNG inside the data files) or `video` (MP4 files beside them, in
+ * LeRobot v3's layout): episode e's frames are the `length` frames from its `from_timestamp` in
+ * its video file, decoded through ffmpeg (sim/dataset/video.ts).
  *
  * Shuffling: episodes are visited in an order drawn from `seed`, their frames pass through a
  * shuffle buffer of `shuffleBuffer` frames from which each sample is drawn at random (the
@@ -36,13 +41,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../rng.ts';
 import type { DatasetInfo, Feature } from './format.ts';
-import { DatasetError, EPISODES_DIR, TASKS_PATH, dataFilePath, featureWidth } from './format.ts';
+import { DatasetError, EPISODES_DIR, TASKS_PATH, dataFilePath, featureWidth, isCameraFeature, videoFilePath } from './format.ts';
 import { listChunkFiles } from './files.ts';
 import type { ExtraValue } from './meta.ts';
 import { readEpisodesTable, readInfo, readTasks } from './meta.ts';
 import type { ParquetSource, Row } from './parquet.ts';
 import { openParquet, readRows } from './parquet.ts';
 import { decodePngRgb } from './png.ts';
+import { decodeVideoFrames } from './video.ts';
 
 export interface EpisodeEntry {
   /** Episode index in this dataset (0-based, contiguous). */
@@ -56,6 +62,8 @@ export interface EpisodeEntry {
   dataFile: string;
   /** Row of the episode's first frame within dataFile. */
   fileRow: number;
+  /** Per video feature: the MP4 file (relative to the root) and the episode's time range in it (s). */
+  videos: Record<string, { file: string; from: number; to: number }>;
   /** simreal/success (undefined for datasets without it). */
   success?: boolean;
   /** simreal/task_id, e.g. StackBlocks-v1. */
@@ -145,6 +153,7 @@ export class DatasetReader {
           to: r.to,
           dataFile,
           fileRow: r.from - (fileStart.get(dataFile) as number),
+          videos: Object.fromEntries(Object.entries(r.videos ?? {}).map(([k, v]) => [k, { file: videoFilePath(info, k, v.chunk, v.file), from: v.from, to: v.to }])),
           success: typeof success === 'boolean' ? success : undefined,
           taskId: typeof taskId === 'string' ? taskId : undefined,
           seed: seed === undefined ? undefined : Number(seed),
@@ -164,8 +173,38 @@ export class DatasetReader {
     return this.info.features;
   }
 
+  /** Camera features: PNG (`image`) or MP4 (`video`). */
   get imageKeys(): string[] {
-    return Object.entries(this.info.features).filter(([, f]) => f.dtype === 'image').map(([k]) => k);
+    return Object.entries(this.info.features).filter(([, f]) => isCameraFeature(f)).map(([k]) => k);
+  }
+
+  /** Every frame of an episode's camera feature as RGB (height × width × 3 bytes each). */
+  async readFrames(entry: EpisodeEntry, key: string): Promise<Uint8Array[]> {
+    const f = this.info.features[key];
+    if (!f || !isCameraFeature(f)) throw new DatasetError(`has no camera feature ${key}`, 'meta/info.json');
+    const [height, width] = f.shape;
+    if (f.dtype === 'image') {
+      const rows = await this.readEpisode(entry, [key]);
+      return rows.map((r, t) => {
+        const px = decodePngRgb((r[key] as { bytes: Uint8Array }).bytes);
+        if (px.width !== width || px.height !== height) throw new DatasetError(`${key} frame ${t} of episode ${entry.index} is ${px.width}x${px.height}, meta/info.json says ${width}x${height}`, entry.dataFile);
+        return px.data;
+      });
+    }
+    const seg = entry.videos[key];
+    if (!seg) throw new DatasetError(`episode ${entry.index} has no videos/${key}/… columns`, EPISODES_DIR);
+    const expected = Math.round((seg.to - seg.from) * this.fps);
+    if (expected !== entry.length) throw new DatasetError(`episode ${entry.index} spans ${seg.from}..${seg.to} s of ${seg.file} (${expected} frames at ${this.fps} fps) but has ${entry.length} frames`, EPISODES_DIR);
+    const path = join(this.root, seg.file);
+    if (!existsSync(path)) throw new DatasetError(`missing, but episode ${entry.index} is stored in it`, seg.file);
+    let frames: Uint8Array[];
+    try {
+      frames = await decodeVideoFrames(path, { fromTimestamp: seg.from, count: entry.length, width, height, fps: this.fps });
+    } catch (err) {
+      throw new DatasetError((err as Error).message, seg.file);
+    }
+    if (frames.length !== entry.length) throw new DatasetError(`holds ${frames.length} frames from ${seg.from} s, episode ${entry.index} needs ${entry.length} (truncated?)`, seg.file);
+    return frames;
   }
 
   selectEpisodes(filter: EpisodeFilter = {}): EpisodeEntry[] {
@@ -228,13 +267,15 @@ export class DatasetReader {
     const stateDim = featureWidth(this.info.features[stateKey]);
     const actionDim = featureWidth(this.info.features[actionKey]);
     const imageKeys = options.images ? this.imageKeys : [];
+    const videoKeys = new Set(imageKeys.filter((k) => this.info.features[k].dtype === 'video'));
+    if (options.images === 'png' && videoKeys.size) throw new DatasetError(`stores ${[...videoKeys].join(', ')} as video, which has no PNG bytes: ask for images: 'rgb'`, 'meta/info.json');
     const { batchSize } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     const capacity = Math.max(1, options.shuffleBuffer ?? 10_000);
     const rng = new Rng(options.seed);
     const order = rng.fork('episodes').shuffle([...this.selectEpisodes(options.filter)]);
     const draw = rng.fork('frames');
-    const columns = [stateKey, actionKey, 'index', ...imageKeys];
+    const columns = [stateKey, actionKey, 'index', ...imageKeys.filter((k) => !videoKeys.has(k))];
     const buffer: Sample[] = [];
     let pending: Sample[] = [];
 
@@ -259,6 +300,10 @@ export class DatasetReader {
           const [h, w] = this.info.features[k].shape;
           const out = new Uint8Array(n * h * w * 3);
           samples.forEach((s, i) => {
+            if (videoKeys.has(k)) {
+              out.set(s.images[ki], i * h * w * 3); // decoded from the video already
+              return;
+            }
             const img = decodePngRgb(s.images[ki]);
             if (img.width !== w || img.height !== h) throw new DatasetError(`${k} frame ${s.index} is ${img.width}x${img.height}, info.json says ${w}x${h}`);
             out.set(img.data, i * h * w * 3);
@@ -278,12 +323,15 @@ export class DatasetReader {
 
     for (const entry of order) {
       const rows = await this.readEpisode(entry, columns);
-      for (const r of rows) {
+      const decoded = new Map<string, Uint8Array[]>();
+      for (const k of videoKeys) decoded.set(k, await this.readFrames(entry, k));
+      for (let t = 0; t < rows.length; t++) {
+        const r = rows[t];
         buffer.push({
           state: asVector(r[stateKey]),
           action: asVector(r[actionKey]),
           index: Number(r.index),
-          images: imageKeys.map((k) => (r[k] as { bytes: Uint8Array }).bytes),
+          images: imageKeys.map((k) => (videoKeys.has(k) ? decoded.get(k)![t] : (r[k] as { bytes: Uint8Array }).bytes)),
         });
         if (buffer.length >= capacity) {
           pending.push(take());

@@ -60,10 +60,15 @@ export function sampleIndices(length: number, samples: number): number[] {
 
 /** Per-channel stats of sampled PNG frames, in [0, 1]; exact, from 256-bin histograms. */
 export function imageStats(pngs: ArrayLike<Uint8Array>, samples: number): FeatureStats {
-  const idx = sampleIndices(pngs.length, samples);
+  return rgbFrameStats(pngs.length, samples, (i) => decodePngRgb(pngs[i]).data);
+}
+
+/** The same from frames given as RGB pixels (height × width × 3 bytes each) by `pixels(i)`. */
+export function rgbFrameStats(length: number, samples: number, pixels: (i: number) => Uint8Array): FeatureStats {
+  const idx = sampleIndices(length, samples);
   const hist = [new Float64Array(256), new Float64Array(256), new Float64Array(256)];
   for (const i of idx) {
-    const img = decodePngRgb(pngs[i]).data;
+    const img = pixels(i);
     for (let p = 0; p < img.length; p += 3) {
       hist[0][img[p]]++;
       hist[1][img[p + 1]]++;

@@ -8,13 +8,17 @@
  * group decodable (a truncated or corrupted file is named), row counts equal to the episodes'
  * lengths, episode_index / frame_index / index / task_index consistent with the metadata, and
  * the file's SHA-256 equal to the one recorded at commit (simreal datasets), so that a changed
- * byte that still decodes is found too.
+ * byte that still decodes is found too. Video features: every episode has its segment columns,
+ * every video file referred to exists and none is left over, the segments of a file follow each
+ * other and each lasts length/fps, and (with ffprobe) each file's codec, size, frame rate and
+ * frame count agree with meta/info.json and its episodes.
  * Memory: one row group at a time.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatasetInfo } from './format.ts';
-import { CHECKSUM_COLUMN, CODEBASE_VERSION, DATA_DIR, DatasetError, EPISODES_DIR, STATS_PATH, TASKS_PATH, TEMP_SUFFIX, dataFilePath } from './format.ts';
+import { CHECKSUM_COLUMN, CODEBASE_VERSION, DATA_DIR, DatasetError, EPISODES_DIR, STATS_PATH, TASKS_PATH, TEMP_SUFFIX, dataFilePath, videoFilePath } from './format.ts';
+import { VideoToolMissingError, ffmpegAvailable, probeVideo } from './video.ts';
 import { listChunkFiles } from './files.ts';
 import type { EpisodeMetaRow } from './meta.ts';
 import { readEpisodesTable, readInfo, readStats, readTasks } from './meta.ts';
@@ -77,7 +81,12 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
   } else if (info.total_tasks > 0) problems.push(`${TASKS_PATH}: missing (meta/info.json says total_tasks ${info.total_tasks})`);
 
   // Episodes tables.
+  const videoKeys = Object.entries(info.features).filter(([, f]) => f.dtype === 'video').map(([k]) => k);
+  const byVideo = new Map<string, { key: string; segs: Array<{ episode: number; from: number; to: number; length: number }> }>();
   const byFile = new Map<string, EpisodeMetaRow[]>();
+  // Episodes tables that could not be read: the files their episodes refer to are unknown, so no
+  // file is called unreferenced (that would blame the data for the table's damage).
+  const unreadableTables: string[] = [];
   let expectEpisode = 0, expectFrom = 0;
   for (const mf of listChunkFiles(root, EPISODES_DIR)) {
     let rows: EpisodeMetaRow[];
@@ -85,6 +94,7 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
       rows = await readEpisodesTable(root, mf.rel);
     } catch (err) {
       problem(err, mf.rel);
+      unreadableTables.push(mf.rel);
       continue;
     }
     for (const r of rows) {
@@ -97,6 +107,16 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
       if (r.length < 1 || r.to - r.from !== r.length) problems.push(`${mf.rel}: episode ${r.episode_index} has length ${r.length} but rows ${r.from}..${r.to}`);
       if (r.from !== expectFrom) problems.push(`${mf.rel}: episode ${r.episode_index} starts at frame ${r.from}, expected ${expectFrom}`);
       for (const t of r.tasks) if (tasks.length && !tasks.includes(t)) problems.push(`${mf.rel}: episode ${r.episode_index} has task "${t}", which ${TASKS_PATH} lacks`);
+      for (const key of videoKeys) {
+        const seg = r.videos?.[key];
+        if (!seg) {
+          problems.push(`${mf.rel}: episode ${r.episode_index} has no videos/${key}/… columns, but ${key} is a video feature`);
+          continue;
+        }
+        const vrel = videoFilePath(info, key, seg.chunk, seg.file);
+        if (!byVideo.has(vrel)) byVideo.set(vrel, { key, segs: [] });
+        byVideo.get(vrel)!.segs.push({ episode: r.episode_index, from: seg.from, to: seg.to, length: r.length });
+      }
       const rel = dataFilePath(info, r.dataChunk, r.dataFile);
       if (!byFile.has(rel)) byFile.set(rel, []);
       byFile.get(rel)!.push(r);
@@ -109,9 +129,56 @@ export async function verifyDataset(root: string): Promise<VerifyReport> {
   if (checked.episodes !== info.total_episodes) problems.push(`meta/info.json: total_episodes is ${info.total_episodes} but ${EPISODES_DIR} holds ${checked.episodes} episodes`);
   if (checked.frames !== info.total_frames) problems.push(`meta/info.json: total_frames is ${info.total_frames} but the episodes add up to ${checked.frames} frames`);
 
+  if (checked.episodes === 0 && unreadableTables.length === 0) problems.push(`${EPISODES_DIR}: the dataset holds no episode (a generation or merge that never committed one); generate or merge it again`);
+
+  // Video files.
+  if (videoKeys.length) {
+    if (!info.video_path) problems.push('meta/info.json: video features are declared but video_path is not set');
+    const canProbe = ffmpegAvailable();
+    if (!canProbe) notes.push('video files were not decoded or probed: ffmpeg (with ffprobe) is not installed (apt-get install ffmpeg)');
+    for (const key of videoKeys) {
+      for (const vf of listChunkFiles(root, `videos/${key}`, '.mp4')) if (!byVideo.has(vf.rel) && unreadableTables.length === 0) problems.push(`${vf.rel}: no episode refers to this video file (left by an interrupted commit?)`);
+      for (const vf of listChunkFiles(root, `videos/${key}`, '.mp4' + TEMP_SUFFIX)) notes.push(`${vf.rel}: left by an interrupted write, not part of the dataset (generate --resume removes it)`);
+    }
+    const tol = 0.5 / info.fps;
+    for (const [vrel, { key, segs }] of byVideo) {
+      if (problems.length >= MAX_PROBLEMS) break;
+      if (!existsSync(join(root, vrel))) {
+        problems.push(`${vrel}: missing, but episodes ${segs[0].episode}..${segs.at(-1)!.episode} are stored in it`);
+        continue;
+      }
+      segs.sort((a, b) => a.from - b.from);
+      let end = segs[0].from;
+      for (const g of segs) {
+        if (Math.abs(g.to - g.from - g.length / info.fps) > tol) problems.push(`${vrel}: episode ${g.episode} spans ${g.from}..${g.to} s, but its ${g.length} frames last ${g.length / info.fps} s at ${info.fps} fps`);
+        if (Math.abs(g.from - end) > tol) problems.push(`${vrel}: episode ${g.episode} starts at ${g.from} s, where the previous episode in the file ended at ${end} s`);
+        end = g.to;
+      }
+      if (!canProbe) continue;
+      try {
+        const p = probeVideo(join(root, vrel));
+        const f = info.features[key];
+        const want = (f.info ?? {}) as Record<string, unknown>;
+        const [h, w] = f.shape;
+        if (p.width !== w || p.height !== h) problems.push(`${vrel}: frames are ${p.width}x${p.height}, meta/info.json says ${w}x${h}`);
+        if (want['video.codec'] !== undefined && p.codec !== want['video.codec']) problems.push(`${vrel}: codec ${p.codec}, meta/info.json says ${String(want['video.codec'])}`);
+        if (Math.abs(p.fps - info.fps) > 1e-6) problems.push(`${vrel}: ${p.fps} frames/s, the dataset ${info.fps}`);
+        const need = Math.round(end * info.fps);
+        if (Number.isFinite(p.frames) && p.frames < need) problems.push(`${vrel}: holds ${p.frames} frames, but its episodes reach frame ${need} (truncated?)`);
+      } catch (err) {
+        if (err instanceof VideoToolMissingError) notes.push(err.message);
+        else problems.push(`${vrel}: ${(err as Error).message}`);
+      }
+    }
+  }
+
   // Data files.
   const onDisk = new Set(listChunkFiles(root, DATA_DIR).map((f) => f.rel));
-  for (const rel of onDisk) if (!byFile.has(rel)) problems.push(`${rel}: no episode refers to this data file (left by an interrupted commit?)`);
+  for (const rel of onDisk) {
+    if (byFile.has(rel)) continue;
+    if (unreadableTables.length) notes.push(`${rel}: not checked, its episodes may be in the unreadable ${unreadableTables.join(', ')}`);
+    else problems.push(`${rel}: no episode refers to this data file (left by an interrupted commit?)`);
+  }
   const features = Object.entries(info.features).filter(([, f]) => f.dtype !== 'video').map(([k]) => k);
   for (const [rel, episodes] of byFile) {
     if (problems.length >= MAX_PROBLEMS) break;

@@ -17,6 +17,8 @@ export interface RenderSpec {
   cameras: string[];
   width: number;
   height: number;
+  /** RGB frames as PNG bytes (default) or raw height × width × 3 bytes (what a video encoder takes). */
+  rgbAs?: 'png' | 'raw';
   /** Also render depth and segmentation. */
   depth?: boolean;
   segmentation?: boolean;
@@ -42,7 +44,7 @@ export interface JobSpec {
  */
 export interface EpisodeFrameRenderer {
   beginEpisode(scenario: Scenario, seed: number, randomization: RandomizationMode): void;
-  /** PNG bytes per camera for this state. */
+  /** Image bytes per camera for this state: PNG, or raw RGB with `rgbAs: 'raw'`. */
   renderFrame(state: SimState): Promise<Record<string, Uint8Array>>;
   dispose(): Promise<void>;
 }

@@ -6,6 +6,7 @@
 import type { EpisodeRecord } from '../episode.ts';
 import type { Scenario } from '../scenario.ts';
 import type { RandomizationMode } from '../randomization.ts';
+import type { VideoCodec } from '../dataset/video.ts';
 
 export interface GenerationMeta {
   scenario: Scenario;
@@ -19,8 +20,8 @@ export interface GenerationMeta {
   episodes: number;
   /** Shard `index/count` when the run is one shard of a larger dataset. */
   shard?: { index: number; count: number };
-  /** Camera names and image size when frames are rendered. */
-  cameras?: { names: string[]; width: number; height: number };
+  /** Camera names, image size and storage (MP4 video, the default, or PNG) when frames are rendered. */
+  cameras?: { names: string[]; width: number; height: number; format?: 'video' | 'png'; codec?: VideoCodec };
 }
 
 export interface EpisodeSink {

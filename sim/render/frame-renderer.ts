@@ -4,8 +4,8 @@
  *
  * beginEpisode() fixes the episode's look from its seed (`new Rng(seed).fork('visual')`, drawn
  * when the first state shows which bodies there are); renderFrame() draws every camera of one
- * state into one tiled target and encodes PNGs. Keys of the returned record: the camera name
- * (RGB), and with `spec.depth` / `spec.segmentation` also `<camera>_depth` (16-bit PNG,
+ * state into one tiled target and encodes PNGs (RGB stays raw with `spec.rgbAs: 'raw'`, for
+ * video). Keys of the returned record: the camera name (RGB), and with `spec.depth` / `spec.segmentation` also `<camera>_depth` (16-bit PNG,
  * millimetres along the optical axis) and `<camera>_segmentation` (16-bit PNG of ids).
  *
  * All GPU work of a renderFrame() call is submitted before it returns its promise, so a caller
@@ -116,7 +116,7 @@ export async function createEpisodeFrameRenderer(spec: RenderSpec): Promise<Epis
       const out: Record<string, Uint8Array> = {};
       const { width: w, height: h } = spec;
       for (const v of frame.views) {
-        if (v.rgb) out[v.camera] = encodeRgbPng(v.rgb, w, h);
+        if (v.rgb) out[v.camera] = spec.rgbAs === 'raw' ? v.rgb.slice() : encodeRgbPng(v.rgb, w, h);
         if (v.depth) out[`${v.camera}_depth`] = encodeDepthPng(v.depth, w, h);
         if (v.segmentation) out[`${v.camera}_segmentation`] = encodeSegmentationPng(v.segmentation, w, h);
       }

@@ -14,10 +14,14 @@ import { summarize } from '../../sim/dataset/summary.ts';
 import { Rng } from '../../sim/rng.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import { REPO, makeDataset, tempDir } from './helpers.ts';
+import { ffmpegAvailable } from '../../sim/dataset/video.ts';
+
+const HAVE_FFMPEG = ffmpegAvailable();
 
 const tmp = tempDir();
 const dir = join(tmp.dir, 'stack2');
 const images = join(tmp.dir, 'images');
+const videos = join(tmp.dir, 'videos');
 let instance: DuckDBInstance;
 let db: DuckDBConnection;
 let summary: DatasetSummary;
@@ -34,6 +38,14 @@ beforeAll(async () => {
   const rng = new Rng(5);
   for (let i = 0; i < 2; i++) await sink.write(syntheticEpisode(i, pngs, rng));
   await sink.close();
+  if (HAVE_FFMPEG) {
+    const vsink = await LeRobotSink.open(videos, {
+      scenario, randomization: 'train', baseSeed: 0, dartNoise: 0, firstIndex: 0, episodes: 3,
+      cameras: { names: ['front'], width: 128, height: 128, format: 'video', codec: 'av1' },
+    }, false);
+    for (let i = 0; i < 3; i++) await vsink.write(syntheticEpisode(i, pngs, rng));
+    await vsink.close();
+  }
   instance = await DuckDBInstance.create(':memory:');
   db = await instance.connect();
 });
@@ -112,5 +124,24 @@ describe('DuckDB reads what simreal wrote', () => {
     expect(Number(r.lo)).toBeGreaterThan(20_000);
     expect(r.png).toBe(true);
     expect(r.path).toBe('frame-000003.png');
+  });
+
+  it.skipIf(!HAVE_FFMPEG)('reads a video dataset: no image column in the data, LeRobot\'s videos/… columns in the episodes', async () => {
+    const cols = (await rows(`DESCRIBE SELECT * FROM ${data(videos)}`)).map((c) => c.column_name);
+    expect(cols).not.toContain('observation.images.front');
+    expect(cols).toContain('observation.state');
+    const ep = await rows(`SELECT episode_index, length, "videos/observation.images.front/chunk_index" AS c, "videos/observation.images.front/file_index" AS f,
+      "videos/observation.images.front/from_timestamp" AS t0, "videos/observation.images.front/to_timestamp" AS t1 FROM ${episodes(videos)} ORDER BY episode_index`);
+    expect(ep).toHaveLength(3);
+    let t = 0;
+    for (const e of ep) {
+      expect([Number(e.c), Number(e.f)]).toEqual([0, 0]);
+      expect(Number(e.t0)).toBeCloseTo(t, 9);
+      expect(Number(e.t1) - Number(e.t0)).toBeCloseTo(Number(e.length) / 20, 9);
+      t = Number(e.t1);
+    }
+    const types = Object.fromEntries((await rows(`DESCRIBE SELECT * FROM ${episodes(videos)}`)).map((c) => [c.column_name, c.column_type]));
+    expect(types['videos/observation.images.front/from_timestamp']).toBe('DOUBLE');
+    expect(types['videos/observation.images.front/chunk_index']).toBe('BIGINT');
   });
 });
