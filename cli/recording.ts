@@ -5,14 +5,14 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseIntOption, parseNumberOption } from './options.ts';
 import { recoverRecording, RecoverError } from '../bridge/mcap/recover.ts';
 import { runRecordingCrashBench } from '../bridge/bench/recording-crash.ts';
 
-const BIN = fileURLToPath(new URL('../bin/simreal.js', import.meta.url));
+/** The command running now: the crash bench starts bridges with it. */
+const BIN = process.argv[1];
 
 function defaultOut(file: string): string {
   const ext = path.extname(file);
