@@ -1,0 +1,95 @@
+// Naming blocks the way the tasks do, measuring errors, and the camera effects of training frames.
+import { describe, expect, it } from 'vitest';
+import type { TaskConfig } from '../../sim/scenario.ts';
+import type { Vec3 } from '../../sim/state.ts';
+import { Rng } from '../../sim/rng.ts';
+import { nameByRule, nameByTracking } from '../../policy/perception/identity.ts';
+import { blockErrors, summarizeErrors } from '../../policy/perception/measure.ts';
+import { augment, gaussianBlur, jpegRoundTrip } from '../../policy/perception/augment.ts';
+
+const stack = { id: 'StackBlocks-v1', blocks: 3 } as TaskConfig;
+const grasp = { id: 'Grasp-v1', distractors: 3 } as unknown as TaskConfig;
+
+describe('block names', () => {
+  it('numbers stack blocks left to right, and finds the grasp target in the middle of its ring', () => {
+    expect(nameByRule(stack, [[0.1, 0, 0], [-0.1, 0.05, 0], [0, -0.1, 0]])).toEqual([1, 2, 0]);
+    const ring: Vec3[] = [[0.2, 0.1, 0.025], [0.1, 0.1, 0.025], [0.1, 0.2, 0.025], [0.0, 0.1, 0.025], [0.1, 0.0, 0.025]];
+    // Detection 1 is the target (the middle); the rest follow by x (ties by index).
+    expect(nameByRule(grasp, ring)).toEqual([1, 3, 2, 4, 0]);
+  });
+
+  it('carries names from one estimate to the next along the smallest motion', () => {
+    const prev: Vec3[] = [[0, 0, 0.025], [0.1, 0, 0.025], [0.2, 0, 0.025]];
+    // Block 1 lifted and moved over block 0; detections arrive in another order.
+    const now: Vec3[] = [[0.2, 0.005, 0.025], [0.01, 0, 0.075], [0.0, 0.0, 0.025]];
+    expect(nameByTracking(prev, now)).toEqual([2, 1, 0]);
+  });
+});
+
+describe('errors', () => {
+  it('matches interchangeable blocks by least error and names the grasp target by its ring', () => {
+    const truth: Vec3[] = [[0, 0, 0.025], [0.1, 0, 0.025]];
+    expect(blockErrors(stack, [[0.1, 0.01, 0.025], [0, 0, 0.045]], truth).map((e) => +e.toFixed(6))).toEqual([0.02, 0.01]);
+    // A missing detection counts as a guess at the table centre.
+    expect(blockErrors(stack, [[0.1, 0, 0.025]], truth)[0]).toBeCloseTo(0.025, 9);
+    const g: Vec3[] = [[0.1, 0.1, 0.025], [0.2, 0.1, 0.025], [0.0, 0.1, 0.025], [0.1, 0.2, 0.025]];
+    const est: Vec3[] = [g[3], g[1], [0.1, 0.11, 0.025], g[2]];
+    expect(blockErrors(grasp, est, g)[0]).toBeCloseTo(0.01, 9);
+  });
+
+  it('summarizes with bootstrap intervals that contain the estimate and repeat for the same errors', () => {
+    const errors = Array.from({ length: 200 }, (_, i) => (i % 10) / 100);
+    const s = summarizeErrors(errors);
+    expect(s.frames).toBe(200);
+    expect(s.meanCm.value).toBeCloseTo(4.5, 9);
+    expect(s.medianCm.value).toBeCloseTo(4.5, 9);
+    // Linear interpolation between order statistics: position 0.9 · 199 = 179.1 → 8 + 0.1.
+    expect(s.p90Cm.value).toBeCloseTo(8.1, 9);
+    for (const st of [s.meanCm, s.medianCm, s.p90Cm]) {
+      expect(st.low).toBeLessThanOrEqual(st.value);
+      expect(st.high).toBeGreaterThanOrEqual(st.value);
+    }
+    expect(s.meanCm.high - s.meanCm.low).toBeGreaterThan(0.2);
+    expect(summarizeErrors(errors)).toEqual(s);
+  });
+});
+
+describe('camera effects', () => {
+  const image = (): Uint8Array => {
+    const img = new Uint8Array(64 * 64 * 3);
+    for (let i = 0; i < img.length; i++) img[i] = (i * 37 + (i >> 7) * 11) & 255;
+    return img;
+  };
+  const psnr = (a: Uint8Array, b: Uint8Array): number => {
+    let se = 0;
+    for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+    return 10 * Math.log10((255 * 255) / (se / a.length));
+  };
+
+  it('are drawn from the frame\'s generator: same seed, same image; another seed, another', () => {
+    const a = image(), b = image(), c = image();
+    augment(a, 64, 64, new Rng(5));
+    augment(b, 64, 64, new Rng(5));
+    augment(c, 64, 64, new Rng(6));
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+  });
+
+  it('blur keeps the mean and removes detail; a JPEG round trip at quality 90 stays close', () => {
+    const flat = new Uint8Array(32 * 32 * 3);
+    for (let i = 0; i < flat.length; i++) flat[i] = (Math.floor(i / 3) % 2) * 200;
+    const before = flat.reduce((s, v) => s + v, 0);
+    gaussianBlur(flat, 32, 32, 1.5);
+    expect(Math.abs(flat.reduce((s, v) => s + v, 0) - before) / before).toBeLessThan(0.01);
+    // Away from the clamped borders the stripes are gone.
+    const inner: number[] = [];
+    for (let y = 5; y < 27; y++) for (let x = 5; x < 27; x++) inner.push(flat[(y * 32 + x) * 3]);
+    expect(Math.max(...inner) - Math.min(...inner)).toBeLessThan(10);
+    const smooth = new Uint8Array(64 * 64 * 3);
+    for (let i = 0; i < 64 * 64; i++) smooth.fill(Math.round(128 + 100 * Math.sin(i / 200)), 3 * i, 3 * i + 3);
+    const j = Uint8Array.from(smooth);
+    jpegRoundTrip(j, 64, 64, 90);
+    expect(j).not.toEqual(smooth);
+    expect(psnr(j, smooth)).toBeGreaterThan(35);
+  });
+});
