@@ -16,6 +16,8 @@ import type { TrainOptions, TrainResult } from '../policy/train/run.ts';
 import type { TrainProgress } from '../policy/train/trainer.ts';
 import { DatasetError } from '../sim/dataset/format.ts';
 import type { CommandModule } from './commands.ts';
+import { streamOptions, trainPoseFromScenario } from './train-pose.ts';
+import type { StreamFlags } from './train-pose.ts';
 import { UserError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
@@ -169,9 +171,12 @@ export const trainCommand: CommandModule = {
       .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
       .option('--select-episodes <n>', 'after each epoch, roll out on this many seeded episodes (training randomization) and keep the epoch with the best success; 0: select by validation loss', '40')
       .action((datasets: string[], flags: TrainFlags) => run(trainBc, datasets, flags));
-    common(train.command('pose').description('Pose estimator CNN: camera frame → block positions in the table frame (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 })
+    streamOptions(common(train.command('pose').description('Pose estimator: camera frame → block positions in the table frame. From a scenario file (e.g. scenarios/stack-2.json) it trains on frames rendered on the fly, each seen once; from --render datasets, on their frames'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 }))
       .option('--camera <name>', 'camera whose frames to learn from', 'front')
-      .action((datasets: string[], flags: TrainFlags) => run(trainPose, datasets, flags));
+      .action((sources: string[], flags: TrainFlags & StreamFlags) => {
+        if (sources.length === 1 && sources[0].endsWith('.json')) return trainPoseFromScenario(sources[0], flags);
+        return run(trainPose, sources, flags);
+      });
     common(train.command('visuomotor').description('Visuomotor policy: camera frame + gripper state → action (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 })
       .option('--camera <name>', 'camera whose frames to learn from', 'front')
       .action((datasets: string[], flags: TrainFlags) => run(trainVisuomotor, datasets, flags));

@@ -9,8 +9,11 @@ import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import { readModelCard } from '../model-card.ts';
 import { loadLayersModel } from '../model-io.ts';
-import { bcPolicy, checkCardFits, checkGraphFits, poseErrorsOnly, poseGraspPolicy, visuomotorPolicy } from './policies.ts';
-import type { PoseGraspPolicy } from './policies.ts';
+import { bcPolicy, checkCardFits, checkGraphFits, visuomotorPolicy } from './policies.ts';
+import { perceivedStatePolicy, poseErrorsOnly, poseGraspPolicy } from './perception-policies.ts';
+import type { PoseErrors } from './perception-policies.ts';
+import { loadPoseEstimator } from '../perception/estimator.ts';
+import { TabletopEnv } from '../../sim/env.ts';
 import { rolloutGroup } from './rollout.ts';
 import type { RolloutPolicy } from './rollout.ts';
 import type { EpisodeOutcome } from './stats.ts';
@@ -25,6 +28,10 @@ export interface GroupJob {
   scenario: Scenario;
   scenarioLabel: string;
   randomization: RandomizationMode;
+  /** Looks of rendered frames (default: as `randomization`). */
+  looks?: RandomizationMode;
+  /** A pose estimator whose estimates replace the true block features a state policy reads. */
+  perception?: string;
   backend?: BackendName;
   group: number;
   mode: EvalMode;
@@ -72,33 +79,47 @@ export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Pr
   }
   const card = readModelCard(job.modelDir);
   checkCardFits(card, job.scenario, job.modelDir, job.scenarioLabel);
-  const backend = choice ?? (await selectBackend({ backend: job.backend, model: card.kind === 'bc' ? 'mlp' : 'conv' }));
+  const backend = choice ?? (await selectBackend({ backend: job.backend, model: card.kind === 'bc' && !job.perception ? 'mlp' : 'conv' }));
   const { tf } = backend;
-  const model = await loadLayersModel(tf, job.modelDir);
-  checkGraphFits(card, model, job.modelDir);
-  const vision = { scenario: job.scenario, randomization: job.randomization, group: job.group };
+  const looks = job.looks ?? job.randomization;
+  const vision = { scenario: job.scenario, randomization: looks, group: job.group };
+  const perception = { scenario: job.scenario, looks, group: job.group };
+  let model: { dispose(): void } | null = null;
   let policy: RolloutPolicy | null = null;
-  if (job.mode === 'rollout') {
-    if (card.kind === 'bc') policy = bcPolicy(tf, model, card);
-    else if (card.kind === 'visuomotor') policy = await visuomotorPolicy(tf, model, card, vision);
-    else policy = await poseGraspPolicy(tf, model, card, vision);
+  let estimator: Awaited<ReturnType<typeof loadPoseEstimator>> | null = null;
+  if (card.kind === 'pose') {
+    estimator = await loadPoseEstimator(tf, job.modelDir);
+    if (job.mode === 'rollout') policy = await poseGraspPolicy(estimator.estimator, estimator.card, perception);
+  } else {
+    const net = await loadLayersModel(tf, job.modelDir);
+    model = net;
+    checkGraphFits(card, net, job.modelDir);
+    if (job.perception) {
+      const poseCard = readModelCard(job.perception);
+      checkCardFits(poseCard, job.scenario, job.perception, job.scenarioLabel);
+      estimator = await loadPoseEstimator(tf, job.perception);
+      const envNames = new TabletopEnv(job.scenario, { randomization: 'none' }).observationSpace.names;
+      policy = await perceivedStatePolicy(tf, net, card, estimator.estimator, estimator.card, perception, envNames);
+    } else if (card.kind === 'bc') policy = bcPolicy(tf, net, card);
+    else policy = await visuomotorPolicy(tf, net, card, vision);
   }
   return {
     backend: backend.name,
     device: backend.device,
     async run(index, seeds, onEpisode) {
       if (job.mode === 'pose-only') {
-        const errors = await poseErrorsOnly(tf, model, card, vision, seeds);
+        const errors = await poseErrorsOnly(estimator!.estimator, estimator!.card, { ...perception, physics: job.randomization }, seeds);
         return { index, outcomes: [], poseErrors: [...errors.entries()] };
       }
-      const p = policy as RolloutPolicy;
+      const p = policy as RolloutPolicy & { errors?: PoseErrors };
       const outcomes = await rolloutGroup(p, seeds, { scenario: job.scenario, randomization: job.randomization, onEpisode });
-      const poseErrors = 'errors' in p ? seeds.map((s): [number, number[]] => [s, (p as PoseGraspPolicy).errors.get(s) ?? []]) : [];
+      const poseErrors = p.errors ? seeds.map((s): [number, number[]] => [s, p.errors!.get(s) ?? []]) : [];
       return { index, outcomes, poseErrors };
     },
     async dispose() {
       if (policy) await policy.dispose();
-      model.dispose();
+      model?.dispose();
+      estimator?.estimator.dispose();
       if (!choice) backend.dispose();
     },
   };

@@ -12,7 +12,10 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend.ts';
 import type { Vec3 } from '../../sim/state.ts';
+import { PolicyInputError } from '../errors.ts';
+import { readModelCard } from '../model-card.ts';
 import type { ModelCard } from '../model-card.ts';
+import { loadLayersModel } from '../model-io.ts';
 import type { Pinhole } from './camera.ts';
 import { CHANNELS, decode, gridSize } from './heatmap.ts';
 import type { Detection, GridSpec } from './heatmap.ts';
@@ -105,4 +108,15 @@ export class PoseEstimator {
 export function toEstimate(d: Detection, camera: Pinhole): BlockEstimate {
   const m = camera.cameraToWorld;
   return { position: d.position ?? [m[3], m[7], d.height], yaw: d.yaw, size: d.size, score: d.score };
+}
+
+/** A saved pose estimator (simreal train pose), checked to be one. */
+export async function loadPoseEstimator(tf: TF, modelDir: string): Promise<{ estimator: PoseEstimator; card: ModelCard }> {
+  const card = readModelCard(modelDir);
+  if (card.kind !== 'pose') throw new PolicyInputError(`${modelDir} is a ${card.kind} model, not a pose estimator (simreal train pose)`);
+  if (!card.perception) {
+    throw new PolicyInputError(`${modelDir} is a pose estimator of an earlier kind (block positions regressed from the whole image); retrain it with \`simreal train pose <scenario.json> --out ${modelDir} --overwrite\``);
+  }
+  const model = await loadLayersModel(tf, modelDir);
+  return { estimator: new PoseEstimator(tf, model, perceptionSpec(card)), card };
 }

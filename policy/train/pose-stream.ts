@@ -119,8 +119,12 @@ export function learningRateAt(frames: number, total: number, peak: number, warm
   return peak * (final + (1 - final) * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
-/** The held-out frames every measurement uses: held-out looks and physics, evaluation seeds. */
-export async function heldoutFrames(spec: FrameSourceSpec, count: number, base = DEFAULT_EVAL_SEED): Promise<PoseFrame[]> {
+/**
+ * The held-out frames every measurement during training uses: held-out looks and physics, seeds
+ * of the evaluation stream from a base one above `simreal eval`'s default, so the final
+ * `simreal eval --frames` measures on other frames than those watched during training.
+ */
+export async function heldoutFrames(spec: FrameSourceSpec, count: number, base = DEFAULT_EVAL_SEED + 1): Promise<PoseFrame[]> {
   const source = await createFrameSource({ ...spec, looks: 'heldout', physics: 'heldout', augment: false, framesPerEpisode: Math.min(4, spec.framesPerEpisode) });
   const frames: PoseFrame[] = [];
   // Every episode gives at least one frame, so `count` seeds are always enough.

@@ -1,0 +1,110 @@
+/**
+ * `simreal train pose <scenario.json> --out <dir>`: the pose estimator trained straight from the
+ * renderer (policy/train/pose-stream.ts). The backend is printed first, then a progress bar with
+ * frames seen, frames/s trained and rendered, the loss, and the held-out error measured every
+ * `--eval-every` frames. Ctrl-C stops after the current batch and keeps the last checkpoint
+ * (continue with --resume).
+ */
+import type { Command } from 'commander';
+import { POSE_STREAM_DEFAULTS, trainPoseStream } from '../policy/train/pose-stream.ts';
+import type { PoseStreamProgress } from '../policy/train/pose-stream.ts';
+import { UserError } from './errors.ts';
+import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
+import { createProgress } from './progress.ts';
+import type { Progress } from './progress.ts';
+import { asUserError, parseBackend } from './train.ts';
+
+export interface StreamFlags {
+  out: string;
+  frames?: string;
+  batchSize?: string;
+  lr?: string;
+  evalEvery?: string;
+  evalFrames?: string;
+  renderWorkers?: string;
+  looks?: string;
+  augment: boolean;
+  seed: string;
+  backend?: string;
+  resume?: boolean;
+  overwrite?: boolean;
+  progress: boolean;
+  json?: boolean;
+}
+
+/** Registers the streaming options on `train pose`. */
+export function streamOptions(cmd: Command): Command {
+  const d = POSE_STREAM_DEFAULTS;
+  return cmd
+    .option('--frames <n>', `from a scenario: frames to train on, each rendered fresh (default ${d.frames})`)
+    .option('--eval-every <n>', `from a scenario: frames between held-out measurements and checkpoints (default ${d.evalEvery})`)
+    .option('--eval-frames <n>', `from a scenario: held-out frames measured each time (default ${d.evalFrames})`)
+    .option('--render-workers <n>', `from a scenario: render worker threads (default ${d.renderWorkers})`)
+    .option('--looks <mode>', 'from a scenario: randomized training looks (train, default) or the nominal look (none: the ablation)')
+    .option('--no-augment', 'from a scenario: no camera effects (exposure, blur, noise, JPEG) or view jitter on training frames');
+}
+
+export async function trainPoseFromScenario(scenarioPath: string, f: StreamFlags): Promise<void> {
+  const scenario = loadScenarioOrExit(scenarioPath);
+  if (f.looks !== undefined && f.looks !== 'train' && f.looks !== 'none') throw new UserError(`--looks ${f.looks}: train from randomized looks (train) or the nominal look (none)`);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write('\nsimreal: second Ctrl-C, exiting now; the last checkpoint is kept.\n');
+      process.exit(130);
+    }
+    process.stderr.write('\nsimreal: stopping after this batch (Ctrl-C again to quit at once)...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  let bar: Progress | null = null;
+  const heldout = (p: PoseStreamProgress): string => (p.last ? `${p.last.meanCm.toFixed(2)} cm @${p.last.frames}` : '-');
+  try {
+    const result = await trainPoseStream({
+      scenario,
+      scenarioPath,
+      out: f.out,
+      frames: f.frames === undefined ? undefined : parseIntOption('--frames', f.frames, 1),
+      batchSize: f.batchSize === undefined ? undefined : parseIntOption('--batch-size', f.batchSize, 1, 1024),
+      learningRate: f.lr === undefined ? undefined : parseNumberOption('--lr', f.lr, 1e-7, 1),
+      evalEvery: f.evalEvery === undefined ? undefined : parseIntOption('--eval-every', f.evalEvery, 1),
+      evalFrames: f.evalFrames === undefined ? undefined : parseIntOption('--eval-frames', f.evalFrames, 1, 100_000),
+      renderWorkers: f.renderWorkers === undefined ? undefined : parseIntOption('--render-workers', f.renderWorkers, 1, 64),
+      looks: f.looks as 'train' | 'none' | undefined,
+      augment: f.augment ? undefined : false,
+      seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),
+      backend: parseBackend(f.backend),
+      resume: !!f.resume,
+      overwrite: !!f.overwrite,
+      signal: controller.signal,
+      log: (line) => {
+        if (!bar) process.stderr.write(`${line}\n`);
+      },
+      onEval: (p) => {
+        if (!f.progress || !bar) process.stderr.write(`${p.frames} frames: held-out error mean ${p.meanCm.toFixed(2)} cm, median ${p.medianCm.toFixed(2)} cm, p90 ${p.p90Cm.toFixed(2)} cm (${(p.seconds / 60).toFixed(1)} min)\n`);
+      },
+      onProgress: (p) => {
+        bar ??= createProgress({ total: p.framesTotal, start: p.frames, enabled: f.progress, unit: 'frames', fields: { trained: '-', rendered: '-', loss: '-', 'held-out': '-' } });
+        bar.update(p.frames, { trained: `${p.trainPerSec.toFixed(1)}/s`, rendered: `${p.renderPerSec.toFixed(1)}/s`, loss: p.loss.toPrecision(3), 'held-out': heldout(p) });
+      },
+    });
+    (bar as Progress | null)?.stop();
+    const m = result.card.metrics;
+    process.stdout.write(
+      `${result.stoppedBy === 'interrupted' ? 'stopped' : 'done'}: ${result.out} (pose, ${result.card.dataset.frames} frames in ${(result.card.training.seconds / 60).toFixed(1)} min; ` +
+        `held-out error mean ${m.meanErrorCm.toFixed(2)} cm, median ${m.medianErrorCm.toFixed(2)} cm, p90 ${m.p90ErrorCm.toFixed(2)} cm on ${m.heldoutFrames} frames)\n`,
+    );
+    if (result.stoppedBy === 'interrupted') {
+      process.stdout.write('continue training with the same command plus --resume\n');
+      process.exitCode = 130;
+    }
+    if (f.json) process.stdout.write(`${JSON.stringify(result.card)}\n`);
+  } catch (err) {
+    (bar as Progress | null)?.stop();
+    throw asUserError(err);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

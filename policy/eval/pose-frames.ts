@@ -1,0 +1,132 @@
+/**
+ * `simreal eval <pose model> <scenario> --frames N`: the pose estimator's error on N frames it
+ * never saw, rendered from the chosen look ranges (`--looks heldout`: the disjoint held-out
+ * textures, lights and camera ranges) at random steps of seeded expert episodes under the chosen
+ * physics, through the camera's own calibration: mean, median and 90th percentile per block, in
+ * cm, with bootstrap intervals; and the model's learning curve from its card.
+ */
+import type { BackendChoice, BackendName } from '../backend.ts';
+import { selectBackend } from '../backend.ts';
+import type { RandomizationMode } from '../../sim/randomization.ts';
+import type { Scenario } from '../../sim/scenario.ts';
+import { PolicyInputError } from '../errors.ts';
+import type { PerceptionCard } from '../model-card.ts';
+import { createFrameSource } from '../perception/frame-source.ts';
+import type { PoseFrame } from '../perception/frame-source.ts';
+import { loadPoseEstimator, toEstimate } from '../perception/estimator.ts';
+import { blockErrors, summarizeErrors } from '../perception/measure.ts';
+import type { ErrorSummary } from '../perception/measure.ts';
+import { checkCardFits } from './policies.ts';
+import { DEFAULT_EVAL_SEED, evalSeeds } from './seeds.ts';
+
+export interface PoseFramesOptions {
+  modelDir: string;
+  scenario: Scenario;
+  scenarioLabel?: string;
+  frames: number;
+  looks: RandomizationMode;
+  /** Physics of the episodes the frames come from (default: as `looks`). */
+  physics?: RandomizationMode;
+  seed?: number;
+  backend?: BackendName;
+  choice?: BackendChoice;
+  onFrame?: (done: number, total: number) => void;
+  log?: (line: string) => void;
+}
+
+export interface PoseFramesResult {
+  model: string;
+  scenario: string;
+  looks: RandomizationMode;
+  physics: RandomizationMode;
+  frames: number;
+  seeds: { base: number; derivation: string };
+  backend: string;
+  /** Every block of every frame. */
+  all: ErrorSummary;
+  perBlock: Array<{ block: string; summary: ErrorSummary }>;
+  /** Fraction of block estimates more than 5 cm off. */
+  grossMisses: number;
+  learningCurve: PerceptionCard['learningCurve'];
+  /** Training time per 10,000 frames seen (s), from the model card. */
+  secondsPer10kFrames: number | null;
+  seconds: number;
+}
+
+function blockNames(scenario: Scenario, n: number): string[] {
+  if (scenario.task.id === 'Grasp-v1') return ['target', ...Array.from({ length: n - 1 }, (_, i) => `distractor${i}`)];
+  return Array.from({ length: n }, (_, i) => `block${i}`);
+}
+
+export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFramesResult> {
+  const t0 = performance.now();
+  if (!(Number.isInteger(o.frames) && o.frames > 0)) throw new PolicyInputError(`--frames must be a positive integer, got ${o.frames}`);
+  const physics = o.physics ?? o.looks;
+  const choice = o.choice ?? (await selectBackend({ backend: o.backend, model: 'conv', log: o.log }));
+  const { estimator, card } = await loadPoseEstimator(choice.tf, o.modelDir);
+  try {
+    checkCardFits(card, o.scenario, o.modelDir, o.scenarioLabel ?? o.scenario.id);
+    const p = card.perception!;
+    const source = await createFrameSource({
+      scenario: o.scenario, looks: o.looks, physics, camera: p.camera as 'front', renderSize: p.renderSize, view: p.view,
+      framesPerEpisode: 4, dartNoise: 0.2, augment: false,
+    });
+    const base = o.seed ?? DEFAULT_EVAL_SEED;
+    const { seeds, derivation } = evalSeeds(o.frames, base);
+    const perFrame: number[][] = [];
+    try {
+      const pending: PoseFrame[] = [];
+      for (let i = 0; perFrame.length + pending.length < o.frames; i++) {
+        pending.push(...(await source.episode(seeds[i])).slice(0, o.frames - perFrame.length - pending.length));
+        while (pending.length >= 16 || (pending.length > 0 && perFrame.length + pending.length >= o.frames)) {
+          const batch = pending.splice(0, 16);
+          const det = estimator.detect(batch.map((f) => ({ rgb: f.rgb, camera: f.camera })));
+          batch.forEach((f, k) => perFrame.push(blockErrors(o.scenario.task, det[k].map((d) => toEstimate(d, f.camera).position), f.blocks)));
+          o.onFrame?.(perFrame.length, o.frames);
+        }
+      }
+    } finally {
+      source.dispose();
+    }
+    const names = blockNames(o.scenario, perFrame[0].length);
+    const all = perFrame.flat();
+    const curve = p.learningCurve;
+    const last = curve.at(-1);
+    return {
+      model: o.modelDir,
+      scenario: o.scenario.id,
+      looks: o.looks,
+      physics,
+      frames: perFrame.length,
+      seeds: { base, derivation: `${derivation}; 4 frames at random steps of each episode` },
+      backend: `${choice.name} (${choice.device})`,
+      all: summarizeErrors(all),
+      perBlock: names.map((block, b) => ({ block, summary: summarizeErrors(perFrame.map((f) => f[b])) })),
+      grossMisses: all.filter((e) => e > 0.05).length / Math.max(1, all.length),
+      learningCurve: curve,
+      secondsPer10kFrames: last && last.frames > 0 ? (1e4 * last.seconds) / last.frames : null,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    estimator.dispose();
+    if (!o.choice) choice.dispose();
+  }
+}
+
+const fmtStat = (s: ErrorSummary['meanCm']): string => `${s.value.toFixed(2)} [${s.low.toFixed(2)}, ${s.high.toFixed(2)}]`;
+
+export function formatPoseFrames(r: PoseFramesResult): string {
+  const lines = [`${r.model} on ${r.scenario}: ${r.frames} frames, ${r.looks} looks, ${r.physics} physics (${r.backend}, ${r.seconds.toFixed(1)} s)`];
+  lines.push(`seeds: ${r.seeds.derivation}`);
+  lines.push('error in cm, with 95% bootstrap intervals:');
+  lines.push(`  ${'block'.padEnd(13)} ${'mean'.padEnd(21)} ${'median'.padEnd(21)} p90`);
+  for (const { block, summary: s } of [...r.perBlock, { block: 'all', summary: r.all }]) {
+    lines.push(`  ${block.padEnd(13)} ${fmtStat(s.meanCm).padEnd(21)} ${fmtStat(s.medianCm).padEnd(21)} ${fmtStat(s.p90Cm)}`);
+  }
+  lines.push(`gross misses (> 5 cm): ${(100 * r.grossMisses).toFixed(1)}%`);
+  if (r.learningCurve.length > 1) {
+    lines.push(`learning curve (held-out mean cm by frames seen in training): ${r.learningCurve.map((c) => `${c.frames}: ${c.meanCm.toFixed(2)}`).join(', ')}`);
+  }
+  if (r.secondsPer10kFrames !== null) lines.push(`training took ${(r.secondsPer10kFrames / 60).toFixed(1)} min per 10,000 frames`);
+  return lines.join('\n');
+}
