@@ -19,7 +19,7 @@ import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import type { Vec3 } from '../../sim/state.ts';
 import type { ModelCard } from '../model-card.ts';
-import { pinholeFromFrame } from '../perception/camera.ts';
+import { cameraFromFrame } from '../../sim/camera/camera.ts';
 import { toEstimate } from '../perception/estimator.ts';
 import type { BlockEstimate, PoseEstimator } from '../perception/estimator.ts';
 import { nameByRule } from '../perception/identity.ts';
@@ -49,7 +49,7 @@ async function cameras(estimator: PoseEstimator, card: ModelCard, o: PerceptionO
 /** Every block of `env`'s current frame as the estimator sees it (unnamed, strongest first). */
 async function look(estimator: PoseEstimator, camera: SlotCamera, env: TabletopEnv): Promise<BlockEstimate[]> {
   const { rgb, frame } = await camera.view(env.state());
-  const view = estimator.view(rgb, pinholeFromFrame(frame));
+  const view = estimator.view(rgb, cameraFromFrame(frame));
   return estimator.detect([view])[0].map((d) => toEstimate(d, view.camera));
 }
 
@@ -128,7 +128,7 @@ export async function perceivedStatePolicy(tf: TF, model: LayersModel, policyCar
     },
     async act(slots, envs, obs) {
       const frames = await Promise.all(slots.map((s) => cams[s].view(envs[s].state())));
-      const views = frames.map((f) => estimator.view(f.rgb, pinholeFromFrame(f.frame)));
+      const views = frames.map((f) => estimator.view(f.rgb, cameraFromFrame(f.frame)));
       const detections = estimator.detect(views);
       const x = new Float32Array(slots.length * S);
       slots.forEach((s, k) => {

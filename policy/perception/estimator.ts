@@ -16,7 +16,7 @@ import { PolicyInputError } from '../errors.ts';
 import { readModelCard } from '../model-card.ts';
 import type { ModelCard } from '../model-card.ts';
 import { loadLayersModel } from '../model-io.ts';
-import type { Pinhole } from './camera.ts';
+import type { CameraFile } from '../../sim/camera/camera-file.ts';
 import { CHANNELS, decode, gridSize } from './heatmap.ts';
 import type { Detection, GridSpec } from './heatmap.ts';
 import { rectify, rectifyMap, sourceDensity, virtualCamera } from './virtual-view.ts';
@@ -47,14 +47,15 @@ export function perceptionSpec(card: ModelCard): PerceptionSpec {
 export interface EstimatorView {
   /** The virtual view's pixels (size²·3). */
   rgb: Uint8Array;
-  camera: Pinhole;
+  camera: CameraFile;
 }
 
 /** Rectification maps by calibration (a real camera's never changes; a simulated one's may per episode). */
 class MapCache {
-  private readonly maps = new Map<string, { camera: Pinhole; map: RectifyMap }>();
-  get(source: Pinhole, view: VirtualViewOptions): { camera: Pinhole; map: RectifyMap } {
-    const key = [source.width, source.height, source.fx, source.fy, source.cx, source.cy, ...source.distortion, ...source.cameraToWorld].join(',');
+  private readonly maps = new Map<string, { camera: CameraFile; map: RectifyMap }>();
+  get(source: CameraFile, view: VirtualViewOptions): { camera: CameraFile; map: RectifyMap } {
+    const k = source.intrinsics;
+    const key = [source.width, source.height, k.fx, k.fy, k.cx, k.cy, ...source.distortion, ...source.cameraToTable].join(',');
     let hit = this.maps.get(key);
     if (!hit) {
       const camera = virtualCamera(source, view);
@@ -79,7 +80,7 @@ export class PoseEstimator {
   }
 
   /** A full camera image (rows top-down, RGB) rectified into the estimator's virtual view. */
-  view(rgb: Uint8Array, source: Pinhole): EstimatorView {
+  view(rgb: Uint8Array, source: CameraFile): EstimatorView {
     if (rgb.length !== source.width * source.height * 3) {
       throw new RangeError(`an image of ${rgb.length} bytes does not match its calibration (${source.width}x${source.height} RGB = ${source.width * source.height * 3} bytes)`);
     }
@@ -105,8 +106,8 @@ export class PoseEstimator {
 }
 
 /** A detection as an estimate (a ray that misses the table plane is put at the plane's closest sensible point: under the camera). */
-export function toEstimate(d: Detection, camera: Pinhole): BlockEstimate {
-  const m = camera.cameraToWorld;
+export function toEstimate(d: Detection, camera: CameraFile): BlockEstimate {
+  const m = camera.cameraToTable;
   return { position: d.position ?? [m[3], m[7], d.height], yaw: d.yaw, size: d.size, score: d.score };
 }
 

@@ -21,8 +21,9 @@ import { sampleLook, visualConfig } from '../../sim/render/look.ts';
 import { Rng, deriveSeed } from '../../sim/rng.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import type { SimState, Vec3 } from '../../sim/state.ts';
-import { pinholeFromFrame, project } from './camera.ts';
-import type { Pinhole } from './camera.ts';
+import { cameraFromFrame } from '../../sim/camera/camera.ts';
+import type { CameraFile } from '../../sim/camera/camera-file.ts';
+import { project } from '../../sim/camera/projection.ts';
 import { augment } from './augment.ts';
 import { DEFAULT_VIEW_JITTER, jitterCamera, rectify, rectifyMap, sourceDensity, virtualCamera } from './virtual-view.ts';
 import type { VirtualViewOptions } from './virtual-view.ts';
@@ -56,9 +57,9 @@ export interface PoseFrame {
   /** Pixel coordinates of each block centre in the virtual view. */
   pixels: Array<[number, number]>;
   /** The virtual camera the frame is drawn in. */
-  camera: Pinhole;
+  camera: CameraFile;
   /** The rendered camera (calibration of the full frame). */
-  source: Pinhole;
+  source: CameraFile;
   seed: number;
   step: number;
 }
@@ -114,7 +115,7 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
     const out: PoseFrame[] = [];
     for (const [k, step] of picked.entries()) {
       const [view] = await pending[k];
-      const source = pinholeFromFrame(view.frame);
+      const source = cameraFromFrame(view.frame);
       const frameRng = rng.fork(`frame:${k}`);
       const nominal = virtualCamera(source, spec.view);
       const camera = spec.augment ? jitterCamera(nominal, frameRng, DEFAULT_VIEW_JITTER) : nominal;

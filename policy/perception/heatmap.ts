@@ -16,8 +16,8 @@
  * point ~1.3 cm along the table.
  */
 import type { Vec3 } from '../../sim/state.ts';
-import { liftToPlane } from './camera.ts';
-import type { Pinhole } from './camera.ts';
+import { tryLiftToPlane } from '../../sim/camera/projection.ts';
+import type { CameraFile } from '../../sim/camera/camera-file.ts';
 
 export const HEAT = 0;
 export const OFFSET_U = 1;
@@ -116,7 +116,7 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
  * `offset`): local maxima of the heat over their 3×3 neighbourhood, strongest first, each
  * refined by its offsets and lifted through `camera` (the camera of the input image).
  */
-export function decode(g: GridSpec, pred: ArrayLike<number>, offset: number, count: number, camera: Pinhole): Detection[] {
+export function decode(g: GridSpec, pred: ArrayLike<number>, offset: number, count: number, camera: CameraFile): Detection[] {
   const G = gridSize(g);
   const peaks: Array<{ cell: number; logit: number }> = [];
   for (let y = 0; y < G; y++) {
@@ -149,7 +149,7 @@ export function decode(g: GridSpec, pred: ArrayLike<number>, offset: number, cou
     const height = Math.max(0, pred[o + HEIGHT] * HEIGHT_SCALE + HEIGHT_MEAN);
     const yaw = Math.atan2(pred[o + SIN4], pred[o + COS4]) / 4;
     const size = pred[o + SIZE] * SIZE_SCALE + SIZE_MEAN;
-    return { score: sigmoid(logit), u, v, height, yaw, size, position: liftToPlane(camera, u, v, height) };
+    return { score: sigmoid(logit), u, v, height, yaw, size, position: tryLiftToPlane(camera, u, v, height) };
   });
 }
 

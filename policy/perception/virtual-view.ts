@@ -16,8 +16,9 @@
  * (origin at the table top's centre, z up, metres).
  */
 import type { Vec3 } from '../../sim/state.ts';
-import { project, pixelRay } from './camera.ts';
-import type { Pinhole } from './camera.ts';
+import { CAMERA_FILE_VERSION } from '../../sim/camera/camera-file.ts';
+import type { CameraFile } from '../../sim/camera/camera-file.ts';
+import { pixelRay, project, undistortNormalized } from '../../sim/camera/projection.ts';
 
 export interface VirtualViewOptions {
   /** Edge of the square virtual image (pixels). */
@@ -38,8 +39,8 @@ const unit = (a: Vec3): Vec3 => {
 };
 
 /** The optical centre of a camera in the table frame. */
-export function cameraCentre(cam: Pinhole): Vec3 {
-  const m = cam.cameraToWorld;
+export function cameraCentre(cam: CameraFile): Vec3 {
+  const m = cam.cameraToTable;
   return [m[3], m[7], m[11]];
 }
 
@@ -48,7 +49,7 @@ export function cameraCentre(cam: Pinhole): Vec3 {
  * parallel to the table (up in the image is up in the world), and the largest focal length at
  * which every corner of `region` falls inside the image (less the margin).
  */
-export function virtualCamera(real: Pinhole, o: VirtualViewOptions): Pinhole {
+export function virtualCamera(real: CameraFile, o: VirtualViewOptions): CameraFile {
   const c = cameraCentre(real);
   const { min, max } = o.region;
   const look: Vec3 = o.lookAt ?? [(min[0] + max[0]) / 2, (min[1] + max[1]) / 2, (min[2] + max[2]) / 2];
@@ -69,7 +70,15 @@ export function virtualCamera(real: Pinhole, o: VirtualViewOptions): Pinhole {
   }
   const half = (o.size / 2) * (1 - 2 * (o.margin ?? 0.04));
   const f = half / reach;
-  return { width: o.size, height: o.size, fx: f, fy: f, cx: o.size / 2, cy: o.size / 2, distortion: [0, 0, 0, 0, 0], cameraToWorld: c2w };
+  return {
+    schemaVersion: CAMERA_FILE_VERSION,
+    name: `${real.name ?? 'camera'} (virtual view)`,
+    width: o.size,
+    height: o.size,
+    intrinsics: { fx: f, fy: f, cx: o.size / 2, cy: o.size / 2 },
+    distortion: [0, 0, 0, 0, 0],
+    cameraToTable: c2w,
+  };
 }
 
 /**
@@ -86,19 +95,25 @@ export interface RectifyMap {
   points: Float32Array;
 }
 
-export function rectifyMap(real: Pinhole, virt: Pinhole, ss = 1): RectifyMap {
+export function rectifyMap(real: CameraFile, virt: CameraFile, ss = 1): RectifyMap {
   const { width: w, height: h } = virt;
   const points = new Float32Array(w * h * ss * ss * 2);
   const c = cameraCentre(virt);
+  const seen = lensReach(real);
+  const m = real.cameraToTable;
   let i = 0;
   for (let v = 0; v < h; v++) {
     for (let u = 0; u < w; u++) {
       for (let a = 0; a < ss; a++) {
         for (let b = 0; b < ss; b++) {
-          const d = pixelRay(virt, u + (b + 0.5) / ss, v + (a + 0.5) / ss);
-          const p = project(real, [c[0] + d[0], c[1] + d[1], c[2] + d[2]]);
-          points[i++] = p.z > 0 ? p.u : -1e9;
-          points[i++] = p.z > 0 ? p.v : -1e9;
+          const d = pixelRay(virt, u + (b + 0.5) / ss, v + (a + 0.5) / ss).direction;
+          // Directions the real lens does not cover stay black: beyond its image the distortion
+          // polynomial may fold back and would paint them with content from elsewhere.
+          const X = m[0] * d[0] + m[4] * d[1] + m[8] * d[2], Y = m[1] * d[0] + m[5] * d[1] + m[9] * d[2], Z = m[2] * d[0] + m[6] * d[1] + m[10] * d[2];
+          const inside = Z > 0 && Math.abs(X / Z) <= seen.x && Math.abs(Y / Z) <= seen.y;
+          const p = inside ? project(real, [c[0] + d[0], c[1] + d[1], c[2] + d[2]]) : null;
+          points[i++] = p ? p.u : -1e9;
+          points[i++] = p ? p.v : -1e9;
         }
       }
     }
@@ -146,8 +161,24 @@ function sample(src: Uint8Array, sw: number, sh: number, u: number, v: number, a
 }
 
 /** How many source pixels one virtual pixel spans at the image centre (> 1: the source is denser). */
-export function sourceDensity(real: Pinhole, virt: Pinhole): number {
-  return real.fy / virt.fy;
+export function sourceDensity(real: CameraFile, virt: CameraFile): number {
+  return real.intrinsics.fy / virt.intrinsics.fy;
+}
+
+/**
+ * How far from the optical axis (undistorted normalized coordinates, per axis) a camera's image
+ * reaches, with a 10 % margin: the largest over its corners and edge midpoints.
+ */
+function lensReach(cam: CameraFile): { x: number; y: number } {
+  const k = cam.intrinsics;
+  let x = 0, y = 0;
+  for (const [u, v] of [[0, 0], [cam.width, 0], [0, cam.height], [cam.width, cam.height], [cam.width / 2, 0], [0, cam.height / 2], [cam.width, cam.height / 2], [cam.width / 2, cam.height]]) {
+    const n = undistortNormalized(cam.distortion, (u - k.cx) / k.fx, (v - k.cy) / k.fy);
+    if (!n) return { x: Infinity, y: Infinity };
+    x = Math.max(x, Math.abs(n[0]));
+    y = Math.max(y, Math.abs(n[1]));
+  }
+  return { x: 1.1 * x, y: 1.1 * y };
 }
 
 export interface ViewJitter {
@@ -166,22 +197,25 @@ export const DEFAULT_VIEW_JITTER: ViewJitter = { zoom: 0.06, shift: 0.05, rollDe
  * that training sees the workspace framed slightly differently each time: the augmentation of
  * "small crops", done exactly.
  */
-export function jitterCamera(cam: Pinhole, rng: { normal(): number; uniform(a: number, b: number): number }, j: ViewJitter): Pinhole {
+export function jitterCamera(cam: CameraFile, rng: { normal(): number; uniform(a: number, b: number): number }, j: ViewJitter): CameraFile {
   const s = Math.exp(rng.normal() * j.zoom);
   const a = (rng.normal() * j.rollDeg * Math.PI) / 180;
   const ca = Math.cos(a), sa = Math.sin(a);
-  const m = cam.cameraToWorld;
+  const m = cam.cameraToTable;
   // Rotating the camera's x and y axes about its z axis.
   const x: Vec3 = [m[0], m[4], m[8]], y: Vec3 = [m[1], m[5], m[9]];
   const nx = x.map((v, i) => ca * v + sa * y[i]), ny = y.map((v, i) => -sa * x[i] + ca * v);
   const c2w = [nx[0], ny[0], m[2], m[3], nx[1], ny[1], m[6], m[7], nx[2], ny[2], m[10], m[11], 0, 0, 0, 1];
+  const k = cam.intrinsics;
   return {
     ...cam,
-    fx: cam.fx * s,
-    fy: cam.fy * s,
-    cx: cam.cx + rng.uniform(-j.shift, j.shift) * cam.width,
-    cy: cam.cy + rng.uniform(-j.shift, j.shift) * cam.height,
-    cameraToWorld: c2w,
+    intrinsics: {
+      fx: k.fx * s,
+      fy: k.fy * s,
+      cx: k.cx + rng.uniform(-j.shift, j.shift) * cam.width,
+      cy: k.cy + rng.uniform(-j.shift, j.shift) * cam.height,
+    },
+    cameraToTable: c2w,
   };
 }
 
