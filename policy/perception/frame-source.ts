@@ -71,11 +71,26 @@ export interface FrameSource {
   dispose(): void;
 }
 
-/** States of one expert episode, every control step. */
-function episodeStates(env: TabletopEnv, scenario: Scenario, seed: number, dartNoise: number): SimState[] {
-  const states: SimState[] = [];
-  runEpisode(env, EXPERTS[scenario.task.id], { index: 0, seed, dartNoise, onFrame: (s) => states.push(s) });
-  return states;
+/**
+ * `count` states of one expert episode at distinct steps drawn uniformly over its length
+ * (reservoir sampling: only the states kept are copied out of the simulator), in step order.
+ */
+function sampleStates(env: TabletopEnv, scenario: Scenario, seed: number, dartNoise: number, count: number, rng: Rng): SimState[] {
+  const kept: Array<{ step: number; state: SimState }> = [];
+  let seen = 0;
+  // runEpisode hands over a fresh snapshot each step; the reservoir decides which to keep.
+  runEpisode(env, EXPERTS[scenario.task.id], {
+    index: 0, seed, dartNoise,
+    onFrame: (s, step) => {
+      seen++;
+      if (kept.length < count) kept.push({ step, state: s });
+      else {
+        const j = rng.int(0, seen - 1);
+        if (j < count) kept[j] = { step, state: s };
+      }
+    },
+  });
+  return kept.sort((a, b) => a.step - b.step).map((k) => k.state);
 }
 
 /** Each block's centre (table frame), yaw about z and edge length, in the scenario's order. */
@@ -100,20 +115,14 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
 
   async function episode(seed: number): Promise<PoseFrame[]> {
     const rng = new Rng(deriveSeed(seed, 'pose-frames'));
-    const states = episodeStates(env, spec.scenario, seed, rng.uniform(0, spec.dartNoise));
-    const n = Math.min(spec.framesPerEpisode, states.length);
-    // Distinct random steps, in order.
-    const steps = new Set<number>();
-    while (steps.size < n) steps.add(rng.int(0, states.length - 1));
-    const picked = [...steps].sort((a, b) => a - b);
+    const states = sampleStates(env, spec.scenario, seed, rng.uniform(0, spec.dartNoise), spec.framesPerEpisode, rng.fork('steps'));
     const pending: Array<Promise<ViewImages[]>> = [];
-    for (const [k, step] of picked.entries()) {
-      const state = states[step];
+    for (const [k, state] of states.entries()) {
       builder.setLook(sampleLook(visual, spec.looks, deriveSeed(seed, 'look', k), state.bodies.map((b) => b.name)));
       pending.push(renderer.render([{ builder, camera: spec.camera, state, noiseSeed: deriveSeed(seed, 'noise', k) }]));
     }
     const out: PoseFrame[] = [];
-    for (const [k, step] of picked.entries()) {
+    for (const [k, state] of states.entries()) {
       const [view] = await pending[k];
       const source = cameraFromFrame(view.frame);
       const frameRng = rng.fork(`frame:${k}`);
@@ -122,13 +131,13 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
       const map = rectifyMap(source, camera, sourceDensity(source, camera) > 1.5 ? 2 : 1);
       const rgb = new Uint8Array(size * size * 3);
       rectify(view.rgb as Uint8Array, spec.renderSize, spec.renderSize, map, rgb);
-      if (spec.augment) augment(rgb, size, size, frameRng);
-      const { blocks, yaws, sizes } = blockTruth(states[step]);
+      if (spec.augment) await augment(rgb, size, size, frameRng);
+      const { blocks, yaws, sizes } = blockTruth(state);
       const pixels = blocks.map((p) => {
         const q = project(camera, p);
         return [q.u, q.v] as [number, number];
       });
-      out.push({ rgb, blocks, yaws, sizes, pixels, camera, source, seed, step });
+      out.push({ rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: state.step });
     }
     return out;
   }

@@ -96,6 +96,7 @@ export interface RectifyMap {
 }
 
 export function rectifyMap(real: CameraFile, virt: CameraFile, ss = 1): RectifyMap {
+  if (real.distortion.every((k) => k === 0)) return homographyMap(real, virt, ss);
   const { width: w, height: h } = virt;
   const points = new Float32Array(w * h * ss * ss * 2);
   const c = cameraCentre(virt);
@@ -114,6 +115,35 @@ export function rectifyMap(real: CameraFile, virt: CameraFile, ss = 1): RectifyM
           const p = inside ? project(real, [c[0] + d[0], c[1] + d[1], c[2] + d[2]]) : null;
           points[i++] = p ? p.u : -1e9;
           points[i++] = p ? p.v : -1e9;
+        }
+      }
+    }
+  }
+  return { width: w, height: h, ss, points };
+}
+
+/**
+ * rectifyMap for a real camera without lens distortion: then virtual pixel → real pixel is one
+ * homography, H = K_real · R_real←virtual · K_virtual⁻¹ (the cameras share their centre), which
+ * a rendered view's map is built from in a fraction of the time.
+ */
+function homographyMap(real: CameraFile, virt: CameraFile, ss: number): RectifyMap {
+  const { width: w, height: h } = virt;
+  const a = real.cameraToTable, b = virt.cameraToTable;
+  // R = R_real^T · R_virt (camera axes of virt → camera axes of real).
+  const R = new Float64Array(9);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) R[i * 3 + j] = a[i] * b[j] + a[4 + i] * b[4 + j] + a[8 + i] * b[8 + j];
+  const kr = real.intrinsics, kv = virt.intrinsics;
+  const points = new Float32Array(w * h * ss * ss * 2);
+  let i = 0;
+  for (let v = 0; v < h; v++) {
+    for (let u = 0; u < w; u++) {
+      for (let p = 0; p < ss; p++) {
+        for (let q = 0; q < ss; q++) {
+          const x = (u + (q + 0.5) / ss - kv.cx) / kv.fx, y = (v + (p + 0.5) / ss - kv.cy) / kv.fy;
+          const X = R[0] * x + R[1] * y + R[2], Y = R[3] * x + R[4] * y + R[5], Z = R[6] * x + R[7] * y + R[8];
+          points[i++] = Z > 0 ? kr.fx * (X / Z) + kr.cx : -1e9;
+          points[i++] = Z > 0 ? kr.fy * (Y / Z) + kr.cy : -1e9;
         }
       }
     }

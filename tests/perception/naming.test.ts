@@ -66,16 +66,16 @@ describe('camera effects', () => {
     return 10 * Math.log10((255 * 255) / (se / a.length));
   };
 
-  it('are drawn from the frame\'s generator: same seed, same image; another seed, another', () => {
+  it('are drawn from the frame\'s generator: same seed, same image; another seed, another', async () => {
     const a = image(), b = image(), c = image();
-    augment(a, 64, 64, new Rng(5));
-    augment(b, 64, 64, new Rng(5));
-    augment(c, 64, 64, new Rng(6));
+    await augment(a, 64, 64, new Rng(5));
+    await augment(b, 64, 64, new Rng(5));
+    await augment(c, 64, 64, new Rng(6));
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
   });
 
-  it('blur keeps the mean and removes detail; a JPEG round trip at quality 90 stays close', () => {
+  it('blur keeps the mean and removes detail; a JPEG round trip at quality 90 stays close', async () => {
     const flat = new Uint8Array(32 * 32 * 3);
     for (let i = 0; i < flat.length; i++) flat[i] = (Math.floor(i / 3) % 2) * 200;
     const before = flat.reduce((s, v) => s + v, 0);
@@ -88,7 +88,7 @@ describe('camera effects', () => {
     const smooth = new Uint8Array(64 * 64 * 3);
     for (let i = 0; i < 64 * 64; i++) smooth.fill(Math.round(128 + 100 * Math.sin(i / 200)), 3 * i, 3 * i + 3);
     const j = Uint8Array.from(smooth);
-    jpegRoundTrip(j, 64, 64, 90);
+    await jpegRoundTrip(j, 64, 64, 90);
     expect(j).not.toEqual(smooth);
     expect(psnr(j, smooth)).toBeGreaterThan(35);
   });
