@@ -131,7 +131,7 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
       const map = rectifyMap(source, camera, sourceDensity(source, camera) > 1.5 ? 2 : 1);
       const rgb = new Uint8Array(size * size * 3);
       rectify(view.rgb as Uint8Array, spec.renderSize, spec.renderSize, map, rgb);
-      if (spec.augment) await augment(rgb, size, size, frameRng);
+      if (spec.augment) augment(rgb, size, size, frameRng);
       const { blocks, yaws, sizes } = blockTruth(state);
       const pixels = blocks.map((p) => {
         const q = project(camera, p);

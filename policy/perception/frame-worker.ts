@@ -18,18 +18,22 @@ try {
   throw err;
 }
 
-port.on('message', async (msg: { index: number; seed: number } | { close: true }) => {
-  if ('close' in msg) {
-    source.dispose();
-    port.close();
-    return;
-  }
-  try {
-    const t0 = performance.now();
-    const frames = await source.episode(msg.seed);
-    port.postMessage({ ok: true, index: msg.index, seed: msg.seed, frames, ms: performance.now() - t0 }, frames.map((f) => f.rgb.buffer as ArrayBuffer));
-  } catch (err) {
-    port.postMessage({ ok: false, index: msg.index, seed: msg.seed, error: (err as Error).stack ?? String(err) });
-  }
+// One episode at a time: the source's simulator, scene and codecs are shared by its episodes.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (msg: { index: number; seed: number } | { close: true }) => {
+  queue = queue.then(async () => {
+    if ('close' in msg) {
+      source.dispose();
+      port.close();
+      return;
+    }
+    try {
+      const t0 = performance.now();
+      const frames = await source.episode(msg.seed);
+      port.postMessage({ ok: true, index: msg.index, seed: msg.seed, frames, ms: performance.now() - t0 }, frames.map((f) => f.rgb.buffer as ArrayBuffer));
+    } catch (err) {
+      port.postMessage({ ok: false, index: msg.index, seed: msg.seed, error: (err as Error).stack ?? String(err) });
+    }
+  });
 });
 port.postMessage({ ready: true });
