@@ -6,7 +6,11 @@
  * (continue with --resume).
  */
 import type { Command } from 'commander';
+import { concatFrameSets } from '../policy/data/frames.ts';
+import { loadFrames } from '../policy/data/load.ts';
 import { POSE_STREAM_DEFAULTS, trainPoseStream } from '../policy/train/pose-stream.ts';
+import type { PoseStreamOptions } from '../policy/train/pose-stream.ts';
+import type { Scenario } from '../sim/scenario.ts';
 import type { PoseStreamProgress } from '../policy/train/pose-stream.ts';
 import { UserError } from './errors.ts';
 import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
@@ -16,6 +20,10 @@ import { asUserError, parseBackend } from './train.ts';
 
 export interface StreamFlags {
   out: string;
+  epochs?: string;
+  camera?: string;
+  scenario?: string;
+  maxEpisodes?: string;
   frames?: string;
   batchSize?: string;
   lr?: string;
@@ -47,6 +55,29 @@ export function streamOptions(cmd: Command): Command {
 export async function trainPoseFromScenario(scenarioPath: string, f: StreamFlags): Promise<void> {
   const scenario = loadScenarioOrExit(scenarioPath);
   if (f.looks !== undefined && f.looks !== 'train' && f.looks !== 'none') throw new UserError(`--looks ${f.looks}: train from randomized looks (train) or the nominal look (none)`);
+  await train(f, { scenario, scenarioPath, frames: f.frames === undefined ? undefined : parseIntOption('--frames', f.frames, 1) });
+}
+
+/** `simreal train pose data/…`: the same estimator on the frames of generated datasets (front camera). */
+export async function trainPoseFromDatasets(paths: string[], f: StreamFlags): Promise<void> {
+  if (f.camera !== undefined && f.camera !== 'front') throw new UserError(`--camera ${f.camera}: the pose estimator learns from the front camera (the wrist camera moves with the robot)`);
+  let dataset;
+  try {
+    dataset = concatFrameSets(await Promise.all(paths.map((p) => loadFrames(p, {
+      purpose: 'the pose estimator', camera: 'front', poses: true,
+      maxEpisodes: f.maxEpisodes === undefined ? undefined : parseIntOption('--max-episodes', f.maxEpisodes, 1),
+    }))));
+  } catch (err) {
+    throw asUserError(err);
+  }
+  const scenario: Scenario | null = f.scenario !== undefined ? loadScenarioOrExit(f.scenario) : dataset.source.scenario;
+  if (!scenario) throw new UserError(`dataset ${dataset.source.path} does not record its scenario (no meta/simreal.json); pass --scenario <file>`);
+  const epochs = f.epochs === undefined ? 20 : parseIntOption('--epochs', f.epochs, 1);
+  const frames = f.frames === undefined ? epochs * Math.ceil(dataset.frames * 0.9) : parseIntOption('--frames', f.frames, 1);
+  await train(f, { scenario, scenarioPath: f.scenario ?? dataset.source.path, frames, dataset });
+}
+
+async function train(f: StreamFlags, source: Pick<PoseStreamOptions, 'scenario' | 'scenarioPath' | 'frames' | 'dataset'>): Promise<void> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = (): void => {
@@ -63,10 +94,8 @@ export async function trainPoseFromScenario(scenarioPath: string, f: StreamFlags
   const heldout = (p: PoseStreamProgress): string => (p.last ? `${p.last.meanCm.toFixed(2)} cm @${p.last.frames}` : '-');
   try {
     const result = await trainPoseStream({
-      scenario,
-      scenarioPath,
+      ...source,
       out: f.out,
-      frames: f.frames === undefined ? undefined : parseIntOption('--frames', f.frames, 1),
       batchSize: f.batchSize === undefined ? undefined : parseIntOption('--batch-size', f.batchSize, 1, 1024),
       learningRate: f.lr === undefined ? undefined : parseNumberOption('--lr', f.lr, 1e-7, 1),
       evalEvery: f.evalEvery === undefined ? undefined : parseIntOption('--eval-every', f.evalEvery, 1),

@@ -10,13 +10,12 @@ import { BackendUnavailableError, NoBackendError, backendNames, isBackendName } 
 import type { BackendName } from '../policy/backend.ts';
 import { PolicyInputError, TrainingDivergedError } from '../policy/errors.ts';
 import { trainBc } from '../policy/train/bc.ts';
-import { trainPose } from '../policy/train/pose.ts';
 import { trainVisuomotor } from '../policy/train/visuomotor.ts';
 import type { TrainOptions, TrainResult } from '../policy/train/run.ts';
 import type { TrainProgress } from '../policy/train/trainer.ts';
 import { DatasetError } from '../sim/dataset/format.ts';
 import type { CommandModule } from './commands.ts';
-import { streamOptions, trainPoseFromScenario } from './train-pose.ts';
+import { streamOptions, trainPoseFromDatasets, trainPoseFromScenario } from './train-pose.ts';
 import type { StreamFlags } from './train-pose.ts';
 import { UserError } from './errors.ts';
 import { createProgress } from './progress.ts';
@@ -175,7 +174,7 @@ export const trainCommand: CommandModule = {
       .option('--camera <name>', 'camera whose frames to learn from', 'front')
       .action((sources: string[], flags: TrainFlags & StreamFlags) => {
         if (sources.length === 1 && sources[0].endsWith('.json')) return trainPoseFromScenario(sources[0], flags);
-        return run(trainPose, sources, flags);
+        return trainPoseFromDatasets(sources, flags);
       });
     common(train.command('visuomotor').description('Visuomotor policy: camera frame + gripper state → action (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 })
       .option('--camera <name>', 'camera whose frames to learn from', 'front')

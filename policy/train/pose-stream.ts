@@ -35,7 +35,10 @@ import { TARGET_CHANNELS, gridSize, writeTargets } from '../perception/heatmap.t
 import type { GridSpec } from '../perception/heatmap.ts';
 import { blockErrors, summarizeErrors } from '../perception/measure.ts';
 import type { ErrorSummary } from '../perception/measure.ts';
+import { DatasetFrameProvider, DatasetPoseFrames } from '../perception/dataset-frames.ts';
 import { FrameStream } from '../perception/stream.ts';
+import type { FrameSet } from '../data/frames.ts';
+import { splitByEpisode } from '../data/split.ts';
 import type { StreamPosition } from '../perception/stream.ts';
 import { defaultRegion } from '../perception/virtual-view.ts';
 import { checkpointDir, readCheckpointState, restoreOptimizer, restoreWeights, saveCheckpoint } from './checkpoint.ts';
@@ -62,6 +65,11 @@ export const POSE_STREAM_DEFAULTS = {
 
 export interface PoseStreamOptions {
   scenario: Scenario;
+  /**
+   * Train on these dataset frames (simreal generate --render) instead of rendering: epochs over
+   * them in seeded orders, a tenth of their episodes kept apart for the held-out measurement.
+   */
+  dataset?: FrameSet;
   /** Where the scenario came from (recorded in the model card). */
   scenarioPath: string;
   out: string;
@@ -80,7 +88,7 @@ export interface PoseStreamOptions {
   choice?: BackendChoice;
   arch?: HeatmapArch;
   /** Looks of the training frames: randomized (default) or the nominal look (the ablation). */
-  looks?: 'train' | 'none';
+  looks?: 'train' | 'heldout' | 'none';
   /** Camera effects and view jitter on training frames (default: on with randomized looks). */
   augment?: boolean;
   camera?: CameraName;
@@ -160,7 +168,8 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
   const peak = o.learningRate ?? d.learningRate;
   const evalEvery = o.evalEvery ?? d.evalEvery;
   const seed = o.seed ?? 0;
-  const looks = o.looks ?? 'train';
+  const rendered = o.dataset?.source.randomization;
+  const looks = o.dataset ? (rendered === 'train' || rendered === 'heldout' || rendered === 'none' ? rendered : 'train') : o.looks ?? 'train';
   const augment = o.augment ?? looks === 'train';
   const arch = o.arch ?? DEFAULT_HEATMAP_ARCH;
   const out = resolve(o.out);
@@ -184,14 +193,28 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
   };
   const grid: GridSpec = { size: viewSize, stride: arch.stride, sigma: 1 };
   const G = gridSize(grid);
-  const fingerprint = { kind: 'pose-stream', scenario: o.scenario, seed, batchSize: bs, learningRate: peak, frames: total, evalEvery, looks, augment, arch, view: spec.view, renderSize: spec.renderSize };
+  const data = o.dataset ? new DatasetPoseFrames(o.dataset, o.scenario, spec.view) : null;
+  const split = o.dataset ? splitByEpisode(o.dataset, 0.1, seed) : null;
+  if (o.dataset) spec.renderSize = o.dataset.images!.width;
+  const fingerprint = {
+    kind: 'pose-stream', scenario: o.scenario, seed, batchSize: bs, learningRate: peak, frames: total, evalEvery, looks, augment, arch, view: spec.view, renderSize: spec.renderSize,
+    dataset: o.dataset ? { path: o.dataset.source.path, frames: o.dataset.frames } : null,
+  };
   const model = buildHeatmapNet(tf, { size: viewSize, arch, rng: new Rng(deriveSeed(seed, 'pose-init')) });
   const optimizer = tf.train.adam(peak);
   const vars = model.trainableWeights.map((w) => w.read() as Variable);
-  let stream: FrameStream | null = null;
+  let stream: FrameStream | DatasetFrameProvider | null = null;
   try {
-    log(`held-out frames: rendering ${o.evalFrames ?? d.evalFrames} (held-out looks and physics, evaluation seeds)`);
-    const heldout = await heldoutFrames(spec, o.evalFrames ?? d.evalFrames);
+    let heldout: PoseFrame[];
+    if (data && split) {
+      const val = split.valFrames.length > 0 ? split.valFrames : split.trainFrames;
+      const n = Math.min(o.evalFrames ?? d.evalFrames, val.length);
+      log(`held-out frames: ${n} frames of the ${split.valEpisodes.length} episodes kept apart${split.valFrames.length === 0 ? ' (none could be: measuring on training frames)' : ''}`);
+      heldout = Array.from({ length: n }, (_, i) => data.frame(val[Math.floor((i * val.length) / n)], null));
+    } else {
+      log(`held-out frames: rendering ${o.evalFrames ?? d.evalFrames} (held-out looks and physics, evaluation seeds)`);
+      heldout = await heldoutFrames(spec, o.evalFrames ?? d.evalFrames);
+    }
     const estimator = new PoseEstimator(tf, model, { camera: spec.camera, view: spec.view, grid, blockCount: heldout[0].blocks.length });
 
     let frames = 0, seconds = 0, evals = 0;
@@ -218,7 +241,9 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
       o.onEval?.(curve[0]);
     }
 
-    stream = await FrameStream.open(spec, { workers: o.renderWorkers ?? d.renderWorkers, seed: (i) => deriveSeed(seed, 'pose-stream', i), start: position });
+    stream = data && split
+      ? new DatasetFrameProvider(data, split.trainFrames, { seed, augment, start: position })
+      : await FrameStream.open(spec, { workers: o.renderWorkers ?? d.renderWorkers, seed: (i) => deriveSeed(seed, 'pose-stream', i), start: position });
     const xs = new Float32Array(bs * viewSize * viewSize * 3), ys = new Float32Array(bs * G * G * TARGET_CHANNELS);
     const yieldNow = periodicYield();
     let trainMs = 0, lossSum = 0, lossN = 0, runFrames = 0;
@@ -294,7 +319,21 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
       gitCommit: gitCommit(),
       inputs: { image: { key: `observation.images.${spec.camera}`, camera: spec.camera, height: viewSize, width: viewSize, channels: 3 } },
       outputs: { key: 'block_positions', names, size: names.length },
-      dataset: {
+      dataset: o.dataset && split ? {
+        path: o.dataset.source.path,
+        format: o.dataset.source.format,
+        episodes: o.dataset.episodes.length,
+        frames: o.dataset.frames,
+        trainEpisodes: split.trainEpisodes.length,
+        valEpisodes: split.valEpisodes.length,
+        trainFrames: split.trainFrames.length,
+        valFrames: split.valFrames.length,
+        successOnly: false,
+        randomization: o.dataset.source.randomization,
+        dartNoise: [...new Set(o.dataset.episodes.map((e) => e.dartNoise).filter((x): x is number => x !== null))].sort((a, b) => a - b),
+        fps: o.dataset.source.fps,
+        seeds: o.dataset.episodes.map((e) => e.seed).filter((x): x is number => x !== null).sort((a, b) => a - b),
+      } : {
         path: `rendered on the fly from ${o.scenarioPath}`,
         format: 'stream',
         episodes: stream.position.episode,
@@ -304,7 +343,7 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
         trainFrames: state.samples,
         valFrames: heldout.length,
         successOnly: false,
-        randomization: 'train',
+        randomization: looks,
         dartNoise: [0, d.dartNoise],
         fps: o.scenario.control.rateHz,
         // Streamed episodes take their seeds from the 'pose-stream' stream, never the evaluation one.

@@ -25,6 +25,7 @@ import {
   CylinderGeometry,
   DataTexture,
   LinearFilter,
+  Matrix4,
   Mesh,
   MeshBasicNodeMaterial,
   NoColorSpace,
@@ -94,6 +95,10 @@ const _q = new Quaternion();
 const _q2 = new Quaternion();
 const _v = new Vector3();
 const _v2 = new Vector3();
+const _m4 = new Matrix4();
+const _one = new Vector3(1, 1, 1);
+/** Stands in for a camera while its mounted pose is worked out (lookAt with the camera convention). */
+const _mount = new PerspectiveCamera();
 
 interface Surface {
   material: MeshBasicNodeMaterial;
@@ -121,6 +126,61 @@ function shapeKey(s: ShapeSpec): number {
     default:
       return 4;
   }
+}
+
+/**
+ * A camera's pose in its mount's parent frame (the world, or the palm for the wrist camera):
+ * the nominal mount looking at its target, turned by the look's rotation jitter about the
+ * camera's own x, y, z axes, moved by the look's offset. Written into `out` when given.
+ */
+export function mountedPose(
+  name: CameraName, offset: readonly number[], rotationDeg: readonly number[],
+  out: { position: Vector3; quaternion: Quaternion } = { position: new Vector3(), quaternion: new Quaternion() },
+): { position: Vector3; quaternion: Quaternion } {
+  const m = CAMERA_MOUNTS[name];
+  // Nominal orientation in the parent frame (cameras look down their −z), then the jitter.
+  _mount.up.set(m.up[0], m.up[1], m.up[2]);
+  _mount.position.set(m.position[0], m.position[1], m.position[2]);
+  _mount.quaternion.identity();
+  _mount.lookAt(m.target[0], m.target[1], m.target[2]);
+  const d = Math.PI / 180;
+  _q.setFromAxisAngle(_v.set(1, 0, 0), rotationDeg[0] * d);
+  _mount.quaternion.multiply(_q);
+  _q.setFromAxisAngle(_v.set(0, 1, 0), rotationDeg[1] * d);
+  _mount.quaternion.multiply(_q);
+  _q.setFromAxisAngle(_v.set(0, 0, 1), rotationDeg[2] * d);
+  _mount.quaternion.multiply(_q);
+  out.quaternion.copy(_mount.quaternion);
+  out.position.set(m.position[0] + offset[0], m.position[1] + offset[1], m.position[2] + offset[2]);
+  return out;
+}
+
+/** CameraFrame of a camera whose three.js world matrix is `e` (column-major elements). */
+function frameFromMatrix(name: string, e: ArrayLike<number>, fovDeg: number, width: number, height: number): CameraFrame {
+  // three's camera axes (x right, y up, z back) → OpenCV (x right, y down, z forward): negate y and z columns.
+  const c2w = [e[0], -e[4], -e[8], e[12], e[1], -e[5], -e[9], e[13], e[2], -e[6], -e[10], e[14], 0, 0, 0, 1];
+  const fy = height / 2 / Math.tan((fovDeg * Math.PI) / 360);
+  // World → camera is the rigid inverse.
+  const w2c = new Array<number>(16).fill(0);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) w2c[i * 4 + j] = c2w[j * 4 + i];
+    w2c[i * 4 + 3] = -(c2w[i] * c2w[3] + c2w[4 + i] * c2w[7] + c2w[8 + i] * c2w[11]);
+  }
+  w2c[15] = 1;
+  return { name, width, height, fovDeg, K: [fy, 0, width / 2, 0, fy, height / 2, 0, 0, 1], cameraToWorld: c2w, worldToCamera: w2c };
+}
+
+/**
+ * The calibration a world-mounted camera (`front`) had in a look, without building a scene:
+ * what `cameraFrame` gives once the builder is dressed in that look. Frames of a dataset get
+ * their camera back this way, from the look its episode seed fixes.
+ */
+export function lookCameraFrame(look: Look, name: CameraName, width: number, height: number): CameraFrame {
+  if (CAMERA_MOUNTS[name].parent !== 'world') throw new RangeError(`camera ${name} rides on the ${CAMERA_MOUNTS[name].parent}: its calibration depends on the robot's state, not on the look alone`);
+  const c = look.cameras[name];
+  const pose = mountedPose(name, c.positionOffset, c.rotationDeg);
+  _m4.compose(pose.position, pose.quaternion, _one);
+  return frameFromMatrix(name, _m4.elements, c.fovDeg, width, height);
 }
 
 export class SceneBuilder {
@@ -259,23 +319,9 @@ export class SceneBuilder {
   }
 
   private setMount(name: CameraName, offset: readonly number[], rotationDeg: readonly number[]): void {
-    const m = CAMERA_MOUNTS[name];
-    const pose = this.mountPose[name];
-    // Nominal orientation in the parent frame (cameras look down their −z), then the jitter.
+    const pose = mountedPose(name, offset, rotationDeg, this.mountPose[name]);
     const cam = this.cameras[name];
-    cam.up.set(m.up[0], m.up[1], m.up[2]);
-    cam.position.set(m.position[0], m.position[1], m.position[2]);
-    cam.quaternion.identity();
-    cam.lookAt(m.target[0], m.target[1], m.target[2]);
-    const d = Math.PI / 180;
-    _q.setFromAxisAngle(_v.set(1, 0, 0), rotationDeg[0] * d);
-    cam.quaternion.multiply(_q);
-    _q.setFromAxisAngle(_v.set(0, 1, 0), rotationDeg[1] * d);
-    cam.quaternion.multiply(_q);
-    _q.setFromAxisAngle(_v.set(0, 0, 1), rotationDeg[2] * d);
-    cam.quaternion.multiply(_q);
-    pose.quaternion.copy(cam.quaternion);
-    pose.position.set(m.position[0] + offset[0], m.position[1] + offset[1], m.position[2] + offset[2]);
+    cam.quaternion.copy(pose.quaternion);
     cam.position.copy(pose.position);
   }
 
@@ -449,18 +495,7 @@ export class SceneBuilder {
   cameraFrame(name: CameraName, width: number, height: number): CameraFrame {
     const cam = this.cameras[name];
     cam.updateMatrixWorld();
-    const e = cam.matrixWorld.elements;
-    // three's camera axes (x right, y up, z back) → OpenCV (x right, y down, z forward): negate y and z columns.
-    const c2w = [e[0], -e[4], -e[8], e[12], e[1], -e[5], -e[9], e[13], e[2], -e[6], -e[10], e[14], 0, 0, 0, 1];
-    const fy = height / 2 / Math.tan((cam.fov * Math.PI) / 360);
-    // World → camera is the rigid inverse.
-    const w2c = new Array<number>(16).fill(0);
-    for (let i = 0; i < 3; i++) {
-      for (let j = 0; j < 3; j++) w2c[i * 4 + j] = c2w[j * 4 + i];
-      w2c[i * 4 + 3] = -(c2w[i] * c2w[3] + c2w[4 + i] * c2w[7] + c2w[8 + i] * c2w[11]);
-    }
-    w2c[15] = 1;
-    return { name, width, height, fovDeg: cam.fov, K: [fy, 0, width / 2, 0, fy, height / 2, 0, 0, 1], cameraToWorld: c2w, worldToCamera: w2c };
+    return frameFromMatrix(name, cam.matrixWorld.elements, cam.fov, width, height);
   }
 
   /** Frees geometries, materials and textures. */
