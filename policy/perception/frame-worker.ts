@@ -19,14 +19,21 @@ try {
 }
 
 // One episode at a time: the source's simulator, scene and codecs are shared by its episodes.
+// A close request drops the episodes still queued and closes once the current one is done:
+// tearing Dawn down (or terminating the thread) while a readback is pending aborts the process.
 let queue: Promise<void> = Promise.resolve();
+let closing = false;
 port.on('message', (msg: { index: number; seed: number } | { close: true }) => {
-  queue = queue.then(async () => {
-    if ('close' in msg) {
+  if ('close' in msg) {
+    closing = true;
+    queue = queue.then(() => {
       source.dispose();
       port.close();
-      return;
-    }
+    });
+    return;
+  }
+  queue = queue.then(async () => {
+    if (closing) return;
     try {
       const t0 = performance.now();
       const frames = await source.episode(msg.seed);

@@ -141,10 +141,10 @@ export class FrameStream {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Each worker finishes the episode it is rendering and exits by itself (see frame-worker.ts).
     await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
       w.once('exit', () => resolve());
       w.postMessage({ close: true });
-      setTimeout(() => void w.terminate(), 2000).unref();
     })));
   }
 }
