@@ -18,6 +18,7 @@ import type { Progress } from './progress.ts';
 import { loadScenarioOrExit, parseIntOption } from './options.ts';
 import { asUserError, parseBackend } from './train.ts';
 import { UserError } from './errors.ts';
+import { NoGpuAdapterError } from '../sim/gpu/dawn.ts';
 
 interface EvalFlags {
   episodes: string;
@@ -55,6 +56,7 @@ async function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlag
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } catch (err) {
     (progress as Progress | null)?.stop();
+    if (err instanceof NoGpuAdapterError) throw new UserError(err.message, 3);
     throw asUserError(err);
   }
 }
@@ -92,6 +94,7 @@ async function run(modelDir: string, scenarioPath: string, flags: EvalFlags): Pr
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } catch (err) {
     (progress as Progress | null)?.stop();
+    if (err instanceof NoGpuAdapterError) throw new UserError(err.message, 3);
     throw asUserError(err);
   }
 }

@@ -13,6 +13,7 @@ import type { PoseStreamOptions } from '../policy/train/pose-stream.ts';
 import type { Scenario } from '../sim/scenario.ts';
 import type { PoseStreamProgress } from '../policy/train/pose-stream.ts';
 import { UserError } from './errors.ts';
+import { NoGpuAdapterError } from '../sim/gpu/dawn.ts';
 import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
@@ -132,6 +133,7 @@ async function train(f: StreamFlags, source: Pick<PoseStreamOptions, 'scenario' 
     if (f.json) process.stdout.write(`${JSON.stringify(result.card)}\n`);
   } catch (err) {
     (bar as Progress | null)?.stop();
+    if (err instanceof NoGpuAdapterError) throw new UserError(err.message, 3);
     throw asUserError(err);
   } finally {
     process.off('SIGINT', onSigint);
