@@ -14,7 +14,9 @@ import type { PerceptionCard } from '../model-card.ts';
 import { createFrameSource } from '../perception/frame-source.ts';
 import type { PoseFrame } from '../perception/frame-source.ts';
 import { loadPoseEstimator, toEstimate } from '../perception/estimator.ts';
-import { blockErrors, summarizeErrors } from '../perception/measure.ts';
+import { assignEstimates, summarizeErrors } from '../perception/measure.ts';
+import type { Detection } from '../perception/heatmap.ts';
+import { DISTRACTOR_ID_BASE } from '../../sim/render/look.ts';
 import type { ErrorSummary } from '../perception/measure.ts';
 import { checkCardFits } from './policies.ts';
 import { DEFAULT_EVAL_SEED, evalSeeds } from './seeds.ts';
@@ -47,10 +49,43 @@ export interface PoseFramesResult {
   perBlock: Array<{ block: string; summary: ErrorSummary }>;
   /** Fraction of block estimates more than 5 cm off. */
   grossMisses: number;
+  /** The gross misses sorted by what went wrong (missCause). */
+  missCauses: Record<string, number>;
   learningCurve: PerceptionCard['learningCurve'];
   /** Training time per 10,000 frames seen (s), from the model card. */
   secondsPer10kFrames: number | null;
   seconds: number;
+}
+
+/** An estimate this far off (m) is a gross miss. */
+const GROSS = 0.05;
+
+/**
+ * Why block b of a frame was missed by more than GROSS, from what the camera saw (the rectified
+ * segmentation): the block hidden from the camera; the estimate in the right place of the image
+ * but lifted to the wrong height; or the peak on something else — the block away from its
+ * centre, another block, the gripper, a distractor, the table's texture, the floor or walls.
+ */
+export function missCause(f: PoseFrame, b: number, d: Detection | undefined, stride: number): string {
+  const seg = f.segmentation;
+  const B = f.blocks.length, id = 2 + b;
+  const size = f.camera.width;
+  if (seg) {
+    let visible = 0;
+    for (const v of seg) if (v === id) visible++;
+    if (visible < 4) return 'block hidden from the camera';
+  }
+  if (!d) return 'no detection left for it';
+  if (Math.hypot(d.u - f.pixels[b][0], d.v - f.pixels[b][1]) <= 1.5 * stride) return 'right place in the image, wrong height';
+  if (!seg) return 'peak elsewhere';
+  const x = Math.min(size - 1, Math.max(0, Math.floor(d.u))), y = Math.min(size - 1, Math.max(0, Math.floor(d.v)));
+  const at = seg[y * size + x];
+  if (at === id) return 'peak on the block, off its centre';
+  if (at >= 2 && at < 2 + B) return 'peak on another block';
+  if (at >= 2 + B && at < 2 + B + 3) return 'peak on the gripper';
+  if (at >= DISTRACTOR_ID_BASE) return 'peak on a distractor';
+  if (at === 1) return 'peak on the table texture';
+  return 'peak on the floor or walls';
 }
 
 function blockNames(scenario: Scenario, n: number): string[] {
@@ -69,11 +104,12 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
     const p = card.perception!;
     const source = await createFrameSource({
       scenario: o.scenario, looks: o.looks, physics, camera: p.camera as 'front', renderSize: p.renderSize, view: p.view,
-      framesPerEpisode: 4, dartNoise: 0.2, augment: false,
+      framesPerEpisode: 4, dartNoise: 0.2, augment: false, labels: true,
     });
     const base = o.seed ?? DEFAULT_EVAL_SEED;
-    const { seeds, derivation } = evalSeeds(o.frames, base);
+    const { seeds, derivation } = evalSeeds(o.frames, base, card.dataset.seeds);
     const perFrame: number[][] = [];
+    const missCauses: Record<string, number> = {};
     try {
       const pending: PoseFrame[] = [];
       for (let i = 0; perFrame.length + pending.length < o.frames; i++) {
@@ -81,7 +117,15 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
         while (pending.length >= 16 || (pending.length > 0 && perFrame.length + pending.length >= o.frames)) {
           const batch = pending.splice(0, 16);
           const det = estimator.detect(batch.map((f) => ({ rgb: f.rgb, camera: f.camera })));
-          batch.forEach((f, k) => perFrame.push(blockErrors(o.scenario.task, det[k].map((d) => toEstimate(d, f.camera).position), f.blocks)));
+          batch.forEach((f, k) => {
+            const { assigned, errors } = assignEstimates(o.scenario.task, det[k].map((d) => toEstimate(d, f.camera).position), f.blocks);
+            perFrame.push(errors);
+            errors.forEach((e, b) => {
+              if (e <= GROSS) return;
+              const why = missCause(f, b, det[k][assigned[b]], p.grid.stride);
+              missCauses[why] = (missCauses[why] ?? 0) + 1;
+            });
+          });
           o.onFrame?.(perFrame.length, o.frames);
         }
       }
@@ -102,7 +146,8 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
       backend: `${choice.name} (${choice.device})`,
       all: summarizeErrors(all),
       perBlock: names.map((block, b) => ({ block, summary: summarizeErrors(perFrame.map((f) => f[b])) })),
-      grossMisses: all.filter((e) => e > 0.05).length / Math.max(1, all.length),
+      grossMisses: all.filter((e) => e > GROSS).length / Math.max(1, all.length),
+      missCauses: Object.fromEntries(Object.entries(missCauses).sort((a, b) => b[1] - a[1])),
       learningCurve: curve,
       secondsPer10kFrames: last && last.frames > 0 ? (1e4 * last.seconds) / last.frames : null,
       seconds: (performance.now() - t0) / 1000,
@@ -123,7 +168,7 @@ export function formatPoseFrames(r: PoseFramesResult): string {
   for (const { block, summary: s } of [...r.perBlock, { block: 'all', summary: r.all }]) {
     lines.push(`  ${block.padEnd(13)} ${fmtStat(s.meanCm).padEnd(21)} ${fmtStat(s.medianCm).padEnd(21)} ${fmtStat(s.p90Cm)}`);
   }
-  lines.push(`gross misses (> 5 cm): ${(100 * r.grossMisses).toFixed(1)}%`);
+  lines.push(`gross misses (> 5 cm): ${(100 * r.grossMisses).toFixed(1)}%${Object.keys(r.missCauses).length ? `: ${Object.entries(r.missCauses).map(([k, v]) => `${v} ${k}`).join(', ')}` : ''}`);
   if (r.learningCurve.length > 1) {
     lines.push(`learning curve (held-out mean cm by frames seen in training): ${r.learningCurve.map((c) => `${c.frames}: ${c.meanCm.toFixed(2)}`).join(', ')}`);
   }

@@ -25,7 +25,7 @@ import { cameraFromFrame } from '../../sim/camera/camera.ts';
 import type { CameraFile } from '../../sim/camera/camera-file.ts';
 import { project } from '../../sim/camera/projection.ts';
 import { augment } from './augment.ts';
-import { DEFAULT_VIEW_JITTER, jitterCamera, rectify, rectifyMap, sourceDensity, virtualCamera } from './virtual-view.ts';
+import { DEFAULT_VIEW_JITTER, jitterCamera, rectify, rectifyIds, rectifyMap, sourceDensity, virtualCamera } from './virtual-view.ts';
 import type { VirtualViewOptions } from './virtual-view.ts';
 
 export interface FrameSourceSpec {
@@ -44,6 +44,8 @@ export interface FrameSourceSpec {
   dartNoise: number;
   /** Training frames: jitter the virtual view and apply camera effects (augment.ts). */
   augment?: boolean;
+  /** Also render instance segmentation (for sorting the estimator's misses by what it saw). */
+  labels?: boolean;
 }
 
 export interface PoseFrame {
@@ -62,6 +64,8 @@ export interface PoseFrame {
   source: CameraFile;
   seed: number;
   step: number;
+  /** Instance ids in the virtual view (labels only; ids as in sim/render/look.ts). */
+  segmentation?: Uint16Array;
 }
 
 export interface FrameSource {
@@ -107,7 +111,7 @@ export function blockTruth(state: SimState): { blocks: Vec3[]; yaws: number[]; s
 }
 
 export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSource> {
-  const renderer = await HeadlessRenderer.create({ width: spec.renderSize, height: spec.renderSize, labels: false });
+  const renderer = await HeadlessRenderer.create({ width: spec.renderSize, height: spec.renderSize, labels: !!spec.labels });
   const builder = renderer.createBuilder();
   const env = new TabletopEnv(spec.scenario, { randomization: spec.physics });
   const visual = visualConfig(spec.scenario.visual);
@@ -119,7 +123,7 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
     const pending: Array<Promise<ViewImages[]>> = [];
     for (const [k, state] of states.entries()) {
       builder.setLook(sampleLook(visual, spec.looks, deriveSeed(seed, 'look', k), state.bodies.map((b) => b.name)));
-      pending.push(renderer.render([{ builder, camera: spec.camera, state, noiseSeed: deriveSeed(seed, 'noise', k) }]));
+      pending.push(renderer.render([{ builder, camera: spec.camera, state, noiseSeed: deriveSeed(seed, 'noise', k) }], { segmentation: !!spec.labels }));
     }
     const out: PoseFrame[] = [];
     for (const [k, state] of states.entries()) {
@@ -137,7 +141,9 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
         const q = project(camera, p);
         return [q.u, q.v] as [number, number];
       });
-      out.push({ rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: state.step });
+      const frame: PoseFrame = { rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: state.step };
+      if (view.segmentation) frame.segmentation = rectifyIds(view.segmentation, spec.renderSize, spec.renderSize, map);
+      out.push(frame);
     }
     return out;
   }

@@ -15,20 +15,29 @@ import { nameByRule, nameByTracking } from './identity.ts';
 
 const dist = (a: Vec3, b: Vec3): number => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 
-/** Per true block, the error (m) of the estimate named for it. */
-export function blockErrors(task: TaskConfig, estimates: Vec3[], truth: Vec3[]): number[] {
+/**
+ * Per true block, which estimate is named for it (an index into `estimates`; estimates missing
+ * from a short list count as guesses at the table's centre, index ≥ estimates.length) and its
+ * error (m).
+ */
+export function assignEstimates(task: TaskConfig, estimates: Vec3[], truth: Vec3[]): { assigned: number[]; errors: number[] } {
   const est = [...estimates];
-  // Fewer detections than blocks: the missing ones count as estimated at the table's centre.
   while (est.length < truth.length) est.push([0, 0, 0]);
+  let assigned: number[];
   if (task.id === 'Grasp-v1' && truth.length > 1) {
     const order = nameByRule(task, est);
-    const target = est[order[0]];
-    const rest = order.slice(1).map((i) => est[i]);
-    const match = nameByTracking(truth.slice(1), rest);
-    return [dist(target, truth[0]), ...truth.slice(1).map((t, b) => dist(rest[match[b]], t))];
+    const rest = order.slice(1);
+    const match = nameByTracking(truth.slice(1), rest.map((i) => est[i]));
+    assigned = [order[0], ...truth.slice(1).map((_, b) => rest[match[b]])];
+  } else {
+    assigned = nameByTracking(truth, est);
   }
-  const match = nameByTracking(truth, est);
-  return truth.map((t, b) => dist(est[match[b]], t));
+  return { assigned, errors: truth.map((t, b) => dist(est[assigned[b]], t)) };
+}
+
+/** Per true block, the error (m) of the estimate named for it. */
+export function blockErrors(task: TaskConfig, estimates: Vec3[], truth: Vec3[]): number[] {
+  return assignEstimates(task, estimates, truth).errors;
 }
 
 export interface Stat {

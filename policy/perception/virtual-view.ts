@@ -170,6 +170,17 @@ export function rectify(src: Uint8Array, sw: number, sh: number, map: RectifyMap
   }
 }
 
+/** Resamples an id image (segmentation) through `map`: nearest source pixel of each pixel's first sample; 0 outside. */
+export function rectifyIds(src: Uint16Array, sw: number, sh: number, map: RectifyMap): Uint16Array {
+  const n = map.width * map.height, per = map.ss * map.ss;
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = Math.floor(map.points[2 * i * per]), y = Math.floor(map.points[2 * i * per + 1]);
+    out[i] = x >= 0 && y >= 0 && x < sw && y < sh ? src[y * sw + x] : 0;
+  }
+  return out;
+}
+
 function sample(src: Uint8Array, sw: number, sh: number, u: number, v: number, acc: Float32Array): void {
   const x = u - 0.5, y = v - 0.5;
   const x0 = Math.floor(x), y0 = Math.floor(y);
