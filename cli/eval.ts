@@ -12,12 +12,11 @@ import { evaluate, formatEvalResult } from '../policy/eval/evaluate.ts';
 import { evaluatePoseFrames, formatPoseFrames } from '../policy/eval/pose-frames.ts';
 import { readModelCard } from '../policy/model-card.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
-import { loadScenarioOrExit, parseIntOption } from './options.ts';
-import { asUserError, parseBackend } from './train.ts';
-import { UserError } from './errors.ts';
+import { asUserError, UserError } from './errors.ts';
+import { loadScenarioOrExit, parseBackend, parseIntOption } from './options.ts';
 import { NoGpuAdapterError } from '../sim/gpu/dawn.ts';
 
 interface EvalFlags {

@@ -7,16 +7,16 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { BackendUnavailableError, NoBackendError, backendNames, isBackendName } from '../policy/backend.ts';
-import type { BackendName } from '../policy/backend.ts';
+import { BackendUnavailableError, NoBackendError, backendNames } from '../policy/backend.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';
-import { RUN_DEFAULTS, STAGES, runPipeline } from '../policy/pipeline/run.ts';
-import type { StageName } from '../policy/pipeline/run.ts';
+import { RUN_DEFAULTS, STAGES } from '../workflows/run/options.ts';
+import type { StageName } from '../workflows/run/options.ts';
+import { runPipeline } from '../workflows/run/pipeline.ts';
 import { ScenarioError } from '../sim/scenario.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
-import { parseIntOption, parseNumberOption } from './options.ts';
+import { parseBackend, parseIntOption, parseNumberOption } from './options.ts';
 import { createProgress } from './progress.ts';
 
 interface RunFlags {
@@ -28,8 +28,7 @@ interface RunFlags {
   evalEpisodes: string;
   realityEpisodes: string;
   pose: 'auto' | 'on' | 'off';
-  poseEpisodes: string;
-  poseEpochs: string;
+  poseFrames: string;
   dartNoise: string;
   seed: string;
   workers: string;
@@ -57,8 +56,7 @@ export const runCommand: CommandModule = {
       .option('--eval-episodes <count>', 'seeded episodes per evaluation condition', String(RUN_DEFAULTS.evalEpisodes))
       .option('--reality-episodes <count>', 'episodes on the emulated robot', String(RUN_DEFAULTS.realityEpisodes))
       .addOption(new Option('--pose <when>', 'train and measure the pose estimator (rendered frames): auto = where the backend is a GPU').choices(['auto', 'on', 'off']).default(RUN_DEFAULTS.pose))
-      .option('--pose-episodes <count>', 'rendered episodes per pose dataset', String(RUN_DEFAULTS.poseEpisodes))
-      .option('--pose-epochs <count>', 'most pose estimator epochs', String(RUN_DEFAULTS.poseEpochs))
+      .option('--pose-frames <count>', 'frames the pose estimator trains on, each rendered fresh (and as many for its ablation without randomization)', String(RUN_DEFAULTS.poseFrames))
       .option('--dart-noise <std>', 'DART noise σ (standard deviation, in normalized action units) of the noisy thirds: σ and 2σ', String(RUN_DEFAULTS.dartNoise))
       .option('--seed <int>', 'base seed', String(RUN_DEFAULTS.seed))
       .option('-w, --workers <count>', 'worker threads for generation and evaluation', String(availableParallelism()))
@@ -66,7 +64,7 @@ export const runCommand: CommandModule = {
       .addOption(new Option('--skip <stages...>', 'stages to skip').choices([...STAGES]))
       .option('--no-progress', 'no progress bars')
       .action(async (scenarioPath: string, flags: RunFlags) => {
-        if (flags.backend && !isBackendName(flags.backend)) throw new UserError(`--backend ${flags.backend}: choose one of ${backendNames.join(', ')}`);
+        const backend = parseBackend(flags.backend);
         const out = resolve(flags.out ?? join('runs', timestamp()));
         const controller = new AbortController();
         const onSigint = (): void => {
@@ -82,12 +80,11 @@ export const runCommand: CommandModule = {
             evalEpisodes: parseIntOption('--eval-episodes', flags.evalEpisodes, 1),
             realityEpisodes: parseIntOption('--reality-episodes', flags.realityEpisodes, 1),
             pose: flags.pose,
-            poseEpisodes: parseIntOption('--pose-episodes', flags.poseEpisodes, 2),
-            poseEpochs: parseIntOption('--pose-epochs', flags.poseEpochs, 1),
+            poseFrames: parseIntOption('--pose-frames', flags.poseFrames, 16),
             dartNoise: parseNumberOption('--dart-noise', flags.dartNoise, 0, 1),
             seed: parseIntOption('--seed', flags.seed, 0),
             workers: parseIntOption('--workers', flags.workers, 0),
-            backend: flags.backend as BackendName | undefined,
+            backend,
             skip: new Set((flags.skip ?? []) as StageName[]),
             log: (l) => process.stderr.write(`${l}\n`),
             progress: (total, unit, fields) => createProgress({ total, unit, enabled: flags.progress, fields }),

@@ -12,12 +12,12 @@ import { POSE_STREAM_DEFAULTS, trainPoseStream } from '../policy/train/pose-stre
 import type { PoseStreamOptions } from '../policy/train/pose-stream.ts';
 import type { Scenario } from '../sim/scenario.ts';
 import type { PoseStreamProgress } from '../policy/train/pose-stream.ts';
-import { UserError } from './errors.ts';
+import { UserError, asUserError } from './errors.ts';
 import { NoGpuAdapterError } from '../sim/gpu/dawn.ts';
-import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
+import { loadScenarioOrExit, parseBackend, parseIntOption, parseNumberOption } from './options.ts';
+import { twoStageInterrupt } from './signals.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
-import { asUserError, parseBackend } from './train.ts';
 
 export interface StreamFlags {
   out: string;
@@ -79,18 +79,7 @@ export async function trainPoseFromDatasets(paths: string[], f: StreamFlags): Pr
 }
 
 async function train(f: StreamFlags, source: Pick<PoseStreamOptions, 'scenario' | 'scenarioPath' | 'frames' | 'dataset'>): Promise<void> {
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) {
-      process.stderr.write('\nsimreal: second Ctrl-C, exiting now; the last checkpoint is kept.\n');
-      process.exit(130);
-    }
-    process.stderr.write('\nsimreal: stopping after this batch (Ctrl-C again to quit at once)...\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = twoStageInterrupt({ stopsWhen: 'after this batch', kept: 'the last checkpoint is kept' });
   let bar: Progress | null = null;
   const heldout = (p: PoseStreamProgress): string => (p.last ? `${p.last.meanCm.toFixed(2)} cm @${p.last.frames}` : '-');
   try {
@@ -108,7 +97,7 @@ async function train(f: StreamFlags, source: Pick<PoseStreamOptions, 'scenario' 
       backend: parseBackend(f.backend),
       resume: !!f.resume,
       overwrite: !!f.overwrite,
-      signal: controller.signal,
+      signal: interrupt.signal,
       log: (line) => {
         if (!bar) process.stderr.write(`${line}\n`);
       },
@@ -136,6 +125,6 @@ async function train(f: StreamFlags, source: Pick<PoseStreamOptions, 'scenario' 
     if (err instanceof NoGpuAdapterError) throw new UserError(err.message, 3);
     throw asUserError(err);
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.release();
   }
 }

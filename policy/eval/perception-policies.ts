@@ -12,13 +12,12 @@
  * at the resolution the estimator was trained on, with the camera's calibration for that
  * episode. Pose errors of the first frame are recorded per episode.
  */
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import type { TF } from '../backend.ts';
 import type { TabletopEnv } from '../../sim/env.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import type { Vec3 } from '../../sim/state.ts';
 import type { ModelCard } from '../model-card.ts';
+import type { StatePolicy } from '../state-policy.ts';
 import { cameraFromFrame } from '../../sim/camera/camera.ts';
 import { toEstimate } from '../perception/estimator.ts';
 import type { BlockEstimate, PoseEstimator } from '../perception/estimator.ts';
@@ -111,13 +110,11 @@ export interface PerceivedStatePolicy extends RolloutPolicy {
  * A state policy fed by the estimator: each step, every slot's frame is rendered and estimated,
  * the blocks named (rule, then tracking) and written into the observation the policy reads.
  */
-export async function perceivedStatePolicy(tf: TF, model: LayersModel, policyCard: ModelCard, estimator: PoseEstimator, poseCard: ModelCard, o: PerceptionOptions, envNames: string[]): Promise<PerceivedStatePolicy> {
-  const names = policyCard.inputs.state!.names;
-  const state = new PerceivedState(o.scenario.task, names, envNames, estimator.spec.blockCount);
+export async function perceivedStatePolicy(policy: StatePolicy, estimator: PoseEstimator, poseCard: ModelCard, o: PerceptionOptions, envNames: string[]): Promise<PerceivedStatePolicy> {
+  const state = new PerceivedState(o.scenario.task, [...policy.names], envNames, estimator.spec.blockCount);
   const cams = await cameras(estimator, poseCard, o, o.group);
   const trackers = cams.map(() => new BlockTracker(o.scenario.task));
   const errors: PoseErrors = new Map();
-  const S = names.length, A = policyCard.outputs.size;
   return {
     errors,
     async begin(slot, env, seed) {
@@ -130,15 +127,7 @@ export async function perceivedStatePolicy(tf: TF, model: LayersModel, policyCar
       const frames = await Promise.all(slots.map((s) => cams[s].view(envs[s].state())));
       const views = frames.map((f) => estimator.view(f.rgb, cameraFromFrame(f.frame)));
       const detections = estimator.detect(views);
-      const x = new Float32Array(slots.length * S);
-      slots.forEach((s, k) => {
-        const named = trackers[s].name(detections[k].map((d) => toEstimate(d, views[k].camera)));
-        x.set(state.fill(obs[k], named), k * S);
-      });
-      return tf.tidy(() => {
-        const flat = (model.predict(tf.tensor2d(x, [slots.length, S])) as Tensor).dataSync() as Float32Array;
-        return slots.map((_, k) => flat.slice(k * A, (k + 1) * A));
-      });
+      return policy.actBatch(slots.map((s, k) => state.fill(obs[k], trackers[s].name(detections[k].map((d) => toEstimate(d, views[k].camera))))));
     },
     async dispose() {
       for (const c of cams) await c.dispose();

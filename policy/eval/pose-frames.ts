@@ -6,14 +6,14 @@
  * cm, with bootstrap intervals; and the model's learning curve from its card.
  */
 import type { BackendChoice, BackendName } from '../backend.ts';
-import { selectBackend } from '../backend.ts';
+import { openSavedModel } from '../saved-model.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import { PolicyInputError } from '../errors.ts';
 import type { PerceptionCard } from '../model-card.ts';
 import { createFrameSource } from '../perception/frame-source.ts';
 import type { PoseFrame } from '../perception/frame-source.ts';
-import { loadPoseEstimator, toEstimate } from '../perception/estimator.ts';
+import { poseEstimatorOf, toEstimate } from '../perception/estimator.ts';
 import { assignEstimates, summarizeErrors } from '../perception/measure.ts';
 import type { Detection } from '../perception/heatmap.ts';
 import { DISTRACTOR_ID_BASE } from '../../sim/render/look.ts';
@@ -97,10 +97,10 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
   const t0 = performance.now();
   if (!(Number.isInteger(o.frames) && o.frames > 0)) throw new PolicyInputError(`--frames must be a positive integer, got ${o.frames}`);
   const physics = o.physics ?? o.looks;
-  const choice = o.choice ?? (await selectBackend({ backend: o.backend, model: 'conv', log: o.log }));
-  const { estimator, card } = await loadPoseEstimator(choice.tf, o.modelDir);
+  const saved = await openSavedModel(o.modelDir, { backend: o.backend, choice: o.choice, log: o.log, accept: (c) => checkCardFits(c, o.scenario, o.modelDir, o.scenarioLabel ?? o.scenario.id) });
+  const card = saved.card;
   try {
-    checkCardFits(card, o.scenario, o.modelDir, o.scenarioLabel ?? o.scenario.id);
+    const estimator = poseEstimatorOf(saved);
     const p = card.perception!;
     const source = await createFrameSource({
       scenario: o.scenario, looks: o.looks, physics, camera: p.camera as 'front', renderSize: p.renderSize, view: p.view,
@@ -143,7 +143,7 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
       physics,
       frames: perFrame.length,
       seeds: { base, derivation: `${derivation}; 4 frames at random steps of each episode` },
-      backend: `${choice.name} (${choice.device})`,
+      backend: `${saved.backend} (${saved.device})`,
       all: summarizeErrors(all),
       perBlock: names.map((block, b) => ({ block, summary: summarizeErrors(perFrame.map((f) => f[b])) })),
       grossMisses: all.filter((e) => e > GROSS).length / Math.max(1, all.length),
@@ -153,8 +153,7 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    estimator.dispose();
-    if (!o.choice) choice.dispose();
+    saved.dispose();
   }
 }
 

@@ -4,15 +4,18 @@
  * code runs inline and inside each worker thread (worker.ts).
  */
 import type { BackendChoice, BackendName } from '../backend.ts';
-import { selectBackend } from '../backend.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
-import { readModelCard } from '../model-card.ts';
-import { loadLayersModel } from '../model-io.ts';
-import { bcPolicy, checkCardFits, checkGraphFits, visuomotorPolicy } from './policies.ts';
+import { selectBackend } from '../backend.ts';
+import { openSavedModel } from '../saved-model.ts';
+import type { SavedModel } from '../saved-model.ts';
+import { asStatePolicy } from '../state-policy.ts';
+import { PolicyInputError } from '../errors.ts';
+import { checkCardFits, statePolicy, visuomotorPolicy } from './policies.ts';
 import { perceivedStatePolicy, poseErrorsOnly, poseGraspPolicy } from './perception-policies.ts';
 import type { PoseErrors } from './perception-policies.ts';
-import { loadPoseEstimator } from '../perception/estimator.ts';
+import { poseEstimatorOf } from '../perception/estimator.ts';
+import type { PoseEstimator } from '../perception/estimator.ts';
 import { TabletopEnv } from '../../sim/env.ts';
 import { rolloutGroup } from './rollout.ts';
 import type { RolloutPolicy } from './rollout.ts';
@@ -77,38 +80,50 @@ export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Pr
       async dispose() {},
     };
   }
-  const card = readModelCard(job.modelDir);
-  checkCardFits(card, job.scenario, job.modelDir, job.scenarioLabel);
-  const backend = choice ?? (await selectBackend({ backend: job.backend, model: card.kind === 'bc' && !job.perception ? 'mlp' : 'conv' }));
-  const { tf } = backend;
+  // A state policy fed by the pose estimator runs both on one backend (the conv net decides it).
+  const shared = choice ?? (job.perception ? await selectBackend({ backend: job.backend, model: 'conv' }) : undefined);
+  let saved: SavedModel | null = null, poseSaved: SavedModel | null = null;
+  let policy: RolloutPolicy | null = null;
+  let estimator: PoseEstimator | null = null;
+  try {
+    saved = await openSavedModel(job.modelDir, {
+      backend: job.backend,
+      choice: shared,
+      accept: (card) => checkCardFits(card, job.scenario, job.modelDir, job.scenarioLabel),
+    });
+  } catch (err) {
+    if (shared && !choice) shared.dispose();
+    throw err;
+  }
+  const { tf, graph: model, card } = saved;
   const looks = job.looks ?? job.randomization;
   const vision = { scenario: job.scenario, randomization: looks, group: job.group };
   const perception = { scenario: job.scenario, looks, group: job.group };
-  let model: { dispose(): void } | null = null;
-  let policy: RolloutPolicy | null = null;
-  let estimator: Awaited<ReturnType<typeof loadPoseEstimator>> | null = null;
-  if (card.kind === 'pose') {
-    estimator = await loadPoseEstimator(tf, job.modelDir);
-    if (job.mode === 'rollout') policy = await poseGraspPolicy(estimator.estimator, estimator.card, perception);
-  } else {
-    const net = await loadLayersModel(tf, job.modelDir);
-    model = net;
-    checkGraphFits(card, net, job.modelDir);
-    if (job.perception) {
-      const poseCard = readModelCard(job.perception);
-      checkCardFits(poseCard, job.scenario, job.perception, job.scenarioLabel);
-      estimator = await loadPoseEstimator(tf, job.perception);
-      const envNames = new TabletopEnv(job.scenario, { randomization: 'none' }).observationSpace.names;
-      policy = await perceivedStatePolicy(tf, net, card, estimator.estimator, estimator.card, perception, envNames);
-    } else if (card.kind === 'bc') policy = bcPolicy(tf, net, card);
-    else policy = await visuomotorPolicy(tf, net, card, vision);
+  if (card.kind === 'pose') estimator = poseEstimatorOf(saved);
+  if (job.perception) {
+    poseSaved = await openSavedModel(job.perception, {
+      choice: shared,
+      accept: (c) => {
+        if (c.kind !== 'pose') throw new PolicyInputError(`--perception ${job.perception} is a ${c.kind} model, not a pose estimator (simreal train pose)`);
+        checkCardFits(c, job.scenario, job.perception!, job.scenarioLabel);
+      },
+    });
+    estimator = poseEstimatorOf(poseSaved);
+  }
+  if (job.mode === 'rollout') {
+    if (card.kind === 'bc' && estimator && poseSaved) {
+      const names = new TabletopEnv(job.scenario, { randomization: 'none' }).observationSpace.names;
+      policy = await perceivedStatePolicy(asStatePolicy(saved), estimator, poseSaved.card, perception, names);
+    } else if (card.kind === 'bc') policy = statePolicy(asStatePolicy(saved));
+    else if (card.kind === 'visuomotor') policy = await visuomotorPolicy(tf, model, card, vision);
+    else policy = await poseGraspPolicy(estimator!, card, perception);
   }
   return {
-    backend: backend.name,
-    device: backend.device,
+    backend: saved.backend,
+    device: saved.device,
     async run(index, seeds, onEpisode) {
       if (job.mode === 'pose-only') {
-        const errors = await poseErrorsOnly(estimator!.estimator, estimator!.card, { ...perception, physics: job.randomization }, seeds);
+        const errors = await poseErrorsOnly(estimator!, card, { ...perception, physics: job.randomization }, seeds);
         return { index, outcomes: [], poseErrors: [...errors.entries()] };
       }
       const p = policy as RolloutPolicy & { errors?: PoseErrors };
@@ -118,9 +133,9 @@ export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Pr
     },
     async dispose() {
       if (policy) await policy.dispose();
-      model?.dispose();
-      estimator?.estimator.dispose();
-      if (!choice) backend.dispose();
+      poseSaved?.dispose();
+      saved!.dispose();
+      if (shared && !choice) shared.dispose();
     },
   };
 }

@@ -13,9 +13,8 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend.ts';
 import type { Vec3 } from '../../sim/state.ts';
 import { PolicyInputError } from '../errors.ts';
-import { readModelCard } from '../model-card.ts';
 import type { ModelCard } from '../model-card.ts';
-import { loadLayersModel } from '../model-io.ts';
+import type { SavedModel } from '../saved-model.ts';
 import type { CameraFile } from '../../sim/camera/camera-file.ts';
 import { CHANNELS, decode, gridSize } from './heatmap.ts';
 import type { Detection, GridSpec } from './heatmap.ts';
@@ -100,6 +99,7 @@ export class PoseEstimator {
     return views.map((v, k) => decode(g, out, k * G * G * CHANNELS, count, v.camera));
   }
 
+  /** Frees the graph (a model opened with openSavedModel is freed by its own dispose()). */
   dispose(): void {
     this.model.dispose();
   }
@@ -111,13 +111,12 @@ export function toEstimate(d: Detection, camera: CameraFile): BlockEstimate {
   return { position: d.position ?? [m[3], m[7], d.height], yaw: d.yaw, size: d.size, score: d.score };
 }
 
-/** A saved pose estimator (simreal train pose), checked to be one. */
-export async function loadPoseEstimator(tf: TF, modelDir: string): Promise<{ estimator: PoseEstimator; card: ModelCard }> {
-  const card = readModelCard(modelDir);
-  if (card.kind !== 'pose') throw new PolicyInputError(`${modelDir} is a ${card.kind} model, not a pose estimator (simreal train pose)`);
+/** The pose estimator of a saved model opened with openSavedModel (refusing other kinds of model). */
+export function poseEstimatorOf(saved: SavedModel): PoseEstimator {
+  const { card, dir } = saved;
+  if (card.kind !== 'pose') throw new PolicyInputError(`${dir} is a ${card.kind} model, not a pose estimator (simreal train pose)`);
   if (!card.perception) {
-    throw new PolicyInputError(`${modelDir} is a pose estimator of an earlier kind (block positions regressed from the whole image); retrain it with \`simreal train pose <scenario.json> --out ${modelDir} --overwrite\``);
+    throw new PolicyInputError(`${dir} is a pose estimator of an earlier kind (block positions regressed from the whole image); retrain it with \`simreal train pose <scenario.json> --out ${dir} --overwrite\``);
   }
-  const model = await loadLayersModel(tf, modelDir);
-  return { estimator: new PoseEstimator(tf, model, perceptionSpec(card)), card };
+  return new PoseEstimator(saved.tf, saved.graph, perceptionSpec(card));
 }

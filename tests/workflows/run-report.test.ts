@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { runPipeline } from '../../policy/pipeline/run.ts';
-import type { RunSummary } from '../../policy/report/summary.ts';
+import { runPipeline } from '../../workflows/run/pipeline.ts';
+import type { RunSummary } from '../../workflows/report/summary.ts';
 import { chromiumPath, launchChromium } from '../../viewer/bench/chromium.ts';
 
 const HAVE_CHROMIUM = existsSync(chromiumPath());
@@ -32,8 +32,7 @@ async function smallRun(over: Partial<Parameters<typeof runPipeline>[0]> = {}): 
     realityEpisodes: 1,
     // The pose estimator's plumbing on a tiny scale where a WebGPU adapter renders (CI: lavapipe).
     pose: 'on',
-    poseEpisodes: 2,
-    poseEpochs: 1,
+    poseFrames: 32,
     workers: 0,
     seed: 3,
     backend: 'wasm',
