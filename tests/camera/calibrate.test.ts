@@ -8,8 +8,8 @@ import type { CalibrationResult } from '../../sim/camera/calibration/calibrate.t
 import { CharucoDetector, loadOpenCv } from '../../sim/camera/calibration/opencv.ts';
 import type { GrayImage } from '../../sim/camera/calibration/opencv.ts';
 import { HeadlessRenderer } from '../../sim/render/headless.ts';
-import { mul4, renderBoardViews, rotationAbout } from './board-views.ts';
-import type { BoardView, RenderedPhoto } from './board-views.ts';
+import { calibrationViews, renderBoardViews } from './board-views.ts';
+import type { RenderedPhoto } from './board-views.ts';
 import { openOrSkip } from './gpu.ts';
 
 const renderer = await openOrSkip('camera calibration on rendered boards', () => HeadlessRenderer.create({ width: 640, height: 480, labels: false }));
@@ -17,34 +17,8 @@ afterAll(() => renderer?.dispose());
 
 const board = parseBoard('7x5:0.06');
 const FOV = 50;
-// The table image: the board flat on the table, origin corner at (-0.14, 0.10), seen from the front mount.
 const PLACEMENT = { x: -0.14, y: 0.1, yawDeg: 0 };
-const FRONT = { eye: [0, -0.78, 0.58], target: [0, -0.03, 0.02] };
-
-function views(): BoardView[] {
-  const out: BoardView[] = [{ boardPose: boardToTable(PLACEMENT), ...FRONT }];
-  // Held above the table, tilted 25–50° toward or across the line of sight and turned in its plane,
-  // seen from 0.45–0.6 m; the camera aims off the board's centre so its corners reach the image's corners.
-  const w = board.squaresX * board.squareSize, h = board.squaresY * board.squareSize;
-  const centred = boardToTable({ x: -w / 2, y: h / 2, yawDeg: 0 });
-  // [azimuth°, elevation°, distance m, tilt°, tilt axis offset°, spin°, aim x, aim y]
-  const shots = [
-    [-90, 60, 0.55, 35, 0, 0, 0.1, 0.06], [-60, 55, 0.5, 40, 30, 15, -0.1, 0.05], [-120, 50, 0.5, 45, -30, -20, 0.1, -0.06],
-    [-90, 70, 0.45, 25, 90, 30, -0.08, -0.06], [-40, 60, 0.6, 40, 0, -30, 0, 0.08], [-140, 60, 0.6, 40, 0, 40, 0.1, 0],
-    [-90, 45, 0.55, 50, 0, 90, -0.1, 0], [-75, 65, 0.5, 30, -90, -10, 0, -0.08], [-105, 55, 0.45, 35, 45, 5, 0.06, 0.06],
-    [-50, 50, 0.55, 45, 20, -45, -0.06, -0.04], [-130, 65, 0.5, 30, -45, 60, 0.05, -0.07], [-90, 55, 0.6, 0, 0, 180, 0.11, 0.07],
-  ];
-  for (const [az, el, dist, tilt, axisOffset, spin, ax, ay] of shots) {
-    const r = Math.PI / 180, c = [0, 0, 0.1];
-    const eye = [c[0] + dist * Math.cos(el * r) * Math.cos(az * r), c[1] + dist * Math.cos(el * r) * Math.sin(az * r), c[2] + dist * Math.sin(el * r)];
-    // Tilting about z × d turns the printed side's normal (+z) toward d; the offset swings the axis.
-    const a = (az + 90 + axisOffset) * r;
-    const pose = mul4(rotationAbout([Math.cos(a), Math.sin(a), 0], tilt, [0, 0, 0]), mul4(rotationAbout([0, 0, 1], spin, [0, 0, 0]), centred));
-    pose[11] += c[2];
-    out.push({ boardPose: pose, eye, target: [ax, ay, c[2]] });
-  }
-  return out;
-}
+const views = () => calibrationViews(board, PLACEMENT);
 
 function angleBetween(a: readonly number[], b: readonly number[]): number {
   // Angle of the relative rotation Aᵀ B.
