@@ -87,7 +87,8 @@ function mul4(a: readonly number[], b: readonly number[]): number[] {
 }
 
 /** RMS distance (pixels) between detected corners and the board projected with a pinhole + distortion model. */
-function reprojectionRms(view: ViewPoints, K: readonly number[], d: readonly number[], R: readonly number[], t: readonly number[]): number {
+function reprojectionRms(view: ViewPoints, K: readonly number[], d: readonly number[], pose: { R: readonly number[]; t: readonly number[] }): number {
+  const { R, t } = pose;
   let sum = 0;
   const n = view.object.length / 3;
   for (let i = 0; i < n; i++) {
@@ -121,10 +122,16 @@ export async function calibrateCamera(o: CalibrateOptions): Promise<CalibrationR
   const used: Array<{ name: string; points: ViewPoints; report: ViewReport }> = [];
   try {
     for (const img of o.images) {
-      const found = detector.detect(img.image);
+      let found;
+      try {
+        found = detector.detect(img.image);
+      } catch (err) {
+        found = { ids: [], points: new Float64Array(0), markers: 0, collinear: false, error: (err as Error).message };
+      }
       const report: ViewReport = { name: img.name, corners: found.ids.length };
       reports.push(report);
-      if (found.ids.length === 0) report.skipped = found.markers === 0 ? 'no board found (no ArUco marker of the board\'s dictionary)' : `no corners found (${found.markers} markers)`;
+      if ('error' in found) report.skipped = found.error;
+      else if (found.ids.length === 0) report.skipped = found.markers === 0 ? 'no board found (no ArUco marker of the board\'s dictionary)' : `no corners found (${found.markers} markers)`;
       else if (found.ids.length < minCorners) report.skipped = `only ${found.ids.length} corners (need ${minCorners} of ${cornerCount(o.board)})`;
       else if (found.collinear) report.skipped = `its ${found.ids.length} corners lie on one line`;
       if (report.skipped) {
@@ -152,13 +159,18 @@ export async function calibrateCamera(o: CalibrateOptions): Promise<CalibrationR
     );
   }
 
-  const cal = calibrate(cv, used.map((u) => u.points), width, height, o.fitK3 ?? false);
+  let cal, pose;
+  try {
+    cal = calibrate(cv, used.map((u) => u.points), { width, height, fitK3: o.fitK3 ?? false });
+    pose = solvePose(cv, table.points, cal.K, cal.distortion);
+  } catch (err) {
+    throw new CalibrationError(`${(err as Error).message}. The photos may all show the board from nearly the same angle: add photos with the board tilted 20–45° in different directions`);
+  }
   used.forEach((u, k) => {
     u.report.rmsPx = cal.perViewRms[k];
   });
-  const pose = solvePose(cv, table.points, cal.K, cal.distortion);
   if (!pose) throw new CalibrationError(`solvePnP found no pose for the board in the table image ${o.tableImage}`);
-  const tableRmsPx = reprojectionRms(table.points, cal.K, cal.distortion, pose.R, pose.t);
+  const tableRmsPx = reprojectionRms(table.points, cal.K, cal.distortion, pose);
   const R = pose.R, t = pose.t;
   const boardToCamera = [R[0], R[1], R[2], t[0], R[3], R[4], R[5], t[1], R[6], R[7], R[8], t[2], 0, 0, 0, 1];
   const cameraToTable = mul4(boardToTable(o.placement), invertRigid(boardToCamera));

@@ -38,6 +38,27 @@ export function loadOpenCv(): Promise<{ cv: Cv }> {
   return loading;
 }
 
+/**
+ * Runs OpenCV work, turning what OpenCV throws (a C++ exception surfaces as a bare number, a
+ * pointer) into an Error naming the step and OpenCV's own message.
+ */
+function guarded<T>(cv: Cv, step: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (typeof err === 'number') {
+      let detail = `exception ${err}`;
+      try {
+        detail = String(cv.exceptionFromPtr(err).msg).trim();
+      } catch {
+        // Keep the number.
+      }
+      throw new Error(`OpenCV failed in ${step}: ${detail}`);
+    }
+    throw err;
+  }
+}
+
 /** A grayscale image: width·height bytes, rows top-down. */
 export interface GrayImage {
   width: number;
@@ -84,7 +105,7 @@ export class CharucoDetector {
     const corners = new cv.Mat(), ids = new cv.Mat(), markerCorners = new cv.MatVector(), markerIds = new cv.Mat();
     try {
       mat.data.set(image.data);
-      this.detector.detectBoard(mat, corners, ids, markerCorners, markerIds);
+      guarded(cv, 'CharucoDetector.detectBoard', () => this.detector.detectBoard(mat, corners, ids, markerCorners, markerIds));
       const n = ids.rows * ids.cols;
       const out: DetectedCorners = { ids: Array.from(ids.data32S.subarray(0, n)), points: Float64Array.from(corners.data32F.subarray(0, 2 * n)), markers: markerCorners.size(), collinear: false };
       out.collinear = n > 0 && this.board.checkCharucoCornersCollinear(ids);
@@ -137,11 +158,16 @@ function pointsMat(cv: Cv, values: Float64Array, channels: 2 | 3): Cv {
   return cv.matFromArray(values.length / channels, 1, channels === 2 ? cv.CV_32FC2 : cv.CV_32FC3, Array.from(values));
 }
 
-/**
- * OpenCV's calibrateCameraExtended over the views: intrinsics and distortion (k3 fixed at 0 unless
- * `fitK3`), with each view's board pose.
- */
-export function calibrate(cv: Cv, views: readonly ViewPoints[], width: number, height: number, fitK3: boolean): CalibrationOutput {
+export interface CalibrateParams {
+  /** Image size (pixels). */
+  width: number;
+  height: number;
+  /** Fit k3 too (else it stays 0). */
+  fitK3: boolean;
+}
+
+/** OpenCV's calibrateCameraExtended over the views: intrinsics and distortion, with each view's board pose. */
+export function calibrate(cv: Cv, views: readonly ViewPoints[], { width, height, fitK3 }: CalibrateParams): CalibrationOutput {
   const objectPoints = new cv.MatVector(), imagePoints = new cv.MatVector();
   const K = cv.Mat.eye(3, 3, cv.CV_64F), dist = cv.Mat.zeros(1, 5, cv.CV_64F);
   const rvecs = new cv.MatVector(), tvecs = new cv.MatVector();
@@ -156,7 +182,8 @@ export function calibrate(cv: Cv, views: readonly ViewPoints[], width: number, h
     }
     const flags = fitK3 ? 0 : cv.CALIB_FIX_K3;
     const criteria = new cv.TermCriteria(cv.TermCriteria_COUNT + cv.TermCriteria_EPS, 200, 1e-12);
-    const rms = cv.calibrateCameraExtended(objectPoints, imagePoints, new cv.Size(width, height), K, dist, rvecs, tvecs, sdIntrinsic, sdExtrinsic, perView, flags, criteria);
+    const rms = guarded(cv, 'calibrateCameraExtended', () =>
+      cv.calibrateCameraExtended(objectPoints, imagePoints, new cv.Size(width, height), K, dist, rvecs, tvecs, sdIntrinsic, sdExtrinsic, perView, flags, criteria)) as number;
     const out: CalibrationOutput = {
       K: Array.from(K.data64F as Float64Array),
       distortion: Array.from((dist.data64F as Float64Array).subarray(0, 5)),
@@ -184,8 +211,8 @@ export function solvePose(cv: Cv, view: ViewPoints, K: readonly number[], distor
   const Km = cv.matFromArray(3, 3, cv.CV_64F, [...K]), d = cv.matFromArray(1, 5, cv.CV_64F, [...distortion]);
   const rvec = new cv.Mat(), tvec = new cv.Mat(), R = new cv.Mat();
   try {
-    if (!cv.solvePnP(o, i, Km, d, rvec, tvec, false, cv.SOLVEPNP_ITERATIVE)) return null;
-    cv.Rodrigues(rvec, R);
+    if (!guarded(cv, 'solvePnP', () => cv.solvePnP(o, i, Km, d, rvec, tvec, false, cv.SOLVEPNP_ITERATIVE))) return null;
+    guarded(cv, 'Rodrigues', () => cv.Rodrigues(rvec, R));
     return { R: Array.from(R.data64F as Float64Array), t: Array.from(tvec.data64F as Float64Array) };
   } finally {
     for (const m of [o, i, Km, d, rvec, tvec, R]) m.delete();
