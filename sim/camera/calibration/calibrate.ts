@@ -15,6 +15,7 @@
 import { invertRigid } from '../../render/cameras.ts';
 import { CAMERA_FILE_VERSION } from '../camera-file.ts';
 import type { CameraFile } from '../camera-file.ts';
+import { distortNormalized } from '../projection.ts';
 import { boardToTable, cornerCount, cornerPosition, describeBoard } from './board.ts';
 import type { BoardPlacement, BoardSpec } from './board.ts';
 import { calibrate, CharucoDetector, loadOpenCv, solvePose } from './opencv.ts';
@@ -94,9 +95,7 @@ function reprojectionRms(view: ViewPoints, K: readonly number[], d: readonly num
   for (let i = 0; i < n; i++) {
     const X = view.object[3 * i], Y = view.object[3 * i + 1], Z = view.object[3 * i + 2];
     const cx = R[0] * X + R[1] * Y + R[2] * Z + t[0], cy = R[3] * X + R[4] * Y + R[5] * Z + t[1], cz = R[6] * X + R[7] * Y + R[8] * Z + t[2];
-    const x = cx / cz, y = cy / cz, r2 = x * x + y * y;
-    const radial = 1 + r2 * (d[0] + r2 * (d[1] + r2 * d[4]));
-    const xd = x * radial + 2 * d[2] * x * y + d[3] * (r2 + 2 * x * x), yd = y * radial + d[2] * (r2 + 2 * y * y) + 2 * d[3] * x * y;
+    const [xd, yd] = distortNormalized(d, cx / cz, cy / cz);
     sum += (K[0] * xd + K[2] - view.image[2 * i]) ** 2 + (K[4] * yd + K[5] - view.image[2 * i + 1]) ** 2;
   }
   return Math.sqrt(sum / n);
