@@ -21,8 +21,8 @@
  * - Camera axes as OpenCV's: x right, y down, z forward along the optical axis.
  * - Pixels: u to the right, v down from the top row, **pixel centres at integer + 0.5** (the
  *   top-left pixel's centre is (0.5, 0.5), its area [0, 1]²), which makes resizing an exact scale.
- *   OpenCV puts that centre at (0, 0): its cx, cy are 0.5 smaller than this file's. `simreal camera
- *   calibrate` converts; add 0.5 to cx and cy taken from another OpenCV tool.
+ *   OpenCV documents that centre at (0, 0), so cx, cy from a tool that follows it are 0.5 smaller
+ *   than this file's (add 0.5). `simreal camera calibrate` needs no shift (see calibrate.ts).
  * - `distortion`: OpenCV's `[k1, k2, p1, p2, k3]` (radial k, tangential p), in normalized
  *   coordinates, so it does not change with the image size. All zeros: an ideal pinhole.
  * - `cameraToTable`: 4×4 row-major rigid transform from camera axes to the table frame: origin at the
