@@ -127,7 +127,7 @@ export async function perceivedStatePolicy(policy: StatePolicy, estimator: PoseE
       const frames = await Promise.all(slots.map((s) => cams[s].view(envs[s].state())));
       const views = frames.map((f) => estimator.view(f.rgb, cameraFromFrame(f.frame)));
       const detections = estimator.detect(views);
-      return policy.actBatch(slots.map((s, k) => state.fill(obs[k], trackers[s].name(detections[k].map((d) => toEstimate(d, views[k].camera))))));
+      return policy.actBatch(slots.map((s, k) => state.fill(obs[k], trackers[s].name(detections[k].map((d) => toEstimate(d, views[k].camera)), state.proprioception(obs[k])))));
     },
     async dispose() {
       for (const c of cams) await c.dispose();

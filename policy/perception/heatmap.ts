@@ -17,6 +17,7 @@
  */
 import type { Vec3 } from '../../sim/state.ts';
 import { tryLiftToPlane } from '../../sim/camera/projection.ts';
+import { TABLE_HALF_EXTENT } from '../../sim/scene.ts';
 import type { CameraFile } from '../../sim/camera/camera-file.ts';
 
 export const HEAT = 0;
@@ -114,9 +115,10 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 /**
  * The `count` strongest peaks of one sample's output (`pred` holds [G, G, CHANNELS] floats from
  * `offset`): local maxima of the heat over their 3×3 neighbourhood, strongest first, each
- * refined by its offsets and lifted through `camera` (the camera of the input image).
+ * refined by its offsets and lifted through `camera` (the camera of the input image); peaks
+ * that lift to a point off the table come only after every peak that lands on it.
  */
-export function decode(g: GridSpec, pred: ArrayLike<number>, offset: number, count: number, camera: CameraFile): Detection[] {
+export function decode(g: GridSpec, pred: ArrayLike<number>, offset: number, count: number, camera: CameraFile, bounds: TableBounds = TABLE_BOUNDS): Detection[] {
   const G = gridSize(g);
   const peaks: Array<{ cell: number; logit: number }> = [];
   for (let y = 0; y < G; y++) {
@@ -141,7 +143,9 @@ export function decode(g: GridSpec, pred: ArrayLike<number>, offset: number, cou
     }
   }
   peaks.sort((a, b) => b.logit - a.logit || a.cell - b.cell);
-  return peaks.slice(0, count).map(({ cell, logit }) => {
+  const out: Detection[] = [], elsewhere: Detection[] = [];
+  for (const { cell, logit } of peaks) {
+    if (out.length >= count) break;
     const o = offset + cell * CHANNELS;
     const x = cell % G, y = Math.floor(cell / G);
     const u = (x + clamp01(pred[o + OFFSET_U])) * g.stride;
@@ -149,8 +153,25 @@ export function decode(g: GridSpec, pred: ArrayLike<number>, offset: number, cou
     const height = Math.max(0, pred[o + HEIGHT] * HEIGHT_SCALE + HEIGHT_MEAN);
     const yaw = Math.atan2(pred[o + SIN4], pred[o + COS4]) / 4;
     const size = pred[o + SIZE] * SIZE_SCALE + SIZE_MEAN;
-    return { score: sigmoid(logit), u, v, height, yaw, size, position: tryLiftToPlane(camera, u, v, height) };
-  });
+    const d = { score: sigmoid(logit), u, v, height, yaw, size, position: tryLiftToPlane(camera, u, v, height) };
+    // Blocks are on or above the table: a peak that lifts to a point off it (the floor, the
+    // walls, a rod or edge far out) is passed over while peaks that land on the table remain.
+    if (onTable(d.position, bounds)) out.push(d);
+    else elsewhere.push(d);
+  }
+  return out.concat(elsewhere.slice(0, count - out.length));
+}
+
+/** Where a block can be: over the table top (half extent, m) and below a height (m). */
+export interface TableBounds {
+  half: number;
+  top: number;
+}
+
+export const TABLE_BOUNDS: TableBounds = { half: TABLE_HALF_EXTENT, top: 0.4 };
+
+function onTable(p: Vec3 | null, b: TableBounds): boolean {
+  return p !== null && Math.abs(p[0]) <= b.half && Math.abs(p[1]) <= b.half && p[2] <= b.top;
 }
 
 const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);

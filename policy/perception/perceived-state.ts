@@ -42,6 +42,7 @@ export class PerceivedState {
   readonly names: string[];
   private readonly sources: Source[];
   private readonly tcp: [number, number, number];
+  private readonly fingers: [number, number];
   private readonly task: TaskConfig;
   readonly blockCount: number;
 
@@ -57,6 +58,7 @@ export class PerceivedState {
     const tcp = ['tcp.x', 'tcp.y', 'tcp.z'].map((n) => robotNames.indexOf(n));
     if (tcp.some((i) => i < 0)) throw new PolicyInputError(`the robot's state lacks the tool centre point (tcp.x, tcp.y, tcp.z), which relative block positions need`);
     this.tcp = tcp as [number, number, number];
+    this.fingers = [robotNames.indexOf('gripper.width'), robotNames.indexOf('gripper.command')];
     this.sources = names.map((n): Source => {
       const dot = n.lastIndexOf('.');
       const prefix = n.slice(0, dot), suffix = n.slice(dot + 1);
@@ -75,6 +77,12 @@ export class PerceivedState {
     if (missing.length) {
       throw new PolicyInputError(`the policy reads ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}, which neither the robot's state nor the pose estimator provides`);
     }
+  }
+
+  /** The robot's tool centre point and finger state from its state vector (null when it lacks them). */
+  proprioception(robot: ArrayLike<number>): Proprioception | undefined {
+    if (this.fingers[0] < 0 || this.fingers[1] < 0) return undefined;
+    return { tcp: [robot[this.tcp[0]], robot[this.tcp[1]], robot[this.tcp[2]]], width: robot[this.fingers[0]], grip: robot[this.fingers[1]] };
   }
 
   /** The policy's observation from the robot's state and named block estimates. */
@@ -111,9 +119,32 @@ export class PerceivedState {
   }
 }
 
-/** Names the blocks of successive estimates of one episode (rule first, then tracking). */
+/** What the robot knows of itself that perception uses: tool centre point, finger opening and command. */
+export interface Proprioception {
+  tcp: Vec3;
+  /** Distance between the fingers (m). */
+  width: number;
+  /** Finger command in [-1 (open), 1 (closed)]: commanded width = maxWidth · (1 − grip) / 2. */
+  grip: number;
+}
+
+/** Widest the fingers open (m), as sim/robot/gripper.ts's geometry. */
+const MAX_WIDTH = 0.1;
+
+/**
+ * Names the blocks of successive estimates of one episode, and keeps them steady where the
+ * camera alone is weakest:
+ *
+ * - names come from the task's rule on the first estimate, then from tracking (identity.ts);
+ * - a block the fingers hold follows the tool centre point. The robot knows it holds something
+ *   when its fingers stopped wider than commanded (a real gripper's stall), and the block whose
+ *   estimate lies between them is the one held: from then until the fingers open, its position
+ *   is the tool centre point plus the offset at the moment of the grasp, since in the image it is
+ *   half hidden by the fingers and off the table plane, where single frames misjudge it most.
+ */
 export class BlockTracker {
   private previous: BlockEstimate[] | null = null;
+  private held: { block: number; offset: Vec3 } | null = null;
   private readonly task: TaskConfig;
 
   constructor(task: TaskConfig) {
@@ -122,14 +153,46 @@ export class BlockTracker {
 
   reset(): void {
     this.previous = null;
+    this.held = null;
   }
 
-  /** `detected` in the task's block order. */
-  name(detected: BlockEstimate[]): BlockEstimate[] {
+  /** The block being held (index in task order), if any. */
+  get holding(): number | null {
+    return this.held?.block ?? null;
+  }
+
+  /** `detected` in the task's block order, with a held block following the gripper. */
+  name(detected: BlockEstimate[], robot?: Proprioception): BlockEstimate[] {
     const positions = detected.map((d) => d.position);
     const order = this.previous ? nameByTracking(this.previous.map((b) => b.position), positions) : nameByRule(this.task, positions);
-    const named = order.map((i) => detected[i]);
+    const named = order.map((i) => ({ ...detected[i] }));
+    if (robot && this.previous) this.followGripper(named, robot);
     this.previous = named;
     return named;
+  }
+
+  private followGripper(named: BlockEstimate[], r: Proprioception): void {
+    const commanded = (MAX_WIDTH * (1 - r.grip)) / 2;
+    const stalled = r.width > commanded + 0.003 && r.width > 0.02 && r.width < 0.08;
+    if (!stalled) {
+      this.held = null;
+      return;
+    }
+    if (!this.held) {
+      // The block between the fingers: the previous estimate closest to the tool centre point.
+      let best = -1, dist = Infinity;
+      this.previous!.forEach((b, i) => {
+        const d = Math.hypot(b.position[0] - r.tcp[0], b.position[1] - r.tcp[1], b.position[2] - r.tcp[2]);
+        if (d < dist) {
+          dist = d;
+          best = i;
+        }
+      });
+      if (best < 0 || dist > 0.04) return;
+      const p = this.previous![best].position;
+      this.held = { block: best, offset: [p[0] - r.tcp[0], p[1] - r.tcp[1], p[2] - r.tcp[2]] };
+    }
+    const h = this.held;
+    named[h.block] = { ...named[h.block], position: [r.tcp[0] + h.offset[0], r.tcp[1] + h.offset[1], r.tcp[2] + h.offset[2]] };
   }
 }

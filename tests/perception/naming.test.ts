@@ -115,3 +115,28 @@ describe('camera effects', () => {
     expect(psnr(a, img)).toBeLessThan(psnr(b, img));
   });
 });
+
+describe('block tracking in closed loop', () => {
+  const est = (p: Vec3) => ({ position: p, yaw: 0, size: 0.05, score: 0.9 });
+  it('keeps a held block with the gripper while the fingers are stalled on it, and lets go when they open', async () => {
+    const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
+    const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig);
+    // Start: block 0 on the left, block 1 on the right (named left to right).
+    expect(t.name([est([0.1, 0, 0.025]), est([-0.1, 0, 0.025])]).map((b) => b.position[0])).toEqual([-0.1, 0.1]);
+    // The gripper closes on block 1 (fingers stalled at 5 cm while commanded shut).
+    const holding = { tcp: [0.1, 0.002, 0.03] as Vec3, width: 0.05, grip: 1 };
+    t.name([est([-0.1, 0, 0.025]), est([0.1, 0, 0.025])], holding);
+    expect(t.holding).toBe(1);
+    // Lifted and carried: the camera misplaces the block badly, the held estimate follows the tool.
+    const lifted = { ...holding, tcp: [0.0, 0.05, 0.15] as Vec3 };
+    const named = t.name([est([-0.1, 0, 0.025]), est([0.3, 0.2, 0.025])], lifted);
+    expect(named[0].position).toEqual([-0.1, 0, 0.025]);
+    expect(named[1].position[0]).toBeCloseTo(0.0, 9);
+    expect(named[1].position[1]).toBeCloseTo(0.048, 9);
+    expect(named[1].position[2]).toBeCloseTo(0.145, 9);
+    // Fingers open: the camera's estimate is used again.
+    const open = t.name([est([-0.1, 0, 0.025]), est([-0.1, 0.01, 0.075])], { ...lifted, width: 0.09, grip: -1 });
+    expect(t.holding).toBeNull();
+    expect(open[1].position).toEqual([-0.1, 0.01, 0.075]);
+  });
+});
