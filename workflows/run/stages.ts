@@ -285,7 +285,7 @@ const pose: Stage<'pose'> = {
       });
       (bar as ReturnType<ProgressFactory> | null)?.stop();
       if (o.signal?.aborted) throw new Error('interrupted');
-      const r = await evaluatePoseFrames({ modelDir, scenario, scenarioLabel: o.scenarioPath, frames: Math.min(500, Math.max(20, o.evalEpisodes)), looks: 'heldout', physics: 'heldout', backend: o.backend });
+      const r = await evaluatePoseFrames({ modelDir, scenario, scenarioLabel: o.scenarioPath, frames: o.evalEpisodes, looks: 'heldout', physics: 'heldout', backend: o.backend });
       errors[looks] = { meanCm: r.all.meanCm.value, medianCm: r.all.medianCm.value, frames: r.frames };
       o.log(`  pose error on held-out looks (${looks === 'train' ? 'randomized training' : 'trained without randomization'}): mean ${r.all.meanCm.value.toFixed(2)} cm`);
     }
