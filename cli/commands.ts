@@ -5,6 +5,7 @@
 import { benchPhysicsCommand } from './bench-physics.ts';
 import { benchTrainCommand } from './bench-train.ts';
 import { bridgeCommand } from './bridge.ts';
+import { cameraCommand } from './camera.ts';
 import { datasetCommand } from './dataset.ts';
 import { evalCommand } from './eval.ts';
 import { exportCommandModule } from './export.ts';
@@ -31,6 +32,7 @@ export const commands: CommandModule[] = [
   robotEmulateCommand,
   policyRunCommand,
   viewCommand,
+  cameraCommand,
   benchPhysicsCommand,
   benchTrainCommand,
 ];

@@ -9,16 +9,22 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { backendNames } from '../policy/backend.ts';
 import { evaluate, formatEvalResult } from '../policy/eval/evaluate.ts';
+import { evaluatePoseFrames, formatPoseFrames } from '../policy/eval/pose-frames.ts';
+import { readModelCard } from '../policy/model-card.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
 import type { CommandModule } from './command-module.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
-import { asUserError } from './errors.ts';
+import { asUserError, UserError } from './errors.ts';
 import { loadScenarioOrExit, parseBackend, parseIntOption } from './options.ts';
+import { NoGpuAdapterError } from '../sim/gpu/dawn.ts';
 
 interface EvalFlags {
   episodes: string;
   randomization: RandomizationMode;
+  looks?: RandomizationMode;
+  frames?: string;
+  perception?: string;
   seed?: string;
   workers: string;
   backend?: string;
@@ -27,7 +33,39 @@ interface EvalFlags {
   progress: boolean;
 }
 
+async function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
+  const scenario = loadScenarioOrExit(scenarioPath);
+  const frames = parseIntOption('--frames', flags.frames as string, 1, 1_000_000);
+  let progress: Progress | null = null;
+  try {
+    const result = await evaluatePoseFrames({
+      modelDir, scenario, scenarioLabel: scenarioPath, frames,
+      looks: flags.looks ?? flags.randomization,
+      physics: flags.randomization,
+      seed: flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff),
+      backend: parseBackend(flags.backend),
+      log: (line) => process.stderr.write(`${line}\n`),
+      onFrame: (done, total) => {
+        progress ??= createProgress({ total, enabled: flags.progress, unit: 'frames', fields: {} });
+        progress.update(done, {});
+      },
+    });
+    (progress as Progress | null)?.stop();
+    process.stdout.write(`${formatPoseFrames(result)}\n`);
+    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } catch (err) {
+    (progress as Progress | null)?.stop();
+    if (err instanceof NoGpuAdapterError) throw new UserError(err.message, 3);
+    throw asUserError(err);
+  }
+}
+
 async function run(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
+  if (flags.frames !== undefined) {
+    const kind = (() => { try { return readModelCard(modelDir).kind; } catch { return null; } })();
+    if (kind !== null && kind !== 'pose') throw new UserError(`--frames measures a pose estimator on rendered frames; ${modelDir} is a ${kind} model (use --episodes)`);
+    return runFrames(modelDir, scenarioPath, flags);
+  }
   const scenario = loadScenarioOrExit(scenarioPath);
   const episodes = parseIntOption('--episodes', flags.episodes, 1);
   let progress: Progress | null = null;
@@ -38,6 +76,8 @@ async function run(modelDir: string, scenarioPath: string, flags: EvalFlags): Pr
       scenarioLabel: scenarioPath,
       episodes,
       randomization: flags.randomization,
+      looks: flags.looks,
+      perception: flags.perception,
       seed: flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff),
       workers: parseIntOption('--workers', flags.workers, 0, 256),
       backend: parseBackend(flags.backend),
@@ -53,6 +93,7 @@ async function run(modelDir: string, scenarioPath: string, flags: EvalFlags): Pr
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } catch (err) {
     (progress as Progress | null)?.stop();
+    if (err instanceof NoGpuAdapterError) throw new UserError(err.message, 3);
     throw asUserError(err);
   }
 }
@@ -66,6 +107,9 @@ export const evalCommand: CommandModule = {
       .argument('<scenario>', 'scenario file, e.g. scenarios/stack-3.json')
       .option('-n, --episodes <count>', 'number of seeded episodes', '200')
       .addOption(new Option('--randomization <mode>', 'physics and visual ranges: training, held-out, or none').choices(['train', 'heldout', 'none']).default('heldout'))
+      .addOption(new Option('--looks <mode>', 'visual ranges of rendered frames, when they should differ from --randomization').choices(['train', 'heldout', 'none']))
+      .option('--frames <count>', 'pose estimators: measure the error on this many rendered frames (per block: mean, median, p90 with bootstrap intervals) instead of running episodes')
+      .option('--perception <model>', 'state policies: see the blocks through this pose estimator (simreal train pose) and the camera instead of reading them from the simulator')
       .option('--seed <int>', 'base of the evaluation seeds (default 20250501); seeds the model trained on are skipped')
       .option('-w, --workers <count>', 'worker threads (0: run in this thread)', String(availableParallelism()))
       .addOption(new Option('--backend <name>', 'tfjs backend for inference (default: the first that works)').choices([...backendNames]))

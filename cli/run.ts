@@ -28,8 +28,7 @@ interface RunFlags {
   evalEpisodes: string;
   realityEpisodes: string;
   pose: 'auto' | 'on' | 'off';
-  poseEpisodes: string;
-  poseEpochs: string;
+  poseFrames: string;
   dartNoise: string;
   seed: string;
   workers: string;
@@ -57,8 +56,7 @@ export const runCommand: CommandModule = {
       .option('--eval-episodes <count>', 'seeded episodes per evaluation condition', String(RUN_DEFAULTS.evalEpisodes))
       .option('--reality-episodes <count>', 'episodes on the emulated robot', String(RUN_DEFAULTS.realityEpisodes))
       .addOption(new Option('--pose <when>', 'train and measure the pose estimator (rendered frames): auto = where the backend is a GPU').choices(['auto', 'on', 'off']).default(RUN_DEFAULTS.pose))
-      .option('--pose-episodes <count>', 'rendered episodes per pose dataset', String(RUN_DEFAULTS.poseEpisodes))
-      .option('--pose-epochs <count>', 'most pose estimator epochs', String(RUN_DEFAULTS.poseEpochs))
+      .option('--pose-frames <count>', 'frames the pose estimator trains on, each rendered fresh (and as many for its ablation without randomization)', String(RUN_DEFAULTS.poseFrames))
       .option('--dart-noise <std>', 'DART noise σ (standard deviation, in normalized action units) of the noisy thirds: σ and 2σ', String(RUN_DEFAULTS.dartNoise))
       .option('--seed <int>', 'base seed', String(RUN_DEFAULTS.seed))
       .option('-w, --workers <count>', 'worker threads for generation and evaluation', String(availableParallelism()))
@@ -82,8 +80,7 @@ export const runCommand: CommandModule = {
             evalEpisodes: parseIntOption('--eval-episodes', flags.evalEpisodes, 1),
             realityEpisodes: parseIntOption('--reality-episodes', flags.realityEpisodes, 1),
             pose: flags.pose,
-            poseEpisodes: parseIntOption('--pose-episodes', flags.poseEpisodes, 2),
-            poseEpochs: parseIntOption('--pose-epochs', flags.poseEpochs, 1),
+            poseFrames: parseIntOption('--pose-frames', flags.poseFrames, 16),
             dartNoise: parseNumberOption('--dart-noise', flags.dartNoise, 0, 1),
             seed: parseIntOption('--seed', flags.seed, 0),
             workers: parseIntOption('--workers', flags.workers, 0),

@@ -8,12 +8,13 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { backendNames } from '../policy/backend.ts';
 import { trainBc } from '../policy/train/bc.ts';
-import { trainPose } from '../policy/train/pose.ts';
 import { trainVisuomotor } from '../policy/train/visuomotor.ts';
 import type { TrainOptions, TrainResult } from '../policy/train/run.ts';
 import type { TrainProgress } from '../policy/train/trainer.ts';
 import type { CommandModule } from './command-module.ts';
 import { UserError, asUserError } from './errors.ts';
+import { streamOptions, trainPoseFromDatasets, trainPoseFromScenario } from './train-pose.ts';
+import type { StreamFlags } from './train-pose.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
 import { twoStageInterrupt } from './signals.ts';
@@ -141,9 +142,12 @@ export const trainCommand: CommandModule = {
       .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
       .option('--select-episodes <n>', 'after each epoch, roll out on this many seeded episodes (training randomization) and keep the epoch with the best success; 0: select by validation loss', '40')
       .action((datasets: string[], flags: TrainFlags) => run(trainBc, datasets, flags));
-    common(train.command('pose').description('Pose estimator CNN: camera frame → block positions in the table frame (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 })
+    streamOptions(common(train.command('pose').description('Pose estimator: camera frame → block positions in the table frame. From a scenario file (e.g. scenarios/stack-2.json) it trains on frames rendered on the fly, each seen once; from --render datasets, on their frames'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 }))
       .option('--camera <name>', 'camera whose frames to learn from', 'front')
-      .action((datasets: string[], flags: TrainFlags) => run(trainPose, datasets, flags));
+      .action((sources: string[], flags: TrainFlags & StreamFlags) => {
+        if (sources.length === 1 && sources[0].endsWith('.json')) return trainPoseFromScenario(sources[0], flags);
+        return trainPoseFromDatasets(sources, flags);
+      });
     common(train.command('visuomotor').description('Visuomotor policy: camera frame + gripper state → action (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 })
       .option('--camera <name>', 'camera whose frames to learn from', 'front')
       .action((datasets: string[], flags: TrainFlags) => run(trainVisuomotor, datasets, flags));

@@ -29,6 +29,24 @@ const ImageFeature = z.object({
   channels: z.literal(3),
 });
 
+const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
+
+/** How a pose estimator sees (policy/perception): camera, virtual view, output grid, what it learned from. */
+const Perception = z.object({
+  method: z.literal('centre-heatmap'),
+  camera: z.string(),
+  view: z.object({ size: z.int().positive(), region: z.object({ min: Vec3, max: Vec3 }), lookAt: Vec3.optional(), margin: z.number().optional() }),
+  grid: z.object({ size: z.int().positive(), stride: z.int().positive(), sigma: z.number().positive() }),
+  /** Edge of the camera images it was trained on (pixels, before rectification). */
+  renderSize: z.int().positive(),
+  /** Visual randomization of the training frames, and whether camera effects were added. */
+  looks: z.enum(['train', 'heldout', 'none']),
+  augment: z.boolean(),
+  /** Held-out error (cm) as training went on. */
+  learningCurve: z.array(z.object({ frames: z.int().nonnegative(), seconds: z.number(), meanCm: z.number(), medianCm: z.number(), p90Cm: z.number() })),
+});
+export type PerceptionCard = z.infer<typeof Perception>;
+
 export const ModelCardSchema = z.object({
   format: z.literal('simreal-model-card'),
   version: z.literal(1),
@@ -83,6 +101,8 @@ export const ModelCardSchema = z.object({
     architecture: z.record(z.string(), z.unknown()),
   }),
   metrics: z.record(z.string(), z.number()),
+  /** Pose estimators: how to use the model (absent on the other kinds). */
+  perception: Perception.optional(),
 });
 export type ModelCard = z.infer<typeof ModelCardSchema>;
 

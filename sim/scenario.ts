@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeIssues } from './json-issues.ts';
 import { range } from './ranges.ts';
 import { VisualSchema } from './render/visual-schema.ts';
 
@@ -88,28 +89,11 @@ export class ScenarioError extends Error {
   }
 }
 
-function jsonPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out || '(root)';
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
 /** Validates parsed JSON; throws ScenarioError listing each problem with its JSON path and value. */
 export function parseScenario(data: unknown, source = 'scenario'): Scenario {
   const r = ScenarioSchema.safeParse(data, { reportInput: true });
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => {
-    const where = jsonPath(i.path);
-    const extra = i.code === 'unrecognized_keys' ? ` (allowed keys are listed in sim/scenario.ts)` : '';
-    const got = 'input' in i && i.code !== 'unrecognized_keys' ? `, got ${show(i.input)}` : '';
-    return `${where}: ${i.message}${got}${extra}`;
-  });
+  const issues = describeIssues(r.error, 'allowed keys are listed in sim/scenario.ts');
   throw new ScenarioError(source, issues);
 }
 

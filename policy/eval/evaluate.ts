@@ -39,6 +39,10 @@ export interface EvaluateOptions {
   scenarioLabel?: string;
   episodes: number;
   randomization: RandomizationMode;
+  /** Looks of rendered frames (default: as `randomization`). */
+  looks?: RandomizationMode;
+  /** A pose estimator (model folder) that feeds a state policy's block features from the camera. */
+  perception?: string;
   /** Base of the evaluation seeds. */
   seed?: number;
   /** Worker threads; 0 runs in this thread. Default: available cores, at most one per group. */
@@ -70,6 +74,9 @@ export interface EvalResult {
   modelScenario: string;
   scenario: string;
   randomization: RandomizationMode;
+  looks: RandomizationMode;
+  /** The pose estimator that fed the policy, if one did. */
+  perception: string | null;
   backend: string;
   device: string;
   workers: number;
@@ -97,13 +104,20 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
   const isExpert = o.modelDir === EXPERT && !existsSync(join(o.modelDir, MODEL_CARD));
   const card = isExpert ? null : readModelCard(o.modelDir);
   if (card) checkCardFits(card, o.scenario, o.modelDir, label);
+  if (o.perception) {
+    if (card?.kind !== 'bc') throw new PolicyInputError(`--perception feeds a state policy (simreal train bc) from the camera; ${o.modelDir} is ${card ? `a ${card.kind} model` : 'the scripted expert'}`);
+    const poseCard = readModelCard(o.perception);
+    if (poseCard.kind !== 'pose') throw new PolicyInputError(`--perception ${o.perception} is a ${poseCard.kind} model, not a pose estimator (simreal train pose)`);
+    checkCardFits(poseCard, o.scenario, o.perception, label);
+  }
   const mode: EvalMode = card ? planMode(card.kind, o.scenario) : 'expert';
   const base = o.seed ?? DEFAULT_EVAL_SEED;
   const { seeds, skipped, derivation } = evalSeeds(o.episodes, base, card?.dataset.seeds ?? []);
-  const group = o.group ?? (card?.kind === 'visuomotor' ? 4 : mode === 'pose-only' ? 25 : 16);
+  const group = o.group ?? (card?.kind === 'visuomotor' || o.perception ? 4 : mode === 'pose-only' ? 25 : 16);
   const groups = seedGroups(seeds, group);
   const workers = o.choice ? 0 : Math.max(0, Math.min(o.workers ?? availableParallelism(), groups.length));
-  const job: GroupJob = { modelDir: o.modelDir, scenario: o.scenario, scenarioLabel: label, randomization: o.randomization, backend: o.backend, group, mode };
+  const looks = o.looks ?? o.randomization;
+  const job: GroupJob = { modelDir: o.modelDir, scenario: o.scenario, scenarioLabel: label, randomization: o.randomization, looks, perception: o.perception, backend: o.backend, group, mode };
   let done = 0, ok = 0;
   const tick = (success: boolean): void => {
     done++;
@@ -140,13 +154,15 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
     modelScenario: card?.scenario.id ?? o.scenario.id,
     scenario: o.scenario.id,
     randomization: o.randomization,
+    looks,
+    perception: o.perception ?? null,
     backend,
     device,
     workers,
     seeds: { base, count: seeds.length, derivation, skippedAsTrainingSeeds: skipped, first: seeds.slice(0, 5) },
     episodes: seeds.length,
     ...summarizeOutcomes(outcomes, stageNames),
-    pose: card?.kind === 'pose' ? summarizePose(poseErrors.map(([, e]) => e), o.scenario.task.id === 'Grasp-v1') : null,
+    pose: card?.kind === 'pose' || o.perception ? summarizePose(poseErrors.map(([, e]) => e), o.scenario.task.id === 'Grasp-v1') : null,
     perEpisode: perEpisode(seeds, outcomes, poseErrors),
     seconds: (performance.now() - t0) / 1000,
   };
@@ -270,7 +286,7 @@ export function summarizePose(perFrame: number[][], hasTarget: boolean): PoseSum
 
 export function formatEvalResult(r: EvalResult): string {
   const lines: string[] = [];
-  lines.push(`${r.model}${r.kind === 'expert' ? '' : ` (${r.kind}, trained on ${r.modelScenario})`} on ${r.scenario}, ${r.randomization} randomization, ${r.episodes} episodes (${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s)`);
+  lines.push(`${r.model}${r.kind === 'expert' ? '' : ` (${r.kind}, trained on ${r.modelScenario})`}${r.perception ? `, blocks seen through ${r.perception}` : ''} on ${r.scenario}, ${r.randomization} randomization${r.looks !== r.randomization ? `, ${r.looks} looks` : ''}, ${r.episodes} episodes (${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s)`);
   lines.push(`seeds: ${r.seeds.derivation}; ${r.seeds.skippedAsTrainingSeeds} skipped`);
   if (r.success) {
     lines.push(`success: ${formatRate(r.success)}`);

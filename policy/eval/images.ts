@@ -6,11 +6,14 @@
  */
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
+import type { CameraFrame } from '../../sim/render/cameras.ts';
 import type { SimState } from '../../sim/state.ts';
 
 export interface SlotCamera {
   begin(seed: number): void;
   rgb(state: SimState): Promise<Uint8Array>;
+  /** The image with the camera's calibration at that moment (its pose is randomized per episode). */
+  view(state: SimState): Promise<{ rgb: Uint8Array; frame: CameraFrame }>;
   dispose(): Promise<void>;
 }
 
@@ -27,16 +30,20 @@ export async function openSlotCameras(spec: CameraSpec, count: number): Promise<
   const out: SlotCamera[] = [];
   for (let i = 0; i < count; i++) {
     const r = await createEpisodeFrameRenderer({ cameras: [spec.camera], width: spec.width, height: spec.height });
+    const view = async (state: SimState): Promise<{ rgb: Uint8Array; frame: CameraFrame }> => {
+      const frame = await r.renderViews(state);
+      const v = frame.views.find((x) => x.camera === spec.camera);
+      if (!v?.rgb) throw new Error(`the renderer returned no RGB image for camera ${spec.camera}`);
+      return { rgb: v.rgb, frame: v.frame };
+    };
     out.push({
       begin(seed) {
         r.beginEpisode(spec.scenario, seed, spec.randomization);
       },
       async rgb(state) {
-        const frame = await r.renderViews(state);
-        const view = frame.views.find((v) => v.camera === spec.camera);
-        if (!view?.rgb) throw new Error(`the renderer returned no RGB image for camera ${spec.camera}`);
-        return view.rgb;
+        return (await view(state)).rgb;
       },
+      view,
       dispose: () => r.dispose(),
     });
   }

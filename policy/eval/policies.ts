@@ -3,23 +3,17 @@
  *
  * - `bc`: the state MLP (policy/state-policy.ts), one batched predict per step for the whole group;
  * - `visuomotor`: each slot's camera frame (rendered with the episode's look) + gripper state;
- * - `pose`: at reset, the pose estimator looks at the first frame; the scripted grasp
- *   (estimate-grasp.ts) then acts on its estimate. The estimate's error is recorded per episode.
+ * - pose estimators and state policies fed by one: perception-policies.ts.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend.ts';
-import type { TabletopEnv } from '../../sim/env.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import { ROBOT_FEATURES } from '../../sim/tasks/features.ts';
 import { TabletopEnv as Env } from '../../sim/env.ts';
 import { PolicyInputError, listNames, namesMismatch } from '../errors.ts';
 import type { ModelCard } from '../model-card.ts';
-import { identityGroups, matchedErrors } from '../models/pose-cnn.ts';
-import { estimateGrasp } from './estimate-grasp.ts';
-import type { EstimateGrasp, Vec3 } from './estimate-grasp.ts';
 import { openSlotCameras } from './images.ts';
-import type { SlotCamera } from './images.ts';
 import type { RolloutPolicy } from './rollout.ts';
 import type { StatePredictor } from '../state-policy.ts';
 
@@ -96,67 +90,4 @@ export async function visuomotorPolicy(tf: TF, model: LayersModel, card: ModelCa
       for (const c of cameras) await c.dispose();
     },
   };
-}
-
-/** Pose errors (m) of each episode's first-frame estimate, by seed. */
-export type PoseErrors = Map<number, number[]>;
-
-export interface PoseGraspPolicy extends RolloutPolicy {
-  errors: PoseErrors;
-}
-
-/** Renders `env`'s first frame, estimates block positions and records their matched errors. */
-async function estimate(tf: TF, model: LayersModel, card: ModelCard, camera: SlotCamera, env: TabletopEnv, seed: number, groups: number[][]): Promise<{ positions: Vec3[]; errors: number[] }> {
-  const img = card.inputs.image!;
-  camera.begin(seed);
-  const rgb = await camera.rgb(env.state());
-  const px = Float32Array.from(rgb);
-  const out = tf.tidy(() => (model.predict(tf.tensor4d(px, [1, img.height, img.width, 3])) as Tensor).dataSync() as Float32Array);
-  const n = card.scenario.blockCount;
-  const truth = new Float32Array(n * 3);
-  env.scene.blocks.forEach((b, i) => truth.set([b.position.x, b.position.y, b.position.z], i * 3));
-  const positions = Array.from({ length: n }, (_, i) => [out[i * 3], out[i * 3 + 1], out[i * 3 + 2]] as Vec3);
-  return { positions, errors: matchedErrors(out, truth, groups, n) };
-}
-
-/** Pose estimate at reset + the scripted grasp on it (Grasp-v1 scenarios). */
-export async function poseGraspPolicy(tf: TF, model: LayersModel, card: ModelCard, o: VisionOptions): Promise<PoseGraspPolicy> {
-  const img = card.inputs.image!;
-  const [camera] = await openSlotCameras({ scenario: o.scenario, randomization: o.randomization, camera: img.camera, width: img.width, height: img.height }, 1);
-  const groups = identityGroups(o.scenario.task, card.scenario.blockCount);
-  const controllers: EstimateGrasp[] = [];
-  const errors: PoseErrors = new Map();
-  return {
-    errors,
-    async begin(slot, env, seed) {
-      const { positions, errors: e } = await estimate(tf, model, card, camera, env, seed, groups);
-      errors.set(seed, e);
-      controllers[slot] = estimateGrasp(env, positions[0], null, positions.slice(1));
-    },
-    async act(slots) {
-      return slots.map((s) => controllers[s].act());
-    },
-    async dispose() {
-      await camera.dispose();
-    },
-  };
-}
-
-/** Pose errors only (no rollout): first frames of the given seeds. */
-export async function poseErrorsOnly(tf: TF, model: LayersModel, card: ModelCard, o: VisionOptions, seeds: number[], onSeed?: () => void): Promise<PoseErrors> {
-  const img = card.inputs.image!;
-  const [camera] = await openSlotCameras({ scenario: o.scenario, randomization: o.randomization, camera: img.camera, width: img.width, height: img.height }, 1);
-  const groups = identityGroups(o.scenario.task, card.scenario.blockCount);
-  const env = new Env(o.scenario, { randomization: o.randomization });
-  const errors: PoseErrors = new Map();
-  try {
-    for (const seed of seeds) {
-      env.reset({ seed });
-      errors.set(seed, (await estimate(tf, model, card, camera, env, seed, groups)).errors);
-      onSeed?.();
-    }
-  } finally {
-    await camera.dispose();
-  }
-  return errors;
 }

@@ -6,10 +6,17 @@
 import type { BackendChoice, BackendName } from '../backend.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
+import { selectBackend } from '../backend.ts';
 import { openSavedModel } from '../saved-model.ts';
+import type { SavedModel } from '../saved-model.ts';
 import { asStatePolicy } from '../state-policy.ts';
-import { checkCardFits, poseErrorsOnly, poseGraspPolicy, statePolicy, visuomotorPolicy } from './policies.ts';
-import type { PoseGraspPolicy } from './policies.ts';
+import { PolicyInputError } from '../errors.ts';
+import { checkCardFits, statePolicy, visuomotorPolicy } from './policies.ts';
+import { perceivedStatePolicy, poseErrorsOnly, poseGraspPolicy } from './perception-policies.ts';
+import type { PoseErrors } from './perception-policies.ts';
+import { poseEstimatorOf } from '../perception/estimator.ts';
+import type { PoseEstimator } from '../perception/estimator.ts';
+import { TabletopEnv } from '../../sim/env.ts';
 import { rolloutGroup } from './rollout.ts';
 import type { RolloutPolicy } from './rollout.ts';
 import type { EpisodeOutcome } from './stats.ts';
@@ -24,6 +31,10 @@ export interface GroupJob {
   scenario: Scenario;
   scenarioLabel: string;
   randomization: RandomizationMode;
+  /** Looks of rendered frames (default: as `randomization`). */
+  looks?: RandomizationMode;
+  /** A pose estimator whose estimates replace the true block features a state policy reads. */
+  perception?: string;
   backend?: BackendName;
   group: number;
   mode: EvalMode;
@@ -69,35 +80,62 @@ export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Pr
       async dispose() {},
     };
   }
-  const saved = await openSavedModel(job.modelDir, {
-    backend: job.backend,
-    choice,
-    accept: (card) => checkCardFits(card, job.scenario, job.modelDir, job.scenarioLabel),
-  });
-  const { tf, graph: model, card } = saved;
-  const vision = { scenario: job.scenario, randomization: job.randomization, group: job.group };
+  // A state policy fed by the pose estimator runs both on one backend (the conv net decides it).
+  const shared = choice ?? (job.perception ? await selectBackend({ backend: job.backend, model: 'conv' }) : undefined);
+  let saved: SavedModel | null = null, poseSaved: SavedModel | null = null;
   let policy: RolloutPolicy | null = null;
+  let estimator: PoseEstimator | null = null;
+  try {
+    saved = await openSavedModel(job.modelDir, {
+      backend: job.backend,
+      choice: shared,
+      accept: (card) => checkCardFits(card, job.scenario, job.modelDir, job.scenarioLabel),
+    });
+  } catch (err) {
+    if (shared && !choice) shared.dispose();
+    throw err;
+  }
+  const { tf, graph: model, card } = saved;
+  const looks = job.looks ?? job.randomization;
+  const vision = { scenario: job.scenario, randomization: looks, group: job.group };
+  const perception = { scenario: job.scenario, looks, group: job.group };
+  if (card.kind === 'pose') estimator = poseEstimatorOf(saved);
+  if (job.perception) {
+    poseSaved = await openSavedModel(job.perception, {
+      choice: shared,
+      accept: (c) => {
+        if (c.kind !== 'pose') throw new PolicyInputError(`--perception ${job.perception} is a ${c.kind} model, not a pose estimator (simreal train pose)`);
+        checkCardFits(c, job.scenario, job.perception!, job.scenarioLabel);
+      },
+    });
+    estimator = poseEstimatorOf(poseSaved);
+  }
   if (job.mode === 'rollout') {
-    if (card.kind === 'bc') policy = statePolicy(asStatePolicy(saved));
+    if (card.kind === 'bc' && estimator && poseSaved) {
+      const names = new TabletopEnv(job.scenario, { randomization: 'none' }).observationSpace.names;
+      policy = await perceivedStatePolicy(asStatePolicy(saved), estimator, poseSaved.card, perception, names);
+    } else if (card.kind === 'bc') policy = statePolicy(asStatePolicy(saved));
     else if (card.kind === 'visuomotor') policy = await visuomotorPolicy(tf, model, card, vision);
-    else policy = await poseGraspPolicy(tf, model, card, vision);
+    else policy = await poseGraspPolicy(estimator!, card, perception);
   }
   return {
     backend: saved.backend,
     device: saved.device,
     async run(index, seeds, onEpisode) {
       if (job.mode === 'pose-only') {
-        const errors = await poseErrorsOnly(tf, model, card, vision, seeds);
+        const errors = await poseErrorsOnly(estimator!, card, { ...perception, physics: job.randomization }, seeds);
         return { index, outcomes: [], poseErrors: [...errors.entries()] };
       }
-      const p = policy as RolloutPolicy;
+      const p = policy as RolloutPolicy & { errors?: PoseErrors };
       const outcomes = await rolloutGroup(p, seeds, { scenario: job.scenario, randomization: job.randomization, onEpisode });
-      const poseErrors = 'errors' in p ? seeds.map((s): [number, number[]] => [s, (p as PoseGraspPolicy).errors.get(s) ?? []]) : [];
+      const poseErrors = p.errors ? seeds.map((s): [number, number[]] => [s, p.errors!.get(s) ?? []]) : [];
       return { index, outcomes, poseErrors };
     },
     async dispose() {
       if (policy) await policy.dispose();
-      saved.dispose();
+      poseSaved?.dispose();
+      saved!.dispose();
+      if (shared && !choice) shared.dispose();
     },
   };
 }

@@ -40,6 +40,8 @@ export interface CheckpointState {
   samples: number;
   seconds: number;
   history: EpochRecord[];
+  /** Streamed training (train pose from a scenario): where the frame stream stands. */
+  stream?: { episode: number; frame: number };
 }
 
 function writeJsonAtomic(path: string, data: unknown): void {

@@ -109,7 +109,8 @@ export interface TrainResult {
 }
 
 /** Refuses a non-empty output folder unless resuming or overwriting. */
-function prepareOut(out: string, resume: boolean, overwrite: boolean): void {
+/** Makes `out` ready for a new run (refusing a non-empty one unless resuming or overwriting). */
+export function prepareOut(out: string, resume: boolean, overwrite: boolean): void {
   if (resume && overwrite) throw new PolicyInputError('--resume and --overwrite contradict each other: choose one');
   if (existsSync(out) && readdirSync(out).length > 0 && !resume) {
     if (!overwrite) throw new PolicyInputError(`${out} is not empty. Use --resume to continue the training checkpointed there, --overwrite to replace it, or choose another --out.`);

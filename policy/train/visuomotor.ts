@@ -8,12 +8,21 @@ import { PolicyInputError, listNames } from '../errors.ts';
 import { columnStats } from '../data/split.ts';
 import { buildVisuomotor, DEFAULT_VISUOMOTOR_ARCH } from '../models/visuomotor.ts';
 import type { VisuomotorArch } from '../models/visuomotor.ts';
-import { copyPixels } from './pose.ts';
+import type { FrameSet } from '../data/frames.ts';
 import type { Recipe, TrainOptions, TrainResult } from './run.ts';
 import { runTraining } from './run.ts';
 
 function vmArch(o: TrainOptions): VisuomotorArch {
   return o.conv ? { ...DEFAULT_VISUOMOTOR_ARCH, ...o.conv } : DEFAULT_VISUOMOTOR_ARCH;
+}
+
+/** Copies frame `f`'s images as float32 pixel values 0…255 into `out` at sample `k`. */
+function copyPixels(set: FrameSet, f: number, out: Float32Array, k: number): void {
+  const img = set.images!;
+  const n = img.width * img.height * 3;
+  const src = img.data.subarray(f * n, (f + 1) * n);
+  const o = k * n;
+  for (let i = 0; i < n; i++) out[o + i] = src[i];
 }
 
 export const visuomotorRecipe: Recipe = {

@@ -15,6 +15,8 @@
  *   texture × irradiance from 4 light slots and a hemisphere), so one shader serves every light
  *   set. Textures are uploaded as linear bytes, bilinear, without mipmaps (fast on lavapipe).
  * - `frameNoise(seed)` sets the per-pixel noise pattern of the next draw (option `noise`).
+ * - `setPrint(print)` lays a printed sheet (a camera calibration board) into the scene; the default
+ *   scene has none.
  * - Cylinders (SimState's and distractors') run along their local z axis.
  *
  * Units and axes follow SimState (metres, z up); cameras are described in cameras.ts.
@@ -25,6 +27,8 @@ import {
   CylinderGeometry,
   DataTexture,
   LinearFilter,
+  LinearMipmapLinearFilter,
+  Matrix4,
   Mesh,
   MeshBasicNodeMaterial,
   NoColorSpace,
@@ -49,6 +53,22 @@ import { FLOOR_Z, ROOM_HALF } from './look.ts';
 import type { Look, SurfaceLook } from './look.ts';
 import { Lighting } from './lighting.ts';
 import { generateTexture, TEXTURE_SIZE } from './textures.ts';
+
+/**
+ * A flat printed sheet, e.g. a camera calibration board (SceneBuilder.setPrint). The print frame is
+ * OpenCV's board frame: origin at the image's top-left corner, x along its rows (to the right), y
+ * down its columns, z into the sheet, so the printed side faces −z.
+ */
+export interface PrintSpec {
+  /** The printed image, rows top-down, sRGB: gray (1 byte per pixel) or RGBA (4). */
+  image: Uint8Array;
+  width: number;
+  height: number;
+  /** Size of the whole image on the sheet (m): [along x, along y]. */
+  size: [number, number];
+  /** 4×4 row-major: print frame → world. */
+  pose: readonly number[];
+}
 
 export interface SceneBuilderOptions {
   /** Write depth and segmentation to an `aux` attachment (render targets only). Default false. */
@@ -94,6 +114,10 @@ const _q = new Quaternion();
 const _q2 = new Quaternion();
 const _v = new Vector3();
 const _v2 = new Vector3();
+const _m = new Matrix4();
+const _one = new Vector3(1, 1, 1);
+/** Stands in for a camera while its mounted pose is worked out (lookAt with the camera convention). */
+const _mount = new PerspectiveCamera();
 
 interface Surface {
   material: MeshBasicNodeMaterial;
@@ -121,6 +145,61 @@ function shapeKey(s: ShapeSpec): number {
     default:
       return 4;
   }
+}
+
+/**
+ * A camera's pose in its mount's parent frame (the world, or the palm for the wrist camera):
+ * the nominal mount looking at its target, turned by the look's rotation jitter about the
+ * camera's own x, y, z axes, moved by the look's offset. Written into `out` when given.
+ */
+export function mountedPose(
+  name: CameraName, offset: readonly number[], rotationDeg: readonly number[],
+  out: { position: Vector3; quaternion: Quaternion } = { position: new Vector3(), quaternion: new Quaternion() },
+): { position: Vector3; quaternion: Quaternion } {
+  const m = CAMERA_MOUNTS[name];
+  // Nominal orientation in the parent frame (cameras look down their −z), then the jitter.
+  _mount.up.set(m.up[0], m.up[1], m.up[2]);
+  _mount.position.set(m.position[0], m.position[1], m.position[2]);
+  _mount.quaternion.identity();
+  _mount.lookAt(m.target[0], m.target[1], m.target[2]);
+  const d = Math.PI / 180;
+  _q.setFromAxisAngle(_v.set(1, 0, 0), rotationDeg[0] * d);
+  _mount.quaternion.multiply(_q);
+  _q.setFromAxisAngle(_v.set(0, 1, 0), rotationDeg[1] * d);
+  _mount.quaternion.multiply(_q);
+  _q.setFromAxisAngle(_v.set(0, 0, 1), rotationDeg[2] * d);
+  _mount.quaternion.multiply(_q);
+  out.quaternion.copy(_mount.quaternion);
+  out.position.set(m.position[0] + offset[0], m.position[1] + offset[1], m.position[2] + offset[2]);
+  return out;
+}
+
+/** CameraFrame of a camera whose three.js world matrix is `e` (column-major elements). */
+function frameFromMatrix(name: string, e: ArrayLike<number>, fovDeg: number, width: number, height: number): CameraFrame {
+  // three's camera axes (x right, y up, z back) → OpenCV (x right, y down, z forward): negate y and z columns.
+  const c2w = [e[0], -e[4], -e[8], e[12], e[1], -e[5], -e[9], e[13], e[2], -e[6], -e[10], e[14], 0, 0, 0, 1];
+  const fy = height / 2 / Math.tan((fovDeg * Math.PI) / 360);
+  // World → camera is the rigid inverse.
+  const w2c = new Array<number>(16).fill(0);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) w2c[i * 4 + j] = c2w[j * 4 + i];
+    w2c[i * 4 + 3] = -(c2w[i] * c2w[3] + c2w[4 + i] * c2w[7] + c2w[8 + i] * c2w[11]);
+  }
+  w2c[15] = 1;
+  return { name, width, height, fovDeg, K: [fy, 0, width / 2, 0, fy, height / 2, 0, 0, 1], cameraToWorld: c2w, worldToCamera: w2c };
+}
+
+/**
+ * The calibration a world-mounted camera (`front`) had in a look, without building a scene:
+ * what `cameraFrame` gives once the builder is dressed in that look. Frames of a dataset get
+ * their camera back this way, from the look its episode seed fixes.
+ */
+export function lookCameraFrame(look: Look, name: CameraName, width: number, height: number): CameraFrame {
+  if (CAMERA_MOUNTS[name].parent !== 'world') throw new RangeError(`camera ${name} rides on the ${CAMERA_MOUNTS[name].parent}: its calibration depends on the robot's state, not on the look alone`);
+  const c = look.cameras[name];
+  const pose = mountedPose(name, c.positionOffset, c.rotationDeg);
+  _m.compose(pose.position, pose.quaternion, _one);
+  return frameFromMatrix(name, _m.elements, c.fovDeg, width, height);
 }
 
 export class SceneBuilder {
@@ -154,6 +233,7 @@ export class SceneBuilder {
   /** Camera pose in its mount's parent frame, from the look. */
   private readonly mountPose: Record<CameraName, { position: Vector3; quaternion: Quaternion }>;
   private readonly textureScratch: Uint8Array;
+  private print: { mesh: Mesh; surface: Surface } | null = null;
 
   constructor(options: SceneBuilderOptions = {}) {
     this.labels = options.labels ?? false;
@@ -214,17 +294,19 @@ export class SceneBuilder {
     }
   }
 
-  /** A textured, lit material with its own segmentation id and texture. */
-  private makeSurface(id: number, repeat: number): Surface {
-    const data = new Uint8Array(this.textureSize * this.textureSize * 4).fill(160);
-    const texture = new DataTexture(data, this.textureSize, this.textureSize);
-    // Linear data, bilinear, no mipmaps: the fast path on lavapipe (see SRGB_TO_LINEAR).
-    texture.colorSpace = NoColorSpace;
-    texture.wrapS = texture.wrapT = RepeatWrapping;
-    texture.magFilter = LinearFilter;
-    texture.minFilter = LinearFilter;
-    texture.generateMipmaps = false;
-    texture.needsUpdate = true;
+  /** A textured, lit material with its own segmentation id and texture (default: a repeating one of textureSize², no mipmaps). */
+  private makeSurface(id: number, repeat: number, texture?: DataTexture): Surface {
+    if (!texture) {
+      const data = new Uint8Array(this.textureSize * this.textureSize * 4).fill(160);
+      texture = new DataTexture(data, this.textureSize, this.textureSize);
+      // Linear data, bilinear, no mipmaps: the fast path on lavapipe (see SRGB_TO_LINEAR).
+      texture.colorSpace = NoColorSpace;
+      texture.wrapS = texture.wrapT = RepeatWrapping;
+      texture.magFilter = LinearFilter;
+      texture.minFilter = LinearFilter;
+      texture.generateMipmaps = false;
+      texture.needsUpdate = true;
+    }
     const material = new MeshBasicNodeMaterial();
     const albedo = textureNode(texture, repeat === 1 ? uv() : uv().mul(repeat)).rgb;
     material.colorNode = vec4(albedo.mul(this.irradianceNode), 1);
@@ -259,23 +341,9 @@ export class SceneBuilder {
   }
 
   private setMount(name: CameraName, offset: readonly number[], rotationDeg: readonly number[]): void {
-    const m = CAMERA_MOUNTS[name];
-    const pose = this.mountPose[name];
-    // Nominal orientation in the parent frame (cameras look down their −z), then the jitter.
+    const pose = mountedPose(name, offset, rotationDeg, this.mountPose[name]);
     const cam = this.cameras[name];
-    cam.up.set(m.up[0], m.up[1], m.up[2]);
-    cam.position.set(m.position[0], m.position[1], m.position[2]);
-    cam.quaternion.identity();
-    cam.lookAt(m.target[0], m.target[1], m.target[2]);
-    const d = Math.PI / 180;
-    _q.setFromAxisAngle(_v.set(1, 0, 0), rotationDeg[0] * d);
-    cam.quaternion.multiply(_q);
-    _q.setFromAxisAngle(_v.set(0, 1, 0), rotationDeg[1] * d);
-    cam.quaternion.multiply(_q);
-    _q.setFromAxisAngle(_v.set(0, 0, 1), rotationDeg[2] * d);
-    cam.quaternion.multiply(_q);
-    pose.quaternion.copy(cam.quaternion);
-    pose.position.set(m.position[0] + offset[0], m.position[1] + offset[1], m.position[2] + offset[2]);
+    cam.quaternion.copy(pose.quaternion);
     cam.position.copy(pose.position);
   }
 
@@ -435,6 +503,58 @@ export class SceneBuilder {
     this.bodies.delete(id);
   }
 
+  /**
+   * Lays a printed sheet into the scene (segmentation id 0), or removes it (null). Its texture is
+   * mipmapped, so a fine pattern seen from afar stays free of aliasing.
+   */
+  setPrint(print: PrintSpec | null): void {
+    if (this.print) {
+      this.scene.remove(this.print.mesh);
+      this.print.surface.material.dispose();
+      this.print.surface.texture.dispose();
+      this.print = null;
+    }
+    if (!print) return;
+    const { image, width, height, size, pose } = print;
+    const channels = image.length / (width * height);
+    if (channels !== 1 && channels !== 4) throw new RangeError(`a print's image must hold ${width}x${height} gray or RGBA pixels, got ${image.length} bytes`);
+    // RGBA, linear bytes, bottom row first: the plane's v runs up the sheet.
+    const data = new Uint8Array(width * height * 4);
+    for (let r = 0; r < height; r++) {
+      const src = (height - 1 - r) * width;
+      for (let c = 0; c < width; c++) {
+        const o = (r * width + c) * 4, i = (src + c) * channels;
+        data[o] = SRGB_TO_LINEAR[image[i]];
+        data[o + 1] = SRGB_TO_LINEAR[image[channels === 1 ? i : i + 1]];
+        data[o + 2] = SRGB_TO_LINEAR[image[channels === 1 ? i : i + 2]];
+        data[o + 3] = 255;
+      }
+    }
+    const texture = new DataTexture(data, width, height);
+    texture.colorSpace = NoColorSpace;
+    texture.magFilter = LinearFilter;
+    texture.minFilter = LinearMipmapLinearFilter;
+    texture.generateMipmaps = true;
+    texture.needsUpdate = true;
+    const surface = this.makeSurface(0, 1, texture);
+    // A sheet lying on the table shares its depth: pull it forward so it always wins.
+    surface.material.polygonOffset = true;
+    surface.material.polygonOffsetFactor = -1;
+    surface.material.polygonOffsetUnits = -4;
+    const mesh = new Mesh(this.geometries.plane, surface.material);
+    // Plane axes from the print frame: x, −y (up the sheet), −z (out of the printed side); centred on the image.
+    const [w, h] = size;
+    _m.set(
+      pose[0] * w, -pose[1] * h, -pose[2], pose[3] + (pose[0] * w + pose[1] * h) / 2,
+      pose[4] * w, -pose[5] * h, -pose[6], pose[7] + (pose[4] * w + pose[5] * h) / 2,
+      pose[8] * w, -pose[9] * h, -pose[10], pose[11] + (pose[8] * w + pose[9] * h) / 2,
+      0, 0, 0, 1,
+    );
+    _m.decompose(mesh.position, mesh.quaternion, mesh.scale);
+    this.scene.add(mesh);
+    this.print = { mesh, surface };
+  }
+
   /** Noise pattern of the next draw (any 32-bit integer). */
   frameNoise(seed: number): void {
     this.noiseSeed.value = seed >>> 0;
@@ -449,22 +569,12 @@ export class SceneBuilder {
   cameraFrame(name: CameraName, width: number, height: number): CameraFrame {
     const cam = this.cameras[name];
     cam.updateMatrixWorld();
-    const e = cam.matrixWorld.elements;
-    // three's camera axes (x right, y up, z back) → OpenCV (x right, y down, z forward): negate y and z columns.
-    const c2w = [e[0], -e[4], -e[8], e[12], e[1], -e[5], -e[9], e[13], e[2], -e[6], -e[10], e[14], 0, 0, 0, 1];
-    const fy = height / 2 / Math.tan((cam.fov * Math.PI) / 360);
-    // World → camera is the rigid inverse.
-    const w2c = new Array<number>(16).fill(0);
-    for (let i = 0; i < 3; i++) {
-      for (let j = 0; j < 3; j++) w2c[i * 4 + j] = c2w[j * 4 + i];
-      w2c[i * 4 + 3] = -(c2w[i] * c2w[3] + c2w[4 + i] * c2w[7] + c2w[8 + i] * c2w[11]);
-    }
-    w2c[15] = 1;
-    return { name, width, height, fovDeg: cam.fov, K: [fy, 0, width / 2, 0, fy, height / 2, 0, 0, 1], cameraToWorld: c2w, worldToCamera: w2c };
+    return frameFromMatrix(name, cam.matrixWorld.elements, cam.fov, width, height);
   }
 
   /** Frees geometries, materials and textures. */
   dispose(): void {
+    this.setPrint(null);
     for (const [id, view] of this.bodies) this.removeBody(id, view);
     for (const d of this.distractors) {
       d.surface.material.dispose();

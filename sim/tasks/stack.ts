@@ -1,7 +1,9 @@
 /**
  * StackBlocks-v1: stack N blocks (N = 2…5) into one tower.
  *
- * Task: block 0 stays where it lies; block k goes onto block k−1, in order.
+ * Task: block 0 stays where it lies; block k goes onto block k−1, in order. Blocks are numbered
+ *   from left to right (ascending x) as they lie at the start, so that a camera, which cannot
+ *   tell randomly textured blocks apart, can still tell which is which: the order is visible.
  * Randomizations: block positions anywhere in the table area with room for the fingers between
  *   them, block yaws in ±45°, the gripper's start within 5 cm of its home pose and ±0.3 rad;
  *   block sizes and all physics come from the scenario's ranges.
@@ -49,7 +51,9 @@ export const StackBlocks: TaskSpec<StackConfig> = {
   stageNames: (c) => Array.from({ length: c.blocks - 1 }, (_, i) => `block${i + 1}_on_block${i}`),
 
   layout(rng: Rng, c, sizes) {
-    const placed = scatterBlocks(rng, sizes, 0.045);
+    // Numbered left to right: block i takes the i-th placement by x (sizes stay with their index;
+    // the 4.5 cm gaps leave room for any size difference the ranges allow).
+    const placed = scatterBlocks(rng, sizes, 0.045).sort((a, b) => a.x - b.x);
     return {
       blocks: placed,
       gripper: { position: [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(0.17, 0.22)], yaw: rng.uniform(-0.3, 0.3) },

@@ -20,7 +20,6 @@ import { loadFrames } from '../../policy/data/load.ts';
 import { PolicyInputError } from '../../policy/errors.ts';
 import { evaluate } from '../../policy/eval/evaluate.ts';
 import { trainBc } from '../../policy/train/bc.ts';
-import { trainPose } from '../../policy/train/pose.ts';
 import type { BackendChoice } from '../../policy/backend.ts';
 import { ROOT, expertEpisodes, scenario, tempDir, wasmBackend } from './helpers.ts';
 
@@ -66,10 +65,11 @@ describe('datasets', () => {
   });
 
   it('names the missing feature, the dataset and how to get it', async () => {
-    await expect(trainPose({ datasets: [lerobot], out: tempDir(), choice, epochs: 1 })).rejects.toThrow(
+    const forPose = { purpose: 'the pose estimator', camera: 'front', poses: true };
+    await expect(loadFrames(lerobot, forPose)).rejects.toThrow(
       new RegExp(`dataset ${lerobot} has no observation.images.front, which the pose estimator needs \\(it holds observation.state, action.*--render 64 --cameras front`),
     );
-    await expect(trainPose({ datasets: [jsonl], out: tempDir(), choice, epochs: 1 })).rejects.toThrow(/has no sim.block_poses, which the pose estimator needs/);
+    await expect(loadFrames(jsonl, { ...forPose, camera: undefined })).rejects.toThrow(/has no sim.block_poses, which the pose estimator needs/);
     await expect(trainBc({ datasets: [path.join(lerobot, 'nope')], out: tempDir(), choice })).rejects.toThrow(/does not exist; make one with `simreal generate/);
     await expect(trainBc({ datasets: [ROOT], out: tempDir(), choice })).rejects.toThrow(/is not a dataset/);
   });

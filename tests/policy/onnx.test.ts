@@ -10,7 +10,7 @@ import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
 import onnxProto from 'onnx-proto';
 import type { TF } from '../../policy/backend.ts';
 import { buildBcMlp, DEFAULT_MLP } from '../../policy/models/bc-mlp.ts';
-import { buildPoseCnn, DEFAULT_POSE_ARCH } from '../../policy/models/pose-cnn.ts';
+import { buildHeatmapNet, DEFAULT_HEATMAP_ARCH } from '../../policy/models/pose-heatmap.ts';
 import { buildVisuomotor, DEFAULT_VISUOMOTOR_ARCH } from '../../policy/models/visuomotor.ts';
 import { loadLayersModel, saveLayersModel } from '../../policy/model-io.ts';
 import { exportOnnx, OnnxExportError, ONNX_OPSET } from '../../policy/export/onnx.ts';
@@ -57,11 +57,10 @@ describe('ONNX export', () => {
     expect(diff).toBeLessThan(1e-5);
   });
 
-  it('pose CNN (spatial soft-argmax, de-normalized metres): onnxruntime matches tfjs on 1,000 images', async () => {
+  it('pose estimator (encoder-decoder to the centre-heatmap grid): onnxruntime matches tfjs on 1,000 images', async () => {
     const rng = new Rng(2);
-    const { full } = buildPoseCnn(tf, { height: 64, width: 64, blockCount: 3, arch: DEFAULT_POSE_ARCH, mean: [0.1, 0, 0.025, -0.1, 0, 0.025, 0, 0.1, 0.075], std: [0.1, 0.1, 0.01, 0.1, 0.1, 0.01, 0.1, 0.1, 0.03], rng });
-    const { model } = await saveAndLoad(full);
-    expect(await roundTrip('pose-cnn', model)).toBeLessThan(1e-5);
+    const { model } = await saveAndLoad(buildHeatmapNet(tf, { size: 64, arch: DEFAULT_HEATMAP_ARCH, rng }));
+    expect(await roundTrip('pose-heatmap', model)).toBeLessThan(1e-5);
   }, 120_000);
 
   it('visuomotor (image + gripper state): onnxruntime matches tfjs on 1,000 inputs', async () => {

@@ -32,8 +32,7 @@ async function smallRun(over: Partial<Parameters<typeof runPipeline>[0]> = {}): 
     realityEpisodes: 1,
     // The pose estimator's plumbing on a tiny scale where a WebGPU adapter renders (CI: lavapipe).
     pose: 'on',
-    poseEpisodes: 2,
-    poseEpochs: 1,
+    poseFrames: 32,
     workers: 0,
     seed: 3,
     backend: 'wasm',
@@ -57,7 +56,7 @@ describe('simreal run (a small run of the main job)', () => {
       expect(summary.notes.join(' ')).toMatch(/No pose estimator: .*mesa-vulkan-drivers/);
       if (process.env.CI) throw new Error('CI renders with lavapipe: the pose stage must run');
     } else {
-      // Errors in cm on held-out looks for both estimators, over the first frame of each episode.
+      // Errors in cm on held-out looks for both estimators, on as many frames as evaluation episodes.
       expect(summary.pose?.frames).toBe(6);
       expect(summary.pose?.meanCm).toBeGreaterThan(0);
       expect(summary.pose?.ablationMeanCm).toBeGreaterThan(0);

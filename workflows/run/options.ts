@@ -30,9 +30,8 @@ export interface RunOptions {
    * GPU, `on` everywhere (slow on CPUs), `off` never.
    */
   pose: 'auto' | 'on' | 'off';
-  /** Rendered episodes per pose dataset, and the pose estimator's most epochs. */
-  poseEpisodes: number;
-  poseEpochs: number;
+  /** Frames the pose estimator trains on (each rendered fresh), for the randomized model and its ablation. */
+  poseFrames: number;
   workers: number;
   seed: number;
   backend?: BackendName;
@@ -52,8 +51,7 @@ export const RUN_DEFAULTS = {
   evalEpisodes: 200,
   realityEpisodes: 20,
   pose: 'auto' as const,
-  poseEpisodes: 2000,
-  poseEpochs: 40,
+  poseFrames: 60_000,
   seed: 0,
 };
 

@@ -23,14 +23,13 @@ import { evaluate } from '../../policy/eval/evaluate.ts';
 import type { EvalResult } from '../../policy/eval/evaluate.ts';
 import { trainBc } from '../../policy/train/bc.ts';
 import { readCheckpointState } from '../../policy/train/checkpoint.ts';
-import { trainPose } from '../../policy/train/pose.ts';
+import { trainPoseStream } from '../../policy/train/pose-stream.ts';
+import { evaluatePoseFrames } from '../../policy/eval/pose-frames.ts';
 import type { TrainProgress } from '../../policy/train/trainer.ts';
 import { openLeRobotSink } from '../../sim/dataset/lerobot-sink.ts';
 import { generate } from '../../sim/generate/generate.ts';
-import type { RenderSpec } from '../../sim/generate/job.ts';
 import { NoGpuAdapterError, openDawn } from '../../sim/gpu/dawn.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
-import { FRAME_RENDERER_MODULE } from '../../sim/render/frame-renderer-module.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import { taskSpec } from '../../sim/tasks/index.ts';
 import { histogram } from '../report/report.ts';
@@ -40,17 +39,6 @@ import type { BridgeRunResult } from '../policy-on-bridge.ts';
 import type { ProgressFactory, RunOptions, StageName } from './options.ts';
 import type { demoParts } from './options.ts';
 
-/** Pose estimator input: front camera images of this many pixels square, and frames used per episode. */
-export const POSE_IMAGE = 128;
-export const POSE_FRAMES_PER_EPISODE = 8;
-/**
- * Under visual randomization the CNN needs far more frames than without: on a CPU, 3,200 and
- * 8,000 randomized stack-2 frames gave no held-out progress (validation error flat at ~12 cm, the
- * training loss falling: textures memorized), while the same net on 3,200 unrandomized frames
- * reached 1.7 cm by epoch 7. So the stage renders 2,000 episodes by default (16,000 frames, meant
- * for a GPU) and waits longer than the default patience.
- */
-const POSE_PATIENCE = 12;
 
 export interface DataResult { dirs: string[]; episodes: number; frames: number; expertSuccess: number }
 export interface TrainResultLite { dir: string; epochs: EpochPoint[]; samplesPerSec: number; seconds: number; backend: string; device: string }
@@ -113,7 +101,7 @@ export function resultOf<K extends StageName>(c: RunContext, name: K): StageResu
 }
 
 /** Generates `dataParts` (label, DART σ, count) into `dir`/<label>, as LeRobot datasets. */
-async function generateData(c: RunContext, dir: string, mode: RandomizationMode, baseSeed: number, dataParts = c.parts, render?: RenderSpec): Promise<DataResult> {
+async function generateData(c: RunContext, dir: string, mode: RandomizationMode, baseSeed: number, dataParts = c.parts): Promise<DataResult> {
   const { o, scenario } = c;
   const dirs: string[] = [];
   let frames = 0, ok = 0, n = 0;
@@ -122,12 +110,11 @@ async function generateData(c: RunContext, dir: string, mode: RandomizationMode,
     const out = join(dir, label);
     mkdirSync(out, { recursive: true });
     const seedHere = baseSeed + k;
-    const sink = await openLeRobotSink(out, { scenario, scenarioPath: resolve(o.scenarioPath), randomization: mode, baseSeed: seedHere, dartNoise: dart, firstIndex: 0, episodes: count,
-      cameras: render ? { names: render.cameras, width: render.width, height: render.height } : undefined }, false);
+    const sink = await openLeRobotSink(out, { scenario, scenarioPath: resolve(o.scenarioPath), randomization: mode, baseSeed: seedHere, dartNoise: dart, firstIndex: 0, episodes: count }, false);
     const bar = o.progress(count, `episodes (${label}${dart ? `, DART σ=${dart}` : ''})`, { success: '-' });
     let good = 0;
     const r = await generate({
-      job: { scenario, randomization: mode, dartNoise: dart, render, renderer: FRAME_RENDERER_MODULE }, sink, baseSeed: seedHere, first: 0, count, workers: o.workers, signal: o.signal,
+      job: { scenario, randomization: mode, dartNoise: dart }, sink, baseSeed: seedHere, first: 0, count, workers: o.workers, signal: o.signal,
       onEpisode: (ep, done) => {
         frames += ep.length;
         if (ep.success) good++;
@@ -255,13 +242,14 @@ const evalStage: Stage<'eval'> = {
 };
 
 /**
- * Pose estimator: rendered frames under training randomization (and, as its ablation, under
- * none), trained on the policy's backend, measured on held-out looks. Rendering and CNN training
- * want a GPU; on CPUs `auto` leaves it out and says how to run it.
+ * Pose estimator: trained straight from the renderer (policy/train/pose-stream.ts) on freshly
+ * randomized frames, and, as its ablation, on frames of the nominal look with the same budget;
+ * both measured on frames of held-out looks and physics (policy/eval/pose-frames.ts). Rendering
+ * and training want a GPU; on CPUs `auto` leaves it out and says how to run it.
  */
 const pose: Stage<'pose'> = {
   name: 'pose',
-  title: ({ o }) => `pose estimator: ${o.poseEpisodes} rendered episodes per look, ${o.poseEpochs} epochs max, held-out error`,
+  title: ({ o }) => `pose estimator: ${o.poseFrames} freshly rendered frames (and as many for its ablation), held-out error`,
   async gate({ o, scenario, backend }) {
     const gpu = backend.name === 'tfjs-node-gpu' || backend.name === 'webgpu';
     const blocks = taskSpec(scenario.task).blockCount(scenario.task);
@@ -273,35 +261,33 @@ const pose: Stage<'pose'> = {
     if (renderCheck === true) return 'run';
     if (o.pose === 'auto') {
       return {
-        skip: `No pose estimator: the policy backend (${backend.name}, ${backend.device}) is not a GPU. Train it anyway with --pose on, or by hand: npx simreal generate ${o.scenarioPath} --episodes ${o.poseEpisodes} --render ${POSE_IMAGE} --out data/pose && npx simreal train pose data/pose --frames-per-episode ${POSE_FRAMES_PER_EPISODE} --out models/pose && npx simreal eval models/pose ${o.scenarioPath} --randomization heldout`,
+        skip: `No pose estimator: the policy backend (${backend.name}, ${backend.device}) is not a GPU. Train it anyway with --pose on, or by hand: npx simreal train pose ${o.scenarioPath} --frames ${o.poseFrames} --out models/pose && npx simreal eval models/pose ${o.scenarioPath} --frames 500 --looks heldout`,
         log: '· pose estimator: left out (no GPU backend; --pose on trains it anyway)',
       };
     }
     return 'absent';
   },
-  inputs: ({ o, scenarioInput }) => ({ ...scenarioInput, episodes: o.poseEpisodes, epochs: o.poseEpochs, seed: o.seed, backend: o.backend ?? null, size: POSE_IMAGE }),
+  inputs: ({ o, scenarioInput }) => ({ ...scenarioInput, frames: o.poseFrames, seed: o.seed, backend: o.backend ?? null }),
   async run(c, dir) {
     const { o, scenario } = c;
-    const render: RenderSpec = { cameras: ['front'], width: POSE_IMAGE, height: POSE_IMAGE };
     const errors: Record<string, { meanCm: number; medianCm: number; frames: number }> = {};
-    for (const [k, mode] of (['train', 'none'] as const).entries()) {
-      const data = await generateData(c, join(dir, `data-${mode}`), mode, o.seed + 104_729 + k, [['frames', 0, o.poseEpisodes]], render);
-      const modelDir = join(dir, `model-${mode}`);
+    for (const looks of ['train', 'none'] as const) {
+      const modelDir = join(dir, `model-${looks}`);
       let bar: ReturnType<ProgressFactory> | null = null;
-      await trainPose({
-        datasets: data.dirs, out: modelDir, epochs: o.poseEpochs, seed: o.seed, backend: o.backend, overwrite: true, framesPerEpisode: POSE_FRAMES_PER_EPISODE, patience: POSE_PATIENCE,
+      await trainPoseStream({
+        scenario, scenarioPath: o.scenarioPath, out: modelDir, frames: o.poseFrames, looks, seed: o.seed, backend: o.backend, overwrite: true,
+        evalEvery: Math.max(16, Math.ceil(o.poseFrames / 8)),
         log: () => {}, signal: o.signal,
-        onProgress: (p: TrainProgress) => {
-          bar ??= o.progress(p.samplesTotal, `frames (pose, ${mode === 'train' ? 'randomized' : 'no randomization'})`, { epoch: '-' });
-          bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}` });
+        onProgress: (p) => {
+          bar ??= o.progress(p.framesTotal, `frames (pose, ${looks === 'train' ? 'randomized' : 'no randomization'})`, { 'held-out': '-' });
+          bar.update(p.frames, { 'held-out': p.last ? `${p.last.meanCm.toFixed(1)} cm` : '-' });
         },
       });
       (bar as ReturnType<ProgressFactory> | null)?.stop();
       if (o.signal?.aborted) throw new Error('interrupted');
-      const r = await evaluate({ modelDir, scenario, scenarioLabel: o.scenarioPath, episodes: o.evalEpisodes, randomization: 'heldout', workers: o.workers, backend: o.backend });
-      if (!r.pose) throw new Error(`the pose evaluation of ${modelDir} returned no pose errors`);
-      errors[mode] = { meanCm: r.pose.meanCm, medianCm: r.pose.medianCm, frames: r.pose.frames };
-      o.log(`  pose error on held-out looks (${mode === 'train' ? 'randomized training' : 'trained without randomization'}): mean ${r.pose.meanCm.toFixed(2)} cm`);
+      const r = await evaluatePoseFrames({ modelDir, scenario, scenarioLabel: o.scenarioPath, frames: o.evalEpisodes, looks: 'heldout', physics: 'heldout', backend: o.backend });
+      errors[looks] = { meanCm: r.all.meanCm.value, medianCm: r.all.medianCm.value, frames: r.frames };
+      o.log(`  pose error on held-out looks (${looks === 'train' ? 'randomized training' : 'trained without randomization'}): mean ${r.all.meanCm.value.toFixed(2)} cm`);
     }
     return { meanCm: errors.train.meanCm, medianCm: errors.train.medianCm, ablationMeanCm: errors.none.meanCm, frames: errors.train.frames };
   },

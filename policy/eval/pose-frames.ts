@@ -1,0 +1,176 @@
+/**
+ * `simreal eval <pose model> <scenario> --frames N`: the pose estimator's error on N frames it
+ * never saw, rendered from the chosen look ranges (`--looks heldout`: the disjoint held-out
+ * textures, lights and camera ranges) at random steps of seeded expert episodes under the chosen
+ * physics, through the camera's own calibration: mean, median and 90th percentile per block, in
+ * cm, with bootstrap intervals; and the model's learning curve from its card.
+ */
+import type { BackendChoice, BackendName } from '../backend.ts';
+import { openSavedModel } from '../saved-model.ts';
+import type { RandomizationMode } from '../../sim/randomization.ts';
+import type { Scenario } from '../../sim/scenario.ts';
+import { PolicyInputError } from '../errors.ts';
+import type { PerceptionCard } from '../model-card.ts';
+import { createFrameSource } from '../perception/frame-source.ts';
+import type { PoseFrame } from '../perception/frame-source.ts';
+import { poseEstimatorOf, toEstimate } from '../perception/estimator.ts';
+import { assignEstimates, summarizeErrors } from '../perception/measure.ts';
+import type { Detection } from '../perception/heatmap.ts';
+import { DISTRACTOR_ID_BASE } from '../../sim/render/look.ts';
+import type { ErrorSummary } from '../perception/measure.ts';
+import { checkCardFits } from './policies.ts';
+import { DEFAULT_EVAL_SEED, evalSeeds } from './seeds.ts';
+
+export interface PoseFramesOptions {
+  modelDir: string;
+  scenario: Scenario;
+  scenarioLabel?: string;
+  frames: number;
+  looks: RandomizationMode;
+  /** Physics of the episodes the frames come from (default: as `looks`). */
+  physics?: RandomizationMode;
+  seed?: number;
+  backend?: BackendName;
+  choice?: BackendChoice;
+  onFrame?: (done: number, total: number) => void;
+  log?: (line: string) => void;
+}
+
+export interface PoseFramesResult {
+  model: string;
+  scenario: string;
+  looks: RandomizationMode;
+  physics: RandomizationMode;
+  frames: number;
+  seeds: { base: number; derivation: string };
+  backend: string;
+  /** Every block of every frame. */
+  all: ErrorSummary;
+  perBlock: Array<{ block: string; summary: ErrorSummary }>;
+  /** Fraction of block estimates more than 5 cm off. */
+  grossMisses: number;
+  /** The gross misses sorted by what went wrong (missCause). */
+  missCauses: Record<string, number>;
+  learningCurve: PerceptionCard['learningCurve'];
+  /** Training time per 10,000 frames seen (s), from the model card. */
+  secondsPer10kFrames: number | null;
+  seconds: number;
+}
+
+/** An estimate this far off (m) is a gross miss. */
+const GROSS = 0.05;
+
+/**
+ * Why block b of a frame was missed by more than GROSS, from what the camera saw (the rectified
+ * segmentation): the block hidden from the camera; the estimate in the right place of the image
+ * but lifted to the wrong height; or the peak on something else — the block away from its
+ * centre, another block, the gripper, a distractor, the table's texture, the floor or walls.
+ */
+export function missCause(f: PoseFrame, b: number, d: Detection | undefined, stride: number): string {
+  const seg = f.segmentation;
+  const B = f.blocks.length, id = 2 + b;
+  const size = f.camera.width;
+  if (seg) {
+    let visible = 0;
+    for (const v of seg) if (v === id) visible++;
+    if (visible < 4) return 'block hidden from the camera';
+  }
+  if (!d) return 'no detection left for it';
+  if (Math.hypot(d.u - f.pixels[b][0], d.v - f.pixels[b][1]) <= 1.5 * stride) return 'right place in the image, wrong height';
+  if (!seg) return 'peak elsewhere';
+  const x = Math.min(size - 1, Math.max(0, Math.floor(d.u))), y = Math.min(size - 1, Math.max(0, Math.floor(d.v)));
+  const at = seg[y * size + x];
+  if (at === id) return 'peak on the block, off its centre';
+  if (at >= 2 && at < 2 + B) return 'peak on another block';
+  if (at >= 2 + B && at < 2 + B + 3) return 'peak on the gripper';
+  if (at >= DISTRACTOR_ID_BASE) return 'peak on a distractor';
+  if (at === 1) return 'peak on the table texture';
+  return 'peak on the floor or walls';
+}
+
+function blockNames(scenario: Scenario, n: number): string[] {
+  if (scenario.task.id === 'Grasp-v1') return ['target', ...Array.from({ length: n - 1 }, (_, i) => `distractor${i}`)];
+  return Array.from({ length: n }, (_, i) => `block${i}`);
+}
+
+export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFramesResult> {
+  const t0 = performance.now();
+  if (!(Number.isInteger(o.frames) && o.frames > 0)) throw new PolicyInputError(`--frames must be a positive integer, got ${o.frames}`);
+  const physics = o.physics ?? o.looks;
+  const saved = await openSavedModel(o.modelDir, { backend: o.backend, choice: o.choice, log: o.log, accept: (c) => checkCardFits(c, o.scenario, o.modelDir, o.scenarioLabel ?? o.scenario.id) });
+  const card = saved.card;
+  try {
+    const estimator = poseEstimatorOf(saved);
+    const p = card.perception!;
+    const source = await createFrameSource({
+      scenario: o.scenario, looks: o.looks, physics, camera: p.camera as 'front', renderSize: p.renderSize, view: p.view,
+      framesPerEpisode: 4, dartNoise: 0.2, augment: false, labels: true,
+    });
+    const base = o.seed ?? DEFAULT_EVAL_SEED;
+    const { seeds, derivation } = evalSeeds(o.frames, base, card.dataset.seeds);
+    const perFrame: number[][] = [];
+    const missCauses: Record<string, number> = {};
+    try {
+      const pending: PoseFrame[] = [];
+      for (let i = 0; perFrame.length + pending.length < o.frames; i++) {
+        pending.push(...(await source.episode(seeds[i])).slice(0, o.frames - perFrame.length - pending.length));
+        while (pending.length >= 16 || (pending.length > 0 && perFrame.length + pending.length >= o.frames)) {
+          const batch = pending.splice(0, 16);
+          const det = estimator.detect(batch.map((f) => ({ rgb: f.rgb, camera: f.camera })));
+          batch.forEach((f, k) => {
+            const { assigned, errors } = assignEstimates(o.scenario.task, det[k].map((d) => toEstimate(d, f.camera).position), f.blocks);
+            perFrame.push(errors);
+            errors.forEach((e, b) => {
+              if (e <= GROSS) return;
+              const why = missCause(f, b, det[k][assigned[b]], p.grid.stride);
+              missCauses[why] = (missCauses[why] ?? 0) + 1;
+            });
+          });
+          o.onFrame?.(perFrame.length, o.frames);
+        }
+      }
+    } finally {
+      source.dispose();
+    }
+    const names = blockNames(o.scenario, perFrame[0].length);
+    const all = perFrame.flat();
+    const curve = p.learningCurve;
+    const last = curve.at(-1);
+    return {
+      model: o.modelDir,
+      scenario: o.scenario.id,
+      looks: o.looks,
+      physics,
+      frames: perFrame.length,
+      seeds: { base, derivation: `${derivation}; 4 frames at random steps of each episode` },
+      backend: `${saved.backend} (${saved.device})`,
+      all: summarizeErrors(all),
+      perBlock: names.map((block, b) => ({ block, summary: summarizeErrors(perFrame.map((f) => f[b])) })),
+      grossMisses: all.filter((e) => e > GROSS).length / Math.max(1, all.length),
+      missCauses: Object.fromEntries(Object.entries(missCauses).sort((a, b) => b[1] - a[1])),
+      learningCurve: curve,
+      secondsPer10kFrames: last && last.frames > 0 ? (1e4 * last.seconds) / last.frames : null,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    saved.dispose();
+  }
+}
+
+const fmtStat = (s: ErrorSummary['meanCm']): string => `${s.value.toFixed(2)} [${s.low.toFixed(2)}, ${s.high.toFixed(2)}]`;
+
+export function formatPoseFrames(r: PoseFramesResult): string {
+  const lines = [`${r.model} on ${r.scenario}: ${r.frames} frames, ${r.looks} looks, ${r.physics} physics (${r.backend}, ${r.seconds.toFixed(1)} s)`];
+  lines.push(`seeds: ${r.seeds.derivation}`);
+  lines.push('error in cm, with 95% bootstrap intervals:');
+  lines.push(`  ${'block'.padEnd(13)} ${'mean'.padEnd(21)} ${'median'.padEnd(21)} p90`);
+  for (const { block, summary: s } of [...r.perBlock, { block: 'all', summary: r.all }]) {
+    lines.push(`  ${block.padEnd(13)} ${fmtStat(s.meanCm).padEnd(21)} ${fmtStat(s.medianCm).padEnd(21)} ${fmtStat(s.p90Cm)}`);
+  }
+  lines.push(`gross misses (> 5 cm): ${(100 * r.grossMisses).toFixed(1)}%${Object.keys(r.missCauses).length ? `: ${Object.entries(r.missCauses).map(([k, v]) => `${v} ${k}`).join(', ')}` : ''}`);
+  if (r.learningCurve.length > 1) {
+    lines.push(`learning curve (held-out mean cm by frames seen in training): ${r.learningCurve.map((c) => `${c.frames}: ${c.meanCm.toFixed(2)}`).join(', ')}`);
+  }
+  if (r.secondsPer10kFrames !== null) lines.push(`training took ${(r.secondsPer10kFrames / 60).toFixed(1)} min per 10,000 frames`);
+  return lines.join('\n');
+}

@@ -1,0 +1,159 @@
+/**
+ * Frames for the pose estimator, rendered on demand: each call runs one seeded episode of the
+ * scenario's scripted expert (with DART action noise, so states off the expert's path appear
+ * too), picks frames at random steps, draws each with its own randomized look (textures,
+ * lights, camera pose and field of view, distractors, image noise) and resamples it into the
+ * estimator's virtual view. With a fresh seed per call no frame is ever seen twice.
+ *
+ * What a frame carries besides its pixels: the true block centres (table frame), their pixel
+ * coordinates in the virtual view, and the virtual camera itself — everything the training
+ * targets and the error measurement need, and nothing the network reads at run time except
+ * the image.
+ */
+import { TabletopEnv } from '../../sim/env.ts';
+import { runEpisode } from '../../sim/episode.ts';
+import { EXPERTS } from '../../sim/experts/index.ts';
+import type { RandomizationMode } from '../../sim/randomization.ts';
+import type { CameraName } from '../../sim/render/cameras.ts';
+import { HeadlessRenderer } from '../../sim/render/headless.ts';
+import type { ViewImages } from '../../sim/render/headless.ts';
+import { sampleLook, visualConfig } from '../../sim/render/look.ts';
+import { Rng, deriveSeed } from '../../sim/rng.ts';
+import type { Scenario } from '../../sim/scenario.ts';
+import type { SimState, Vec3 } from '../../sim/state.ts';
+import { cameraFromFrame } from '../../sim/camera/camera.ts';
+import type { CameraFile } from '../../sim/camera/camera-file.ts';
+import { project } from '../../sim/camera/projection.ts';
+import { augment } from './augment.ts';
+import { DEFAULT_VIEW_JITTER, jitterCamera, rectify, rectifyIds, rectifyMap, sourceDensity, virtualCamera } from './virtual-view.ts';
+import type { VirtualViewOptions } from './virtual-view.ts';
+
+export interface FrameSourceSpec {
+  scenario: Scenario;
+  /** Visual randomization of the looks: training ranges, held-out ranges, or the nominal look. */
+  looks: RandomizationMode;
+  /** Physics randomization of the episodes the frames come from. */
+  physics: RandomizationMode;
+  camera: CameraName;
+  /** Edge of the rendered camera image (pixels). */
+  renderSize: number;
+  view: VirtualViewOptions;
+  /** Frames taken from each episode. */
+  framesPerEpisode: number;
+  /** Largest DART noise σ of an episode (each draws σ uniformly in [0, dartNoise]). */
+  dartNoise: number;
+  /** Training frames: jitter the virtual view and apply camera effects (augment.ts). */
+  augment?: boolean;
+  /** Also render instance segmentation (for sorting the estimator's misses by what it saw). */
+  labels?: boolean;
+}
+
+export interface PoseFrame {
+  /** Virtual view, size·size·3 bytes, rows top-down. */
+  rgb: Uint8Array;
+  /** True block centres, table frame (m), in the scenario's block order. */
+  blocks: Vec3[];
+  /** Each block's yaw about the table's z axis (rad) and edge length (m). */
+  yaws: number[];
+  sizes: number[];
+  /** Pixel coordinates of each block centre in the virtual view. */
+  pixels: Array<[number, number]>;
+  /** The virtual camera the frame is drawn in. */
+  camera: CameraFile;
+  /** The rendered camera (calibration of the full frame). */
+  source: CameraFile;
+  seed: number;
+  step: number;
+  /** Instance ids in the virtual view (labels only; ids as in sim/render/look.ts). */
+  segmentation?: Uint16Array;
+}
+
+export interface FrameSource {
+  readonly spec: FrameSourceSpec;
+  /** The frames of episode `seed` (framesPerEpisode of them, fewer if the episode is shorter). */
+  episode(seed: number): Promise<PoseFrame[]>;
+  dispose(): void;
+}
+
+/**
+ * `count` states of one expert episode at distinct steps drawn uniformly over its length
+ * (reservoir sampling: only the states kept are copied out of the simulator), in step order.
+ */
+function sampleStates(env: TabletopEnv, scenario: Scenario, seed: number, dartNoise: number, count: number, rng: Rng): SimState[] {
+  const kept: Array<{ step: number; state: SimState }> = [];
+  let seen = 0;
+  // runEpisode hands over a fresh snapshot each step; the reservoir decides which to keep.
+  runEpisode(env, EXPERTS[scenario.task.id], {
+    index: 0, seed, dartNoise,
+    onFrame: (s, step) => {
+      seen++;
+      if (kept.length < count) kept.push({ step, state: s });
+      else {
+        const j = rng.int(0, seen - 1);
+        if (j < count) kept[j] = { step, state: s };
+      }
+    },
+  });
+  return kept.sort((a, b) => a.step - b.step).map((k) => k.state);
+}
+
+/** Each block's centre (table frame), yaw about z and edge length, in the scenario's order. */
+export function blockTruth(state: SimState): { blocks: Vec3[]; yaws: number[]; sizes: number[] } {
+  const blocks: Vec3[] = [], yaws: number[] = [], sizes: number[] = [];
+  for (const b of state.bodies) {
+    if (b.kind !== 'block') continue;
+    blocks.push([b.position[0], b.position[1], b.position[2]]);
+    const [x, y, z, w] = b.quaternion;
+    yaws.push(Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)));
+    sizes.push(b.shape.type === 'box' ? 2 * b.shape.halfExtents[0] : 0);
+  }
+  return { blocks, yaws, sizes };
+}
+
+export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSource> {
+  const renderer = await HeadlessRenderer.create({ width: spec.renderSize, height: spec.renderSize, labels: !!spec.labels });
+  const builder = renderer.createBuilder();
+  const env = new TabletopEnv(spec.scenario, { randomization: spec.physics });
+  const visual = visualConfig(spec.scenario.visual);
+  const size = spec.view.size;
+
+  async function episode(seed: number): Promise<PoseFrame[]> {
+    const rng = new Rng(deriveSeed(seed, 'pose-frames'));
+    const states = sampleStates(env, spec.scenario, seed, rng.uniform(0, spec.dartNoise), spec.framesPerEpisode, rng.fork('steps'));
+    const pending: Array<Promise<ViewImages[]>> = [];
+    for (const [k, state] of states.entries()) {
+      builder.setLook(sampleLook(visual, spec.looks, deriveSeed(seed, 'look', k), state.bodies.map((b) => b.name)));
+      pending.push(renderer.render([{ builder, camera: spec.camera, state, noiseSeed: deriveSeed(seed, 'noise', k) }], { segmentation: !!spec.labels }));
+    }
+    const out: PoseFrame[] = [];
+    for (const [k, state] of states.entries()) {
+      const [view] = await pending[k];
+      const source = cameraFromFrame(view.frame);
+      const frameRng = rng.fork(`frame:${k}`);
+      const nominal = virtualCamera(source, spec.view);
+      const camera = spec.augment ? jitterCamera(nominal, frameRng, DEFAULT_VIEW_JITTER) : nominal;
+      const map = rectifyMap(source, camera, sourceDensity(source, camera) > 1.5 ? 2 : 1);
+      const rgb = new Uint8Array(size * size * 3);
+      rectify(view.rgb as Uint8Array, spec.renderSize, spec.renderSize, map, rgb);
+      if (spec.augment) augment(rgb, size, size, frameRng);
+      const { blocks, yaws, sizes } = blockTruth(state);
+      const pixels = blocks.map((p) => {
+        const q = project(camera, p);
+        return [q.u, q.v] as [number, number];
+      });
+      const frame: PoseFrame = { rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: state.step };
+      if (view.segmentation) frame.segmentation = rectifyIds(view.segmentation, spec.renderSize, spec.renderSize, map);
+      out.push(frame);
+    }
+    return out;
+  }
+
+  return {
+    spec,
+    episode,
+    dispose() {
+      builder.dispose();
+      renderer.dispose();
+    },
+  };
+}

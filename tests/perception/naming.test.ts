@@ -1,0 +1,142 @@
+// Naming blocks the way the tasks do, measuring errors, and the camera effects of training frames.
+import { describe, expect, it } from 'vitest';
+import type { TaskConfig } from '../../sim/scenario.ts';
+import type { Vec3 } from '../../sim/state.ts';
+import { Rng } from '../../sim/rng.ts';
+import { nameByRule, nameByTracking } from '../../policy/perception/identity.ts';
+import { blockErrors, summarizeErrors } from '../../policy/perception/measure.ts';
+import jpeg from 'jpeg-js';
+import { augment, gaussianBlur, jpegArtefacts } from '../../policy/perception/augment.ts';
+
+const stack = { id: 'StackBlocks-v1', blocks: 3 } as TaskConfig;
+const grasp = { id: 'Grasp-v1', distractors: 3 } as unknown as TaskConfig;
+
+describe('block names', () => {
+  it('numbers stack blocks left to right, and finds the grasp target in the middle of its ring', () => {
+    expect(nameByRule(stack, [[0.1, 0, 0], [-0.1, 0.05, 0], [0, -0.1, 0]])).toEqual([1, 2, 0]);
+    const ring: Vec3[] = [[0.2, 0.1, 0.025], [0.1, 0.1, 0.025], [0.1, 0.2, 0.025], [0.0, 0.1, 0.025], [0.1, 0.0, 0.025]];
+    // Detection 1 is the target (the middle); the rest follow by x (ties by index).
+    expect(nameByRule(grasp, ring)).toEqual([1, 3, 2, 4, 0]);
+  });
+
+  it('carries names from one estimate to the next along the smallest motion', () => {
+    const prev: Vec3[] = [[0, 0, 0.025], [0.1, 0, 0.025], [0.2, 0, 0.025]];
+    // Block 1 lifted and moved over block 0; detections arrive in another order.
+    const now: Vec3[] = [[0.2, 0.005, 0.025], [0.01, 0, 0.075], [0.0, 0.0, 0.025]];
+    expect(nameByTracking(prev, now)).toEqual([2, 1, 0]);
+  });
+});
+
+describe('errors', () => {
+  it('matches interchangeable blocks by least error and names the grasp target by its ring', () => {
+    const truth: Vec3[] = [[0, 0, 0.025], [0.1, 0, 0.025]];
+    expect(blockErrors(stack, [[0.1, 0.01, 0.025], [0, 0, 0.045]], truth).map((e) => +e.toFixed(6))).toEqual([0.02, 0.01]);
+    // A missing detection counts as a guess at the table centre.
+    expect(blockErrors(stack, [[0.1, 0, 0.025]], truth)[0]).toBeCloseTo(0.025, 9);
+    const g: Vec3[] = [[0.1, 0.1, 0.025], [0.2, 0.1, 0.025], [0.0, 0.1, 0.025], [0.1, 0.2, 0.025]];
+    const est: Vec3[] = [g[3], g[1], [0.1, 0.11, 0.025], g[2]];
+    expect(blockErrors(grasp, est, g)[0]).toBeCloseTo(0.01, 9);
+  });
+
+  it('summarizes with bootstrap intervals that contain the estimate and repeat for the same errors', () => {
+    const errors = Array.from({ length: 200 }, (_, i) => (i % 10) / 100);
+    const s = summarizeErrors(errors);
+    expect(s.frames).toBe(200);
+    expect(s.meanCm.value).toBeCloseTo(4.5, 9);
+    expect(s.medianCm.value).toBeCloseTo(4.5, 9);
+    // Linear interpolation between order statistics: position 0.9 · 199 = 179.1 → 8 + 0.1.
+    expect(s.p90Cm.value).toBeCloseTo(8.1, 9);
+    for (const st of [s.meanCm, s.medianCm, s.p90Cm]) {
+      expect(st.low).toBeLessThanOrEqual(st.value);
+      expect(st.high).toBeGreaterThanOrEqual(st.value);
+    }
+    expect(s.meanCm.high - s.meanCm.low).toBeGreaterThan(0.2);
+    expect(summarizeErrors(errors)).toEqual(s);
+  });
+});
+
+describe('camera effects', () => {
+  const image = (): Uint8Array => {
+    const img = new Uint8Array(64 * 64 * 3);
+    for (let i = 0; i < img.length; i++) img[i] = (i * 37 + (i >> 7) * 11) & 255;
+    return img;
+  };
+  const psnr = (a: Uint8Array, b: Uint8Array): number => {
+    let se = 0;
+    for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+    return 10 * Math.log10((255 * 255) / (se / a.length));
+  };
+
+  it('are drawn from the frame\'s generator: same seed, same image; another seed, another', () => {
+    const a = image(), b = image(), c = image();
+    augment(a, 64, 64, new Rng(5));
+    augment(b, 64, 64, new Rng(5));
+    augment(c, 64, 64, new Rng(6));
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+  });
+
+  it('blur keeps the mean and removes detail', () => {
+    const flat = new Uint8Array(32 * 32 * 3);
+    for (let i = 0; i < flat.length; i++) flat[i] = (Math.floor(i / 3) % 2) * 200;
+    const before = flat.reduce((s, v) => s + v, 0);
+    gaussianBlur(flat, 32, 32, 1.5);
+    expect(Math.abs(flat.reduce((s, v) => s + v, 0) - before) / before).toBeLessThan(0.01);
+    // Away from the clamped borders the stripes are gone.
+    const inner: number[] = [];
+    for (let y = 5; y < 27; y++) for (let x = 5; x < 27; x++) inner.push(flat[(y * 32 + x) * 3]);
+    expect(Math.max(...inner) - Math.min(...inner)).toBeLessThan(10);
+  });
+
+  it('JPEG artefacts are what a real encoder-decoder round trip does to the image', () => {
+    // A textured test image: smooth gradients, a sharp edge and fine noise.
+    const w = 72, h = 56;
+    const rng = new Rng(9);
+    const img = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
+      img[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(60 + 2 * x + c * 30 + (x > 40 ? 70 : 0) + 12 * rng.normal())));
+    }
+    for (const q of [30, 60, 90]) {
+      const ours = Uint8Array.from(img);
+      jpegArtefacts(ours, w, h, q, '444');
+      const rgba = new Uint8Array(w * h * 4);
+      for (let i = 0; i < w * h; i++) rgba.set([img[3 * i], img[3 * i + 1], img[3 * i + 2], 255], 4 * i);
+      const dec = jpeg.decode(jpeg.encode({ data: rgba, width: w, height: h }, q).data, { useTArray: true });
+      const real = new Uint8Array(w * h * 3);
+      for (let i = 0; i < w * h; i++) real.set([dec.data[4 * i], dec.data[4 * i + 1], dec.data[4 * i + 2]], 3 * i);
+      // Both lose the same detail: they agree far better than either agrees with the original.
+      expect(psnr(ours, img)).toBeLessThan(q === 90 ? 45 : 38);
+      expect(psnr(ours, real)).toBeGreaterThan(psnr(real, img) + 8);
+    }
+    // 4:2:0 loses more colour detail than 4:4:4 at the same quality.
+    const a = Uint8Array.from(img), b = Uint8Array.from(img);
+    jpegArtefacts(a, w, h, 90, '420');
+    jpegArtefacts(b, w, h, 90, '444');
+    expect(psnr(a, img)).toBeLessThan(psnr(b, img));
+  });
+});
+
+describe('block tracking in closed loop', () => {
+  const est = (p: Vec3) => ({ position: p, yaw: 0, size: 0.05, score: 0.9 });
+  it('keeps a held block with the gripper while the fingers are stalled on it, and lets go when they open', async () => {
+    const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
+    const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig);
+    // Start: block 0 on the left, block 1 on the right (named left to right).
+    expect(t.name([est([0.1, 0, 0.025]), est([-0.1, 0, 0.025])]).map((b) => b.position[0])).toEqual([-0.1, 0.1]);
+    // The gripper closes on block 1 (fingers stalled at 5 cm while commanded shut).
+    const holding = { tcp: [0.1, 0.002, 0.03] as Vec3, width: 0.05, grip: 1 };
+    t.name([est([-0.1, 0, 0.025]), est([0.1, 0, 0.025])], holding);
+    expect(t.holding).toBe(1);
+    // Lifted and carried: the camera misplaces the block badly, the held estimate follows the tool.
+    const lifted = { ...holding, tcp: [0.0, 0.05, 0.15] as Vec3 };
+    const named = t.name([est([-0.1, 0, 0.025]), est([0.3, 0.2, 0.025])], lifted);
+    expect(named[0].position).toEqual([-0.1, 0, 0.025]);
+    expect(named[1].position[0]).toBeCloseTo(0.0, 9);
+    expect(named[1].position[1]).toBeCloseTo(0.048, 9);
+    expect(named[1].position[2]).toBeCloseTo(0.145, 9);
+    // Fingers open: the camera's estimate is used again.
+    const open = t.name([est([-0.1, 0, 0.025]), est([-0.1, 0.01, 0.075])], { ...lifted, width: 0.09, grip: -1 });
+    expect(t.holding).toBeNull();
+    expect(open[1].position).toEqual([-0.1, 0.01, 0.075]);
+  });
+});
