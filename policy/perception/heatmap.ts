@@ -7,7 +7,12 @@
  *   3  the height of the block's centre above the table, (z − HEIGHT_MEAN) / HEIGHT_SCALE;
  *   4  sin 4ψ and 5 cos 4ψ of the block's yaw ψ (a cube looks the same every 90°, as the state
  *      observation has it, sim/tasks/features.ts);
- *   6  the block's edge length, (s − SIZE_MEAN) / SIZE_SCALE.
+ *   6  the block's edge length, (s − SIZE_MEAN) / SIZE_SCALE;
+ *   7  the logit of the fraction of the cell a block covers (the renderer's segmentation).
+ *
+ * Channel 7 is for learning only: every pixel of a frame supervises it, where the centres give
+ * two cells a frame, so "what a block looks like" is learned from far more labels than the
+ * heat's positives alone provide (a dense auxiliary task, as in multi-task detectors).
  *
  * Decoding takes the strongest local maxima, refines each to a sub-pixel image point with its
  * offsets and lifts it to the table along the camera ray, to the plane at its predicted height.
@@ -27,11 +32,12 @@ export const HEIGHT = 3;
 export const SIN4 = 4;
 export const COS4 = 5;
 export const SIZE = 6;
+export const COVER = 7;
 /** Output channels. */
-export const CHANNELS = 7;
-/** Target channels: the seven above plus a mask of the cells that hold a block centre. */
-export const TARGET_CHANNELS = 8;
-export const MASK = 7;
+export const CHANNELS = 8;
+/** Target channels: the eight above plus a mask of the cells that hold a block centre. */
+export const TARGET_CHANNELS = 9;
+export const MASK = 8;
 
 /** Height normalization: a resting block of 5 cm has its centre at 2.5 cm. */
 export const HEIGHT_MEAN = 0.025;
@@ -47,6 +53,8 @@ export interface BlockTargets {
   heights: ArrayLike<number>;
   yaws: ArrayLike<number>;
   sizes: ArrayLike<number>;
+  /** Instance ids of the input image (size² ids; blocks are 2…1+B), for the coverage channel. */
+  segmentation?: Uint16Array;
 }
 
 export interface GridSpec {
@@ -71,6 +79,7 @@ export function writeTargets(g: GridSpec, t: BlockTargets, out: Float32Array, k:
   const G = gridSize(g);
   const base = k * G * G * TARGET_CHANNELS;
   out.fill(0, base, base + G * G * TARGET_CHANNELS);
+  if (t.segmentation) writeCoverage(g, t.segmentation, pixels.length, out, base);
   const r = Math.ceil(3 * g.sigma);
   for (let b = 0; b < pixels.length; b++) {
     const cu = pixels[b][0] / g.stride, cv = pixels[b][1] / g.stride;
@@ -92,6 +101,18 @@ export function writeTargets(g: GridSpec, t: BlockTargets, out: Float32Array, k:
     out[o + COS4] = Math.cos(4 * t.yaws[b]);
     out[o + SIZE] = (t.sizes[b] - SIZE_MEAN) / SIZE_SCALE;
     out[o + MASK] = 1;
+  }
+}
+
+/** Fraction of each cell's pixels that show a block, into the COVER channel of one sample. */
+function writeCoverage(g: GridSpec, seg: Uint16Array, blocks: number, out: Float32Array, base: number): void {
+  const G = gridSize(g), s = g.stride, per = 1 / (s * s);
+  for (let y = 0; y < g.size; y++) {
+    const row = Math.floor(y / s) * G;
+    for (let x = 0; x < g.size; x++) {
+      const id = seg[y * g.size + x];
+      if (id >= 2 && id < 2 + blocks) out[base + (row + Math.floor(x / s)) * TARGET_CHANNELS + COVER] += per;
+    }
   }
 }
 

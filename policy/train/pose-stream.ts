@@ -190,8 +190,12 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
     framesPerEpisode: d.framesPerEpisode,
     dartNoise: d.dartNoise,
     augment,
+    // Segmentation supervises the coverage channel (heatmap.ts).
+    labels: true,
   };
   const grid: GridSpec = { size: viewSize, stride: arch.stride, sigma: 1 };
+  // Dataset frames carry no segmentation: their coverage channel is left unsupervised.
+  const weights = o.dataset ? { ...DEFAULT_LOSS_WEIGHTS, cover: 0 } : DEFAULT_LOSS_WEIGHTS;
   const G = gridSize(grid);
   const data = o.dataset ? new DatasetPoseFrames(o.dataset, o.scenario, spec.view) : null;
   const split = o.dataset ? splitByEpisode(o.dataset, 0.1, seed) : null;
@@ -258,14 +262,14 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
       for (let k = 0; k < bs; k++) {
         const f = await stream.next();
         xs.set(f.rgb, k * viewSize * viewSize * 3);
-        writeTargets(grid, { pixels: f.pixels, heights: f.blocks.map((b) => b[2]), yaws: f.yaws, sizes: f.sizes }, ys, k);
+        writeTargets(grid, { pixels: f.pixels, heights: f.blocks.map((b) => b[2]), yaws: f.yaws, sizes: f.sizes, segmentation: f.segmentation }, ys, k);
       }
       const lr = learningRateAt(frames, total, peak, d.warmupFrames, d.finalLearningRate);
       (optimizer as unknown as { learningRate: number }).learningRate = lr;
       const ts = performance.now();
       const loss = tf.tidy(() => {
         const x = tf.tensor4d(xs, [bs, viewSize, viewSize, 3]), y = tf.tensor4d(ys, [bs, G, G, TARGET_CHANNELS]);
-        return optimizer.minimize(() => heatmapLoss(tf, model.apply(x, { training: true }) as Tensor, y, DEFAULT_LOSS_WEIGHTS).total, true, vars) as Scalar;
+        return optimizer.minimize(() => heatmapLoss(tf, model.apply(x, { training: true }) as Tensor, y, weights).total, true, vars) as Scalar;
       });
       const v = (await loss.data())[0];
       loss.dispose();
@@ -361,7 +365,7 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
         stoppedBy,
         seconds,
         samplesPerSec: state.samples / Math.max(1e-3, seconds),
-        architecture: { type: 'centre-heatmap', ...arch, lossWeights: DEFAULT_LOSS_WEIGHTS },
+        architecture: { type: 'centre-heatmap', ...arch, lossWeights: weights },
       },
       metrics: { meanErrorCm: final.meanCm.value, medianErrorCm: final.medianCm.value, p90ErrorCm: final.p90Cm.value, heldoutFrames: heldout.length },
       perception: { method: 'centre-heatmap', camera: spec.camera, view: spec.view, grid, renderSize: spec.renderSize, looks, augment, learningCurve: curve },
