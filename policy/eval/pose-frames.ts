@@ -16,6 +16,8 @@ import type { PoseFrame } from '../perception/frame-source.ts';
 import { poseEstimatorOf, toEstimate } from '../perception/estimator.ts';
 import { assignEstimates, summarizeErrors } from '../perception/measure.ts';
 import type { Detection } from '../perception/heatmap.ts';
+import { project } from '../../sim/camera/projection.ts';
+import type { Vec3 } from '../../sim/state.ts';
 import { DISTRACTOR_ID_BASE } from '../../sim/render/look.ts';
 import type { ErrorSummary } from '../perception/measure.ts';
 import { checkCardFits } from './policies.ts';
@@ -51,6 +53,13 @@ export interface PoseFramesResult {
   grossMisses: number;
   /** The gross misses sorted by what went wrong (missCause). */
   missCauses: Record<string, number>;
+  /** The errors by what the block was doing (situation): resting on the table, on another block, held, or in motion. */
+  bySituation: Array<{ situation: Situation; summary: ErrorSummary }>;
+  /**
+   * The same frames with the robot's own state added, as in closed loop: a block held between
+   * stalled fingers is put at the tool centre point (perceived-state.ts does this over time).
+   */
+  withArmState: ErrorSummary;
   learningCurve: PerceptionCard['learningCurve'];
   /** Training time per 10,000 frames seen (s), from the model card. */
   secondsPer10kFrames: number | null;
@@ -59,6 +68,41 @@ export interface PoseFramesResult {
 
 /** An estimate this far off (m) is a gross miss. */
 const GROSS = 0.05;
+
+export type Situation = 'on the table' | 'on another block' | 'held by the gripper' | 'in motion';
+
+/** What block b of a frame is doing, from the truth: held between the fingers, stacked, resting, or other. */
+export function situation(f: PoseFrame, b: number): Situation {
+  const p = f.blocks[b], s = f.sizes[b], t = f.robot.tcp;
+  if (Math.hypot(p[0] - t[0], p[1] - t[1], p[2] - t[2]) < 0.03 && f.robot.width < s + 0.006) return 'held by the gripper';
+  if (Math.abs(p[2] - s / 2) < 0.005) return 'on the table';
+  const below = f.blocks.some((q, j) => j !== b && Math.hypot(q[0] - p[0], q[1] - p[1]) < 0.02 && Math.abs(p[2] - q[2] - (s + f.sizes[j]) / 2) < 0.006);
+  return below ? 'on another block' : 'in motion';
+}
+
+/**
+ * A single frame's estimates with the robot's own state: when the fingers are stalled wider than
+ * commanded (holding something), the detection nearest to the tool centre point in the image
+ * (within 3 cells) is the held block, placed at the tool centre point.
+ */
+export function withArm(f: PoseFrame, positions: Vec3[], detections: Detection[], stride: number): Vec3[] {
+  const r = f.robot;
+  const commanded = (0.1 * (1 - r.grip)) / 2;
+  if (!(r.width > commanded + 0.003 && r.width > 0.02 && r.width < 0.08)) return positions;
+  const q = project(f.camera, r.tcp);
+  let best = -1, dist = 3 * stride;
+  detections.forEach((d, i) => {
+    const e = Math.hypot(d.u - q.u, d.v - q.v);
+    if (e < dist) {
+      dist = e;
+      best = i;
+    }
+  });
+  if (best < 0) return positions;
+  const out = [...positions];
+  out[best] = [...r.tcp];
+  return out;
+}
 
 /**
  * Why block b of a frame was missed by more than GROSS, from what the camera saw (the rectified
@@ -110,6 +154,8 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
     const { seeds, derivation } = evalSeeds(o.frames, base, card.dataset.seeds);
     const perFrame: number[][] = [];
     const missCauses: Record<string, number> = {};
+    const situations = new Map<Situation, number[]>();
+    const armErrors: number[] = [];
     try {
       const pending: PoseFrame[] = [];
       for (let i = 0; perFrame.length + pending.length < o.frames; i++) {
@@ -118,8 +164,15 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
           const batch = pending.splice(0, 16);
           const det = estimator.detect(batch.map((f) => ({ rgb: f.rgb, camera: f.camera })));
           batch.forEach((f, k) => {
-            const { assigned, errors } = assignEstimates(o.scenario.task, det[k].map((d) => toEstimate(d, f.camera).position), f.blocks);
+            const positions = det[k].map((d) => toEstimate(d, f.camera).position);
+            const { assigned, errors } = assignEstimates(o.scenario.task, positions, f.blocks);
             perFrame.push(errors);
+            armErrors.push(...assignEstimates(o.scenario.task, withArm(f, positions, det[k], p.grid.stride), f.blocks).errors);
+            errors.forEach((e, b) => {
+              const s = situation(f, b);
+              if (!situations.has(s)) situations.set(s, []);
+              situations.get(s)!.push(e);
+            });
             errors.forEach((e, b) => {
               if (e <= GROSS) return;
               const why = missCause(f, b, det[k][assigned[b]], p.grid.stride);
@@ -148,6 +201,9 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
       perBlock: names.map((block, b) => ({ block, summary: summarizeErrors(perFrame.map((f) => f[b])) })),
       grossMisses: all.filter((e) => e > GROSS).length / Math.max(1, all.length),
       missCauses: Object.fromEntries(Object.entries(missCauses).sort((a, b) => b[1] - a[1])),
+      bySituation: (['on the table', 'on another block', 'held by the gripper', 'in motion'] as Situation[])
+        .filter((s) => situations.has(s)).map((s) => ({ situation: s, summary: summarizeErrors(situations.get(s)!) })),
+      withArmState: summarizeErrors(armErrors),
       learningCurve: curve,
       secondsPer10kFrames: last && last.frames > 0 ? (1e4 * last.seconds) / last.frames : null,
       seconds: (performance.now() - t0) / 1000,
@@ -167,6 +223,10 @@ export function formatPoseFrames(r: PoseFramesResult): string {
   for (const { block, summary: s } of [...r.perBlock, { block: 'all', summary: r.all }]) {
     lines.push(`  ${block.padEnd(13)} ${fmtStat(s.meanCm).padEnd(21)} ${fmtStat(s.medianCm).padEnd(21)} ${fmtStat(s.p90Cm)}`);
   }
+  lines.push('by what the block was doing:');
+  for (const { situation: s, summary } of r.bySituation) lines.push(`  ${s.padEnd(20)} ${String(summary.frames).padStart(5)} blocks: mean ${summary.meanCm.value.toFixed(2)}, median ${summary.medianCm.value.toFixed(2)}, p90 ${summary.p90Cm.value.toFixed(2)} cm`);
+  const a = r.withArmState;
+  lines.push(`with the robot's own state (a held block at the tool centre point): mean ${fmtStat(a.meanCm)}, median ${fmtStat(a.medianCm)}, p90 ${fmtStat(a.p90Cm)}`);
   lines.push(`gross misses (> 5 cm): ${(100 * r.grossMisses).toFixed(1)}%${Object.keys(r.missCauses).length ? `: ${Object.entries(r.missCauses).map(([k, v]) => `${v} ${k}`).join(', ')}` : ''}`);
   if (r.learningCurve.length > 1) {
     lines.push(`learning curve (held-out mean cm by frames seen in training): ${r.learningCurve.map((c) => `${c.frames}: ${c.meanCm.toFixed(2)}`).join(', ')}`);

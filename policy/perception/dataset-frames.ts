@@ -98,7 +98,9 @@ export class DatasetPoseFrames {
       const q = project(camera, p);
       return [q.u, q.v] as [number, number];
     });
-    return { rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: f - ep.start };
+    const st = set.state, S = set.stateNames.length, col = (n: string) => st[f * S + set.stateNames.indexOf(n)];
+    const robot = { tcp: [col('tcp.x'), col('tcp.y'), col('tcp.z')] as Vec3, width: col('gripper.width'), grip: col('gripper.command') };
+    return { rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: f - ep.start, robot };
   }
 }
 

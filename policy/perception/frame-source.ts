@@ -66,6 +66,8 @@ export interface PoseFrame {
   step: number;
   /** Instance ids in the virtual view (labels only; ids as in sim/render/look.ts). */
   segmentation?: Uint16Array;
+  /** What the robot knew of itself at that moment (tool centre point between the finger pads, finger opening and command). */
+  robot: { tcp: Vec3; width: number; grip: number };
 }
 
 export interface FrameSource {
@@ -95,6 +97,15 @@ function sampleStates(env: TabletopEnv, scenario: Scenario, seed: number, dartNo
     },
   });
   return kept.sort((a, b) => a.step - b.step).map((k) => k.state);
+}
+
+/** The robot's own state in a snapshot: the tool centre point midway between the fingers, as Scene.tcp(). */
+export function robotOf(state: SimState): PoseFrame['robot'] {
+  const f = state.bodies.filter((b) => b.kind === 'finger');
+  const tcp: Vec3 = f.length === 2
+    ? [(f[0].position[0] + f[1].position[0]) / 2, (f[0].position[1] + f[1].position[1]) / 2, (f[0].position[2] + f[1].position[2]) / 2]
+    : [...state.gripper.position];
+  return { tcp, width: state.gripper.width, grip: state.gripper.grip };
 }
 
 /** Each block's centre (table frame), yaw about z and edge length, in the scenario's order. */
@@ -141,7 +152,7 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
         const q = project(camera, p);
         return [q.u, q.v] as [number, number];
       });
-      const frame: PoseFrame = { rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: state.step };
+      const frame: PoseFrame = { rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: state.step, robot: robotOf(state) };
       if (view.segmentation) frame.segmentation = rectifyIds(view.segmentation, spec.renderSize, spec.renderSize, map);
       out.push(frame);
     }
