@@ -11,6 +11,7 @@ import { BackendUnavailableError, NoBackendError, backendNames, isBackendName } 
 import type { BackendName } from '../policy/backend.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';
+import { formatMachineSpeed } from '../policy/machine-speed.ts';
 import { RUN_DEFAULTS, STAGES, runPipeline } from '../policy/pipeline/run.ts';
 import type { StageName } from '../policy/pipeline/run.ts';
 import { ScenarioError } from '../sim/scenario.ts';
@@ -96,7 +97,7 @@ export const runCommand: CommandModule = {
           const w = Math.max(...summary.success.map((r) => r.label.length), 10);
           const lines = [
             '',
-            `simreal run: ${summary.scenario.id} in ${(summary.seconds / 60).toFixed(1)} min, backend ${summary.backend.name} on ${summary.backend.device}`,
+            `simreal run: ${summary.scenario.id} in ${(summary.seconds / 60).toFixed(1)} min${summary.machine.mlpWasmSamplesPerSec ? ` on a machine that trains ${formatMachineSpeed(summary.machine.mlpWasmSamplesPerSec)}` : ''}, backend ${summary.backend.name} on ${summary.backend.device}`,
             ...summary.success.map((r) => `  ${r.label.padEnd(w)}  ${formatRate(r.rate)}`),
             ...(summary.bridge ? [`  ${'bridge round trip'.padEnd(w)}  p50 ${summary.bridge.roundTripMs.p50.toFixed(2)} ms, p99 ${summary.bridge.roundTripMs.p99.toFixed(2)} ms`] : []),
             '',

@@ -21,7 +21,7 @@ import { startBridge } from '../../bridge/hub/server.ts';
 import { RobotClient } from '../../bridge/robot-client.ts';
 import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../../bridge/robots/emulated/reality.ts';
-import { NoGpuAdapterError, openDawn } from '../../sim/gpu/dawn.ts';
+import { RENDER_PACKAGES, probeWebGpuAdapter } from '../../sim/gpu/probe.ts';
 import { openLeRobotSink } from '../../sim/dataset/lerobot-sink.ts';
 import { TabletopEnv, TimeLimit } from '../../sim/env.ts';
 import { generate } from '../../sim/generate/generate.ts';
@@ -38,6 +38,7 @@ import type { EvalResult } from '../eval/evaluate.ts';
 import { DEFAULT_EVAL_SEED, evalSeeds } from '../eval/seeds.ts';
 import { gitCommit, readModelCard } from '../model-card.ts';
 import { loadLayersModel } from '../model-io.ts';
+import { formatMachineSpeed, measureMachineSpeed } from '../machine-speed.ts';
 import { histogram, writeReport } from '../report/report.ts';
 import type { EpochPoint, RunSummary, StageRecord, SuccessRow, TrajectoryPoint } from '../report/summary.ts';
 import { trainBc } from '../train/bc.ts';
@@ -75,6 +76,8 @@ export interface RunOptions {
   workers: number;
   seed: number;
   backend?: BackendName;
+  /** Seconds spent measuring the machine's speed at the start (policy/machine-speed.ts); 0 leaves it out. Default 3. */
+  machineSpeedSeconds?: number;
   skip: Set<StageName>;
   log: (line: string) => void;
   /** A progress bar for long stages (total, unit) → update/stop. */
@@ -135,6 +138,8 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   const notes: string[] = [];
   const scenarioInput = { scenario, reality: reality.config };
 
+  const speed = o.machineSpeedSeconds === 0 ? null : await measureMachineSpeed(o.machineSpeedSeconds);
+  if (speed) log(`machine speed: ${formatMachineSpeed(speed.mlpWasmSamplesPerSec)}`);
   const choice = await selectBackend({ backend: o.backend, model: 'mlp', log: (l) => log(l) });
   const backend = { name: choice.name, device: choice.device };
   choice.dispose();
@@ -276,14 +281,16 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   const gpu = backend.name === 'tfjs-node-gpu' || backend.name === 'webgpu';
   let pose: RunSummary['pose'] = null;
   const blocks = taskSpec(scenario.task).blockCount(scenario.task);
-  const renderCheck = blocks > 0 && (o.pose === 'on' || (o.pose === 'auto' && gpu)) ? await canRender() : null;
+  let rendering: Promise<true | string> | null = null;
+  const canRenderHere = (): Promise<true | string> => (rendering ??= canRender());
+  const renderCheck = blocks > 0 && (o.pose === 'on' || (o.pose === 'auto' && gpu)) ? await canRenderHere() : null;
   if (blocks === 0 && o.pose !== 'off') {
     skipped('pose');
     notes.push(`No pose estimator: ${scenario.id} has no blocks to locate.`);
   } else if (renderCheck !== null && renderCheck !== true) {
     skipped('pose');
-    notes.push(`No pose estimator: it learns from rendered frames and ${renderCheck}`);
-    log(`· pose estimator: left out (${renderCheck})`);
+    notes.push(`No pose estimator: it learns from rendered frames, which need ${renderCheck}`);
+    log(`· pose estimator: left out; it learns from rendered frames, which need ${renderCheck}`);
   } else if (renderCheck === true) {
     pose = await stage('pose', `pose estimator: ${o.poseEpisodes} rendered episodes per look, ${o.poseEpochs} epochs max, held-out error`, { ...scenarioInput, episodes: o.poseEpisodes, epochs: o.poseEpochs, seed: o.seed, backend: o.backend ?? null, size: POSE_IMAGE }, async (dir) => {
       const render: RenderSpec = { cameras: ['front'], width: POSE_IMAGE, height: POSE_IMAGE };
@@ -342,8 +349,15 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   }) : null;
   if (realityResult) success.push({ key: 'reality', label: `BC on the emulated robot (${reality.config.id}) through the bridge`, rate: realityResult.success });
 
-  // 6. Montage of randomized frames (needs a WebGPU adapter).
-  const montage = await stage('montage', 'render a montage of randomized training frames', { scenario, seed: o.seed }, async (dir) => {
+  // 6. Montage of randomized frames (needs a WebGPU adapter: asked of a child process first, so a
+  // machine without one gets one line, not Dawn's own warnings, and no failed stage in the cache).
+  const montageCheck = o.skip.has('montage') ? true : await canRenderHere();
+  if (montageCheck !== true) {
+    skipped('montage');
+    notes.push(`No montage: it needs ${montageCheck}`);
+    log(`· montage of randomized frames: left out; it needs ${montageCheck}`);
+  }
+  const montage = montageCheck !== true ? null : await stage('montage', 'render a montage of randomized training frames', { scenario, seed: o.seed }, async (dir) => {
     try {
       const { renderPreview } = await import('../../sim/render/preview.ts');
       const p = await renderPreview({ scenario, seed: o.seed, n: 16, size: 96, cameras: ['front', 'wrist'] });
@@ -377,7 +391,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     seconds: (performance.now() - t0) / 1000,
     codeVersion: codeVersion(),
     gitCommit: gitCommit(),
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, mlpWasmSamplesPerSec: speed?.mlpWasmSamplesPerSec ?? null },
     backend: bc ? { name: bc.backend, device: bc.device } : backend,
     stages,
     success,
@@ -412,16 +426,12 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   return { summary, reportPath };
 }
 
-/** True when a WebGPU adapter renders here, else what is missing and how to install it. */
+/** True when a WebGPU adapter opens here, else what rendering needs ("… needs <this>") and how to install it. */
 async function canRender(): Promise<true | string> {
-  try {
-    const dawn = await openDawn();
-    dawn.release();
-    return true;
-  } catch (err) {
-    if (err instanceof NoGpuAdapterError) return err.message;
-    throw err;
-  }
+  const r = await probeWebGpuAdapter();
+  if (r.ok) return true;
+  const dawn = r.dawnLog.split('\n').find((l) => l.startsWith('Warning: '))?.slice('Warning: '.length);
+  return `a WebGPU adapter, and none opened here${dawn ? ` (Dawn: ${dawn})` : ''}; on a CPU-only machine install ${RENDER_PACKAGES} with \`npm run setup:system\` (as root; README.md, "System packages")`;
 }
 
 /** Runs one held-out evaluation episode with the BC model and records positions each step. */
