@@ -8,7 +8,7 @@
  * Measured in a worker thread, so the run's own TensorFlow.js state (backend, layer names,
  * memory) is untouched; it takes `seconds` plus about two seconds of start-up.
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 
 export interface MachineSpeed {
   /** Training samples per second of the `bench train` MLP on wasm (batch 1024, one thread). */
@@ -22,7 +22,7 @@ export const MACHINE_SPEED_SECONDS = 3;
 
 export function measureMachineSpeed(seconds = MACHINE_SPEED_SECONDS): Promise<MachineSpeed> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { machineSpeed: { seconds } } });
+    const w = new Worker(new URL('./machine-speed-worker.ts', import.meta.url), { workerData: { seconds } });
     let answered = false;
     w.once('message', (m: { speed?: MachineSpeed; error?: string }) => {
       answered = true;
@@ -44,18 +44,3 @@ export function measureMachineSpeed(seconds = MACHINE_SPEED_SECONDS): Promise<Ma
 export function formatMachineSpeed(mlpWasmSamplesPerSec: number): string {
   return `${Math.round(mlpWasmSamplesPerSec).toLocaleString('en-US')} MLP samples/s (bench train, wasm)`;
 }
-
-async function workerMain(seconds: number): Promise<void> {
-  try {
-    const { benchTrain } = await import('./bench-train.ts');
-    const r = await benchTrain({ backends: ['wasm'], nets: ['mlp'], seconds });
-    const row = r.rows[0];
-    if (!row) throw new Error(r.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ') || 'no measurement');
-    parentPort!.postMessage({ speed: { mlpWasmSamplesPerSec: row.samplesPerSec, seconds: row.seconds } satisfies MachineSpeed });
-  } catch (err) {
-    parentPort!.postMessage({ error: (err as Error).message });
-  }
-}
-
-const job = isMainThread ? undefined : (workerData as { machineSpeed?: { seconds: number } } | undefined)?.machineSpeed;
-if (job) await workerMain(job.seconds);

@@ -10,9 +10,10 @@
  * child's stderr as `dawnLog`. The child also keeps Dawn out of the asking process, which would
  * otherwise hold Node open until released.
  *
- * `node sim/gpu/probe.ts` prints the probe's result as one JSON line.
+ * The child is probe-child.ts, which prints its answer as one JSON line.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NoGpuAdapterError, openDawn } from './dawn.ts';
 import type { GpuAdapterSummary } from './dawn.ts';
@@ -31,11 +32,18 @@ export interface ProbeOptions {
   timeoutMs?: number;
 }
 
-/** Opens Dawn in a child process and says whether an adapter came up, without printing anything. */
+/** The child's script, beside this module (absent when this module was bundled into one file). */
+const CHILD = fileURLToPath(new URL('./probe-child.ts', import.meta.url));
+
+/**
+ * Opens Dawn in a child process and says whether an adapter came up, without printing anything.
+ * Bundled into a single file (no child script beside it), it asks in this process instead (with
+ * this process's environment), and Dawn's warnings reach stderr as before.
+ */
 export function probeWebGpuAdapter(opts: ProbeOptions = {}): Promise<AdapterProbe> {
-  const script = fileURLToPath(import.meta.url);
+  if (!existsSync(CHILD)) return probeHere();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script], { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD], { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
@@ -60,18 +68,14 @@ export function probeWebGpuAdapter(opts: ProbeOptions = {}): Promise<AdapterProb
   });
 }
 
-async function childMain(): Promise<void> {
-  let answer: { ok: true; adapter: GpuAdapterSummary } | { ok: false; reason: string };
+/** Opens Dawn in this process and gives it back (what the child runs); `dawnLog` stays empty. */
+export async function probeHere(): Promise<AdapterProbe> {
   try {
     const dawn = await openDawn();
-    answer = { ok: true, adapter: dawn.info };
+    const adapter = dawn.info;
     dawn.release();
+    return { ok: true, adapter, dawnLog: '' };
   } catch (err) {
-    answer = { ok: false, reason: err instanceof NoGpuAdapterError ? err.message : `Dawn failed: ${(err as Error).message}` };
+    return { ok: false, reason: err instanceof NoGpuAdapterError ? err.message : `Dawn failed: ${(err as Error).message}`, dawnLog: '' };
   }
-  process.stdout.write(`${JSON.stringify(answer)}\n`);
-  // Dawn's instance keeps the event loop alive; the answer is out.
-  process.exit(0);
 }
-
-if (import.meta.main) await childMain();
