@@ -1,7 +1,7 @@
 /** `simreal bench physics`: physics speed, stability and scaling, against MuJoCo in the same run. */
 import type { Command } from 'commander';
 import { benchPhysics } from '../sim/bench/physics.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { parseIntOption } from './options.ts';
 
 export const benchPhysicsCommand: CommandModule = {

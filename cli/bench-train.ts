@@ -2,7 +2,7 @@
  * `simreal bench train [--json] [--backends list] [--seconds n]`: training samples/s of the MLP
  * and the 64² CNN on every tfjs backend present (policy/bench-train.ts does the work).
  */
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { benchTrain, formatBenchTrain, parseBenchTrainArgs } from '../policy/bench-train.ts';
 

@@ -4,11 +4,12 @@
  */
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type { CommandModule } from './commands.ts';
+import { DEFAULT_TOKEN_FILE, expandHome, readToken, userErrors } from './bridge-access.ts';
+import { robotGroup } from './command-module.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseIntOption, parseNumberOption } from './options.ts';
+import { untilSignal } from './signals.ts';
 import { startBridge } from '../bridge/hub/server.ts';
 import { loadOrCreateToken } from '../bridge/hub/token-file.ts';
 import { BridgeConfigError, resolveHubConfig } from '../bridge/config.ts';
@@ -24,47 +25,6 @@ import type { SerialLink } from '../bridge/robots/so101/bus.ts';
 import { FeetechBusSim, openMockSo101Port } from '../bridge/robots/so101/mock-bus.ts';
 import { runBridgeBench, BENCH_PHASES } from '../bridge/bench/bench.ts';
 import type { BenchPhase } from '../bridge/bench/bench.ts';
-
-export const DEFAULT_TOKEN_FILE = '~/.config/simreal/token';
-
-export function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
-}
-
-function userErrors<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof BridgeConfigError) throw new UserError(e.message);
-    throw e;
-  }
-}
-
-/** Resolves when the process is asked to stop (Ctrl-C, SIGTERM). */
-export function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (sig: string): void => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(sig);
-    };
-    const onInt = (): void => on('SIGINT');
-    const onTerm = (): void => on('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
-}
-
-/** The `robot` command group, shared with other modules that add robots (`robot emulate`). */
-export function robotGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'robot') ?? program.command('robot').description('Connect a robot to a bridge.');
-}
-
-export function readToken(file: string): string {
-  const p = expandHome(file);
-  if (!fs.existsSync(p)) throw new UserError(`token file ${p} does not exist: start the bridge once (it creates one), or pass --token-file`);
-  return userErrors(() => loadOrCreateToken(p).token);
-}
 
 interface BridgeFlags {
   port: string;

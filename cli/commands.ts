@@ -1,9 +1,7 @@
 /**
- * Every CLI command module, in the order `simreal --help` lists them. A module exports
- * `register(program, bench)`: it adds its top-level command(s) to `program` and its benchmarks
- * (if any) as subcommands of `bench`.
+ * Every CLI command module (a `CommandModule`, see command-module.ts), in the order
+ * `simreal --help` lists them.
  */
-import type { Command } from 'commander';
 import { benchPhysicsCommand } from './bench-physics.ts';
 import { benchTrainCommand } from './bench-train.ts';
 import { bridgeCommand } from './bridge.ts';
@@ -16,10 +14,7 @@ import { robotEmulateCommand } from './robot-emulate.ts';
 import { runCommand } from './run.ts';
 import { trainCommand } from './train.ts';
 import { viewCommand } from './view.ts';
-
-export interface CommandModule {
-  register(program: Command, bench: Command): void;
-}
+import type { CommandModule } from './command-module.ts';
 
 export const commands: CommandModule[] = [
   runCommand,

@@ -8,7 +8,7 @@ import { DatasetError } from '../sim/dataset/format.ts';
 import { mergeDatasets } from '../sim/dataset/merge.ts';
 import { formatSummary, summarize } from '../sim/dataset/summary.ts';
 import { verifyDataset } from '../sim/dataset/verify.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseIntOption } from './options.ts';
 

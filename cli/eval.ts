@@ -10,11 +10,11 @@ import type { Command } from 'commander';
 import { backendNames } from '../policy/backend.ts';
 import { evaluate, formatEvalResult } from '../policy/eval/evaluate.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
-import { loadScenarioOrExit, parseIntOption } from './options.ts';
-import { asUserError, parseBackend } from './train.ts';
+import { asUserError } from './errors.ts';
+import { loadScenarioOrExit, parseBackend, parseIntOption } from './options.ts';
 
 interface EvalFlags {
   episodes: string;

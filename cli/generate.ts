@@ -13,10 +13,12 @@ import { openLeRobotSink } from '../sim/dataset/lerobot-sink.ts';
 import { JsonlSink } from '../sim/generate/jsonl-sink.ts';
 import type { EpisodeSink, GenerationMeta } from '../sim/generate/sink.ts';
 import type { RenderSpec } from '../sim/generate/job.ts';
+import { FRAME_RENDERER_MODULE } from '../sim/render/frame-renderer-module.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { createProgress } from './progress.ts';
+import { twoStageInterrupt } from './signals.ts';
 import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
 
 export interface OutputFormat {
@@ -118,29 +120,18 @@ async function run(scenarioPath: string, flags: GenerateFlags): Promise<void> {
     return;
   }
 
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) {
-      process.stderr.write('\nsimreal: second Ctrl-C, exiting now; episodes written so far are kept.\n');
-      process.exit(130);
-    }
-    process.stderr.write('\nsimreal: stopping after the episodes in progress (Ctrl-C again to quit at once)...\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = twoStageInterrupt({ stopsWhen: 'after the episodes in progress', kept: 'episodes written so far are kept' });
   const progress = createProgress({ total: count, start: sink.completed, enabled: flags.progress, unit: 'episodes' });
   let ok = 0, done = 0;
   try {
     const result = await generate({
-      job: { scenario, randomization: flags.randomization, dartNoise, render },
+      job: { scenario, randomization: flags.randomization, dartNoise, render, renderer: FRAME_RENDERER_MODULE },
       sink,
       baseSeed,
       first,
       count,
       workers,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onEpisode: (ep, n) => {
         done++;
         if (ep.success) ok++;
@@ -164,7 +155,7 @@ async function run(scenarioPath: string, flags: GenerateFlags): Promise<void> {
     await sink.close();
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.release();
   }
 }
 

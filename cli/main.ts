@@ -1,6 +1,7 @@
 /**
  * The `simreal` command line: a thin dispatcher. Each command lives in its own module under cli/
- * and registers itself on the program; the work itself belongs to sim/, policy/, bridge/, viewer/.
+ * and registers itself on the program; the work itself belongs to sim/, policy/, bridge/, viewer/
+ * and workflows/.
  */
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands.ts';

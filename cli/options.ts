@@ -1,4 +1,6 @@
 /** Parsing helpers shared by CLI commands: every bad value becomes a UserError naming the flag. */
+import { backendNames, isBackendName } from '../policy/backend.ts';
+import type { BackendName } from '../policy/backend.ts';
 import { loadScenario, ScenarioError } from '../sim/scenario.ts';
 import type { Scenario } from '../sim/scenario.ts';
 import { UserError } from './errors.ts';
@@ -28,4 +30,11 @@ export function loadScenarioOrExit(path: string): Scenario {
     if (err instanceof ScenarioError) throw new UserError(err.message, 2);
     throw err;
   }
+}
+
+/** `--backend`: one of the TensorFlow.js backends, or undefined for the first that works. */
+export function parseBackend(text: string | undefined): BackendName | undefined {
+  if (text === undefined) return undefined;
+  if (!isBackendName(text)) throw new UserError(`--backend ${text} is not known; choose one of ${backendNames.join(', ')}`);
+  return text;
 }

@@ -1,13 +1,12 @@
 /** `simreal policy run`: drive a robot on a bridge with a trained state policy. */
 import type { Command } from 'commander';
-import { runPolicyOnBridge } from '../policy/bridge-runner.ts';
-import { isBackendName } from '../policy/backend.ts';
+import { runPolicyOnBridge } from '../workflows/policy-on-bridge.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';
-import { DEFAULT_TOKEN_FILE, readToken } from './bridge.ts';
-import type { CommandModule } from './commands.ts';
+import { DEFAULT_TOKEN_FILE, readToken } from './bridge-access.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
-import { parseIntOption } from './options.ts';
+import { parseBackend, parseIntOption } from './options.ts';
 import { createProgress } from './progress.ts';
 
 interface RunFlags {
@@ -38,7 +37,7 @@ export const policyRunCommand: CommandModule = {
       .option('--backend <name>', 'TensorFlow.js backend (default: best available)')
       .option('--json', 'print one JSON object on the last line')
       .action(async (modelDir: string, flags: RunFlags) => {
-        if (flags.backend && !isBackendName(flags.backend)) throw new UserError(`--backend ${flags.backend} is not a backend: tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu`);
+        const backend = parseBackend(flags.backend);
         const episodes = parseIntOption('--episodes', flags.episodes, 1);
         const progress = createProgress({ total: episodes, unit: 'episodes', enabled: !flags.json });
         let ok = 0;
@@ -46,7 +45,7 @@ export const policyRunCommand: CommandModule = {
         try {
           r = await runPolicyOnBridge({
             modelDir, url: flags.bridge, token: readToken(flags.tokenFile), robot: flags.robot, episodes,
-            backend: flags.backend as never,
+            backend,
             log: (l) => process.stderr.write(`${l}\n`),
             onEpisode: (e, n) => {
               if (e.success) ok++;

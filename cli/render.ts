@@ -15,7 +15,7 @@ import { CAMERA_NAMES, isCameraName } from '../sim/render/cameras.ts';
 import type { CameraName } from '../sim/render/cameras.ts';
 import type { PreviewChannel } from '../sim/render/preview.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
 

@@ -7,8 +7,10 @@ import { RobotClient } from '../bridge/robot-client.ts';
 import { EmulatedRobot } from '../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../bridge/robots/emulated/reality.ts';
 import { ScenarioError } from '../sim/scenario.ts';
-import { DEFAULT_TOKEN_FILE, readToken, robotGroup, untilSignal } from './bridge.ts';
-import type { CommandModule } from './commands.ts';
+import { DEFAULT_TOKEN_FILE, readToken } from './bridge-access.ts';
+import { untilSignal } from './signals.ts';
+import { robotGroup } from './command-module.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseNumberOption } from './options.ts';
 

@@ -7,17 +7,17 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { BackendUnavailableError, NoBackendError, backendNames, isBackendName } from '../policy/backend.ts';
-import type { BackendName } from '../policy/backend.ts';
+import { BackendUnavailableError, NoBackendError, backendNames } from '../policy/backend.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';
 import { formatMachineSpeed } from '../policy/machine-speed.ts';
-import { RUN_DEFAULTS, STAGES, runPipeline } from '../policy/pipeline/run.ts';
-import type { StageName } from '../policy/pipeline/run.ts';
+import { RUN_DEFAULTS, STAGES } from '../workflows/run/options.ts';
+import type { StageName } from '../workflows/run/options.ts';
+import { runPipeline } from '../workflows/run/pipeline.ts';
 import { ScenarioError } from '../sim/scenario.ts';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
-import { parseIntOption, parseNumberOption } from './options.ts';
+import { parseBackend, parseIntOption, parseNumberOption } from './options.ts';
 import { createProgress } from './progress.ts';
 
 interface RunFlags {
@@ -67,7 +67,7 @@ export const runCommand: CommandModule = {
       .addOption(new Option('--skip <stages...>', 'stages to skip').choices([...STAGES]))
       .option('--no-progress', 'no progress bars')
       .action(async (scenarioPath: string, flags: RunFlags) => {
-        if (flags.backend && !isBackendName(flags.backend)) throw new UserError(`--backend ${flags.backend}: choose one of ${backendNames.join(', ')}`);
+        const backend = parseBackend(flags.backend);
         const out = resolve(flags.out ?? join('runs', timestamp()));
         const controller = new AbortController();
         const onSigint = (): void => {
@@ -88,7 +88,7 @@ export const runCommand: CommandModule = {
             dartNoise: parseNumberOption('--dart-noise', flags.dartNoise, 0, 1),
             seed: parseIntOption('--seed', flags.seed, 0),
             workers: parseIntOption('--workers', flags.workers, 0),
-            backend: flags.backend as BackendName | undefined,
+            backend,
             skip: new Set((flags.skip ?? []) as StageName[]),
             log: (l) => process.stderr.write(`${l}\n`),
             progress: (total, unit, fields) => createProgress({ total, unit, enabled: flags.progress, fields }),

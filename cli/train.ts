@@ -6,20 +6,18 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { BackendUnavailableError, NoBackendError, backendNames, isBackendName } from '../policy/backend.ts';
-import type { BackendName } from '../policy/backend.ts';
-import { PolicyInputError, TrainingDivergedError } from '../policy/errors.ts';
+import { backendNames } from '../policy/backend.ts';
 import { trainBc } from '../policy/train/bc.ts';
 import { trainPose } from '../policy/train/pose.ts';
 import { trainVisuomotor } from '../policy/train/visuomotor.ts';
 import type { TrainOptions, TrainResult } from '../policy/train/run.ts';
 import type { TrainProgress } from '../policy/train/trainer.ts';
-import { DatasetError } from '../sim/dataset/format.ts';
-import type { CommandModule } from './commands.ts';
-import { UserError } from './errors.ts';
+import type { CommandModule } from './command-module.ts';
+import { UserError, asUserError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
-import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
+import { twoStageInterrupt } from './signals.ts';
+import { loadScenarioOrExit, parseBackend, parseIntOption, parseNumberOption } from './options.ts';
 
 interface TrainFlags {
   out: string;
@@ -41,21 +39,6 @@ interface TrainFlags {
   scenario?: string;
   progress: boolean;
   json?: boolean;
-}
-
-/** Turns the errors a user can fix into UserError (exit code 2; 3 for a diverged training). */
-export function asUserError(err: unknown): unknown {
-  if (err instanceof TrainingDivergedError) return new UserError(err.message, 3);
-  if (err instanceof PolicyInputError || err instanceof DatasetError || err instanceof BackendUnavailableError || err instanceof NoBackendError) {
-    return new UserError(err.message);
-  }
-  return err;
-}
-
-export function parseBackend(text: string | undefined): BackendName | undefined {
-  if (text === undefined) return undefined;
-  if (!isBackendName(text)) throw new UserError(`--backend ${text} is not known; choose one of ${backendNames.join(', ')}`);
-  return text;
 }
 
 function parseHidden(text: string): number[] {
@@ -91,24 +74,13 @@ function options(datasets: string[], f: TrainFlags): TrainOptions {
 
 async function run(train: (o: TrainOptions) => Promise<TrainResult>, datasets: string[], flags: TrainFlags): Promise<void> {
   const o = options(datasets, flags);
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) {
-      process.stderr.write('\nsimreal: second Ctrl-C, exiting now; the last epoch\'s checkpoint is kept.\n');
-      process.exit(130);
-    }
-    process.stderr.write('\nsimreal: stopping after this batch (Ctrl-C again to quit at once)...\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = twoStageInterrupt({ stopsWhen: 'after this batch', kept: 'the last epoch\'s checkpoint is kept' });
   let bar: Progress | null = null;
   const fmt = (x: number | null) => (x === null ? '-' : x.toPrecision(4));
   try {
     const result = await train({
       ...o,
-      signal: controller.signal,
+      signal: interrupt.signal,
       log: (line) => {
         if (bar) return;
         process.stderr.write(`${line}\n`);
@@ -137,7 +109,7 @@ async function run(train: (o: TrainOptions) => Promise<TrainResult>, datasets: s
     (bar as Progress | null)?.stop();
     throw asUserError(err);
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.release();
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import type { CommandModule } from './commands.ts';
+import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { loadScenarioOrExit, parseIntOption, parseNumberOption } from './options.ts';
 import { startViewerServer } from '../viewer/server/server.ts';
@@ -18,13 +18,12 @@ import type { ViewerSource } from '../viewer/server/source.ts';
 import { MAX_SPEED } from '../viewer/protocol.ts';
 import { TabletopEnv } from '../sim/env.ts';
 import { BridgeError } from '../bridge/controller-client.ts';
-import { readToken, untilSignal } from './bridge.ts';
-
-const DEFAULT_TOKEN_FILE = '~/.config/simreal/token';
+import { DEFAULT_TOKEN_FILE, readToken } from './bridge-access.ts';
+import { untilSignal } from './signals.ts';
 
 /** Turns a model directory into a Driver (state policies; tfjs is loaded only when asked for). */
 export const loadPolicy: PolicyLoader = async (dir) => {
-  const { loadPolicyDriver } = await import('../viewer/server/policy-driver.ts');
+  const { loadPolicyDriver } = await import('../workflows/viewer-policy.ts');
   return loadPolicyDriver(dir, { log: (l) => process.stderr.write(`${l}\n`) });
 };
 

@@ -119,7 +119,7 @@ export class TabletopEnv {
       : samplePhysics(root.fork('physics'), this.randomization === 'train' ? this.scenario.randomization : this.scenario.heldout, n);
     const layout = this.task.layout(root.fork('task'), this.scenario.task, physics.blockSize);
     this.noise = root.fork('noise');
-    this.current = new Scene(this.task.id, physics, layout, this.dt);
+    this.current = new Scene({ task: this.task.id, physics, layout, dt: this.dt });
     // Let the blocks settle onto the table before the first observation.
     this.current.advance(this.substeps);
     this.current.step = 0;

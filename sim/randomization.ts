@@ -5,7 +5,8 @@
  * way round). Every sampled value lands in the episode's record.
  */
 import type { Rng } from './rng.ts';
-import type { PhysicsRandomization, Range } from './scenario.ts';
+import type { Range } from './ranges.ts';
+import type { PhysicsRandomization } from './scenario.ts';
 
 export type RandomizationMode = 'train' | 'heldout' | 'none';
 

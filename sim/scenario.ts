@@ -9,23 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { range } from './ranges.ts';
 import { VisualSchema } from './render/visual-schema.ts';
 
 export const SCHEMA_VERSION = 1;
-
-const finite = z.number().refine(Number.isFinite, 'expected a finite number');
-
-function interval(lo: number, hi: number) {
-  return z
-    .tuple([finite.min(lo).max(hi), finite.min(lo).max(hi)])
-    .refine(([a, b]) => a <= b, { message: 'expected [min, max] with min <= max' });
-}
-
-/** A range of values inside [lo, hi]: one interval or a union of intervals. */
-export function range(lo: number, hi: number) {
-  return z.union([interval(lo, hi), z.array(interval(lo, hi)).min(1)]);
-}
-export type Range = [number, number] | Array<[number, number]>;
 
 export const PhysicsRandomizationSchema = z.strictObject({
   /** Block edge length (m), per block. */

@@ -41,6 +41,17 @@ export const WORKSPACE: Workspace = {
   max: [0.3, 0.3, 0.35],
 };
 
+export interface SceneOptions {
+  /** The task's id (recorded in the state). */
+  task: string;
+  /** This episode's physics parameters (sizes, masses, friction, gains…). */
+  physics: PhysicsSample;
+  /** Where the blocks and the gripper start, and the goals. */
+  layout: Layout;
+  /** Physics substep (s). */
+  dt: number;
+}
+
 export class Scene {
   readonly tabletop: Tabletop;
   readonly gripper: Gripper;
@@ -56,7 +67,7 @@ export class Scene {
   time = 0;
   private readonly gravity: Vec3;
 
-  constructor(task: string, physics: PhysicsSample, layout: Layout, dt: number) {
+  constructor({ task, physics, layout, dt }: SceneOptions) {
     if (layout.blocks.length !== physics.blockSize.length) {
       throw new Error(`layout has ${layout.blocks.length} blocks but the physics sample has ${physics.blockSize.length}`);
     }
@@ -92,10 +103,10 @@ export class Scene {
       world.addBody(b);
       return b;
     });
-    this.gripper = new Gripper(
+    this.gripper = new Gripper({
       world,
-      materials.finger,
-      {
+      material: materials.finger,
+      params: {
         gain: physics.gripperGain,
         maxSpeed: 0.6,
         maxYawRate: 3,
@@ -103,10 +114,10 @@ export class Scene {
         gripForce: physics.gripForce,
         fingerMass: 0.2,
       },
-      WORKSPACE,
-      layout.gripper.position,
-      layout.gripper.yaw,
-    );
+      workspace: WORKSPACE,
+      start: layout.gripper.position,
+      startYaw: layout.gripper.yaw,
+    });
   }
 
   /** Advances physics by `substeps` fixed steps with the gripper's current commands. */

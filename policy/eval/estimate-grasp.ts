@@ -10,36 +10,25 @@
  * margin) → Hold. If the fingers close on nothing (width well below the estimated size), it
  * opens, rises and tries again with the yaw turned by 45°.
  *
- * The motion gain is lower than the state experts' (0.35 of the remaining error per step, at most
- * 60 % of the largest step, slowing further as it descends) so that it stays stable and does not
- * overshoot into the block under the held-out action latency.
+ * It moves with the experts' moveTo and their gain (0.35 of the remaining error per step), but at
+ * most 60 % of the largest step, slowing further as it descends, so that it stays stable and does
+ * not overshoot into the block under the held-out action latency.
  */
-import { MAX_DELTA, MAX_DYAW } from '../../sim/env.ts';
 import type { TabletopEnv } from '../../sim/env.ts';
 import { GRIPPER_GEOMETRY } from '../../sim/robot/gripper.ts';
 import { LIFT_HEIGHT } from '../../sim/tasks/grasp.ts';
-import { graspHeight, gripFor } from '../../sim/experts/motion.ts';
+import { DEFAULT_GAIN, graspHeight, gripFor, moveTo } from '../../sim/experts/motion.ts';
 import { yawDiff90 } from '../../sim/tasks/task.ts';
 
 export type Vec3 = [number, number, number];
 
-const GAIN = 0.35;
+/** Cap on the normalized translation command. */
 const SPEED = 0.6;
 /** Finger closing per control step while grasping (m). */
 const CLOSE_RATE = 0.004;
 
-const clip = (v: number): number => (v > 1 ? 1 : v < -1 ? -1 : v);
-
 function move(env: TabletopEnv, x: number, y: number, z: number, yaw: number, grip: number, speed = SPEED): Float32Array {
-  const [tx, ty, tz] = env.tcp();
-  let dx = (GAIN * (x - tx)) / MAX_DELTA, dy = (GAIN * (y - ty)) / MAX_DELTA, dz = (GAIN * (z - tz)) / MAX_DELTA;
-  const n = Math.hypot(dx, dy, dz);
-  if (n > speed) {
-    dx *= speed / n; dy *= speed / n; dz *= speed / n;
-  }
-  const g = env.scene.gripper;
-  const dyaw = clip((GAIN * Math.atan2(Math.sin(yaw - g.yaw), Math.cos(yaw - g.yaw))) / MAX_DYAW);
-  return new Float32Array([clip(dx), clip(dy), clip(dz), dyaw, grip]);
+  return moveTo(env, x, y, z, yaw, grip, { gain: DEFAULT_GAIN, speed });
 }
 
 /** Room (m) between the fingers, opened to `width` at `yaw` around `target`, and the nearest distractor. */

@@ -1,7 +1,7 @@
 /**
  * Rollout policies built from saved models, after checking that the model fits the scenario:
  *
- * - `bc`: the state MLP, one batched predict per step for the whole group;
+ * - `bc`: the state MLP (policy/state-policy.ts), one batched predict per step for the whole group;
  * - `visuomotor`: each slot's camera frame (rendered with the episode's look) + gripper state;
  * - `pose`: at reset, the pose estimator looks at the first frame; the scripted grasp
  *   (estimate-grasp.ts) then acts on its estimate. The estimate's error is recorded per episode.
@@ -21,6 +21,7 @@ import type { EstimateGrasp, Vec3 } from './estimate-grasp.ts';
 import { openSlotCameras } from './images.ts';
 import type { SlotCamera } from './images.ts';
 import type { RolloutPolicy } from './rollout.ts';
+import type { StatePredictor } from '../state-policy.ts';
 
 /** Checks that a model (by its card) fits a scenario; throws naming both sides. */
 export function checkCardFits(card: ModelCard, scenario: Scenario, modelDir: string, scenarioLabel: string): void {
@@ -51,33 +52,16 @@ export function checkCardFits(card: ModelCard, scenario: Scenario, modelDir: str
   }
 }
 
-/** Checks that the loaded graph takes the inputs its card describes. */
-export function checkGraphFits(card: ModelCard, model: LayersModel, modelDir: string): void {
-  const shapes = model.inputs.map((i) => i.shape.slice(1).join('x'));
-  const expected: string[] = [];
-  if (card.inputs.image) expected.push(`${card.inputs.image.height}x${card.inputs.image.width}x3`);
-  if (card.inputs.state) expected.push(String(card.inputs.state.size));
-  if (shapes.join(',') !== expected.join(',')) {
-    throw new PolicyInputError(`${modelDir}/model.json takes inputs [${shapes.join(', ')}] but its model-card.json describes [${expected.join(', ')}]; the files come from different models`);
-  }
-}
-
 function toRows(t: Tensor, rows: number, width: number): Float32Array[] {
   const flat = t.dataSync() as Float32Array;
   return Array.from({ length: rows }, (_, i) => flat.slice(i * width, (i + 1) * width));
 }
 
-export function bcPolicy(tf: TF, model: LayersModel, card: ModelCard): RolloutPolicy {
-  return statePolicy(tf, model, card.inputs.state!.size, card.outputs.size);
-}
-
-/** A model from observation (size S) to action (size A), batched over the group. */
-export function statePolicy(tf: TF, model: LayersModel, S: number, A: number): RolloutPolicy {
+/** A state policy (observation → action), one batched predict per step for the whole group. */
+export function statePolicy(policy: StatePredictor): RolloutPolicy {
   return {
-    async act(slots, _envs, obs) {
-      const x = new Float32Array(slots.length * S);
-      obs.forEach((o, k) => x.set(o, k * S));
-      return tf.tidy(() => toRows(model.predict(tf.tensor2d(x, [slots.length, S])) as Tensor, slots.length, A));
+    async act(_slots, _envs, obs) {
+      return policy.actBatch(obs);
     },
     dispose() {},
   };

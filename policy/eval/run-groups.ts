@@ -4,12 +4,11 @@
  * code runs inline and inside each worker thread (worker.ts).
  */
 import type { BackendChoice, BackendName } from '../backend.ts';
-import { selectBackend } from '../backend.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
-import { readModelCard } from '../model-card.ts';
-import { loadLayersModel } from '../model-io.ts';
-import { bcPolicy, checkCardFits, checkGraphFits, poseErrorsOnly, poseGraspPolicy, visuomotorPolicy } from './policies.ts';
+import { openSavedModel } from '../saved-model.ts';
+import { asStatePolicy } from '../state-policy.ts';
+import { checkCardFits, poseErrorsOnly, poseGraspPolicy, statePolicy, visuomotorPolicy } from './policies.ts';
 import type { PoseGraspPolicy } from './policies.ts';
 import { rolloutGroup } from './rollout.ts';
 import type { RolloutPolicy } from './rollout.ts';
@@ -70,22 +69,22 @@ export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Pr
       async dispose() {},
     };
   }
-  const card = readModelCard(job.modelDir);
-  checkCardFits(card, job.scenario, job.modelDir, job.scenarioLabel);
-  const backend = choice ?? (await selectBackend({ backend: job.backend, model: card.kind === 'bc' ? 'mlp' : 'conv' }));
-  const { tf } = backend;
-  const model = await loadLayersModel(tf, job.modelDir);
-  checkGraphFits(card, model, job.modelDir);
+  const saved = await openSavedModel(job.modelDir, {
+    backend: job.backend,
+    choice,
+    accept: (card) => checkCardFits(card, job.scenario, job.modelDir, job.scenarioLabel),
+  });
+  const { tf, graph: model, card } = saved;
   const vision = { scenario: job.scenario, randomization: job.randomization, group: job.group };
   let policy: RolloutPolicy | null = null;
   if (job.mode === 'rollout') {
-    if (card.kind === 'bc') policy = bcPolicy(tf, model, card);
+    if (card.kind === 'bc') policy = statePolicy(asStatePolicy(saved));
     else if (card.kind === 'visuomotor') policy = await visuomotorPolicy(tf, model, card, vision);
     else policy = await poseGraspPolicy(tf, model, card, vision);
   }
   return {
-    backend: backend.name,
-    device: backend.device,
+    backend: saved.backend,
+    device: saved.device,
     async run(index, seeds, onEpisode) {
       if (job.mode === 'pose-only') {
         const errors = await poseErrorsOnly(tf, model, card, vision, seeds);
@@ -98,8 +97,7 @@ export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Pr
     },
     async dispose() {
       if (policy) await policy.dispose();
-      model.dispose();
-      if (!choice) backend.dispose();
+      saved.dispose();
     },
   };
 }

@@ -9,6 +9,7 @@ import type { Scalar } from '@tensorflow/tfjs';
 import { buildBcMlp, DEFAULT_MLP } from '../models/bc-mlp.ts';
 import { columnStats } from '../data/split.ts';
 import { statePolicy } from '../eval/policies.ts';
+import { statePredictor } from '../state-policy.ts';
 import { rollout } from '../eval/rollout.ts';
 import { selectionSeeds } from '../eval/seeds.ts';
 import type { Recipe, TrainOptions, TrainResult } from './run.ts';
@@ -26,7 +27,7 @@ export const bcRecipe: Recipe = {
     const seeds = selectionSeeds(n, seed);
     return async (model) => {
       const S = model.inputs[0].shape[1] as number, A = model.outputs[0].shape[1] as number;
-      const outcomes = await rollout(statePolicy(tf, model, S, A), seeds, { scenario, randomization: 'train' });
+      const outcomes = await rollout(statePolicy(statePredictor(tf, model, S, A)), seeds, { scenario, randomization: 'train' });
       const ok = outcomes.filter((e) => e.success).length;
       return { score: ok / n, metrics: { selectSuccess: ok / n } };
     };

@@ -10,60 +10,29 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { geometryFromConvInfo, padToNHWC, patchSize, pixelsPerImage } from './geometry.ts';
-import { alloc, asWasmBackend, f32, free, matMul, transpose } from './heap.ts';
+import { NCHW_TO_NHWC, planConvGrad, startConvGrad } from './conv-grad.ts';
+import type { ConvGradArgs, NhwcConvAttrs, Shape4 } from './conv-grad.ts';
+import { alloc, f32, free, matMul, transpose } from './heap.ts';
 import type { WasmBackend } from './heap.ts';
 import { im2colTransposed } from './im2col.ts';
 
-/**
- * Column buffers larger than `maxFloats` (default 16 Mi floats, 64 MB) are built one batch slice
- * at a time (one image at least). Shared by both convolution gradients; tests lower it.
- */
-export const columnBudget = { maxFloats: 16 * 1024 * 1024 };
-
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-  dilations?: [number, number] | number;
-}
-
-export function conv2DBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: unknown; attrs: Attrs }): TensorInfo {
-  const backend = asWasmBackend(args.backend);
+export function conv2DBackpropFilterWasm(args: ConvGradArgs<{ x: TensorInfo; dy: TensorInfo }, { filterShape: Shape4 }>): TensorInfo {
   const { x, dy } = args.inputs;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape, dilations = 1 } = args.attrs;
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter (wasm): float32 tensors only');
-  if (dataFormat === 'NCHW') {
-    const xt = transpose(backend, x, [0, 2, 3, 1]);
-    const dyt = transpose(backend, dy, [0, 2, 3, 1]);
-    try {
-      return filterGradNHWC(backend, xt, dyt, { strides, pad: padToNHWC(pad), dimRoundingMode, filterShape, dilations });
-    } finally {
-      free(backend, xt);
-      free(backend, dyt);
-    }
+  const { backend, a: attrs, nchw } = startConvGrad('Conv2DBackpropFilter', args, x, dy);
+  const a = { ...attrs, filterShape: args.attrs.filterShape };
+  if (!nchw) return filterGradNHWC(backend, x, dy, a);
+  const xt = transpose(backend, x, NCHW_TO_NHWC);
+  const dyt = transpose(backend, dy, NCHW_TO_NHWC);
+  try {
+    return filterGradNHWC(backend, xt, dyt, a);
+  } finally {
+    free(backend, xt);
+    free(backend, dyt);
   }
-  return filterGradNHWC(backend, x, dy, { strides, pad, dimRoundingMode, filterShape, dilations });
 }
 
-function filterGradNHWC(
-  backend: WasmBackend,
-  x: TensorInfo,
-  dy: TensorInfo,
-  a: Pick<Attrs, 'strides' | 'pad' | 'dimRoundingMode' | 'filterShape' | 'dilations'>,
-): TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-  const g = geometryFromConvInfo(info);
-  if (dy.shape.join() !== info.outShape.join()) {
-    throw new Error(`Conv2DBackpropFilter (wasm): dy has shape [${dy.shape}], the convolution gives [${info.outShape}]`);
-  }
-  const K = patchSize(g);
-  const Co = g.outChannels;
-  const P = pixelsPerImage(g);
-  const slice = Math.max(1, Math.min(g.batch, Math.floor(columnBudget.maxFloats / Math.max(1, K * P))));
+function filterGradNHWC(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, a: NhwcConvAttrs & { filterShape: Shape4 }): TensorInfo {
+  const { g, K, Co, P, slice } = planConvGrad('Conv2DBackpropFilter', x.shape as Shape4, a.filterShape, a, dy);
 
   // XNNPACK caches its packed copy of a matmul's `b` under b's tensor id, whatever shape it is
   // later seen with: so dy is never handed over itself, only a copy of its rows that lives for

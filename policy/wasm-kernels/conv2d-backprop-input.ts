@@ -10,57 +10,31 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { columnBudget } from './conv2d-backprop-filter.ts';
-import { geometryFromConvInfo, padToNHWC, patchSize, pixelsPerImage } from './geometry.ts';
-import { alloc, asWasmBackend, f32, free, matMul, transpose, viewAs } from './heap.ts';
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, planConvGrad, startConvGrad } from './conv-grad.ts';
+import type { ConvGradArgs, NhwcConvAttrs, Shape4 } from './conv-grad.ts';
+import { alloc, f32, free, matMul, transpose, viewAs } from './heap.ts';
 import type { WasmBackend } from './heap.ts';
 import { col2im } from './im2col.ts';
 
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-  dilations?: [number, number] | number;
-}
-
-export function conv2DBackpropInputWasm(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: unknown; attrs: Attrs }): TensorInfo {
-  const backend = asWasmBackend(args.backend);
+export function conv2DBackpropInputWasm(args: ConvGradArgs<{ dy: TensorInfo; filter: TensorInfo }, { inputShape: Shape4 }>): TensorInfo {
   const { dy, filter } = args.inputs;
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape, dilations = 1 } = args.attrs;
-  if (dy.dtype !== 'float32' || filter.dtype !== 'float32') throw new Error('Conv2DBackpropInput (wasm): float32 tensors only');
-  if (dataFormat === 'NCHW') {
-    const [n, c, h, w] = inputShape;
-    const dyt = transpose(backend, dy, [0, 2, 3, 1]);
-    let dxNHWC: TensorInfo | null = null;
-    try {
-      dxNHWC = inputGradNHWC(backend, dyt, filter, { strides, pad: padToNHWC(pad), dimRoundingMode, inputShape: [n, h, w, c], dilations });
-      return transpose(backend, dxNHWC, [0, 3, 1, 2]);
-    } finally {
-      free(backend, dyt);
-      if (dxNHWC) free(backend, dxNHWC);
-    }
+  const { backend, a, nchw } = startConvGrad('Conv2DBackpropInput', args, dy, filter);
+  const { inputShape } = args.attrs;
+  if (!nchw) return inputGradNHWC(backend, dy, filter, { ...a, inputShape });
+  const [n, c, h, w] = inputShape;
+  const dyt = transpose(backend, dy, NCHW_TO_NHWC);
+  let dxNHWC: TensorInfo | null = null;
+  try {
+    dxNHWC = inputGradNHWC(backend, dyt, filter, { ...a, inputShape: [n, h, w, c] });
+    return transpose(backend, dxNHWC, NHWC_TO_NCHW);
+  } finally {
+    free(backend, dyt);
+    if (dxNHWC) free(backend, dxNHWC);
   }
-  return inputGradNHWC(backend, dy, filter, { strides, pad, dimRoundingMode, inputShape, dilations });
 }
 
-function inputGradNHWC(
-  backend: WasmBackend,
-  dy: TensorInfo,
-  filter: TensorInfo,
-  a: Pick<Attrs, 'strides' | 'pad' | 'dimRoundingMode' | 'inputShape' | 'dilations'>,
-): TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(
-    a.inputShape, filter.shape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-  const g = geometryFromConvInfo(info);
-  if (dy.shape.join() !== info.outShape.join()) {
-    throw new Error(`Conv2DBackpropInput (wasm): dy has shape [${dy.shape}], the convolution gives [${info.outShape}]`);
-  }
-  const K = patchSize(g);
-  const Co = g.outChannels;
-  const P = pixelsPerImage(g);
-  const slice = Math.max(1, Math.min(g.batch, Math.floor(columnBudget.maxFloats / Math.max(1, K * P))));
+function inputGradNHWC(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, a: NhwcConvAttrs & { inputShape: Shape4 }): TensorInfo {
+  const { g, K, Co, P, slice } = planConvGrad('Conv2DBackpropInput', a.inputShape, filter.shape as Shape4, a, dy);
 
   // Wᵀ[Co, K]: the filter [fh, fw, Ci, Co] read as [K, Co], transposed (small).
   const wT = alloc(backend, [Co, K]);

@@ -22,7 +22,7 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-conv2d-backprop.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 
-export { columnBudget } from './conv2d-backprop-filter.ts';
+export { columnBudget } from './conv-grad.ts';
 export { col2im, im2col, im2colTransposed } from './im2col.ts';
 export type { ConvGeometry } from './geometry.ts';
 export { geometryFromConvInfo } from './geometry.ts';

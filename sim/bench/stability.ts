@@ -114,7 +114,7 @@ export function graspSlip(options: { size?: number; mass?: number; friction?: nu
   block.quaternion.setFromAxisAngle(new Vec3(0, 0, 1), yaw);
   t.world.addBody(block);
   const workspace = { min: WORKSPACE.min, max: [0.5, 0.5, 0.5] as [number, number, number] };
-  const g = new Gripper(t.world, t.materials.finger, DEFAULT_GRIPPER_PARAMS, workspace, [-carry / 2, 0, 0.2], yaw);
+  const g = new Gripper({ world: t.world, material: t.materials.finger, params: DEFAULT_GRIPPER_PARAMS, workspace, start: [-carry / 2, 0, 0.2], startYaw: yaw });
   const run = (steps: number): void => {
     for (let i = 0; i < steps; i++) {
       g.control(dt, t.world.gravity);

@@ -39,7 +39,7 @@ export interface SweepResult {
 export function sweepSimreal(steps: number, segmentSteps = 2400): SweepResult {
   let done = 0, time = 0;
   while (done < steps) {
-    const scene = new Scene('bench', nominalPhysics(3), { blocks: BLOCKS, gripper: { position: [0, 0.08, 0.15], yaw: 0 }, goals: [] }, SWEEP_DT);
+    const scene = new Scene({ task: 'bench', physics: nominalPhysics(3), layout: { blocks: BLOCKS, gripper: { position: [0, 0.08, 0.15], yaw: 0 }, goals: [] }, dt: SWEEP_DT });
     const g = scene.gripper;
     const n = Math.min(segmentSteps, steps - done);
     const t0 = performance.now();

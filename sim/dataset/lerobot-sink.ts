@@ -10,7 +10,8 @@ import type { EpisodeRecord } from '../episode.ts';
 import type { EpisodeSink, GenerationMeta } from '../generate/sink.ts';
 import type { Feature } from './format.ts';
 import { DatasetError, IMAGE_PREFIX, INFO_PATH, SIMREAL_META_PATH, featuresMismatch, simrealFeatures } from './format.ts';
-import { removeTempFiles, writeJsonAtomic } from './files.ts';
+import { removeTempFiles, writeFileAtomic } from './files.ts';
+import { formatJson } from '../format-json.ts';
 import type { ExtraValue } from './meta.ts';
 import type { EpisodeFrames, WriterOptions } from './writer.ts';
 import { DatasetWriter } from './writer.ts';
@@ -140,7 +141,7 @@ export class LeRobotSink implements EpisodeSink {
     let writer: DatasetWriter | null = null;
     if (hasDataset) writer = (await DatasetWriter.resume(dir, options)).writer;
     else removeTempFiles(dir, ['data', 'meta']);
-    writeJsonAtomic(join(dir, SIMREAL_META_PATH), now);
+    writeFileAtomic(join(dir, SIMREAL_META_PATH), `${formatJson(now, 4)}\n`);
     return new LeRobotSink(dir, meta, writer, options);
   }
 

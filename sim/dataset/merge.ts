@@ -11,10 +11,10 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from './files.ts';
 import type { DatasetInfo } from './format.ts';
 import { DEFAULT_FEATURE_KEYS, DatasetError, EPISODES_DIR, SIMREAL_META_PATH, featureWidth, featuresMismatch } from './format.ts';
-import { listChunkFiles } from './files.ts';
+import { listChunkFiles, writeFileAtomic } from './files.ts';
+import { formatJson } from '../format-json.ts';
 import type { SimrealMeta } from './lerobot-sink.ts';
 import { readSimrealMeta } from './lerobot-sink.ts';
 import type { ExtraValue } from './meta.ts';
@@ -162,7 +162,7 @@ export async function mergeDatasets(dirs: string[], out: string, options: MergeO
     const s0 = sims[0]!;
     const merged: SimrealMeta = { ...s0, firstIndex: s0.firstIndex, episodes: result.episodes };
     delete merged.shard;
-    writeJsonAtomic(join(out, SIMREAL_META_PATH), merged);
+    writeFileAtomic(join(out, SIMREAL_META_PATH), `${formatJson(merged, 4)}\n`);
   }
   return result;
 }

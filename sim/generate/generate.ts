@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { EpisodeRecord } from '../episode.ts';
 import { episodeSeed } from '../episode.ts';
-import { prepareJob, runJobEpisode } from './job.ts';
+import { importRendererFactory, prepareJob, runJobEpisode } from './job.ts';
 import type { JobSpec } from './job.ts';
 import type { EpisodeSink } from './sink.ts';
 
@@ -58,7 +58,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   };
 
   if (nWorkers === 0) {
-    const prepared = await prepareJob(job);
+    const prepared = await prepareJob(job, await importRendererFactory(job));
     try {
       for (const i of todo) {
         if (signal?.aborted) break;

@@ -27,6 +27,13 @@ export interface JobSpec {
   randomization: RandomizationMode;
   dartNoise: number;
   render?: RenderSpec;
+  /**
+   * With `render`: the URL of the module whose `createEpisodeFrameRenderer` export is the job's
+   * FrameRendererFactory (sim/render/frame-renderer-module.ts names the project's). A job crosses
+   * into worker threads as plain data, so it names the factory's module and each thread imports
+   * it; generation itself never loads the renderer.
+   */
+  renderer?: string;
 }
 
 /**
@@ -40,6 +47,18 @@ export interface EpisodeFrameRenderer {
   dispose(): Promise<void>;
 }
 
+/** Makes the renderer for a job's cameras and image size. */
+export type FrameRendererFactory = (spec: RenderSpec) => Promise<EpisodeFrameRenderer>;
+
+/** The factory a rendering job names (`spec.renderer`), imported in this thread; null when the job renders nothing. */
+export async function importRendererFactory(spec: JobSpec): Promise<FrameRendererFactory | null> {
+  if (!spec.render) return null;
+  if (!spec.renderer) throw new Error('a job that renders frames must name its renderer module (JobSpec.renderer: see sim/render/frame-renderer-module.ts)');
+  const mod = (await import(spec.renderer)) as { createEpisodeFrameRenderer?: unknown };
+  if (typeof mod.createEpisodeFrameRenderer !== 'function') throw new Error(`${spec.renderer} has no createEpisodeFrameRenderer export`);
+  return mod.createEpisodeFrameRenderer as FrameRendererFactory;
+}
+
 export interface PreparedJob {
   spec: JobSpec;
   env: TabletopEnv;
@@ -47,12 +66,13 @@ export interface PreparedJob {
   dispose(): Promise<void>;
 }
 
-export async function prepareJob(spec: JobSpec): Promise<PreparedJob> {
+/** Builds the job's environment, and its renderer with `createRenderer` when the job renders frames. */
+export async function prepareJob(spec: JobSpec, createRenderer: FrameRendererFactory | null): Promise<PreparedJob> {
   const env = new TabletopEnv(spec.scenario, { randomization: spec.randomization });
   let renderer: EpisodeFrameRenderer | null = null;
   if (spec.render) {
-    const mod = await import('../render/frame-renderer.ts');
-    renderer = await mod.createEpisodeFrameRenderer(spec.render);
+    if (!createRenderer) throw new Error('a job that renders frames needs a renderer factory');
+    renderer = await createRenderer(spec.render);
   }
   return {
     spec,

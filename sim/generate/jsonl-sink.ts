@@ -7,6 +7,7 @@ import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync
 import { join } from 'node:path';
 import type { EpisodeRecord } from '../episode.ts';
 import type { EpisodeSink, GenerationMeta } from './sink.ts';
+import { formatJson } from '../format-json.ts';
 
 export function episodeToJson(ep: EpisodeRecord): Record<string, unknown> {
   const obsSize = ep.observationNames.length;
@@ -52,7 +53,7 @@ export class JsonlSink implements EpisodeSink {
     }
     this.fd = openSync(file, resume ? 'a' : 'w');
     this.completed = count;
-    writeFileSync(join(dir, 'meta.json'), `${JSON.stringify({ format: 'simreal-jsonl', ...meta }, null, 2)}\n`);
+    writeFileSync(join(dir, 'meta.json'), `${formatJson({ format: 'simreal-jsonl', ...meta }, 2)}\n`);
   }
 
   async write(ep: EpisodeRecord): Promise<void> {

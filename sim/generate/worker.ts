@@ -5,12 +5,13 @@
  * them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runJobEpisode, prepareJob } from './job.ts';
+import { importRendererFactory, prepareJob, runJobEpisode } from './job.ts';
 import type { JobSpec } from './job.ts';
 
 if (!parentPort) throw new Error('sim/generate/worker.ts must run in a worker thread');
 const port = parentPort;
-const job = await prepareJob(workerData as JobSpec);
+const spec = workerData as JobSpec;
+const job = await prepareJob(spec, await importRendererFactory(spec));
 
 port.on('message', async (msg: { index: number; seed: number } | { close: true }) => {
   if ('close' in msg) {

@@ -1,5 +1,6 @@
 /**
- * Per-episode frame rendering for dataset generation (see sim/generate/job.ts for the interface).
+ * Per-episode frame rendering for dataset generation (see sim/generate/job.ts for the interface;
+ * jobs name this module through frame-renderer-module.ts).
  *
  * beginEpisode() fixes the episode's look from its seed (`new Rng(seed).fork('visual')`, drawn
  * when the first state shows which bodies there are); renderFrame() draws every camera of one

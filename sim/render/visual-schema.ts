@@ -10,25 +10,7 @@
  * Scenarios without a `visual` block render with DEFAULT_VISUAL.
  */
 import { z } from 'zod';
-
-const finite = z.number().refine(Number.isFinite, 'expected a finite number');
-
-function interval(lo: number, hi: number) {
-  return z
-    .tuple([finite.min(lo).max(hi), finite.min(lo).max(hi)])
-    .refine(([a, b]) => a <= b, { message: 'expected [min, max] with min <= max' });
-}
-
-/** A range inside [lo, hi]: one interval or a union of intervals. */
-function range(lo: number, hi: number) {
-  return z.union([interval(lo, hi), z.array(interval(lo, hi)).min(1)]);
-}
-
-function intRange(lo: number, hi: number) {
-  return z
-    .tuple([z.int().min(lo).max(hi), z.int().min(lo).max(hi)])
-    .refine(([a, b]) => a <= b, { message: 'expected [min, max] with min <= max' });
-}
+import { intRange, range } from '../ranges.ts';
 
 export const LIGHT_KINDS = ['point', 'directional', 'spot'] as const;
 export type LightKind = (typeof LIGHT_KINDS)[number];

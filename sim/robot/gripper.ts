@@ -78,6 +78,21 @@ function wrapAngle(a: number): number {
   return Math.atan2(Math.sin(a), Math.cos(a));
 }
 
+export interface GripperOptions {
+  world: World;
+  /** Contact material of the palm and the fingers. */
+  material: Material;
+  params: GripperParams;
+  /** The box the mount's setpoint is clipped to. */
+  workspace: Workspace;
+  /** Palm centre at the start (world frame, m). */
+  start: V3;
+  /** Palm yaw at the start (rad). Default 0. */
+  startYaw?: number;
+  /** Default GRIPPER_GEOMETRY. */
+  geometry?: GripperGeometry;
+}
+
 export class Gripper {
   readonly palm: Body;
   readonly fingers: [Body, Body];
@@ -93,8 +108,7 @@ export class Gripper {
   yaw: number;
   private yawRate = 0;
 
-  constructor(world: World, material: Material, params: GripperParams, workspace: Workspace, start: V3, startYaw = 0,
-    geometry: GripperGeometry = GRIPPER_GEOMETRY) {
+  constructor({ world, material, params, workspace, start, startYaw = 0, geometry = GRIPPER_GEOMETRY }: GripperOptions) {
     this.world = world;
     this.params = params;
     this.geometry = geometry;

@@ -7,7 +7,7 @@ import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../../bridge/robots/emulated/reality.ts';
 import type { RunningBridge } from '../../bridge/hub/server.ts';
 import { selectBackend } from '../../policy/backend.ts';
-import { runPolicyOnBridge } from '../../policy/bridge-runner.ts';
+import { runPolicyOnBridge } from '../../workflows/policy-on-bridge.ts';
 import { PolicyInputError } from '../../policy/errors.ts';
 import { writeModelCard } from '../../policy/model-card.ts';
 import type { ModelCard } from '../../policy/model-card.ts';

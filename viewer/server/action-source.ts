@@ -1,8 +1,8 @@
 /**
  * What drives the simulated robot in `simreal view`: a `Driver` makes one `ActionSource` per
  * episode, after each reset. The scripted expert is built in; a trained policy plugs in through
- * `policyDriver`, given a loader that turns a model directory into a Driver (policy-driver.ts
- * loads state policies with the policy package; see cli/view.ts).
+ * `policyDriver`, given a loader that turns a model directory into a Driver. The viewer never
+ * loads a model itself: cli/view.ts hands it the loader of workflows/viewer-policy.ts.
  */
 import * as fs from 'node:fs';
 import type { TabletopEnv } from '../../sim/env.ts';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { runPipeline } from '../../policy/pipeline/run.ts';
-import type { RunSummary } from '../../policy/report/summary.ts';
+import { runPipeline } from '../../workflows/run/pipeline.ts';
+import type { RunSummary } from '../../workflows/report/summary.ts';
 import { launchChromium } from '../../viewer/bench/chromium.ts';
 import { hasSystemPackage, needs } from '../system-packages.ts';
 

@@ -2,7 +2,7 @@
  * summary.json: everything one `simreal run` measured, as plain data. The HTML report is drawn
  * from it alone, so a summary can be re-rendered or compared without re-running anything.
  */
-import type { Rate } from '../eval/stats.ts';
+import type { Rate } from '../../policy/eval/stats.ts';
 
 export interface StageRecord {
   name: string;

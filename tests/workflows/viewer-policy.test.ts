@@ -8,7 +8,7 @@ import { writeModelCard } from '../../policy/model-card.ts';
 import type { ModelCard } from '../../policy/model-card.ts';
 import { TabletopEnv } from '../../sim/env.ts';
 import { loadScenario } from '../../sim/scenario.ts';
-import { loadPolicyDriver } from '../../viewer/server/policy-driver.ts';
+import { loadPolicyDriver } from '../../workflows/viewer-policy.ts';
 import { DriverError } from '../../viewer/server/action-source.ts';
 import { SimSource } from '../../viewer/server/sim-source.ts';
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Folders whose sources make up the "code version" of a run. */
-const CODE_DIRS = ['sim', 'policy', 'bridge', 'cli', 'bin'];
+const CODE_DIRS = ['sim', 'policy', 'bridge', 'workflows', 'cli', 'bin'];
 
 function listFiles(dir: string, out: string[]): void {
   for (const name of readdirSync(dir).sort()) {

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as echarts from 'echarts';
 import type { EChartsOption } from 'echarts';
-import { formatMachineSpeed } from '../machine-speed.ts';
+import { formatMachineSpeed } from '../../policy/machine-speed.ts';
 import type { RunSummary } from './summary.ts';
 
 const PALETTE = ['#2f6fb0', '#d9822b', '#3a9a5b', '#b8443b', '#7d5ba6', '#8c6d46'];

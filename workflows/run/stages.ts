@@ -1,0 +1,406 @@
+/**
+ * The stages of `simreal run`, as a table the runner (pipeline.ts), the cache (cache.ts) and the
+ * report (summary.json) all read. A stage says:
+ *
+ * - `title`: what it does, as the log shows it when it starts, is reused or skipped;
+ * - `inputs`: what its cache key hashes, besides its name and the code version (cache.ts); a
+ *   stage that reads another's result hashes that result, so a rerun upstream reruns it;
+ * - `gate`: whether it takes part in this run at all (`absent`: a stage it needs did not run, and
+ *   it is left out of the table; a `skip` note: reported as skipped, with the reason in the notes);
+ * - `run`: the work, into a fresh cache folder;
+ * - `report`: what its result adds to the summary (success rows, training curves, bridge timing…).
+ *
+ * `--skip <stage>` skips a stage that would run; what needs its result is then absent.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startBridge } from '../../bridge/hub/server.ts';
+import { RobotClient } from '../../bridge/robot-client.ts';
+import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
+import type { Reality } from '../../bridge/robots/emulated/reality.ts';
+import { evaluate } from '../../policy/eval/evaluate.ts';
+import type { EvalResult } from '../../policy/eval/evaluate.ts';
+import { trainBc } from '../../policy/train/bc.ts';
+import { readCheckpointState } from '../../policy/train/checkpoint.ts';
+import { trainPose } from '../../policy/train/pose.ts';
+import type { TrainProgress } from '../../policy/train/trainer.ts';
+import { openLeRobotSink } from '../../sim/dataset/lerobot-sink.ts';
+import { generate } from '../../sim/generate/generate.ts';
+import type { RenderSpec } from '../../sim/generate/job.ts';
+import { RENDER_PACKAGES, probeWebGpuAdapter } from '../../sim/gpu/probe.ts';
+import type { RandomizationMode } from '../../sim/randomization.ts';
+import { FRAME_RENDERER_MODULE } from '../../sim/render/frame-renderer-module.ts';
+import type { Scenario } from '../../sim/scenario.ts';
+import { taskSpec } from '../../sim/tasks/index.ts';
+import { histogram } from '../report/report.ts';
+import type { EpochPoint, RunSummary, SuccessRow } from '../report/summary.ts';
+import { runPolicyOnBridge } from '../policy-on-bridge.ts';
+import type { BridgeRunResult } from '../policy-on-bridge.ts';
+import type { ProgressFactory, RunOptions, StageName } from './options.ts';
+import type { demoParts } from './options.ts';
+
+/** Pose estimator input: front camera images of this many pixels square, and frames used per episode. */
+export const POSE_IMAGE = 128;
+export const POSE_FRAMES_PER_EPISODE = 8;
+/**
+ * Under visual randomization the CNN needs far more frames than without: on a CPU, 3,200 and
+ * 8,000 randomized stack-2 frames gave no held-out progress (validation error flat at ~12 cm, the
+ * training loss falling: textures memorized), while the same net on 3,200 unrandomized frames
+ * reached 1.7 cm by epoch 7. So the stage renders 2,000 episodes by default (16,000 frames, meant
+ * for a GPU) and waits longer than the default patience.
+ */
+const POSE_PATIENCE = 12;
+
+export interface DataResult { dirs: string[]; episodes: number; frames: number; expertSuccess: number }
+export interface TrainResultLite { dir: string; epochs: EpochPoint[]; samplesPerSec: number; seconds: number; backend: string; device: string }
+export type MontageResult = { file: string; adapter: string } | { file: null; adapter: null; error: string };
+
+/** What each stage returns (and the cache keeps in its marker). */
+export interface StageResults {
+  demos: DataResult;
+  'ablation-data': DataResult;
+  train: TrainResultLite;
+  'train-ablation': TrainResultLite;
+  eval: Record<string, EvalResult>;
+  pose: NonNullable<RunSummary['pose']>;
+  reality: BridgeRunResult;
+  montage: MontageResult;
+}
+
+/** What the stages of one run share. */
+export interface RunContext {
+  o: RunOptions;
+  scenario: Scenario;
+  reality: Reality;
+  /** The reality's physics, network and camera, around this run's task. */
+  realityHere: Reality;
+  /** Scenario and reality: what every data stage's key hashes. */
+  scenarioInput: { scenario: Scenario; reality: Reality['config'] };
+  /** Demonstrations and ablation data come in the same parts (seeds baseSeed + part index). */
+  parts: ReturnType<typeof demoParts>;
+  /** The policy backend of this run (the pose stage asks whether it is a GPU). */
+  backend: { name: string; device: string };
+  /** Whether a WebGPU adapter opens here (true) or what rendering needs (asked once per run, when a stage wants to know). */
+  rendering?: Promise<true | string>;
+  /** The result of every stage so far; null where a stage was skipped or absent. */
+  results: { [K in StageName]?: StageResults[K] | null };
+}
+
+/** What the stages add to the summary, besides the stage table. */
+export interface RunReport {
+  success: SuccessRow[];
+  training: RunSummary['training'];
+  pose: RunSummary['pose'];
+  bridge: RunSummary['bridge'];
+  montage: string | null;
+  notes: string[];
+}
+
+/** Whether a stage takes part: it runs, it is left out (what it needs did not run), or it is reported as skipped and why. */
+export type Gate = 'run' | 'absent' | { skip: string; log?: string };
+
+export interface Stage<K extends StageName> {
+  name: K;
+  title(c: RunContext): string;
+  inputs(c: RunContext): unknown;
+  gate?(c: RunContext): Gate | Promise<Gate>;
+  run(c: RunContext, dir: string): Promise<StageResults[K]>;
+  report?(c: RunContext, result: StageResults[K], r: RunReport): void;
+}
+
+/** Stage `name`'s result in this run, or null. */
+export function resultOf<K extends StageName>(c: RunContext, name: K): StageResults[K] | null {
+  return c.results[name] ?? null;
+}
+
+/** Generates `dataParts` (label, DART σ, count) into `dir`/<label>, as LeRobot datasets. */
+async function generateData(c: RunContext, dir: string, mode: RandomizationMode, baseSeed: number, dataParts = c.parts, render?: RenderSpec): Promise<DataResult> {
+  const { o, scenario } = c;
+  const dirs: string[] = [];
+  let frames = 0, ok = 0, n = 0;
+  for (const [k, [label, dart, count]] of dataParts.entries()) {
+    if (count <= 0) continue;
+    const out = join(dir, label);
+    mkdirSync(out, { recursive: true });
+    const seedHere = baseSeed + k;
+    const sink = await openLeRobotSink(out, { scenario, scenarioPath: resolve(o.scenarioPath), randomization: mode, baseSeed: seedHere, dartNoise: dart, firstIndex: 0, episodes: count,
+      cameras: render ? { names: render.cameras, width: render.width, height: render.height } : undefined }, false);
+    const bar = o.progress(count, `episodes (${label}${dart ? `, DART σ=${dart}` : ''})`, { success: '-' });
+    let good = 0;
+    const r = await generate({
+      job: { scenario, randomization: mode, dartNoise: dart, render, renderer: FRAME_RENDERER_MODULE }, sink, baseSeed: seedHere, first: 0, count, workers: o.workers, signal: o.signal,
+      onEpisode: (ep, done) => {
+        frames += ep.length;
+        if (ep.success) good++;
+        bar.update(done, { success: `${((100 * good) / done).toFixed(0)}%` });
+      },
+    });
+    bar.stop();
+    await sink.close();
+    if (r.stopped) throw new Error('interrupted');
+    dirs.push(out);
+    ok += good;
+    n += r.written;
+  }
+  return { dirs, episodes: n, frames, expertSuccess: n ? ok / n : 0 };
+}
+
+/** Trains the state BC policy on `data` into `dir`, with a progress bar. */
+async function trainPolicy(o: RunOptions, dir: string, data: DataResult): Promise<TrainResultLite> {
+  let bar: ReturnType<ProgressFactory> | null = null;
+  const fmt = (v: number | null): string => (v === null || !Number.isFinite(v) ? '-' : v.toPrecision(4));
+  const options = {
+    datasets: data.dirs, out: dir, epochs: o.epochs, seed: o.seed, backend: o.backend, overwrite: true,
+    log: () => {}, signal: o.signal,
+    onProgress: (p: TrainProgress) => {
+      bar ??= o.progress(p.samplesTotal, 'samples', { epoch: '-', loss: '-', 'val loss': '-' });
+      bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}`, loss: fmt(p.loss), 'val loss': fmt(p.valLoss) });
+    },
+  };
+  const r = await trainBc(options);
+  (bar as ReturnType<ProgressFactory> | null)?.stop();
+  const state = readCheckpointState(dir);
+  return {
+    dir,
+    epochs: (state?.history ?? []).map((h) => ({ epoch: h.epoch, loss: h.loss, valLoss: h.valLoss })),
+    samplesPerSec: r.card.training.samplesPerSec,
+    seconds: r.card.training.seconds,
+    backend: r.card.training.backend,
+    device: r.card.training.device,
+  };
+}
+
+/**
+ * True when a WebGPU adapter opens here, else what rendering needs ("… needs <this>") and how to
+ * install it. Asked of a child process (sim/gpu/probe.ts), so Dawn's own warnings stay out of the
+ * terminal; once per run.
+ */
+function canRender(c: RunContext): Promise<true | string> {
+  c.rendering ??= probeWebGpuAdapter().then((r) => {
+    if (r.ok) return true;
+    const dawn = r.dawnLog.split('\n').find((l) => l.startsWith('Warning: '))?.slice('Warning: '.length);
+    return `a WebGPU adapter, and none opened here${dawn ? ` (Dawn: ${dawn})` : ''}; on a CPU-only machine install ${RENDER_PACKAGES} with \`npm run setup:system\` (as root; README.md, "System packages")`;
+  });
+  return c.rendering;
+}
+
+const EVAL_LABELS: Record<string, string> = {
+  train: 'BC, training randomization',
+  heldout: 'BC, held-out randomization',
+  none: 'BC, no randomization',
+  'ablation-heldout': 'BC trained without randomization, held-out',
+};
+
+const demos: Stage<'demos'> = {
+  name: 'demos',
+  title: ({ o, scenario }) => `demonstrations: ${o.episodes} expert episodes of ${scenario.id}, training randomization`,
+  inputs: ({ o, scenarioInput }) => ({ ...scenarioInput, episodes: o.episodes, dart: o.dartNoise, seed: o.seed }),
+  run: (c, dir) => generateData(c, dir, 'train', c.o.seed),
+};
+
+const ablationData: Stage<'ablation-data'> = {
+  name: 'ablation-data',
+  title: ({ o }) => `ablation data: ${o.episodes} episodes without randomization`,
+  inputs: ({ o, scenarioInput }) => ({ ...scenarioInput, episodes: o.episodes, dart: o.dartNoise, seed: o.seed }),
+  run: (c, dir) => generateData(c, dir, 'none', c.o.seed + 7919),
+};
+
+/**
+ * A BC training stage on the data of `data` (its key hashes that result under `dataKey`), whose
+ * training curve the report shows as `model`.
+ */
+function trainStage<K extends 'train' | 'train-ablation'>(name: K, data: 'demos' | 'ablation-data', dataKey: string, model: string, title: (c: RunContext) => string): Stage<K> {
+  return {
+    name,
+    title,
+    gate: (c) => (resultOf(c, data) ? 'run' : 'absent'),
+    inputs: (c) => ({ [dataKey]: resultOf(c, data), epochs: c.o.epochs, seed: c.o.seed, backend: c.o.backend ?? null }),
+    run: (c, dir) => trainPolicy(c.o, dir, resultOf(c, data) as DataResult),
+    report: (_c, t, r) => void r.training.push({ model, epochs: t.epochs, samplesPerSec: t.samplesPerSec, seconds: t.seconds }),
+  };
+}
+
+const train = trainStage('train', 'demos', 'demos', 'BC (randomized data)', ({ o }) => `train the state policy (BC with DART data, ${o.epochs} epochs max)`);
+const trainAblation = trainStage('train-ablation', 'ablation-data', 'ablationData', 'BC (no randomization)', () => 'train the ablation policy on non-randomized data');
+
+const evalStage: Stage<'eval'> = {
+  name: 'eval',
+  title: ({ o }) => `evaluate in closed loop, ${o.evalEpisodes} seeded episodes per condition`,
+  gate: (c) => (resultOf(c, 'train') || resultOf(c, 'train-ablation') ? 'run' : 'absent'),
+  inputs: (c) => ({ bc: resultOf(c, 'train'), ablation: resultOf(c, 'train-ablation'), episodes: c.o.evalEpisodes, scenario: c.scenario }),
+  async run(c) {
+    const { o, scenario } = c;
+    const bc = resultOf(c, 'train'), ablation = resultOf(c, 'train-ablation');
+    const out: Record<string, EvalResult> = {};
+    const runs: Array<[string, string, RandomizationMode]> = [];
+    if (bc) runs.push(['train', bc.dir, 'train'], ['heldout', bc.dir, 'heldout'], ['none', bc.dir, 'none']);
+    if (ablation) runs.push(['ablation-heldout', ablation.dir, 'heldout']);
+    for (const [key, modelDir, mode] of runs) {
+      const bar = o.progress(o.evalEpisodes, `episodes (${key})`, { success: '-' });
+      out[key] = await evaluate({
+        modelDir, scenario, scenarioLabel: o.scenarioPath, episodes: o.evalEpisodes, randomization: mode, workers: o.workers, backend: o.backend,
+        onEpisode: (done, _total, ok) => bar.update(done, { success: `${((100 * ok) / Math.max(done, 1)).toFixed(0)}%` }),
+      });
+      bar.stop();
+      o.log(`  ${key}: ${(100 * (out[key].success?.rate ?? NaN)).toFixed(1)} %`);
+    }
+    return out;
+  },
+  report(_c, evals, r) {
+    for (const [key, e] of Object.entries(evals)) {
+      if (!e.success) continue;
+      r.success.push({
+        key, label: EVAL_LABELS[key] ?? key, rate: e.success,
+        stages: Object.fromEntries(e.stages.map((s) => [s.name, s.reached.rate])),
+        causes: e.failures,
+      });
+    }
+  },
+};
+
+/**
+ * Pose estimator: rendered frames under training randomization (and, as its ablation, under
+ * none), trained on the policy's backend, measured on held-out looks. Rendering and CNN training
+ * want a GPU; on CPUs `auto` leaves it out and says how to run it.
+ */
+const pose: Stage<'pose'> = {
+  name: 'pose',
+  title: ({ o }) => `pose estimator: ${o.poseEpisodes} rendered episodes per look, ${o.poseEpochs} epochs max, held-out error`,
+  async gate(c) {
+    const { o, scenario, backend } = c;
+    const gpu = backend.name === 'tfjs-node-gpu' || backend.name === 'webgpu';
+    const blocks = taskSpec(scenario.task).blockCount(scenario.task);
+    const renderCheck = blocks > 0 && (o.pose === 'on' || (o.pose === 'auto' && gpu)) ? await canRender(c) : null;
+    if (blocks === 0 && o.pose !== 'off') return { skip: `No pose estimator: ${scenario.id} has no blocks to locate.` };
+    if (renderCheck !== null && renderCheck !== true) {
+      return { skip: `No pose estimator: it learns from rendered frames, which need ${renderCheck}`, log: `· pose estimator: left out; it learns from rendered frames, which need ${renderCheck}` };
+    }
+    if (renderCheck === true) return 'run';
+    if (o.pose === 'auto') {
+      return {
+        skip: `No pose estimator: the policy backend (${backend.name}, ${backend.device}) is not a GPU. Train it anyway with --pose on, or by hand: npx simreal generate ${o.scenarioPath} --episodes ${o.poseEpisodes} --render ${POSE_IMAGE} --out data/pose && npx simreal train pose data/pose --frames-per-episode ${POSE_FRAMES_PER_EPISODE} --out models/pose && npx simreal eval models/pose ${o.scenarioPath} --randomization heldout`,
+        log: '· pose estimator: left out (no GPU backend; --pose on trains it anyway)',
+      };
+    }
+    return 'absent';
+  },
+  inputs: ({ o, scenarioInput }) => ({ ...scenarioInput, episodes: o.poseEpisodes, epochs: o.poseEpochs, seed: o.seed, backend: o.backend ?? null, size: POSE_IMAGE }),
+  async run(c, dir) {
+    const { o, scenario } = c;
+    const render: RenderSpec = { cameras: ['front'], width: POSE_IMAGE, height: POSE_IMAGE };
+    const errors: Record<string, { meanCm: number; medianCm: number; frames: number }> = {};
+    for (const [k, mode] of (['train', 'none'] as const).entries()) {
+      const data = await generateData(c, join(dir, `data-${mode}`), mode, o.seed + 104_729 + k, [['frames', 0, o.poseEpisodes]], render);
+      const modelDir = join(dir, `model-${mode}`);
+      let bar: ReturnType<ProgressFactory> | null = null;
+      await trainPose({
+        datasets: data.dirs, out: modelDir, epochs: o.poseEpochs, seed: o.seed, backend: o.backend, overwrite: true, framesPerEpisode: POSE_FRAMES_PER_EPISODE, patience: POSE_PATIENCE,
+        log: () => {}, signal: o.signal,
+        onProgress: (p: TrainProgress) => {
+          bar ??= o.progress(p.samplesTotal, `frames (pose, ${mode === 'train' ? 'randomized' : 'no randomization'})`, { epoch: '-' });
+          bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}` });
+        },
+      });
+      (bar as ReturnType<ProgressFactory> | null)?.stop();
+      if (o.signal?.aborted) throw new Error('interrupted');
+      const r = await evaluate({ modelDir, scenario, scenarioLabel: o.scenarioPath, episodes: o.evalEpisodes, randomization: 'heldout', workers: o.workers, backend: o.backend });
+      if (!r.pose) throw new Error(`the pose evaluation of ${modelDir} returned no pose errors`);
+      errors[mode] = { meanCm: r.pose.meanCm, medianCm: r.pose.medianCm, frames: r.pose.frames };
+      o.log(`  pose error on held-out looks (${mode === 'train' ? 'randomized training' : 'trained without randomization'}): mean ${r.pose.meanCm.toFixed(2)} cm`);
+    }
+    return { meanCm: errors.train.meanCm, medianCm: errors.train.medianCm, ablationMeanCm: errors.none.meanCm, frames: errors.train.frames };
+  },
+  report: (_c, result, r) => {
+    r.pose = result;
+  },
+};
+
+/** A bridge and an emulated-reality robot on this machine; the BC policy drives the robot through the bridge. */
+const reality: Stage<'reality'> = {
+  name: 'reality',
+  title: ({ o, reality: re }) => `drive the emulated robot (${re.config.id}) through the bridge, ${o.realityEpisodes} episodes`,
+  gate: (c) => (resultOf(c, 'train') ? 'run' : 'absent'),
+  inputs: (c) => ({ bc: resultOf(c, 'train'), reality: c.reality.config, episodes: c.o.realityEpisodes }),
+  async run(c) {
+    const { o } = c;
+    const bc = resultOf(c, 'train') as TrainResultLite;
+    const token = randomBytes(24).toString('hex');
+    const bridge = await startBridge({ port: 0, host: '127.0.0.1', token });
+    const robot = new EmulatedRobot(c.realityHere);
+    const client = new RobotClient({ url: bridge.url, token, id: 'emu-1', robot, model: `emulated:${c.reality.config.id}` });
+    try {
+      await client.start();
+      await client.waitRegistered(10_000);
+      const bar = o.progress(o.realityEpisodes, 'episodes (emulated reality)', { success: '-' });
+      let ok = 0;
+      const r = await runPolicyOnBridge({
+        modelDir: bc.dir, url: bridge.url, token, robot: 'emu-1', episodes: o.realityEpisodes, backend: o.backend,
+        onEpisode: (e, n) => {
+          if (e.success) ok++;
+          bar.update(n, { success: `${((100 * ok) / n).toFixed(0)}%` });
+        },
+      });
+      bar.stop();
+      return r;
+    } finally {
+      await client.stop();
+      await bridge.close();
+    }
+  },
+  report(c, result, r) {
+    r.success.push({ key: 'reality', label: `BC on the emulated robot (${c.reality.config.id}) through the bridge`, rate: result.success });
+    const rt = [...result.roundTripMs].sort((a, b) => a - b);
+    const q = (p: number): number => (rt.length ? rt[Math.min(rt.length - 1, Math.floor(p * rt.length))] : NaN);
+    r.bridge = {
+      commands: result.commands,
+      clamped: result.clamped,
+      clampReasons: result.clampReasons ?? {},
+      roundTripMs: { p50: q(0.5), p99: q(0.99), max: rt[rt.length - 1] ?? NaN },
+      histogram: histogram(result.roundTripMs),
+    };
+  },
+};
+
+/**
+ * A montage of randomized training frames. It needs a WebGPU adapter: without one it is skipped
+ * with one line naming the packages (and nothing is cached, so it renders once they are there).
+ */
+const montage: Stage<'montage'> = {
+  name: 'montage',
+  title: () => 'render a montage of randomized training frames',
+  async gate(c) {
+    if (c.o.skip.has('montage')) return 'run';
+    const why = await canRender(c);
+    return why === true ? 'run' : { skip: `No montage: it needs ${why}`, log: `· montage of randomized frames: left out; it needs ${why}` };
+  },
+  inputs: ({ scenario, o }) => ({ scenario, seed: o.seed }),
+  async run({ scenario, o }, dir) {
+    try {
+      const { renderPreview } = await import('../../sim/render/preview.ts');
+      const p = await renderPreview({ scenario, seed: o.seed, n: 16, size: 96, cameras: ['front', 'wrist'] });
+      writeFileSync(join(dir, 'montage.png'), p.png);
+      return { file: join(dir, 'montage.png'), adapter: p.adapter };
+    } catch (err) {
+      return { file: null, adapter: null, error: (err as Error).message };
+    }
+  },
+  report({ o }, result, r) {
+    if (result.file) {
+      r.montage = 'montage.png';
+      copyFileSync(result.file, join(o.out, r.montage));
+    } else if ('error' in result) r.notes.push(`No montage: ${result.error}`);
+  },
+};
+
+/** Every stage, in the order they run (the order of STAGES). */
+export const STAGE_TABLE: { [K in StageName]: Stage<K> } = {
+  demos,
+  'ablation-data': ablationData,
+  train,
+  'train-ablation': trainAblation,
+  eval: evalStage,
+  pose,
+  reality,
+  montage,
+};
