@@ -13,31 +13,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import { PolicyInputError, TrainingDivergedError } from '../errors.ts';
-import type { EpochRecord } from './checkpoint.ts';
 import type { TrainOptions, TrainResult } from './run.ts';
-import type { TrainProgress } from './trainer.ts';
+// Types only: the worker module itself runs in the worker thread.
+import type { TrainJob, TrainKind, TrainMessage } from './worker.ts';
 
-export type TrainKind = 'bc' | 'pose' | 'visuomotor';
+export type { TrainKind };
 
 /** Everything of TrainOptions except what cannot cross a thread (a selected backend, a batch-source hook). */
 export type WorkerTrainOptions = Omit<TrainOptions, 'choice' | 'wrapSource'>;
-
-/** What the main thread sends (workerData): the options that can be cloned, and which callbacks exist. */
-export interface TrainJob {
-  kind: TrainKind;
-  options: Omit<WorkerTrainOptions, 'log' | 'onProgress' | 'onEpoch' | 'signal'>;
-  report: { log: boolean; progress: boolean; epoch: boolean };
-  /** One Int32 over shared memory: 1 once the main thread aborts. */
-  abort: Int32Array;
-}
-
-/** Messages from the worker. */
-export type TrainMessage =
-  | { log: string }
-  | { progress: TrainProgress }
-  | { epoch: EpochRecord }
-  | { done: TrainResult }
-  | { error: { name: string; message: string; stack?: string; epoch?: number; batch?: number; checkpoint?: string | null } };
 
 export function trainInWorker(kind: TrainKind, o: WorkerTrainOptions): Promise<TrainResult> {
   const { log, onProgress, onEpoch, signal, ...options } = o;

@@ -6,13 +6,33 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { TrainingDivergedError } from '../errors.ts';
 import { bcRecipe } from './bc.ts';
-import type { TrainJob, TrainMessage } from './in-worker.ts';
 import { poseRecipe } from './pose.ts';
 import { runTraining } from './run.ts';
-import type { Recipe } from './run.ts';
+import type { Recipe, TrainOptions, TrainResult } from './run.ts';
+import type { EpochRecord } from './checkpoint.ts';
+import type { TrainProgress } from './trainer.ts';
 import { visuomotorRecipe } from './visuomotor.ts';
 
-const RECIPES: Record<TrainJob['kind'], Recipe> = { bc: bcRecipe, pose: poseRecipe, visuomotor: visuomotorRecipe };
+export type TrainKind = 'bc' | 'pose' | 'visuomotor';
+
+/** What the main thread sends (workerData): the options that can be cloned, and which callbacks exist. */
+export interface TrainJob {
+  kind: TrainKind;
+  options: Omit<TrainOptions, 'choice' | 'wrapSource' | 'log' | 'onProgress' | 'onEpoch' | 'signal'>;
+  report: { log: boolean; progress: boolean; epoch: boolean };
+  /** One Int32 over shared memory: 1 once the main thread aborts. */
+  abort: Int32Array;
+}
+
+/** Messages from the worker. */
+export type TrainMessage =
+  | { log: string }
+  | { progress: TrainProgress }
+  | { epoch: EpochRecord }
+  | { done: TrainResult }
+  | { error: { name: string; message: string; stack?: string; epoch?: number; batch?: number; checkpoint?: string | null } };
+
+const RECIPES: Record<TrainKind, Recipe> = { bc: bcRecipe, pose: poseRecipe, visuomotor: visuomotorRecipe };
 
 const port = parentPort!;
 const job = workerData as TrainJob;

@@ -3,9 +3,8 @@
  * one JSON line on stdout, and exits. Dawn's own warnings go to this process's stderr, which the
  * parent keeps.
  */
-import { probeHere } from './probe.ts';
+import { askForAdapter } from './dawn.ts';
 
-const { dawnLog: _none, ...answer } = await probeHere();
-process.stdout.write(`${JSON.stringify(answer)}\n`);
+process.stdout.write(`${JSON.stringify(await askForAdapter())}\n`);
 // Dawn's instance keeps the event loop alive; the answer is out.
 process.exit(0);

@@ -15,15 +15,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NoGpuAdapterError, openDawn } from './dawn.ts';
-import type { GpuAdapterSummary } from './dawn.ts';
+import { askForAdapter } from './dawn.ts';
+import type { AdapterAnswer } from './dawn.ts';
 
 /** What headless rendering needs on a CPU-only Debian 12 machine (README.md, "System packages"). */
 export const RENDER_PACKAGES = 'mesa-vulkan-drivers and libvulkan1 from bookworm-backports (Mesa >= 24 lavapipe)';
 
-export type AdapterProbe =
-  | { ok: true; adapter: GpuAdapterSummary; dawnLog: string }
-  | { ok: false; reason: string; dawnLog: string };
+/** The answer, and what Dawn wrote to stderr while it looked (empty when asked in this process). */
+export type AdapterProbe = AdapterAnswer & { dawnLog: string };
 
 export interface ProbeOptions {
   /** The child's environment; default this process's. */
@@ -41,7 +40,7 @@ const CHILD = fileURLToPath(new URL('./probe-child.ts', import.meta.url));
  * this process's environment), and Dawn's warnings reach stderr as before.
  */
 export function probeWebGpuAdapter(opts: ProbeOptions = {}): Promise<AdapterProbe> {
-  if (!existsSync(CHILD)) return probeHere();
+  if (!existsSync(CHILD)) return askForAdapter().then((r) => ({ ...r, dawnLog: '' }));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CHILD], { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
@@ -57,7 +56,7 @@ export function probeWebGpuAdapter(opts: ProbeOptions = {}): Promise<AdapterProb
       const dawnLog = err.trim();
       const line = out.trim().split('\n').pop() ?? '';
       try {
-        const r = JSON.parse(line) as { ok: true; adapter: GpuAdapterSummary } | { ok: false; reason: string };
+        const r = JSON.parse(line) as AdapterAnswer;
         resolve({ ...r, dawnLog });
       } catch {
         const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
@@ -66,16 +65,4 @@ export function probeWebGpuAdapter(opts: ProbeOptions = {}): Promise<AdapterProb
       }
     });
   });
-}
-
-/** Opens Dawn in this process and gives it back (what the child runs); `dawnLog` stays empty. */
-export async function probeHere(): Promise<AdapterProbe> {
-  try {
-    const dawn = await openDawn();
-    const adapter = dawn.info;
-    dawn.release();
-    return { ok: true, adapter, dawnLog: '' };
-  } catch (err) {
-    return { ok: false, reason: err instanceof NoGpuAdapterError ? err.message : `Dawn failed: ${(err as Error).message}`, dawnLog: '' };
-  }
 }
