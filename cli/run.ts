@@ -18,7 +18,7 @@ import { ScenarioError } from '../sim/scenario.ts';
 import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseBackend, parseIntOption, parseNumberOption } from './options.ts';
-import { createProgress } from './progress.ts';
+import { createProgressGroup } from './progress.ts';
 
 interface RunFlags {
   out?: string;
@@ -70,6 +70,7 @@ export const runCommand: CommandModule = {
         const backend = parseBackend(flags.backend);
         const out = resolve(flags.out ?? join('runs', timestamp()));
         const controller = new AbortController();
+        const bars = createProgressGroup({ enabled: flags.progress });
         const onSigint = (): void => {
           process.stderr.write('\nsimreal: stopping; completed stages stay cached (run the same command to continue)\n');
           controller.abort();
@@ -91,7 +92,8 @@ export const runCommand: CommandModule = {
             backend,
             skip: new Set((flags.skip ?? []) as StageName[]),
             log: (l) => process.stderr.write(`${l}\n`),
-            progress: (total, unit, fields) => createProgress({ total, unit, enabled: flags.progress, fields }),
+            // The two trainings run side by side: their bars are drawn together.
+            progress: (total, unit, fields) => bars({ total, unit, fields }),
             signal: controller.signal,
           });
           const w = Math.max(...summary.success.map((r) => r.label.length), 10);

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { trainBc } from '../../policy/train/bc.ts';
+import { demoParts } from '../../workflows/run/options.ts';
 import { runPipeline } from '../../workflows/run/pipeline.ts';
 import type { RunSummary } from '../../workflows/report/summary.ts';
 import { launchChromium } from '../../viewer/bench/chromium.ts';
@@ -83,6 +85,23 @@ describe('simreal run (a small run of the main job)', () => {
     expect(readFileSync(reportPath, 'utf8')).toContain('Pose estimator');
   });
 
+  it('trains the policy and its ablation side by side in worker threads, to the weights training in this thread gives', async () => {
+    // Both started before either finished; each says when it is done.
+    const started = logs.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('▶ train the '));
+    const done = logs.findIndex((l) => /^ {2}train the .*: done in [\d.]+ s$/.test(l));
+    expect(started.map(([l]) => l)).toEqual(['▶ train the state policy (BC with DART data, 2 epochs max)', '▶ train the ablation policy on non-randomized data']);
+    expect(started[1][1]).toBeLessThan(done);
+    expect(logs.filter((l) => /^ {2}train the .*: done in/.test(l))).toHaveLength(2);
+    expect(summary.training.map((t) => t.model)).toEqual(['BC (randomized data)', 'BC (no randomization)']);
+    const byName = Object.fromEntries(summary.stages.map((st) => [st.name, st.output]));
+    for (const [stage, data] of [['train', 'demos'], ['train-ablation', 'ablation-data']] as const) {
+      const here = join(dir, `in-process-${stage}`);
+      const datasets = demoParts(8, 0.1).map(([label]) => join(byName[data], label));
+      await trainBc({ datasets, out: here, epochs: 2, seed: 3, backend: 'wasm', overwrite: true });
+      expect(readFileSync(join(byName[stage], 'weights.bin')).equals(readFileSync(join(here, 'weights.bin'))), stage).toBe(true);
+    }
+  }, 180_000);
+
   it('reuses completed stages on a second run', async () => {
     const again = await smallRun();
     expect(again.summary.stages.filter((s) => !s.skipped && (s.name !== 'montage' || summary.montage)).every((s) => s.cached)).toBe(true);
@@ -100,7 +119,7 @@ describe('Ctrl-C during a stage', () => {
       update(_value: number, fields?: Record<string, string>) {
         // Interrupt the first training in its second epoch, as a user's Ctrl-C would: it returns
         // its best epoch so far, which must not pass for a finished stage.
-        if (unit === 'samples' && fields?.epoch?.startsWith('2/')) stop.abort();
+        if (unit === 'samples (policy)' && fields?.epoch?.startsWith('2/')) stop.abort();
       },
       stop() {},
     });

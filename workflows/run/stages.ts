@@ -23,6 +23,7 @@ import { evaluate } from '../../policy/eval/evaluate.ts';
 import type { EvalResult } from '../../policy/eval/evaluate.ts';
 import { trainBc } from '../../policy/train/bc.ts';
 import { readCheckpointState } from '../../policy/train/checkpoint.ts';
+import { trainInWorker } from '../../policy/train/in-worker.ts';
 import { trainPose } from '../../policy/train/pose.ts';
 import type { TrainProgress } from '../../policy/train/trainer.ts';
 import { openLeRobotSink } from '../../sim/dataset/lerobot-sink.ts';
@@ -81,6 +82,8 @@ export interface RunContext {
   parts: ReturnType<typeof demoParts>;
   /** The policy backend of this run (the pose stage asks whether it is a GPU). */
   backend: { name: string; device: string };
+  /** Whether BC trainings run in worker threads (CPU backends on several cores), so two can run side by side. */
+  trainInWorkers: boolean;
   /** Whether a WebGPU adapter opens here (true) or what rendering needs (asked once per run, when a stage wants to know). */
   rendering?: Promise<true | string>;
   /** The result of every stage so far; null where a stage was skipped or absent. */
@@ -146,19 +149,22 @@ async function generateData(c: RunContext, dir: string, mode: RandomizationMode,
   return { dirs, episodes: n, frames, expertSuccess: n ? ok / n : 0 };
 }
 
-/** Trains the state BC policy on `data` into `dir`, with a progress bar. */
-async function trainPolicy(o: RunOptions, dir: string, data: DataResult): Promise<TrainResultLite> {
+/**
+ * Trains the state BC policy on `data` into `dir`, with a progress bar labelled `what`: in a worker
+ * thread when `inWorker` (the same result, bit for bit, as in this thread).
+ */
+async function trainPolicy(o: RunOptions, dir: string, data: DataResult, what: string, inWorker: boolean): Promise<TrainResultLite> {
   let bar: ReturnType<ProgressFactory> | null = null;
   const fmt = (v: number | null): string => (v === null || !Number.isFinite(v) ? '-' : v.toPrecision(4));
   const options = {
     datasets: data.dirs, out: dir, epochs: o.epochs, seed: o.seed, backend: o.backend, overwrite: true,
     log: () => {}, signal: o.signal,
     onProgress: (p: TrainProgress) => {
-      bar ??= o.progress(p.samplesTotal, 'samples', { epoch: '-', loss: '-', 'val loss': '-' });
+      bar ??= o.progress(p.samplesTotal, `samples (${what})`, { epoch: '-', loss: '-', 'val loss': '-' });
       bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}`, loss: fmt(p.loss), 'val loss': fmt(p.valLoss) });
     },
   };
-  const r = await trainBc(options);
+  const r = inWorker ? await trainInWorker('bc', options) : await trainBc(options);
   (bar as ReturnType<ProgressFactory> | null)?.stop();
   const state = readCheckpointState(dir);
   return {
@@ -210,19 +216,19 @@ const ablationData: Stage<'ablation-data'> = {
  * A BC training stage on the data of `data` (its key hashes that result under `dataKey`), whose
  * training curve the report shows as `model`.
  */
-function trainStage<K extends 'train' | 'train-ablation'>(name: K, data: 'demos' | 'ablation-data', dataKey: string, model: string, title: (c: RunContext) => string): Stage<K> {
+function trainStage<K extends 'train' | 'train-ablation'>(name: K, data: 'demos' | 'ablation-data', dataKey: string, model: string, what: string, title: (c: RunContext) => string): Stage<K> {
   return {
     name,
     title,
     gate: (c) => (resultOf(c, data) ? 'run' : 'absent'),
     inputs: (c) => ({ [dataKey]: resultOf(c, data), epochs: c.o.epochs, seed: c.o.seed, backend: c.o.backend ?? null }),
-    run: (c, dir) => trainPolicy(c.o, dir, resultOf(c, data) as DataResult),
+    run: (c, dir) => trainPolicy(c.o, dir, resultOf(c, data) as DataResult, what, c.trainInWorkers),
     report: (_c, t, r) => void r.training.push({ model, epochs: t.epochs, samplesPerSec: t.samplesPerSec, seconds: t.seconds }),
   };
 }
 
-const train = trainStage('train', 'demos', 'demos', 'BC (randomized data)', ({ o }) => `train the state policy (BC with DART data, ${o.epochs} epochs max)`);
-const trainAblation = trainStage('train-ablation', 'ablation-data', 'ablationData', 'BC (no randomization)', () => 'train the ablation policy on non-randomized data');
+const train = trainStage('train', 'demos', 'demos', 'BC (randomized data)', 'policy', ({ o }) => `train the state policy (BC with DART data, ${o.epochs} epochs max)`);
+const trainAblation = trainStage('train-ablation', 'ablation-data', 'ablationData', 'BC (no randomization)', 'ablation', () => 'train the ablation policy on non-randomized data');
 
 const evalStage: Stage<'eval'> = {
   name: 'eval',
