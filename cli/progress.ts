@@ -20,41 +20,89 @@ export interface ProgressOptions {
   stream?: NodeJS.WritableStream;
 }
 
-export function createProgress(options: ProgressOptions): Progress {
+const BAR_LOOK = {
+  barCompleteChar: '\u2588',
+  barIncompleteChar: '\u2591',
+  hideCursor: true,
+  etaBuffer: 20,
+  fps: 5,
+  noTTYOutput: true,
+  notTTYSchedule: 5000,
+};
+
+/** One bar's format, first payload and updates, whichever cli-progress object draws it. */
+function barParts(options: ProgressOptions): {
+  format: string;
+  start: number;
+  first: Record<string, string>;
+  next(value: number, f?: Record<string, string>): Record<string, string>;
+} {
   const fields = options.fields ?? { success: '-' };
-  if (options.enabled === false) return { update() {}, stop() {} };
   // cli-progress placeholders are word characters only: "val loss" is shown as its label and
   // carried under the key val_loss.
   const key = (label: string): string => `f_${label.replace(/\W+/g, '_')}`;
   const payload = (f: Record<string, string> | undefined): Record<string, string> =>
     Object.fromEntries(Object.entries(f ?? {}).map(([k, v]) => [key(k), v]));
   const extra = Object.keys(fields).map((k) => `${k} {${key(k)}}`).join(' | ');
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `{bar} {value}/{total} ${options.unit} | {rate}/s | ETA {eta_text}${extra ? ` | ${extra}` : ''}`,
-      barCompleteChar: '\u2588',
-      barIncompleteChar: '\u2591',
-      hideCursor: true,
-      etaBuffer: 20,
-      fps: 5,
-      noTTYOutput: true,
-      notTTYSchedule: 5000,
-      stream: options.stream ?? process.stderr,
-    },
-    cliProgress.Presets.shades_classic,
-  );
   const t0 = performance.now();
   const start = options.start ?? 0;
-  bar.start(options.total, start, { ...payload(fields), rate: '0.0', eta_text: '-' });
   return {
-    update(value, f) {
+    format: `{bar} {value}/{total} ${options.unit} | {rate}/s | ETA {eta_text}${extra ? ` | ${extra}` : ''}`,
+    start,
+    first: { ...payload(fields), rate: '0.0', eta_text: '-' },
+    next(value, f) {
       const s = (performance.now() - t0) / 1000;
       const rate = (value - start) / Math.max(s, 1e-3);
-      bar.update(value, { ...payload(f), rate: rate.toFixed(1), eta_text: rate > 0 ? formatEta((options.total - value) / rate) : '-' });
+      return { ...payload(f), rate: rate.toFixed(1), eta_text: rate > 0 ? formatEta((options.total - value) / rate) : '-' };
+    },
+  };
+}
+
+export function createProgress(options: ProgressOptions): Progress {
+  if (options.enabled === false) return { update() {}, stop() {} };
+  const parts = barParts(options);
+  const bar = new cliProgress.SingleBar({ ...BAR_LOOK, format: parts.format, stream: options.stream ?? process.stderr }, cliProgress.Presets.shades_classic);
+  bar.start(options.total, parts.start, parts.first);
+  return {
+    update(value, f) {
+      bar.update(value, parts.next(value, f));
     },
     stop() {
       bar.stop();
     },
+  };
+}
+
+/**
+ * Bars that may be alive at the same time (stages running side by side), one line each: returns
+ * a factory like createProgress. Bars made while others run join them; when the last one stops,
+ * the lines stay as they ended, as a single bar's does.
+ */
+export function createProgressGroup(group: { enabled?: boolean; stream?: NodeJS.WritableStream } = {}): (options: Omit<ProgressOptions, 'enabled' | 'stream'>) => Progress {
+  if (group.enabled === false) return () => ({ update() {}, stop() {} });
+  let multi: cliProgress.MultiBar | null = null;
+  let alive = 0;
+  return (options) => {
+    const parts = barParts(options);
+    multi ??= new cliProgress.MultiBar({ ...BAR_LOOK, stream: group.stream ?? process.stderr }, cliProgress.Presets.shades_classic);
+    const owner = multi;
+    const bar = owner.create(options.total, parts.start, parts.first, { format: parts.format });
+    alive++;
+    let stopped = false;
+    return {
+      update(value, f) {
+        bar.update(value, parts.next(value, f));
+      },
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        bar.stop();
+        if (--alive === 0) {
+          owner.stop();
+          if (multi === owner) multi = null;
+        }
+      },
+    };
   };
 }
 

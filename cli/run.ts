@@ -10,6 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import { BackendUnavailableError, NoBackendError, backendNames } from '../policy/backend.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';
+import { formatMachineSpeed } from '../policy/machine-speed.ts';
 import { RUN_DEFAULTS, STAGES } from '../workflows/run/options.ts';
 import type { StageName } from '../workflows/run/options.ts';
 import { runPipeline } from '../workflows/run/pipeline.ts';
@@ -17,7 +18,7 @@ import { ScenarioError } from '../sim/scenario.ts';
 import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseBackend, parseIntOption, parseNumberOption } from './options.ts';
-import { createProgress } from './progress.ts';
+import { createProgressGroup } from './progress.ts';
 
 interface RunFlags {
   out?: string;
@@ -67,6 +68,7 @@ export const runCommand: CommandModule = {
         const backend = parseBackend(flags.backend);
         const out = resolve(flags.out ?? join('runs', timestamp()));
         const controller = new AbortController();
+        const bars = createProgressGroup({ enabled: flags.progress });
         const onSigint = (): void => {
           process.stderr.write('\nsimreal: stopping; completed stages stay cached (run the same command to continue)\n');
           controller.abort();
@@ -87,13 +89,14 @@ export const runCommand: CommandModule = {
             backend,
             skip: new Set((flags.skip ?? []) as StageName[]),
             log: (l) => process.stderr.write(`${l}\n`),
-            progress: (total, unit, fields) => createProgress({ total, unit, enabled: flags.progress, fields }),
+            // The two trainings run side by side: their bars are drawn together.
+            progress: (total, unit, fields) => bars({ total, unit, fields }),
             signal: controller.signal,
           });
           const w = Math.max(...summary.success.map((r) => r.label.length), 10);
           const lines = [
             '',
-            `simreal run: ${summary.scenario.id} in ${(summary.seconds / 60).toFixed(1)} min, backend ${summary.backend.name} on ${summary.backend.device}`,
+            `simreal run: ${summary.scenario.id} in ${(summary.seconds / 60).toFixed(1)} min${summary.machine.mlpWasmSamplesPerSec ? ` on a machine that trains ${formatMachineSpeed(summary.machine.mlpWasmSamplesPerSec)}` : ''}, backend ${summary.backend.name} on ${summary.backend.device}`,
             ...summary.success.map((r) => `  ${r.label.padEnd(w)}  ${formatRate(r.rate)}`),
             ...(summary.bridge ? [`  ${'bridge round trip'.padEnd(w)}  p50 ${summary.bridge.roundTripMs.p50.toFixed(2)} ms, p99 ${summary.bridge.roundTripMs.p99.toFixed(2)} ms`] : []),
             '',

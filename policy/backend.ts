@@ -23,6 +23,8 @@ import * as tfjs from '@tensorflow/tfjs';
 import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
 import { adapterLabel, mayHaveHardwareGpu, openDawn } from '../sim/gpu/dawn.ts';
 import type { DawnGpu } from '../sim/gpu/dawn.ts';
+import { probeWebGpuAdapter } from '../sim/gpu/probe.ts';
+import type { AdapterProbe } from '../sim/gpu/probe.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.ts';
 
 export type TF = typeof tfjs;
@@ -186,6 +188,10 @@ async function tryWebgpu(ctx: { explicit: boolean; log: (line: string) => void }
   if (!ctx.explicit && !mayHaveHardwareGpu()) {
     return { ok: false, short: 'no GPU device here (no /dev/nvidia*, no /dev/dri render node)', why: '' };
   }
+  // Asked of a child process first: where no adapter opens, Dawn's own warnings ("Couldn't load
+  // Vulkan …", "vkCreateInstance: Found no drivers!") stay in the child and only the reason is told.
+  const probe = await probeOnce();
+  if (!probe.ok) return { ok: false, short: firstLine(probe.reason).slice(0, 120), why: `${probe.reason}; or choose --backend wasm` };
   let dawn: DawnGpu;
   try {
     dawn = await openDawn();
@@ -235,6 +241,14 @@ async function tryWebgpu(ctx: { explicit: boolean; log: (line: string) => void }
       },
     },
   };
+}
+
+/** One adapter probe per process (and per Vulkan driver setting in the environment). */
+let probed: { key: string; result: Promise<AdapterProbe> } | null = null;
+function probeOnce(): Promise<AdapterProbe> {
+  const key = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'VK_ADD_DRIVER_FILES', 'LD_LIBRARY_PATH'].map((k) => process.env[k] ?? '').join('\0');
+  if (probed?.key !== key) probed = { key, result: probeWebGpuAdapter() };
+  return probed.result;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -136,6 +136,21 @@ export async function openDawn(opts: OpenDawnOptions = {}): Promise<DawnGpu> {
   };
 }
 
+/** Whether an adapter opens: its description, or why not (the NoGpuAdapterError message names what to install). */
+export type AdapterAnswer = { ok: true; adapter: GpuAdapterSummary } | { ok: false; reason: string };
+
+/** Opens Dawn, describes the adapter and gives Dawn back: a yes/no for callers that only ask. */
+export async function askForAdapter(): Promise<AdapterAnswer> {
+  try {
+    const dawn = await openDawn();
+    const adapter = dawn.info;
+    dawn.release();
+    return { ok: true, adapter };
+  } catch (err) {
+    return { ok: false, reason: err instanceof NoGpuAdapterError ? err.message : `Dawn failed: ${(err as Error).message}` };
+  }
+}
+
 export function describeAdapter(adapter: GPUAdapter): GpuAdapterSummary {
   const i = adapter.info as Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean };
   const legacyFallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;

@@ -10,9 +10,10 @@ import type { GrayImage } from '../../sim/camera/calibration/opencv.ts';
 import { HeadlessRenderer } from '../../sim/render/headless.ts';
 import { calibrationViews, renderBoardViews } from './board-views.ts';
 import type { RenderedPhoto } from './board-views.ts';
-import { openOrSkip } from './gpu.ts';
+import { openIfRendering } from './gpu.ts';
+import { needs } from '../system-packages.ts';
 
-const renderer = await openOrSkip('camera calibration on rendered boards', () => HeadlessRenderer.create({ width: 640, height: 480, labels: false }));
+const renderer = await openIfRendering(() => HeadlessRenderer.create({ width: 640, height: 480, labels: false }));
 afterAll(() => renderer?.dispose());
 
 const board = parseBoard('7x5:0.06');
@@ -58,7 +59,7 @@ function worstDisplacement(a: CameraFile, b: CameraFile): number {
   return worst;
 }
 
-describe.skipIf(!renderer)('camera calibration on rendered ChArUco boards', async () => {
+describe('camera calibration on rendered ChArUco boards', needs('webgpu'), async () => {
   const photos: RenderedPhoto[] = renderer ? await renderBoardViews(renderer, board, views(), FOV) : [];
   const calibrate = (images: Array<{ name: string; image: GrayImage }>) =>
     calibrateCamera({ board, images, tableImage: photos[0].name, placement: PLACEMENT, date: '2026-01-01T00:00:00Z' });

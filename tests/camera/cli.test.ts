@@ -13,7 +13,8 @@ import { HeadlessRenderer } from '../../sim/render/headless.ts';
 import { encodeRgbPng } from '../../sim/render/png.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { calibrationViews, renderBoardViews } from './board-views.ts';
-import { openOrSkip } from './gpu.ts';
+import { openIfRendering } from './gpu.ts';
+import { needs } from '../system-packages.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'simreal-camera-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,10 +69,10 @@ describe('simreal camera (no GPU needed)', () => {
   });
 });
 
-const renderer = await openOrSkip('simreal camera calibrate on rendered photos', () => HeadlessRenderer.create({ width: 640, height: 480, labels: false }));
+const renderer = await openIfRendering(() => HeadlessRenderer.create({ width: 640, height: 480, labels: false }));
 afterAll(() => renderer?.dispose());
 
-describe.skipIf(!renderer)('simreal camera calibrate on rendered photos', async () => {
+describe('simreal camera calibrate on rendered photos', needs('webgpu'), async () => {
   const board = parseBoard('7x5:0.06');
   const placement = { x: 0.02, y: 0.15, yawDeg: -20 };
   const photos = renderer ? await renderBoardViews(renderer, board, calibrationViews(board, placement), 50) : [];

@@ -1,15 +1,10 @@
-import { NoGpuAdapterError } from '../../sim/gpu/dawn.ts';
+import { hasSystemPackage } from '../system-packages.ts';
 
 /**
- * Runs `open` (which needs a WebGPU adapter); without one it returns null after printing one line
- * saying why the calling tests skip, except under CI, where the adapter must exist.
+ * Runs `open` (which needs a WebGPU adapter) where this test run found one (tests/system-packages.ts);
+ * null elsewhere. Suites that use the result declare `needs('webgpu')`, so without an adapter they
+ * skip, with the run's summary naming the packages, and under CI they run and fail.
  */
-export async function openOrSkip<T>(what: string, open: () => Promise<T>): Promise<T | null> {
-  try {
-    return await open();
-  } catch (err) {
-    if (!(err instanceof NoGpuAdapterError) || process.env.CI) throw err;
-    console.warn(`${what} skipped: no WebGPU adapter (apt-get install -y -t bookworm-backports mesa-vulkan-drivers libvulkan1)`);
-    return null;
-  }
+export async function openIfRendering<T>(open: () => Promise<T>): Promise<T | null> {
+  return hasSystemPackage('webgpu') ? open() : null;
 }

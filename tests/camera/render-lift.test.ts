@@ -6,11 +6,12 @@ import { TabletopEnv } from '../../sim/env.ts';
 import { createEpisodeFrameRenderer } from '../../sim/render/frame-renderer.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import type { BodyState, SimState } from '../../sim/state.ts';
-import { openOrSkip } from './gpu.ts';
+import { openIfRendering } from './gpu.ts';
+import { needs } from '../system-packages.ts';
 
 const SIZE = 128;
 const scenario = loadScenario('scenarios/stack-3.json');
-const fr = await openOrSkip('camera lifting on rendered frames', () =>
+const fr = await openIfRendering(() =>
   createEpisodeFrameRenderer({ cameras: ['front', 'wrist'], width: SIZE, height: SIZE, depth: true, segmentation: true }));
 afterAll(async () => {
   await fr?.dispose();
@@ -59,7 +60,7 @@ async function frames(): Promise<Array<{ state: SimState; views: Array<{ cam: Ca
   return out;
 }
 
-describe.skipIf(!fr)('lifting on rendered frames', async () => {
+describe('lifting on rendered frames', needs('webgpu'), async () => {
   const rendered = fr ? await frames() : [];
 
   it('cameraFromFrame of a real rendered view lifts projected table points back to a millimetre', () => {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgress, formatEta } from '../../cli/progress.ts';
+import { createProgress, createProgressGroup, formatEta } from '../../cli/progress.ts';
 
 describe('progress bar', () => {
   it('shows fields whose names have spaces with their values, not their placeholders', () => {
@@ -26,5 +26,34 @@ describe('progress bar', () => {
     expect(formatEta(185)).toBe('3m05s');
     expect(formatEta(4020)).toBe('1h07m');
     expect(formatEta(Number.POSITIVE_INFINITY)).toBe('-');
+  });
+});
+
+describe('progress bars side by side', () => {
+  it('draws each bar of a group on its own line with its own unit and fields, and ends with their last values', () => {
+    let text = '';
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        text += String(chunk);
+        done();
+      },
+    });
+    const bars = createProgressGroup({ stream });
+    const a = bars({ total: 10, unit: 'samples (policy)', fields: { epoch: '-' } });
+    const b = bars({ total: 20, unit: 'samples (ablation)', fields: { epoch: '-' } });
+    a.update(4, { epoch: '1/2' });
+    b.update(15, { epoch: '2/2' });
+    a.stop();
+    b.update(20, { epoch: '2/2' });
+    b.stop();
+    const lines = text.split('\n').filter((l) => l.includes('samples'));
+    expect(lines.some((l) => l.includes('4/10 samples (policy)') && l.includes('epoch 1/2'))).toBe(true);
+    expect(lines.some((l) => l.includes('20/20 samples (ablation)') && l.includes('epoch 2/2'))).toBe(true);
+    expect(text).not.toMatch(/\{[\w ]+\}/);
+    // A bar made after the group ended starts a new group.
+    const c = bars({ total: 3, unit: 'episodes' });
+    c.update(3);
+    c.stop();
+    expect(text).toContain('3/3 episodes');
   });
 });

@@ -14,9 +14,8 @@ import { summarize } from '../../sim/dataset/summary.ts';
 import { Rng } from '../../sim/rng.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import { REPO, makeDataset, tempDir } from './helpers.ts';
-import { ffmpegAvailable } from '../../sim/dataset/video.ts';
+import { hasSystemPackage, needs } from '../system-packages.ts';
 
-const HAVE_FFMPEG = ffmpegAvailable();
 
 const tmp = tempDir();
 const dir = join(tmp.dir, 'stack2');
@@ -38,7 +37,7 @@ beforeAll(async () => {
   const rng = new Rng(5);
   for (let i = 0; i < 2; i++) await sink.write(syntheticEpisode(i, pngs, rng));
   await sink.close();
-  if (HAVE_FFMPEG) {
+  if (hasSystemPackage('ffmpeg')) {
     const vsink = await LeRobotSink.open(videos, {
       scenario, randomization: 'train', baseSeed: 0, dartNoise: 0, firstIndex: 0, episodes: 3,
       cameras: { names: ['front'], width: 128, height: 128, format: 'video', codec: 'av1' },
@@ -126,7 +125,7 @@ describe('DuckDB reads what simreal wrote', () => {
     expect(r.path).toBe('frame-000003.png');
   });
 
-  it.skipIf(!HAVE_FFMPEG)('reads a video dataset: no image column in the data, LeRobot\'s videos/… columns in the episodes', async () => {
+  it('reads a video dataset: no image column in the data, LeRobot\'s videos/… columns in the episodes', needs('ffmpeg'), async () => {
     const cols = (await rows(`DESCRIBE SELECT * FROM ${data(videos)}`)).map((c) => c.column_name);
     expect(cols).not.toContain('observation.images.front');
     expect(cols).toContain('observation.state');

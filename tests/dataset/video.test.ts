@@ -15,7 +15,8 @@ import { mergeDatasets } from '../../sim/dataset/merge.ts';
 import { readEpisodesTable, readInfo } from '../../sim/dataset/meta.ts';
 import { DatasetReader } from '../../sim/dataset/reader.ts';
 import { verifyDataset } from '../../sim/dataset/verify.ts';
-import { decodeVideoFrames, ffmpegAvailable, probeVideo, psnr } from '../../sim/dataset/video.ts';
+import { decodeVideoFrames, probeVideo, psnr } from '../../sim/dataset/video.ts';
+import { needs } from '../system-packages.ts';
 import type { VideoCodec } from '../../sim/dataset/video.ts';
 import { DatasetWriter } from '../../sim/dataset/writer.ts';
 import type { EpisodeFrames } from '../../sim/dataset/writer.ts';
@@ -25,9 +26,6 @@ import { loadScenario } from '../../sim/scenario.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { REPO, tempDir } from './helpers.ts';
 
-const HAVE_FFMPEG = ffmpegAvailable();
-if (!HAVE_FFMPEG && process.env.CI) throw new Error('CI must install ffmpeg (apt-get install -y ffmpeg)');
-if (!HAVE_FFMPEG) console.log('video dataset tests skipped: ffmpeg is not installed (apt-get install ffmpeg)');
 
 const tmp = tempDir('simreal-video-');
 afterAll(() => tmp.cleanup());
@@ -81,7 +79,7 @@ function episode(first: number, length: number): EpisodeFrames {
   };
 }
 
-describe.skipIf(!HAVE_FFMPEG)('video datasets', () => {
+describe('video datasets', needs('ffmpeg'), () => {
   const LENGTHS = [7, 13, 1, 10, 5];
 
   it('keeps several episodes in one MP4 with frame-exact from/to timestamps at every boundary', async () => {
@@ -238,16 +236,12 @@ describe.skipIf(!HAVE_FFMPEG)('video datasets', () => {
   }, 120_000);
 });
 
-describe.skipIf(!HAVE_FFMPEG)('rendered frames through video', () => {
-  it('decode within 22 dB PSNR (RGB) of the rendered PNGs, median above 24 dB, at a fifteenth of the size', async (ctx) => {
+describe('rendered frames through video', needs('ffmpeg', 'webgpu'), () => {
+  it('decode within 22 dB PSNR (RGB) of the rendered PNGs, median above 24 dB, at a fifteenth of the size', async () => {
     const png = join(tmp.dir, 'render-png');
     const mp4 = join(tmp.dir, 'render-mp4');
     const args = (out: string): string[] => ['generate', 'scenarios/stack-2.json', '-n', '2', '--seed', '3', '--render', '64', '--workers', '1', '--no-progress', '--out', out];
     const a = await runCli([...args(png), '--image-format', 'png'], { timeoutMs: 120_000 });
-    if (a.code !== 0 && /adapter/i.test(a.stderr) && !process.env.CI) {
-      console.log('rendered-frame PSNR test skipped: no WebGPU adapter (install mesa-vulkan-drivers from bookworm-backports)');
-      ctx.skip();
-    }
     expect(a.code, a.stderr).toBe(0);
     const b = await runCli(args(mp4), { timeoutMs: 120_000 });
     expect(b.code, b.stderr).toBe(0);

@@ -13,8 +13,7 @@ import { defaultRegion } from '../../policy/perception/virtual-view.ts';
 import { trainPoseStream } from '../../policy/train/pose-stream.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import { deriveSeed } from '../../sim/rng.ts';
-import { openOrSkip } from '../camera/gpu.ts';
-import { createFrameSource } from '../../policy/perception/frame-source.ts';
+import { needs } from '../system-packages.ts';
 
 const scenario = loadScenario('scenarios/stack-2.json');
 const dirs: string[] = [];
@@ -30,11 +29,8 @@ const spec: FrameSourceSpec = {
   view: { size: 64, region: defaultRegion(scenario.task) }, framesPerEpisode: 4, dartNoise: 0.2, augment: true,
 };
 
-describe('streamed pose training', () => {
+describe('streamed pose training', needs('webgpu'), () => {
   it('hands out the same frames in the same order with one or two render workers', async () => {
-    const probe = await openOrSkip('streamed pose training', () => createFrameSource(spec));
-    if (!probe) return;
-    probe.dispose();
     const take = async (workers: number) => {
       const s = await FrameStream.open(spec, { workers, seed: (i) => deriveSeed(7, 'pose-stream', i), ahead: 3 });
       const out = [];
@@ -54,9 +50,6 @@ describe('streamed pose training', () => {
   }, 120_000);
 
   it('lowers the held-out error on a fixed seed within 640 frames', async () => {
-    const probe = await openOrSkip('streamed pose training', () => createFrameSource(spec));
-    if (!probe) return;
-    probe.dispose();
     let choice: BackendChoice | null = null;
     try {
       choice = await selectBackend({ backend: 'wasm', model: 'conv' });

@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { renderCommand } from '../../cli/render.ts';
 import { UserError } from '../../cli/errors.ts';
 import { parseBenchArgs } from '../../sim/render/bench.ts';
+import { needs } from '../system-packages.ts';
 
 function program(): Command {
   const p = new Command('simreal').exitOverride();
@@ -27,7 +28,7 @@ function captureStdout(): { text: () => string; restore: () => void } {
 }
 
 describe('simreal render preview', () => {
-  it('writes a contact sheet of N frames', async () => {
+  it('writes a contact sheet of N frames', needs('webgpu'), async () => {
     const dir = mkdtempSync(join(tmpdir(), 'simreal-render-'));
     const out = join(dir, 'montage.png');
     const cap = captureStdout();
@@ -50,7 +51,7 @@ describe('simreal render preview', () => {
 });
 
 describe('simreal bench render', () => {
-  it('prints one JSON object with frames/s per mode and size on its last line', async () => {
+  it('prints one JSON object with frames/s per mode and size on its last line', needs('webgpu'), async () => {
     const cap = captureStdout();
     try {
       await program().parseAsync(['bench', 'render', '--json', '--sizes', '16', '--seconds', '0.2', '--processes', '1', '--look-every', '5'], { from: 'user' });

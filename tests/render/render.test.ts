@@ -13,6 +13,7 @@ import type { EpisodeRenderer } from '../../sim/render/frame-renderer.ts';
 import { HeadlessRenderer } from '../../sim/render/headless.ts';
 import { DISTRACTOR_ID_BASE, sampleLook } from '../../sim/render/look.ts';
 import { DEFAULT_VISUAL } from '../../sim/render/visual-schema.ts';
+import { needs } from '../system-packages.ts';
 
 const SIZE = 64;
 let scenario: Scenario;
@@ -63,7 +64,7 @@ afterAll(async () => {
   await fr?.dispose();
 });
 
-describe('headless rendering (WebGPU on Dawn)', () => {
+describe('headless rendering (WebGPU on Dawn)', needs('webgpu'), () => {
   it('gives identical pixels for the same seed and different images for different seeds', async () => {
     const sums = async (seed: number): Promise<string[]> => {
       fr.beginEpisode(scenario, seed, 'train');

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode } from 'fast-png';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, chromiumPath } from '../../viewer/bench/chromium.ts';
+import { launchChromium } from '../../viewer/bench/chromium.ts';
 import { startViewerServer } from '../../viewer/server/server.ts';
 import type { RunningViewer } from '../../viewer/server/server.ts';
 import { SimSource } from '../../viewer/server/sim-source.ts';
@@ -27,13 +27,11 @@ import { McapRecorder } from '../../bridge/mcap/recorder.ts';
 import { MockRobot } from '../../bridge/robots/mock.ts';
 import { RobotClient } from '../../bridge/robot-client.ts';
 import { ControllerClient } from '../../bridge/controller-client.ts';
+import { needs } from '../system-packages.ts';
 import { until } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
-const HAVE_CHROMIUM = fs.existsSync(chromiumPath());
-if (!HAVE_CHROMIUM && process.env.CI) throw new Error(`CI must install Chromium (apt-get install -y chromium); none at ${chromiumPath()}`);
-if (!HAVE_CHROMIUM) console.warn(`viewer browser tests skipped: no Chromium at ${chromiumPath()} (apt-get install -y chromium)`);
 
 const TOKEN = 'viewer-test-token-0123456789';
 const VIEWER_TOKEN = 'viewer-read-only-token-0123456789';
@@ -69,7 +67,7 @@ const servers: RunningViewer[] = [];
 const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  if (HAVE_CHROMIUM) browser = await launchChromium();
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -134,7 +132,7 @@ function freshState(scenario: string, seed: number) {
   return env.state();
 }
 
-describe.skipIf(!HAVE_CHROMIUM)('viewer page in Chromium', () => {
+describe('viewer page in Chromium', needs('chromium'), () => {
   it('loads without console errors, draws a non-blank canvas, and draws each block where the server says it is', async () => {
     const source = new SimSource({ scenario: 'scenarios/stack-3.json', seed: 3, paused: true });
     const viewer = await serve(source);

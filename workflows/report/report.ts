@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as echarts from 'echarts';
 import type { EChartsOption } from 'echarts';
+import { formatMachineSpeed } from '../../policy/machine-speed.ts';
 import type { RunSummary } from './summary.ts';
 
 const PALETTE = ['#2f6fb0', '#d9822b', '#3a9a5b', '#b8443b', '#7d5ba6', '#8c6d46'];
@@ -165,7 +166,7 @@ th { background: #f3f5f8; } code, pre { font-family: DejaVu Sans Mono, monospace
 .charts { display: flex; flex-wrap: wrap; gap: 1em; } figure { margin: 0; } .muted { color: #666; } img.montage { max-width: 100%; image-rendering: pixelated; border: 1px solid #ccc; }
 </style></head><body>
 <h1>simreal run: ${esc(s.scenario.id)} <span class="muted">(${esc(s.scenario.task)})</span></h1>
-<p class="muted">${esc(s.created)} · ${s.seconds.toFixed(0)} s · backend ${esc(s.backend.name)} on ${esc(s.backend.device)} · ${esc(s.machine.cpu)} ×${s.machine.cores} · Node ${esc(s.machine.node)} · code ${esc(s.codeVersion)}${s.gitCommit ? ` (git ${esc(s.gitCommit)})` : ''}</p>
+<p class="muted">${esc(s.created)} · ${s.seconds.toFixed(0)} s${s.machine.mlpWasmSamplesPerSec ? ` on a machine that trains ${esc(formatMachineSpeed(s.machine.mlpWasmSamplesPerSec))}` : ''} · backend ${esc(s.backend.name)} on ${esc(s.backend.device)} · ${esc(s.machine.cpu)} ×${s.machine.cores} · Node ${esc(s.machine.node)} · code ${esc(s.codeVersion)}${s.gitCommit ? ` (git ${esc(s.gitCommit)})` : ''}</p>
 <h2>Success</h2>
 ${table(['policy and conditions', 'success', '95 % interval', 'episodes', 'per stage', 'failures'], successRows)}
 <figure id="chart-success">${successChart(s)}</figure>
@@ -174,7 +175,7 @@ ${s.pose ? `<h2>Pose estimator</h2><p>Mean error ${s.pose.meanCm.toFixed(2)} cm,
 ${table(['model', 'epochs', 'samples/s', 'time'], s.training.map((t) => [esc(t.model), String(t.epochs.length), t.samplesPerSec.toFixed(0), `${t.seconds.toFixed(1)} s`]))}
 <div class="charts"><figure id="chart-training">${trainingChart(s)}</figure></div>
 <h2>What the policy saw, and what it did</h2>
-${montage ? `<figure><img class="montage" alt="randomized training frames" src="${montage}"><figcaption class="muted">Randomized renders of the scenario (the look varies, the geometry does not).</figcaption></figure>` : '<p class="muted">No frames rendered (no WebGPU adapter).</p>'}
+${montage ? `<figure><img class="montage" alt="randomized training frames" src="${montage}"><figcaption class="muted">Randomized renders of the scenario (the look varies, the geometry does not).</figcaption></figure>` : `<p class="muted">${esc(s.notes.find((n) => n.startsWith('No montage: ')) ?? 'No frames rendered.')}</p>`}
 <div class="charts">${traj ? `<figure id="chart-trajectory">${traj}</figure>` : ''}${lat ? `<figure id="chart-latency">${lat}</figure>` : ''}</div>
 ${s.bridge ? `<p>${s.bridge.commands} commands through the bridge, ${s.bridge.clamped} clamped by its safety limits${Object.keys(s.bridge.clampReasons).length ? ` (${esc(Object.entries(s.bridge.clampReasons).map(([k, v]) => `${k} ${v}`).join(', '))})` : ''}; round trip p50 ${s.bridge.roundTripMs.p50.toFixed(2)} ms, p99 ${s.bridge.roundTripMs.p99.toFixed(2)} ms, max ${s.bridge.roundTripMs.max.toFixed(2)} ms.</p>` : ''}
 <h2>Stages</h2>

@@ -46,7 +46,11 @@ export interface RunSummary {
   seconds: number;
   codeVersion: string;
   gitCommit: string | null;
-  machine: { cpu: string; cores: number; node: string };
+  /**
+   * `mlpWasmSamplesPerSec`: the machine's speed as `bench train` measures it (MLP, wasm), taken at
+   * the start of the run (policy/machine-speed.ts); null when not measured.
+   */
+  machine: { cpu: string; cores: number; node: string; mlpWasmSamplesPerSec?: number | null };
   backend: { name: string; device: string };
   stages: StageRecord[];
   success: SuccessRow[];

@@ -7,7 +7,15 @@ import type { BackendName } from '../../policy/backend.ts';
 export const STAGES = ['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'pose', 'reality', 'montage'] as const;
 export type StageName = (typeof STAGES)[number];
 
-/** A progress bar for long stages (total, unit) → update/stop. */
+/**
+ * Stages that run side by side, each group starting where its first stage stands in STAGES: the
+ * policy and its ablation train at the same time, each in a worker thread of its own (on CPU
+ * backends, where each takes one core; results are bit-identical to training them one after the
+ * other). The data stages and evaluation already use every core through their own workers.
+ */
+export const CONCURRENT: ReadonlyArray<readonly StageName[]> = [['train', 'train-ablation']];
+
+/** A progress bar for long stages (total, unit) → update/stop. Bars of concurrent stages are alive at the same time. */
 export type ProgressFactory = (total: number, unit: string, fields?: Record<string, string>) => { update(value: number, fields?: Record<string, string>): void; stop(): void };
 
 export interface RunOptions {
@@ -35,6 +43,8 @@ export interface RunOptions {
   workers: number;
   seed: number;
   backend?: BackendName;
+  /** Seconds spent measuring the machine's speed at the start (policy/machine-speed.ts); 0 leaves it out. Default 3. */
+  machineSpeedSeconds?: number;
   skip: Set<StageName>;
   log: (line: string) => void;
   progress: ProgressFactory;

@@ -9,9 +9,10 @@
  *   5. reality          a bridge and an emulated-reality robot; the policy drives it through the bridge
  *   6. report           montage, trajectory, charts → runs/<time>/report.html + summary.json
  *
- * The stages are the table in stages.ts; this file runs them in order. Every stage is cached by a
- * content hash of its inputs and the code (cache.ts): re-running reuses what is done, and a
- * changed scenario or source file reruns only what it affects.
+ * The stages are the table in stages.ts; this file runs them in order, the groups in CONCURRENT
+ * side by side. Every stage is cached by a content hash of its inputs and the code (cache.ts):
+ * re-running reuses what is done, and a changed scenario or source file reruns only what it
+ * affects. The machine's speed (policy/machine-speed.ts) is measured first, for the summary.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -20,6 +21,7 @@ import { loadReality } from '../../bridge/robots/emulated/reality.ts';
 import { selectBackend } from '../../policy/backend.ts';
 import type { BackendName } from '../../policy/backend.ts';
 import { DEFAULT_EVAL_SEED, evalSeeds } from '../../policy/eval/seeds.ts';
+import { formatMachineSpeed, measureMachineSpeed } from '../../policy/machine-speed.ts';
 import { gitCommit } from '../../policy/model-card.ts';
 import { loadStatePolicy } from '../../policy/state-policy.ts';
 import { TabletopEnv, TimeLimit } from '../../sim/env.ts';
@@ -28,7 +30,7 @@ import type { Scenario } from '../../sim/scenario.ts';
 import { writeReport } from '../report/report.ts';
 import type { RunSummary, StageRecord, TrajectoryPoint } from '../report/summary.ts';
 import { StageCache, codeVersion, stageKey } from './cache.ts';
-import { STAGES, demoParts } from './options.ts';
+import { CONCURRENT, STAGES, demoParts } from './options.ts';
 import type { RunOptions, StageName } from './options.ts';
 import { STAGE_TABLE, resultOf } from './stages.ts';
 import type { RunContext, RunReport, Stage, StageResults } from './stages.ts';
@@ -40,6 +42,8 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   const cache = new StageCache(o.cacheDir);
   mkdirSync(o.out, { recursive: true });
 
+  const speed = o.machineSpeedSeconds === 0 ? null : await measureMachineSpeed(o.machineSpeedSeconds);
+  if (speed) o.log(`machine speed: ${formatMachineSpeed(speed.mlpWasmSamplesPerSec)}`);
   const choice = await selectBackend({ backend: o.backend, model: 'mlp', log: (l) => o.log(l) });
   const backend = { name: choice.name, device: choice.device };
   choice.dispose();
@@ -52,11 +56,17 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     scenarioInput: { scenario, reality: reality.config },
     parts: demoParts(o.episodes, o.dartNoise),
     backend,
+    // A CPU backend trains on one core: two trainings in two workers use two.
+    trainInWorkers: (backend.name === 'wasm' || backend.name === 'cpu') && availableParallelism() > 1,
     results: {},
   };
   const stages: StageRecord[] = [];
   const report: RunReport = { success: [], training: [], pose: null, bridge: null, montage: null, notes: [] };
-  for (const name of STAGES) await runStage(name, c, cache, stages, report);
+  for (const name of STAGES) {
+    const group = CONCURRENT.find((g) => g.includes(name));
+    if (!group || !c.trainInWorkers) await runStages([name], c, cache, stages, report);
+    else if (group[0] === name) await runStages(group, c, cache, stages, report);
+  }
 
   // A top-down trajectory of one held-out episode driven by the policy.
   const bc = resultOf(c, 'train');
@@ -73,7 +83,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     seconds: (performance.now() - t0) / 1000,
     codeVersion: codeVersion(),
     gitCommit: gitCommit(),
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, mlpWasmSamplesPerSec: speed?.mlpWasmSamplesPerSec ?? null },
     backend: bc ? { name: bc.backend, device: bc.device } : backend,
     stages,
     success: report.success,
@@ -103,19 +113,46 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
 }
 
 /**
- * One stage of the table: left out or skipped as its gate and `--skip` say, reused when the cache
- * holds it finished under the same key, else run into a fresh folder and cached. Its line goes
- * into `stages`, its result into `c.results` (null when it did not run) and, through the stage's
- * `report`, into the summary.
+ * Stages of the table, side by side when there are several (they must not need each other's
+ * results): each left out or skipped as its gate and `--skip` say, reused when the cache holds it
+ * finished under the same key, else run into a fresh folder and cached. Their lines go into
+ * `stages`, their results into `c.results` (null when one did not run) and, through each stage's
+ * `report`, into the summary, all in table order, so the summary does not depend on which
+ * finished first. If one fails, the others are stopped (and not cached) before the error is thrown.
  */
-async function runStage<K extends StageName>(name: K, c: RunContext, cache: StageCache, stages: StageRecord[], report: RunReport): Promise<void> {
-  const stage: Stage<K> = STAGE_TABLE[name];
-  const result = await stageResult(stage, c, cache, stages, report.notes);
-  (c.results as Record<K, StageResults[K] | null>)[name] = result;
-  if (result !== null) stage.report?.(c, result, report);
+async function runStages(names: readonly StageName[], c: RunContext, cache: StageCache, stages: StageRecord[], report: RunReport): Promise<void> {
+  const together = names.length > 1;
+  const stop = new AbortController();
+  const outer = c.o.signal;
+  const onOuter = (): void => stop.abort();
+  outer?.addEventListener('abort', onOuter, { once: true });
+  if (outer?.aborted) stop.abort();
+  const here: RunContext = together ? { ...c, o: { ...c.o, signal: stop.signal } } : c;
+  const records = names.map(() => ({ stages: [] as StageRecord[], notes: [] as string[], done: [] as string[] }));
+  const settled = await Promise.allSettled(names.map(async (name, i) => {
+    try {
+      return await stageResult(STAGE_TABLE[name], here, cache, records[i].stages, records[i].notes, together ? records[i].done : null);
+    } catch (err) {
+      stop.abort();
+      throw err;
+    }
+  }));
+  outer?.removeEventListener('abort', onOuter);
+  // The first failure that is not just the others being stopped because of it.
+  const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+  if (failed.length) throw failed.find((e) => e.message !== 'interrupted') ?? failed[0];
+  names.forEach((name, i) => {
+    // Written after the group, so no line lands between the bars of the stages still running.
+    for (const line of records[i].done) c.o.log(line);
+    stages.push(...records[i].stages);
+    report.notes.push(...records[i].notes);
+    const result = (settled[i] as PromiseFulfilledResult<StageResults[StageName] | null>).value;
+    (c.results as Record<StageName, unknown>)[name] = result;
+    if (result !== null) (STAGE_TABLE[name] as Stage<StageName>).report?.(c, result as never, report);
+  });
 }
 
-async function stageResult<K extends StageName>(stage: Stage<K>, c: RunContext, cache: StageCache, stages: StageRecord[], notes: string[]): Promise<StageResults[K] | null> {
+async function stageResult<K extends StageName>(stage: Stage<K>, c: RunContext, cache: StageCache, stages: StageRecord[], notes: string[], doneLines: string[] | null): Promise<StageResults[K] | null> {
   const { o } = c;
   const { name } = stage;
   const skipped = (): void => void stages.push({ name, seconds: 0, cached: false, output: '-', skipped: true });
@@ -152,7 +189,8 @@ async function stageResult<K extends StageName>(stage: Stage<K>, c: RunContext, 
   const seconds = (performance.now() - s0) / 1000;
   cache.finish(name, key, seconds, result);
   stages.push({ name, seconds, cached: false, output: out });
-  o.log(`  done in ${seconds.toFixed(1)} s`);
+  if (doneLines) doneLines.push(`  ${title}: done in ${seconds.toFixed(1)} s`);
+  else o.log(`  done in ${seconds.toFixed(1)} s`);
   return result;
 }
 

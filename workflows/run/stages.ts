@@ -23,12 +23,13 @@ import { evaluate } from '../../policy/eval/evaluate.ts';
 import type { EvalResult } from '../../policy/eval/evaluate.ts';
 import { trainBc } from '../../policy/train/bc.ts';
 import { readCheckpointState } from '../../policy/train/checkpoint.ts';
+import { trainInWorker } from '../../policy/train/in-worker.ts';
 import { trainPoseStream } from '../../policy/train/pose-stream.ts';
 import { evaluatePoseFrames } from '../../policy/eval/pose-frames.ts';
 import type { TrainProgress } from '../../policy/train/trainer.ts';
 import { openLeRobotSink } from '../../sim/dataset/lerobot-sink.ts';
 import { generate } from '../../sim/generate/generate.ts';
-import { NoGpuAdapterError, openDawn } from '../../sim/gpu/dawn.ts';
+import { RENDER_PACKAGES, probeWebGpuAdapter } from '../../sim/gpu/probe.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import { taskSpec } from '../../sim/tasks/index.ts';
@@ -69,6 +70,10 @@ export interface RunContext {
   parts: ReturnType<typeof demoParts>;
   /** The policy backend of this run (the pose stage asks whether it is a GPU). */
   backend: { name: string; device: string };
+  /** Whether BC trainings run in worker threads (CPU backends on several cores), so two can run side by side. */
+  trainInWorkers: boolean;
+  /** Whether a WebGPU adapter opens here (true) or what rendering needs (asked once per run, when a stage wants to know). */
+  rendering?: Promise<true | string>;
   /** The result of every stage so far; null where a stage was skipped or absent. */
   results: { [K in StageName]?: StageResults[K] | null };
 }
@@ -131,18 +136,22 @@ async function generateData(c: RunContext, dir: string, mode: RandomizationMode,
   return { dirs, episodes: n, frames, expertSuccess: n ? ok / n : 0 };
 }
 
-/** Trains the state BC policy on `data` into `dir`, with a progress bar. */
-async function trainPolicy(o: RunOptions, dir: string, data: DataResult): Promise<TrainResultLite> {
+/**
+ * Trains the state BC policy on `data` into `dir`, with a progress bar labelled `what`: in a worker
+ * thread when `inWorker` (the same result, bit for bit, as in this thread).
+ */
+async function trainPolicy(o: RunOptions, dir: string, data: DataResult, what: string, inWorker: boolean): Promise<TrainResultLite> {
   let bar: ReturnType<ProgressFactory> | null = null;
   const fmt = (v: number | null): string => (v === null || !Number.isFinite(v) ? '-' : v.toPrecision(4));
-  const r = await trainBc({
+  const options = {
     datasets: data.dirs, out: dir, epochs: o.epochs, seed: o.seed, backend: o.backend, overwrite: true,
     log: () => {}, signal: o.signal,
     onProgress: (p: TrainProgress) => {
-      bar ??= o.progress(p.samplesTotal, 'samples', { epoch: '-', loss: '-', 'val loss': '-' });
+      bar ??= o.progress(p.samplesTotal, `samples (${what})`, { epoch: '-', loss: '-', 'val loss': '-' });
       bar.update(p.samplesDone, { epoch: `${p.epoch}/${p.epochs}`, loss: fmt(p.loss), 'val loss': fmt(p.valLoss) });
     },
-  });
+  };
+  const r = inWorker ? await trainInWorker('bc', options) : await trainBc(options);
   (bar as ReturnType<ProgressFactory> | null)?.stop();
   const state = readCheckpointState(dir);
   return {
@@ -155,16 +164,18 @@ async function trainPolicy(o: RunOptions, dir: string, data: DataResult): Promis
   };
 }
 
-/** True when a WebGPU adapter renders here, else what is missing and how to install it. */
-async function canRender(): Promise<true | string> {
-  try {
-    const dawn = await openDawn();
-    dawn.release();
-    return true;
-  } catch (err) {
-    if (err instanceof NoGpuAdapterError) return err.message;
-    throw err;
-  }
+/**
+ * True when a WebGPU adapter opens here, else what rendering needs ("… needs <this>") and how to
+ * install it. Asked of a child process (sim/gpu/probe.ts), so Dawn's own warnings stay out of the
+ * terminal; once per run.
+ */
+function canRender(c: RunContext): Promise<true | string> {
+  c.rendering ??= probeWebGpuAdapter().then((r) => {
+    if (r.ok) return true;
+    const dawn = r.dawnLog.split('\n').find((l) => l.startsWith('Warning: '))?.slice('Warning: '.length);
+    return `a WebGPU adapter, and none opened here${dawn ? ` (Dawn: ${dawn})` : ''}; on a CPU-only machine install ${RENDER_PACKAGES} with \`npm run setup:system\` (as root; README.md, "System packages")`;
+  });
+  return c.rendering;
 }
 
 const EVAL_LABELS: Record<string, string> = {
@@ -192,19 +203,19 @@ const ablationData: Stage<'ablation-data'> = {
  * A BC training stage on the data of `data` (its key hashes that result under `dataKey`), whose
  * training curve the report shows as `model`.
  */
-function trainStage<K extends 'train' | 'train-ablation'>(name: K, data: 'demos' | 'ablation-data', dataKey: string, model: string, title: (c: RunContext) => string): Stage<K> {
+function trainStage<K extends 'train' | 'train-ablation'>(name: K, data: 'demos' | 'ablation-data', dataKey: string, model: string, what: string, title: (c: RunContext) => string): Stage<K> {
   return {
     name,
     title,
     gate: (c) => (resultOf(c, data) ? 'run' : 'absent'),
     inputs: (c) => ({ [dataKey]: resultOf(c, data), epochs: c.o.epochs, seed: c.o.seed, backend: c.o.backend ?? null }),
-    run: (c, dir) => trainPolicy(c.o, dir, resultOf(c, data) as DataResult),
+    run: (c, dir) => trainPolicy(c.o, dir, resultOf(c, data) as DataResult, what, c.trainInWorkers),
     report: (_c, t, r) => void r.training.push({ model, epochs: t.epochs, samplesPerSec: t.samplesPerSec, seconds: t.seconds }),
   };
 }
 
-const train = trainStage('train', 'demos', 'demos', 'BC (randomized data)', ({ o }) => `train the state policy (BC with DART data, ${o.epochs} epochs max)`);
-const trainAblation = trainStage('train-ablation', 'ablation-data', 'ablationData', 'BC (no randomization)', () => 'train the ablation policy on non-randomized data');
+const train = trainStage('train', 'demos', 'demos', 'BC (randomized data)', 'policy', ({ o }) => `train the state policy (BC with DART data, ${o.epochs} epochs max)`);
+const trainAblation = trainStage('train-ablation', 'ablation-data', 'ablationData', 'BC (no randomization)', 'ablation', () => 'train the ablation policy on non-randomized data');
 
 const evalStage: Stage<'eval'> = {
   name: 'eval',
@@ -250,13 +261,14 @@ const evalStage: Stage<'eval'> = {
 const pose: Stage<'pose'> = {
   name: 'pose',
   title: ({ o }) => `pose estimator: ${o.poseFrames} freshly rendered frames (and as many for its ablation), held-out error`,
-  async gate({ o, scenario, backend }) {
+  async gate(c) {
+    const { o, scenario, backend } = c;
     const gpu = backend.name === 'tfjs-node-gpu' || backend.name === 'webgpu';
     const blocks = taskSpec(scenario.task).blockCount(scenario.task);
-    const renderCheck = blocks > 0 && (o.pose === 'on' || (o.pose === 'auto' && gpu)) ? await canRender() : null;
+    const renderCheck = blocks > 0 && (o.pose === 'on' || (o.pose === 'auto' && gpu)) ? await canRender(c) : null;
     if (blocks === 0 && o.pose !== 'off') return { skip: `No pose estimator: ${scenario.id} has no blocks to locate.` };
     if (renderCheck !== null && renderCheck !== true) {
-      return { skip: `No pose estimator: it learns from rendered frames and ${renderCheck}`, log: `· pose estimator: left out (${renderCheck})` };
+      return { skip: `No pose estimator: it learns from rendered frames, which need ${renderCheck}`, log: `· pose estimator: left out; it learns from rendered frames, which need ${renderCheck}` };
     }
     if (renderCheck === true) return 'run';
     if (o.pose === 'auto') {
@@ -342,10 +354,18 @@ const reality: Stage<'reality'> = {
   },
 };
 
-/** A montage of randomized training frames (needs a WebGPU adapter; without one, a note says why). */
+/**
+ * A montage of randomized training frames. It needs a WebGPU adapter: without one it is skipped
+ * with one line naming the packages (and nothing is cached, so it renders once they are there).
+ */
 const montage: Stage<'montage'> = {
   name: 'montage',
   title: () => 'render a montage of randomized training frames',
+  async gate(c) {
+    if (c.o.skip.has('montage')) return 'run';
+    const why = await canRender(c);
+    return why === true ? 'run' : { skip: `No montage: it needs ${why}`, log: `· montage of randomized frames: left out; it needs ${why}` };
+  },
   inputs: ({ scenario, o }) => ({ scenario, seed: o.seed }),
   async run({ scenario, o }, dir) {
     try {
