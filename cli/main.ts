@@ -1,42 +1,19 @@
 /**
  * The `simreal` command line: a thin dispatcher. Each command lives in its own module under cli/
- * and registers itself on the program; the work itself belongs to sim/, policy/, bridge/, viewer/
- * and workflows/.
+ * and registers itself on the program (cli/commands.ts lists them); the work itself belongs to
+ * sim/, policy/, bridge/, viewer/ and workflows/.
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { commands } from './commands.ts';
-import { UserError } from './errors.ts';
-import { classifyFailure } from './failures.ts';
+import { buildProgram as build, runProgram } from './program.ts';
 
 export function buildProgram(): Command {
-  const program = new Command('simreal')
-    .description('Sim-to-real robot learning: randomized simulation, datasets, policies, a robot bridge and a viewer.')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: false, showGlobalOptions: false });
-  const bench = new Command('bench').description('Benchmarks; each prints one JSON object on its last line with --json.');
-  for (const c of commands) c.register(program, bench);
-  program.addCommand(bench);
-  return program;
+  return build(commands);
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return process.exitCode === undefined ? 0 : Number(process.exitCode);
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof UserError) {
-      process.stderr.write(`simreal: ${err.message}\n`);
-      return err.exitCode;
-    }
-    const known = classifyFailure(err);
-    if (known) {
-      process.stderr.write(`simreal: ${known.message}\n`);
-      return known.exitCode;
-    }
-    throw err;
-  }
+/** Runs the command line `argv` (after the program name); resolves to the exit code. */
+export function main(argv: string[]): Promise<number> {
+  return runProgram(argv, commands);
 }
 
 if (import.meta.main) {

@@ -5,6 +5,8 @@
  * how many workers rendered them or how fast. Rendering runs ahead of the consumer by at most
  * `ahead` episodes.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FrameSourceSpec, PoseFrame } from './frame-source.ts';
 
@@ -17,6 +19,15 @@ export interface FrameStreamOptions {
   start?: StreamPosition;
   /** Episodes rendered ahead of the consumer (default 4 per worker). */
   ahead?: number;
+}
+
+/**
+ * The render worker's module: the source file, or, inside a single-file bundle (a GPU machine's,
+ * made by shared/gpu/pack with frame-worker.ts as a second entry), the bundled one beside it.
+ */
+function workerModule(): URL {
+  const source = new URL('./frame-worker.ts', import.meta.url);
+  return existsSync(fileURLToPath(source)) ? source : new URL(source.href.replace(/\.ts$/, '.mjs'));
 }
 
 /** A place in the stream: episode index and frames of it already taken. */
@@ -61,7 +72,7 @@ export class FrameStream {
     const workers: Worker[] = [];
     try {
       for (let i = 0; i < n; i++) {
-        const w = new Worker(new URL('./frame-worker.ts', import.meta.url), { workerData: spec });
+        const w = new Worker(workerModule(), { workerData: spec });
         workers.push(w);
         await new Promise<void>((resolve, reject) => {
           w.once('message', (m: { ready?: boolean; ok?: boolean; error?: string; name?: string }) => {
