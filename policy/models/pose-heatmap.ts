@@ -12,7 +12,7 @@
 import type { LayersModel, Scalar, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend.ts';
 import type { Rng } from '../../sim/rng.ts';
-import { CHANNELS, COS4, COVER, HEAT, HEIGHT, MASK, OFFSET_U, OFFSET_V, SIN4, SIZE, TARGET_CHANNELS } from '../perception/heatmap.ts';
+import { CHANNELS, COS4, COVER, HEAT, HEIGHT, MASK, OFFSET_U, OFFSET_V, SIN4, SIZE, SURFACE, TARGET_CHANNELS } from '../perception/heatmap.ts';
 import { initializer } from './layers.ts';
 
 export interface HeatmapArch {
@@ -79,6 +79,8 @@ export interface HeatmapLossWeights {
   size: number;
   /** The block-coverage channel (binary cross-entropy, per cell). */
   cover: number;
+  /** The surface-height channel (L1, per cell). */
+  surface: number;
 }
 
 /**
@@ -86,14 +88,14 @@ export interface HeatmapLossWeights {
  * height is normalized by 5 cm (one unit), while 1 cm of height error moves the lifted point
  * ~1.3 cm along the table for a camera at ~37° elevation — so the height weighs 5.
  */
-export const DEFAULT_LOSS_WEIGHTS: HeatmapLossWeights = { offset: 1, height: 5, yaw: 0.1, size: 0.1, cover: 1 };
+export const DEFAULT_LOSS_WEIGHTS: HeatmapLossWeights = { offset: 1, height: 5, yaw: 0.1, size: 0.1, cover: 1, surface: 1 };
 
 /**
  * CenterNet's loss: penalty-reduced focal loss on the heat (α = 2, β = 4) plus L1 on the offsets
  * and the height at the cells that hold a block centre, each summed and divided by the number of
  * centres in the batch. Returns the total and its parts.
  */
-export function heatmapLoss(tf: TF, pred: Tensor, target: Tensor, w: HeatmapLossWeights): { total: Scalar; heat: Scalar; offset: Scalar; height: Scalar; yaw: Scalar; size: Scalar; cover: Scalar } {
+export function heatmapLoss(tf: TF, pred: Tensor, target: Tensor, w: HeatmapLossWeights): { total: Scalar; heat: Scalar; offset: Scalar; height: Scalar; yaw: Scalar; size: Scalar; cover: Scalar; surface: Scalar } {
   return tf.tidy(() => {
     const [n, g] = pred.shape as number[];
     const p = pred.reshape([n * g * g, CHANNELS]);
@@ -114,7 +116,9 @@ export function heatmapLoss(tf: TF, pred: Tensor, target: Tensor, w: HeatmapLoss
     const sizeLoss = tf.div(l1(SIZE), centres) as Scalar;
     // Coverage: mean binary cross-entropy over every cell (its target is a fraction in [0, 1]).
     const coverLoss = tf.losses.sigmoidCrossEntropy(col(t, COVER), col(p, COVER)) as Scalar;
-    const total = tf.addN([heatLoss, tf.mul(offsetLoss, w.offset), tf.mul(heightLoss, w.height), tf.mul(yawLoss, w.yaw), tf.mul(sizeLoss, w.size), tf.mul(coverLoss, w.cover)]) as Scalar;
-    return { total, heat: heatLoss, offset: offsetLoss, height: heightLoss, yaw: yawLoss, size: sizeLoss, cover: coverLoss };
+    // Surface height: mean absolute error over every cell.
+    const surfaceLoss = tf.mean(tf.abs(tf.sub(col(p, SURFACE), col(t, SURFACE)))) as Scalar;
+    const total = tf.addN([heatLoss, tf.mul(offsetLoss, w.offset), tf.mul(heightLoss, w.height), tf.mul(yawLoss, w.yaw), tf.mul(sizeLoss, w.size), tf.mul(coverLoss, w.cover), tf.mul(surfaceLoss, w.surface)]) as Scalar;
+    return { total, heat: heatLoss, offset: offsetLoss, height: heightLoss, yaw: yawLoss, size: sizeLoss, cover: coverLoss, surface: surfaceLoss };
   });
 }

@@ -25,7 +25,7 @@ import { cameraFromFrame } from '../../sim/camera/camera.ts';
 import type { CameraFile } from '../../sim/camera/camera-file.ts';
 import { project } from '../../sim/camera/projection.ts';
 import { augment } from './augment.ts';
-import { DEFAULT_VIEW_JITTER, jitterCamera, rectify, rectifyIds, rectifyMap, sourceDensity, virtualCamera } from './virtual-view.ts';
+import { DEFAULT_VIEW_JITTER, jitterCamera, rectify, rectifyIds, rectifyMap, rectifyValues, sourceDensity, virtualCamera } from './virtual-view.ts';
 import type { VirtualViewOptions } from './virtual-view.ts';
 
 export interface FrameSourceSpec {
@@ -44,7 +44,10 @@ export interface FrameSourceSpec {
   dartNoise: number;
   /** Training frames: jitter the virtual view and apply camera effects (augment.ts). */
   augment?: boolean;
-  /** Also render instance segmentation (for sorting the estimator's misses by what it saw). */
+  /**
+   * Also render instance segmentation and depth: the coverage and surface-height targets of
+   * training (heatmap.ts), and sorting the estimator's misses by what it saw.
+   */
   labels?: boolean;
 }
 
@@ -66,6 +69,8 @@ export interface PoseFrame {
   step: number;
   /** Instance ids in the virtual view (labels only; ids as in sim/render/look.ts). */
   segmentation?: Uint16Array;
+  /** Height above the table (m) of the surface seen at each pixel of the virtual view (labels only). */
+  surface?: Float32Array;
   /** What the robot knew of itself at that moment (tool centre point between the finger pads, finger opening and command). */
   robot: { tcp: Vec3; width: number; grip: number };
 }
@@ -97,6 +102,25 @@ function sampleStates(env: TabletopEnv, scenario: Scenario, seed: number, dartNo
     },
   });
   return kept.sort((a, b) => a.step - b.step).map((k) => k.state);
+}
+
+/**
+ * Height above the table of the surface each pixel of a depth image sees (depth along the optical
+ * axis, an undistorted camera): the table frame's z of the point, clamped to [0, 0.3] m (the floor
+ * and far walls read 0, like the table: what matters is what stands on it).
+ */
+export function surfaceHeights(depth: Float32Array, cam: CameraFile): Float32Array {
+  const { fx, fy, cx, cy } = cam.intrinsics;
+  const m = cam.cameraToTable;
+  const out = new Float32Array(depth.length);
+  for (let i = 0; i < depth.length; i++) {
+    const d = depth[i];
+    if (!(d > 0)) continue;
+    const x = ((i % cam.width) + 0.5 - cx) / fx * d, y = (Math.floor(i / cam.width) + 0.5 - cy) / fy * d;
+    const z = m[8] * x + m[9] * y + m[10] * d + m[11];
+    out[i] = z < 0 ? 0 : z > 0.3 ? 0.3 : z;
+  }
+  return out;
 }
 
 /** The robot's own state in a snapshot: the tool centre point midway between the fingers, as Scene.tcp(). */
@@ -134,7 +158,7 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
     const pending: Array<Promise<ViewImages[]>> = [];
     for (const [k, state] of states.entries()) {
       builder.setLook(sampleLook(visual, spec.looks, deriveSeed(seed, 'look', k), state.bodies.map((b) => b.name)));
-      pending.push(renderer.render([{ builder, camera: spec.camera, state, noiseSeed: deriveSeed(seed, 'noise', k) }], { segmentation: !!spec.labels }));
+      pending.push(renderer.render([{ builder, camera: spec.camera, state, noiseSeed: deriveSeed(seed, 'noise', k) }], { segmentation: !!spec.labels, depth: !!spec.labels }));
     }
     const out: PoseFrame[] = [];
     for (const [k, state] of states.entries()) {
@@ -154,6 +178,7 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
       });
       const frame: PoseFrame = { rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: state.step, robot: robotOf(state) };
       if (view.segmentation) frame.segmentation = rectifyIds(view.segmentation, spec.renderSize, spec.renderSize, map);
+      if (view.depth) frame.surface = rectifyValues(surfaceHeights(view.depth, source), spec.renderSize, spec.renderSize, map);
       out.push(frame);
     }
     return out;

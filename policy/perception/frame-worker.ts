@@ -37,7 +37,7 @@ port.on('message', (msg: { index: number; seed: number } | { close: true }) => {
     try {
       const t0 = performance.now();
       const frames = await source.episode(msg.seed);
-      port.postMessage({ ok: true, index: msg.index, seed: msg.seed, frames, ms: performance.now() - t0 }, frames.flatMap((f) => [f.rgb.buffer as ArrayBuffer, ...(f.segmentation ? [f.segmentation.buffer as ArrayBuffer] : [])]));
+      port.postMessage({ ok: true, index: msg.index, seed: msg.seed, frames, ms: performance.now() - t0 }, frames.flatMap((f) => [f.rgb, f.segmentation, f.surface].filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer)));
     } catch (err) {
       port.postMessage({ ok: false, index: msg.index, seed: msg.seed, error: (err as Error).stack ?? String(err) });
     }

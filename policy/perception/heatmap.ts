@@ -8,11 +8,13 @@
  *   4  sin 4ψ and 5 cos 4ψ of the block's yaw ψ (a cube looks the same every 90°, as the state
  *      observation has it, sim/tasks/features.ts);
  *   6  the block's edge length, (s − SIZE_MEAN) / SIZE_SCALE;
- *   7  the logit of the fraction of the cell a block covers (the renderer's segmentation).
+ *   7  the logit of the fraction of the cell a block covers (the renderer's segmentation);
+ *   8  the mean height above the table of the surfaces the cell sees, / SURFACE_SCALE (depth).
  *
- * Channel 7 is for learning only: every pixel of a frame supervises it, where the centres give
- * two cells a frame, so "what a block looks like" is learned from far more labels than the
- * heat's positives alone provide (a dense auxiliary task, as in multi-task detectors).
+ * Channels 7 and 8 are for learning only: every pixel of a frame supervises them, where the
+ * centres give two cells a frame, so "what a block looks like" is learned from far more labels
+ * than the heat's positives alone provide (dense auxiliary tasks, as in multi-task detectors).
+ * The surface height is what tells a cube from a flat texture that looks like one: relief.
  *
  * Decoding takes the strongest local maxima, refines each to a sub-pixel image point with its
  * offsets and lifts it to the table along the camera ray, to the plane at its predicted height.
@@ -33,11 +35,13 @@ export const SIN4 = 4;
 export const COS4 = 5;
 export const SIZE = 6;
 export const COVER = 7;
+export const SURFACE = 8;
 /** Output channels. */
-export const CHANNELS = 8;
-/** Target channels: the eight above plus a mask of the cells that hold a block centre. */
-export const TARGET_CHANNELS = 9;
-export const MASK = 8;
+export const CHANNELS = 9;
+/** Target channels: the nine above plus a mask of the cells that hold a block centre. */
+export const TARGET_CHANNELS = 10;
+export const MASK = 9;
+export const SURFACE_SCALE = 0.05;
 
 /** Height normalization: a resting block of 5 cm has its centre at 2.5 cm. */
 export const HEIGHT_MEAN = 0.025;
@@ -55,6 +59,8 @@ export interface BlockTargets {
   sizes: ArrayLike<number>;
   /** Instance ids of the input image (size² ids; blocks are 2…1+B), for the coverage channel. */
   segmentation?: Uint16Array;
+  /** Height above the table of what each pixel sees (m), for the surface channel. */
+  surface?: Float32Array;
 }
 
 export interface GridSpec {
@@ -80,6 +86,7 @@ export function writeTargets(g: GridSpec, t: BlockTargets, out: Float32Array, k:
   const base = k * G * G * TARGET_CHANNELS;
   out.fill(0, base, base + G * G * TARGET_CHANNELS);
   if (t.segmentation) writeCoverage(g, t.segmentation, pixels.length, out, base);
+  if (t.surface) writeSurface(g, t.surface, out, base);
   const r = Math.ceil(3 * g.sigma);
   for (let b = 0; b < pixels.length; b++) {
     const cu = pixels[b][0] / g.stride, cv = pixels[b][1] / g.stride;
@@ -113,6 +120,15 @@ function writeCoverage(g: GridSpec, seg: Uint16Array, blocks: number, out: Float
       const id = seg[y * g.size + x];
       if (id >= 2 && id < 2 + blocks) out[base + (row + Math.floor(x / s)) * TARGET_CHANNELS + COVER] += per;
     }
+  }
+}
+
+/** Mean surface height of each cell's pixels, / SURFACE_SCALE, into the SURFACE channel of one sample. */
+function writeSurface(g: GridSpec, surface: Float32Array, out: Float32Array, base: number): void {
+  const G = gridSize(g), s = g.stride, per = 1 / (s * s * SURFACE_SCALE);
+  for (let y = 0; y < g.size; y++) {
+    const row = Math.floor(y / s) * G;
+    for (let x = 0; x < g.size; x++) out[base + (row + Math.floor(x / s)) * TARGET_CHANNELS + SURFACE] += surface[y * g.size + x] * per;
   }
 }
 

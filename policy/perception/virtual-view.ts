@@ -170,6 +170,21 @@ export function rectify(src: Uint8Array, sw: number, sh: number, map: RectifyMap
   }
 }
 
+/** Resamples a float image (one value a pixel) through `map`: nearest source pixel of each sample, averaged; 0 outside. */
+export function rectifyValues(src: Float32Array, sw: number, sh: number, map: RectifyMap): Float32Array {
+  const n = map.width * map.height, per = map.ss * map.ss;
+  const out = new Float32Array(n);
+  for (let i = 0, q = 0; i < n; i++) {
+    let a = 0;
+    for (let s = 0; s < per; s++, q += 2) {
+      const x = Math.floor(map.points[q]), y = Math.floor(map.points[q + 1]);
+      if (x >= 0 && y >= 0 && x < sw && y < sh) a += src[y * sw + x];
+    }
+    out[i] = a / per;
+  }
+  return out;
+}
+
 /** Resamples an id image (segmentation) through `map`: nearest source pixel of each pixel's first sample; 0 outside. */
 export function rectifyIds(src: Uint16Array, sw: number, sh: number, map: RectifyMap): Uint16Array {
   const n = map.width * map.height, per = map.ss * map.ss;

@@ -194,8 +194,8 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
     labels: true,
   };
   const grid: GridSpec = { size: viewSize, stride: arch.stride, sigma: 1 };
-  // Dataset frames carry no segmentation: their coverage channel is left unsupervised.
-  const weights = o.dataset ? { ...DEFAULT_LOSS_WEIGHTS, cover: 0 } : DEFAULT_LOSS_WEIGHTS;
+  // Dataset frames carry no segmentation or depth: their dense channels are left unsupervised.
+  const weights = o.dataset ? { ...DEFAULT_LOSS_WEIGHTS, cover: 0, surface: 0 } : DEFAULT_LOSS_WEIGHTS;
   const G = gridSize(grid);
   const data = o.dataset ? new DatasetPoseFrames(o.dataset, o.scenario, spec.view) : null;
   const split = o.dataset ? splitByEpisode(o.dataset, 0.1, seed) : null;
@@ -262,7 +262,7 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
       for (let k = 0; k < bs; k++) {
         const f = await stream.next();
         xs.set(f.rgb, k * viewSize * viewSize * 3);
-        writeTargets(grid, { pixels: f.pixels, heights: f.blocks.map((b) => b[2]), yaws: f.yaws, sizes: f.sizes, segmentation: f.segmentation }, ys, k);
+        writeTargets(grid, { pixels: f.pixels, heights: f.blocks.map((b) => b[2]), yaws: f.yaws, sizes: f.sizes, segmentation: f.segmentation, surface: f.surface }, ys, k);
       }
       const lr = learningRateAt(frames, total, peak, d.warmupFrames, d.finalLearningRate);
       (optimizer as unknown as { learningRate: number }).learningRate = lr;
