@@ -12,6 +12,7 @@ import type { Scenario } from '../../sim/scenario.ts';
 import { PolicyInputError } from '../errors.ts';
 import type { PerceptionCard } from '../model-card.ts';
 import { createFrameSource } from '../perception/frame-source.ts';
+import { EXTRA_BLOCK_ID_BASE } from '../perception/frame-source.ts';
 import type { PoseFrame } from '../perception/frame-source.ts';
 import { poseEstimatorOf, toEstimate } from '../perception/estimator.ts';
 import { assignEstimates, summarizeErrors } from '../perception/measure.ts';
@@ -112,7 +113,7 @@ export function withArm(f: PoseFrame, positions: Vec3[], detections: Detection[]
  */
 export function missCause(f: PoseFrame, b: number, d: Detection | undefined, stride: number): string {
   const seg = f.segmentation;
-  const B = f.blocks.length, id = 2 + b;
+  const id = f.blockIds[b];
   const size = f.camera.width;
   if (seg) {
     let visible = 0;
@@ -125,11 +126,17 @@ export function missCause(f: PoseFrame, b: number, d: Detection | undefined, str
   const x = Math.min(size - 1, Math.max(0, Math.floor(d.u))), y = Math.min(size - 1, Math.max(0, Math.floor(d.v)));
   const at = seg[y * size + x];
   if (at === id) return 'peak on the block, off its centre';
-  if (at >= 2 && at < 2 + B) return 'peak on another block';
-  if (at >= 2 + B && at < 2 + B + 3) return 'peak on the gripper';
+  if (f.blockIds.includes(at)) return 'peak on another block';
+  if (gripperIds(f).has(at)) return 'peak on the gripper';
   if (at >= DISTRACTOR_ID_BASE) return 'peak on a distractor';
   if (at === 1) return 'peak on the table texture';
   return 'peak on the floor or walls';
+}
+
+/** Segmentation ids of the palm and fingers: the three ids after the scene's blocks (sim/scene.ts snapshot order). */
+function gripperIds(f: PoseFrame): Set<number> {
+  const last = Math.max(...f.blockIds.filter((i) => i < EXTRA_BLOCK_ID_BASE));
+  return new Set([last + 1, last + 2, last + 3]);
 }
 
 function blockNames(scenario: Scenario, n: number): string[] {

@@ -100,7 +100,7 @@ export class DatasetPoseFrames {
     });
     const st = set.state, S = set.stateNames.length, col = (n: string) => st[f * S + set.stateNames.indexOf(n)];
     const robot = { tcp: [col('tcp.x'), col('tcp.y'), col('tcp.z')] as Vec3, width: col('gripper.width'), grip: col('gripper.command') };
-    return { rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: f - ep.start, robot };
+    return { rgb, blocks, yaws, sizes, blockIds: blocks.map((_, b) => 2 + b), pixels, camera, source, seed, step: f - ep.start, robot };
   }
 }
 

@@ -45,6 +45,12 @@ export interface FrameSourceSpec {
   /** Training frames: jitter the virtual view and apply camera effects (augment.ts). */
   augment?: boolean;
   /**
+   * Training frames: up to this many extra cubes drawn on the table in each frame (no physics:
+   * they are only seen), labelled as blocks. More blocks a frame, in more arrangements and
+   * occlusions, for the same rendering and training cost. Default 0.
+   */
+  extraBlocks?: number;
+  /**
    * Also render instance segmentation and depth: the coverage and surface-height targets of
    * training (heatmap.ts), and sorting the estimator's misses by what it saw.
    */
@@ -59,6 +65,8 @@ export interface PoseFrame {
   /** Each block's yaw about the table's z axis (rad) and edge length (m). */
   yaws: number[];
   sizes: number[];
+  /** Each block's id in the segmentation (the scenario's blocks first, then any extra cubes). */
+  blockIds: number[];
   /** Pixel coordinates of each block centre in the virtual view. */
   pixels: Array<[number, number]>;
   /** The virtual camera the frame is drawn in. */
@@ -132,17 +140,46 @@ export function robotOf(state: SimState): PoseFrame['robot'] {
   return { tcp, width: state.gripper.width, grip: state.gripper.grip };
 }
 
-/** Each block's centre (table frame), yaw about z and edge length, in the scenario's order. */
-export function blockTruth(state: SimState): { blocks: Vec3[]; yaws: number[]; sizes: number[] } {
-  const blocks: Vec3[] = [], yaws: number[] = [], sizes: number[] = [];
+/** Each block's centre (table frame), yaw about z, edge length and id, in the scenario's order. */
+export function blockTruth(state: SimState): { blocks: Vec3[]; yaws: number[]; sizes: number[]; blockIds: number[] } {
+  const blocks: Vec3[] = [], yaws: number[] = [], sizes: number[] = [], blockIds: number[] = [];
   for (const b of state.bodies) {
     if (b.kind !== 'block') continue;
+    blockIds.push(b.id);
     blocks.push([b.position[0], b.position[1], b.position[2]]);
     const [x, y, z, w] = b.quaternion;
     yaws.push(Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)));
     sizes.push(b.shape.type === 'box' ? 2 * b.shape.halfExtents[0] : 0);
   }
-  return { blocks, yaws, sizes };
+  return { blocks, yaws, sizes, blockIds };
+}
+
+/** Segmentation id of extra cube k (between the scene's own ids and the distractors'). */
+export const EXTRA_BLOCK_ID_BASE = 900;
+
+/**
+ * `state` with up to `max` extra cubes standing on the table inside `region`, clear of the blocks
+ * there and of the gripper's footprint (sizes 4.2–5.8 cm, yaws within ±45°).
+ */
+export function withExtraBlocks(state: SimState, max: number, region: VirtualViewOptions['region'], rng: Rng): SimState {
+  const n = rng.int(0, max);
+  if (n === 0) return state;
+  const taken = state.bodies.filter((b) => b.kind === 'block').map((b) => ({ x: b.position[0], y: b.position[1], r: 0.045 }));
+  const palm = state.gripper.position;
+  const bodies = [...state.bodies];
+  for (let k = 0, tries = 0; k < n && tries < 50; tries++) {
+    const s = rng.uniform(0.042, 0.058);
+    const x = rng.uniform(region.min[0] + 0.03, region.max[0] - 0.03), y = rng.uniform(region.min[1] + 0.03, region.max[1] - 0.03);
+    if (Math.hypot(x - palm[0], y - palm[1]) < 0.07 || taken.some((t) => Math.hypot(t.x - x, t.y - y) < t.r + 0.75 * s + 0.01)) continue;
+    const yaw = rng.uniform(-Math.PI / 4, Math.PI / 4);
+    taken.push({ x, y, r: 0.75 * s });
+    bodies.push({
+      id: EXTRA_BLOCK_ID_BASE + k, name: `extra${k}`, kind: 'block', shape: { type: 'box', halfExtents: [s / 2, s / 2, s / 2] },
+      position: [x, y, s / 2], quaternion: [0, 0, Math.sin(yaw / 2), Math.cos(yaw / 2)],
+    });
+    k++;
+  }
+  return { ...state, bodies };
 }
 
 export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSource> {
@@ -155,6 +192,10 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
   async function episode(seed: number): Promise<PoseFrame[]> {
     const rng = new Rng(deriveSeed(seed, 'pose-frames'));
     const states = sampleStates(env, spec.scenario, seed, rng.uniform(0, spec.dartNoise), spec.framesPerEpisode, rng.fork('steps'));
+    if (spec.extraBlocks) {
+      const extras = rng.fork('extra-blocks');
+      states.forEach((s, k) => (states[k] = withExtraBlocks(s, spec.extraBlocks!, spec.view.region, extras)));
+    }
     const pending: Array<Promise<ViewImages[]>> = [];
     for (const [k, state] of states.entries()) {
       builder.setLook(sampleLook(visual, spec.looks, deriveSeed(seed, 'look', k), state.bodies.map((b) => b.name)));
@@ -171,12 +212,12 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
       const rgb = new Uint8Array(size * size * 3);
       rectify(view.rgb as Uint8Array, spec.renderSize, spec.renderSize, map, rgb);
       if (spec.augment) augment(rgb, size, size, frameRng);
-      const { blocks, yaws, sizes } = blockTruth(state);
+      const { blocks, yaws, sizes, blockIds } = blockTruth(state);
       const pixels = blocks.map((p) => {
         const q = project(camera, p);
         return [q.u, q.v] as [number, number];
       });
-      const frame: PoseFrame = { rgb, blocks, yaws, sizes, pixels, camera, source, seed, step: state.step, robot: robotOf(state) };
+      const frame: PoseFrame = { rgb, blocks, yaws, sizes, blockIds, pixels, camera, source, seed, step: state.step, robot: robotOf(state) };
       if (view.segmentation) frame.segmentation = rectifyIds(view.segmentation, spec.renderSize, spec.renderSize, map);
       if (view.depth) frame.surface = rectifyValues(surfaceHeights(view.depth, source), spec.renderSize, spec.renderSize, map);
       out.push(frame);

@@ -57,8 +57,9 @@ export interface BlockTargets {
   heights: ArrayLike<number>;
   yaws: ArrayLike<number>;
   sizes: ArrayLike<number>;
-  /** Instance ids of the input image (size² ids; blocks are 2…1+B), for the coverage channel. */
+  /** Instance ids of the input image (size² ids), for the coverage channel, with the blocks' ids. */
   segmentation?: Uint16Array;
+  blockIds?: readonly number[];
   /** Height above the table of what each pixel sees (m), for the surface channel. */
   surface?: Float32Array;
 }
@@ -85,7 +86,7 @@ export function writeTargets(g: GridSpec, t: BlockTargets, out: Float32Array, k:
   const G = gridSize(g);
   const base = k * G * G * TARGET_CHANNELS;
   out.fill(0, base, base + G * G * TARGET_CHANNELS);
-  if (t.segmentation) writeCoverage(g, t.segmentation, pixels.length, out, base);
+  if (t.segmentation) writeCoverage(g, t.segmentation, new Set(t.blockIds ?? Array.from({ length: pixels.length }, (_, b) => 2 + b)), out, base);
   if (t.surface) writeSurface(g, t.surface, out, base);
   const r = Math.ceil(3 * g.sigma);
   for (let b = 0; b < pixels.length; b++) {
@@ -112,13 +113,13 @@ export function writeTargets(g: GridSpec, t: BlockTargets, out: Float32Array, k:
 }
 
 /** Fraction of each cell's pixels that show a block, into the COVER channel of one sample. */
-function writeCoverage(g: GridSpec, seg: Uint16Array, blocks: number, out: Float32Array, base: number): void {
+function writeCoverage(g: GridSpec, seg: Uint16Array, blocks: ReadonlySet<number>, out: Float32Array, base: number): void {
   const G = gridSize(g), s = g.stride, per = 1 / (s * s);
   for (let y = 0; y < g.size; y++) {
     const row = Math.floor(y / s) * G;
     for (let x = 0; x < g.size; x++) {
       const id = seg[y * g.size + x];
-      if (id >= 2 && id < 2 + blocks) out[base + (row + Math.floor(x / s)) * TARGET_CHANNELS + COVER] += per;
+      if (blocks.has(id)) out[base + (row + Math.floor(x / s)) * TARGET_CHANNELS + COVER] += per;
     }
   }
 }

@@ -60,6 +60,8 @@ export const POSE_STREAM_DEFAULTS = {
   framesPerEpisode: 8,
   dartNoise: 0.2,
   warmupFrames: 1_000,
+  /** Extra cubes (up to) drawn in each training frame (frame-source.ts). */
+  extraBlocks: 3,
   finalLearningRate: 0.05,
 };
 
@@ -133,7 +135,7 @@ export function learningRateAt(frames: number, total: number, peak: number, warm
  * `simreal eval --frames` measures on other frames than those watched during training.
  */
 export async function heldoutFrames(spec: FrameSourceSpec, count: number, base = DEFAULT_EVAL_SEED + 1): Promise<PoseFrame[]> {
-  const source = await createFrameSource({ ...spec, looks: 'heldout', physics: 'heldout', augment: false, framesPerEpisode: Math.min(4, spec.framesPerEpisode) });
+  const source = await createFrameSource({ ...spec, looks: 'heldout', physics: 'heldout', augment: false, extraBlocks: 0, framesPerEpisode: Math.min(4, spec.framesPerEpisode) });
   const frames: PoseFrame[] = [];
   // Every episode gives at least one frame, so `count` seeds are always enough.
   const { seeds } = evalSeeds(count, base);
@@ -190,8 +192,9 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
     framesPerEpisode: d.framesPerEpisode,
     dartNoise: d.dartNoise,
     augment,
-    // Segmentation supervises the coverage channel (heatmap.ts).
+    // Segmentation and depth supervise the coverage and surface channels (heatmap.ts).
     labels: true,
+    extraBlocks: d.extraBlocks,
   };
   const grid: GridSpec = { size: viewSize, stride: arch.stride, sigma: 1 };
   // Dataset frames carry no segmentation or depth: their dense channels are left unsupervised.
@@ -262,7 +265,7 @@ export async function trainPoseStream(o: PoseStreamOptions): Promise<PoseStreamR
       for (let k = 0; k < bs; k++) {
         const f = await stream.next();
         xs.set(f.rgb, k * viewSize * viewSize * 3);
-        writeTargets(grid, { pixels: f.pixels, heights: f.blocks.map((b) => b[2]), yaws: f.yaws, sizes: f.sizes, segmentation: f.segmentation, surface: f.surface }, ys, k);
+        writeTargets(grid, { pixels: f.pixels, heights: f.blocks.map((b) => b[2]), yaws: f.yaws, sizes: f.sizes, segmentation: f.segmentation, blockIds: f.blockIds, surface: f.surface }, ys, k);
       }
       const lr = learningRateAt(frames, total, peak, d.warmupFrames, d.finalLearningRate);
       (optimizer as unknown as { learningRate: number }).learningRate = lr;

@@ -12,7 +12,7 @@ const camera = virtualCamera(real, { size: 96, region: { min: [-0.22, -0.22, 0],
 
 function frame(blocks: Vec3[], robot: PoseFrame['robot']): PoseFrame {
   return {
-    rgb: new Uint8Array(0), blocks, yaws: blocks.map(() => 0), sizes: blocks.map(() => 0.05),
+    rgb: new Uint8Array(0), blocks, yaws: blocks.map(() => 0), sizes: blocks.map(() => 0.05), blockIds: blocks.map((_, b) => 2 + b),
     pixels: blocks.map((b) => { const q = project(camera, b); return [q.u, q.v] as [number, number]; }),
     camera, source: real, seed: 1, step: 0, robot,
   };
