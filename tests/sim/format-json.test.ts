@@ -11,6 +11,9 @@ import { openLeRobotSink } from '../../sim/dataset/lerobot-sink.ts';
 import { formatJson } from '../../sim/format-json.ts';
 import { JsonlSink } from '../../sim/generate/jsonl-sink.ts';
 import type { GenerationMeta } from '../../sim/generate/sink.ts';
+import { TabletopEnv } from '../../sim/env.ts';
+import { runEpisode } from '../../sim/episode.ts';
+import { EXPERTS } from '../../sim/experts/index.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 
 /** A range `[min, max]` spread over four lines, as JSON.stringify(v, null, n) writes it. */
@@ -49,7 +52,9 @@ describe('formatJson', () => {
       mkdirSync(join(dir, 'jsonl'));
       const jsonl = new JsonlSink(join(dir, 'jsonl'), meta, false);
       await jsonl.close();
+      // A LeRobot dataset writes meta/simreal.json with its first episode.
       const lerobot = await openLeRobotSink(join(dir, 'lerobot'), meta, false);
+      await lerobot.write(runEpisode(new TabletopEnv(scenario, { randomization: 'train' }), EXPERTS[scenario.task.id], { index: 0, seed: 1 }));
       await lerobot.close();
       for (const file of [join(dir, 'jsonl', 'meta.json'), join(dir, 'lerobot', 'meta', 'simreal.json')]) {
         const text = readFileSync(file, 'utf8');
