@@ -17,7 +17,6 @@ import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
 import { asUserError, UserError } from './errors.ts';
 import { loadScenarioOrExit, parseBackend, parseIntOption } from './options.ts';
-import { NoGpuAdapterError } from '../sim/gpu/dawn.ts';
 
 interface EvalFlags {
   episodes: string;
@@ -55,7 +54,6 @@ async function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlag
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } catch (err) {
     (progress as Progress | null)?.stop();
-    if (err instanceof NoGpuAdapterError) throw new UserError(err.message, 3);
     throw asUserError(err);
   }
 }
@@ -93,7 +91,6 @@ async function run(modelDir: string, scenarioPath: string, flags: EvalFlags): Pr
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } catch (err) {
     (progress as Progress | null)?.stop();
-    if (err instanceof NoGpuAdapterError) throw new UserError(err.message, 3);
     throw asUserError(err);
   }
 }

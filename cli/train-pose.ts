@@ -13,7 +13,6 @@ import type { PoseStreamOptions } from '../policy/train/pose-stream.ts';
 import type { Scenario } from '../sim/scenario.ts';
 import type { PoseStreamProgress } from '../policy/train/pose-stream.ts';
 import { UserError, asUserError } from './errors.ts';
-import { NoGpuAdapterError } from '../sim/gpu/dawn.ts';
 import { loadScenarioOrExit, parseBackend, parseIntOption, parseNumberOption } from './options.ts';
 import { twoStageInterrupt } from './signals.ts';
 import { createProgress } from './progress.ts';
@@ -122,7 +121,6 @@ async function train(f: StreamFlags, source: Pick<PoseStreamOptions, 'scenario' 
     if (f.json) process.stdout.write(`${JSON.stringify(result.card)}\n`);
   } catch (err) {
     (bar as Progress | null)?.stop();
-    if (err instanceof NoGpuAdapterError) throw new UserError(err.message, 3);
     throw asUserError(err);
   } finally {
     interrupt.release();
