@@ -30,7 +30,7 @@ describe('simreal train pose and eval --frames, failing', () => {
     }
   }, 240_000);
 
-  it('refuses --frames on a model that is not a pose estimator, and a bad scenario, naming them', async () => {
+  it('refuses a scenario file that does not exist, naming it (exit 2)', async () => {
     const r = await runCli(['train', 'pose', join(dir, 'nope.json'), '--out', join(dir, 'q')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/nope\.json/);
