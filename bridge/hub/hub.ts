@@ -8,22 +8,21 @@
  * whose socket already holds more than `backpressure.dropAboveBytes` unsent: a slow viewer loses
  * frames and never delays anybody else (nothing here ever waits on a socket).
  *
- * Safety state per robot: an exclusive lease, a watchdog (no command within commandTimeoutMs
- * while moving → `hold`, and everyone is told why), a latched e-stop (raised by any controller or
- * the robot itself, cleared only by `reset` from the lease holder), and the clamp.
+ * Each robot's safety state (lease, watchdog, e-stop, clamp, pose estimate) is a RobotSlot
+ * (robot-slot.ts); this file keeps connections (rate limits, error budgets, backpressure, bulk
+ * frame sending) and routes messages between them and the slots.
  */
 import type { WebSocket } from 'ws';
-import { performance } from 'node:perf_hooks';
 import { parseMessage, SUBPROTOCOL, PROTOCOL_VERSION, PERMISSIONS, FRAME_KINDS } from '../protocol.ts';
-import type {
-  ActionVector, ClientMessageOf, ErrorCode, Features, HoldReason, HubMessage, Peer, Role, RobotInfo, RobotState,
-  SafetyLimits, ClampReason, Frame,
-} from '../protocol.ts';
+import type { ClientMessageOf, ErrorCode, HubMessage, Peer, Role, RobotInfo, Frame } from '../protocol.ts';
 import { resolveHubConfig, intersectLimits } from '../config.ts';
 import type { HubConfig, HubConfigInput } from '../config.ts';
-import { CommandClamp } from './safety.ts';
-import type { Pose4 } from './safety.ts';
 import { TokenBucket } from './rate-limit.ts';
+import { RobotSlot } from './robot-slot.ts';
+import type { SlotLink } from './robot-slot.ts';
+import { hubNow } from './clock.ts';
+
+export { hubNow };
 
 /** Where the hub reports every message it handles (the MCAP recorder implements it). */
 export interface HubRecorder {
@@ -65,11 +64,6 @@ export interface HubStats {
   closedForAbuse: number;
 }
 
-/** Hub clock: ms since the Unix epoch with sub-ms resolution, monotonic within the process. */
-export function hubNow(): number {
-  return performance.timeOrigin + performance.now();
-}
-
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 
@@ -86,49 +80,10 @@ interface Conn {
   /** robot id (or `*`) → wanted binary channels (null: all). */
   subs: Map<string, Set<string> | null>;
   leases: Set<string>;
-  robot: RobotEntry | null;
+  robot: RobotSlot<Conn> | null;
   alive: boolean;
   closed: boolean;
   dropped: number;
-}
-
-interface PendingCommand {
-  ctrlSeq: number;
-  conn: Conn;
-  requested: ActionVector;
-  sent: ActionVector;
-  clamped: ClampReason[];
-  received: number;
-}
-
-interface SentDelta {
-  seq: number;
-  d: Pose4;
-  acked: boolean;
-}
-
-interface RobotEntry {
-  id: string;
-  handle: number;
-  name: string | undefined;
-  model: string | undefined;
-  features: Features;
-  limits: SafetyLimits;
-  conn: Conn | null;
-  state: RobotState;
-  clamp: CommandClamp;
-  hubSeq: number;
-  pending: Map<number, PendingCommand>;
-  lastCtrlSeq: number;
-  leaseConn: Conn | null;
-  watchdog: NodeJS.Timeout | null;
-  pose: Pose4 | null;
-  grip: number | null;
-  poseAt: number;
-  deltas: SentDelta[];
-  /** Feature keys in declaration order: a frame's channel number indexes this. */
-  channels: string[];
-  subscribers: Set<Conn>;
 }
 
 export class BridgeHub {
@@ -136,7 +91,7 @@ export class BridgeHub {
   private readonly recorder: HubRecorder | undefined;
   private readonly log: (line: string) => void;
   private readonly conns = new Set<Conn>();
-  private readonly robots = new Map<string, RobotEntry>();
+  private readonly robots = new Map<string, RobotSlot<Conn>>();
   private readonly wildcardSubs = new Set<Conn>();
   private nextSession = 1;
   private nextHandle = 1;
@@ -163,7 +118,7 @@ export class BridgeHub {
 
   /** Robots known to the hub (connected or not), as sent to clients. */
   robotList(): RobotInfo[] {
-    return [...this.robots.values()].map((r) => this.info(r));
+    return [...this.robots.values()].map((r) => r.info());
   }
 
   get connectionCount(): number {
@@ -224,8 +179,8 @@ export class BridgeHub {
     this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const r of this.robots.values()) {
-      if (r.conn) this.hold(r, 'hub_shutdown', 'the hub is shutting down');
-      this.stopWatchdog(r);
+      if (r.conn) r.hold('hub_shutdown', 'the hub is shutting down');
+      r.stopWatchdog();
     }
     const closed: Promise<void>[] = [];
     for (const c of this.conns) {
@@ -238,6 +193,14 @@ export class BridgeHub {
     }
     await Promise.all(closed);
     await this.recorder?.close();
+  }
+
+  /** Raises the latched e-stop on a robot from code embedding the hub (false: no such robot). */
+  estop(robot: string, reason: string): boolean {
+    const r = this.robots.get(robot);
+    if (!r) return false;
+    r.estop(reason, this.hubPeer);
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -293,6 +256,27 @@ export class BridgeHub {
     }
   }
 
+  /** What a slot needs to speak, bound to one robot. */
+  private linkFor(id: string): SlotLink {
+    return {
+      toRobot: (m) => {
+        const r = this.robots.get(id);
+        if (r?.conn) this.send(r.conn, m);
+      },
+      broadcast: (m) => this.broadcast(m),
+      stateChanged: () => {
+        const r = this.robots.get(id);
+        if (r) this.broadcastState(r);
+      },
+      log: this.log,
+      countHold: () => { this.stats.holds++; },
+      countCommand: (clamped) => {
+        this.stats.commandsForwarded++;
+        if (clamped) this.stats.commandsClamped++;
+      },
+    };
+  }
+
   private onRegister(conn: Conn, msg: ClientMessageOf<'register'>): void {
     const ref = { op: 'register', id: msg.id, robot: msg.robot };
     if (conn.robot) return this.error(conn, 'already_registered', `this connection already registered robot ${conn.robot.id}`, ref);
@@ -303,37 +287,24 @@ export class BridgeHub {
     }
     const lim = intersectLimits(this.config.limits, features.limits);
     if (!lim.ok) return this.error(conn, 'limits_conflict', lim.error, ref);
+    const declaration = { name: msg.name, model: msg.model, features, limits: lim.limits };
     let r = this.robots.get(msg.robot);
     if (r && r.conn) return this.error(conn, 'robot_id_in_use', `robot ${msg.robot} is already connected (session ${r.conn.session})`, ref);
     if (!r) {
-      r = {
-        id: msg.robot, handle: this.nextHandle++, name: msg.name, model: msg.model, features, limits: lim.limits, conn,
-        state: { connected: true, lease: null, estop: null, holding: true, holdReason: 'registered' },
-        clamp: new CommandClamp(lim.limits, features.action), hubSeq: 0, pending: new Map(), lastCtrlSeq: -1, leaseConn: null,
-        watchdog: null, pose: null, grip: null, poseAt: 0, deltas: [], channels: Object.keys(features.observation), subscribers: new Set(),
-      };
+      r = new RobotSlot<Conn>({ id: msg.robot, handle: this.nextHandle++, declaration, conn, link: this.linkFor(msg.robot), maxPendingCommands: this.config.maxPendingCommands });
       this.robots.set(r.id, r);
       for (const c of this.wildcardSubs) r.subscribers.add(c);
     } else {
-      // The same robot back (a restart): its e-stop latch, if any, survives; it stays stopped until leased.
-      r.conn = conn;
-      r.name = msg.name;
-      r.model = msg.model;
-      r.features = features;
-      r.limits = lim.limits;
-      r.clamp = new CommandClamp(lim.limits, features.action);
-      r.channels = Object.keys(features.observation);
-      r.state = { ...r.state, connected: true, holding: true, holdReason: 'registered' };
+      r.reconnect(conn, declaration);
     }
     conn.robot = r;
     this.log(`robot ${r.id} registered by ${conn.session} (handle ${r.handle}, ${features.action.form})`);
     this.send(conn, { op: 'ok', of: 'register', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, handle: r.handle, limits: r.limits });
-    this.hold(r, 'registered', 'robot registered: holding until a controller leases it and commands');
-    if (r.state.estop) this.sendRobot(r, { op: 'estop', robot: r.id, reason: r.state.estop.reason, by: r.state.estop.by, t: r.state.estop.t });
+    r.registered();
     this.broadcastRobots();
   }
 
-  private ownRobot(conn: Conn, robot: string, op: string): RobotEntry | null {
+  private ownRobot(conn: Conn, robot: string, op: string): RobotSlot<Conn> | null {
     if (!conn.robot) {
       this.error(conn, 'not_registered', `register before sending ${op}`, { op, robot });
       return null;
@@ -348,18 +319,7 @@ export class BridgeHub {
   private onObservation(conn: Conn, msg: ClientMessageOf<'observation'>, now: number): void {
     const r = this.ownRobot(conn, msg.robot, 'observation');
     if (!r) return;
-    const pose = msg.state[r.features.action.poseKey];
-    if (pose && pose.length >= 4) {
-      r.pose = [pose[0], pose[1], pose[2], pose[3]];
-      if (pose.length >= 5) r.grip = pose[4];
-      r.poseAt = now;
-      if (msg.cmdSeq !== undefined) {
-        const c = msg.cmdSeq;
-        r.deltas = r.deltas.filter((d) => d.seq > c);
-      } else {
-        r.deltas = r.deltas.filter((d) => !d.acked);
-      }
-    }
+    r.observe(msg, now);
     if (r.subscribers.size === 0) return;
     const buf = Buffer.from(JSON.stringify(msg));
     for (const c of r.subscribers) {
@@ -414,10 +374,9 @@ export class BridgeHub {
   private onRobotAck(conn: Conn, msg: ClientMessageOf<'ack'>, now: number): void {
     const r = this.ownRobot(conn, msg.robot, 'ack');
     if (!r) return;
-    const p = r.pending.get(msg.seq);
-    if (!p) return this.error(conn, 'unknown_command', `no command ${msg.seq} is waiting for an ack`, { op: 'ack', seq: msg.seq, robot: r.id });
-    r.pending.delete(msg.seq);
-    for (const d of r.deltas) if (d.seq === msg.seq) d.acked = true;
+    const a = r.ack(msg);
+    if ('code' in a) return this.error(conn, a.code, a.message, { op: 'ack', seq: msg.seq, robot: r.id });
+    const p = a.pending;
     if (p.conn.closed) return;
     this.send(p.conn, {
       op: 'ack', robot: r.id, seq: p.ctrlSeq, requested: p.requested, sent: p.sent, applied: msg.applied, clamped: p.clamped,
@@ -425,7 +384,7 @@ export class BridgeHub {
     });
   }
 
-  private lookup(conn: Conn, robot: string, op: string, id?: string | number): RobotEntry | null {
+  private lookup(conn: Conn, robot: string, op: string, id?: string | number): RobotSlot<Conn> | null {
     const r = this.robots.get(robot);
     if (!r) {
       this.error(conn, 'unknown_robot', `no robot ${robot} is registered`, { op, robot, ...(id !== undefined ? { id } : {}) });
@@ -438,120 +397,44 @@ export class BridgeHub {
     const ref = { op: 'lease', robot: msg.robot, ...(msg.id !== undefined ? { id: msg.id } : {}) };
     const r = this.lookup(conn, msg.robot, 'lease', msg.id);
     if (!r) return;
-    if (!r.conn) return this.error(conn, 'robot_offline', `robot ${r.id} is not connected`, ref);
-    if (r.leaseConn && r.leaseConn !== conn) {
-      const h = r.leaseConn.peer;
-      return this.error(conn, 'lease_held', `robot ${r.id} is leased by ${h.name ?? h.session}`, ref);
-    }
-    if (r.leaseConn !== conn) {
-      r.leaseConn = conn;
-      conn.leases.add(r.id);
-      r.lastCtrlSeq = -1;
-      r.clamp.restart();
-      r.state = { ...r.state, lease: conn.peer };
-      this.log(`lease ${r.id} → ${conn.session}`);
-      this.broadcastState(r);
-    }
+    const e = r.lease({ conn, peer: conn.peer });
+    if (e) return this.error(conn, e.code, e.message, ref);
+    conn.leases.add(r.id);
     this.send(conn, { op: 'ok', of: 'lease', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, limits: r.limits });
   }
 
   private onRelease(conn: Conn, msg: ClientMessageOf<'release'>): void {
     const r = this.lookup(conn, msg.robot, 'release', msg.id);
     if (!r) return;
-    if (r.leaseConn !== conn) return this.error(conn, 'not_leased', `you do not hold the lease on ${r.id}`, { op: 'release', robot: r.id, ...(msg.id !== undefined ? { id: msg.id } : {}) });
-    this.endLease(r, 'lease_released', `${conn.name ?? conn.session} released the lease`);
+    const e = r.release(conn, `${conn.name ?? conn.session} released the lease`);
+    if (e) return this.error(conn, e.code, e.message, { op: 'release', robot: r.id, ...(msg.id !== undefined ? { id: msg.id } : {}) });
+    conn.leases.delete(r.id);
     this.send(conn, { op: 'ok', of: 'release', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
-  }
-
-  private endLease(r: RobotEntry, reason: HoldReason, message: string): void {
-    const c = r.leaseConn;
-    if (c) c.leases.delete(r.id);
-    r.leaseConn = null;
-    this.stopWatchdog(r);
-    r.pending.clear();
-    r.state = { ...r.state, lease: null };
-    if (r.conn) this.hold(r, reason, message);
-    else this.broadcastState(r);
   }
 
   private onCommand(conn: Conn, msg: ClientMessageOf<'command'>, now: number): void {
     const ref = { op: 'command', seq: msg.seq, robot: msg.robot };
     const r = this.robots.get(msg.robot);
     if (!r) return this.error(conn, 'unknown_robot', `no robot ${msg.robot} is registered`, ref);
-    if (r.leaseConn !== conn) return this.error(conn, 'not_leased', `lease ${r.id} before commanding it`, ref);
-    if (!r.conn) return this.error(conn, 'robot_offline', `robot ${r.id} is not connected`, ref);
-    if (r.state.estop) return this.error(conn, 'estop_latched', `robot ${r.id} is e-stopped (${r.state.estop.reason || 'no reason given'}); the lease holder must send reset`, ref);
-    if (msg.seq <= r.lastCtrlSeq) return this.error(conn, 'stale_seq', `command seq ${msg.seq} is not above the last one (${r.lastCtrlSeq})`, ref);
-    if (msg.form && msg.form !== r.features.action.form) return this.error(conn, 'wrong_form', `robot ${r.id} takes ${r.features.action.form}, not ${msg.form}`, ref);
-    if (!r.pose) return this.error(conn, 'no_pose', `robot ${r.id} has not reported its pose (${r.features.action.poseKey}) yet`, ref);
-    if (now - r.poseAt > r.limits.poseTimeoutMs) return this.error(conn, 'stale_pose', `robot ${r.id}'s last pose is ${Math.round(now - r.poseAt)} ms old (limit ${r.limits.poseTimeoutMs} ms)`, ref);
-    r.lastCtrlSeq = msg.seq;
-
-    const form = r.features.action.form;
-    const anchor: Pose4 = [r.pose[0], r.pose[1], r.pose[2], r.pose[3]];
-    if (form !== 'ee_target') for (const d of r.deltas) for (let i = 0; i < 4; i++) anchor[i] += d.d[i];
-    const result = r.clamp.clamp(msg.action, anchor, r.grip, now);
-    const seq = (r.hubSeq = (r.hubSeq + 1) >>> 0);
-    if (form !== 'ee_target') {
-      r.deltas.push({ seq, d: [result.target[0] - anchor[0], result.target[1] - anchor[1], result.target[2] - anchor[2], result.target[3] - anchor[3]], acked: false });
-      if (r.deltas.length > this.config.maxPendingCommands) r.deltas.shift();
-    }
-    if (r.pending.size >= this.config.maxPendingCommands) {
-      const oldest = r.pending.keys().next().value;
-      if (oldest !== undefined) r.pending.delete(oldest);
-    }
-    r.pending.set(seq, { ctrlSeq: msg.seq, conn, requested: msg.action, sent: result.sent, clamped: result.clamped, received: now });
-    this.stats.commandsForwarded++;
-    if (result.clamped.length) this.stats.commandsClamped++;
-    this.sendRobot(r, { op: 'command', robot: r.id, seq, form, action: result.sent, clamped: result.clamped, t: now });
-    this.touchWatchdog(r);
-    if (r.state.holding) {
-      r.state = { ...r.state, holding: false, holdReason: null };
-      this.broadcastState(r);
-    }
+    const e = r.command(conn, msg, now);
+    if (e) return this.error(conn, e.code, e.message, ref);
   }
 
   private onEstop(conn: Conn, msg: ClientMessageOf<'estop'>): void {
-    let r: RobotEntry | null;
+    let r: RobotSlot<Conn> | null;
     if (conn.role === 'robot') r = this.ownRobot(conn, msg.robot, 'estop');
     else r = this.lookup(conn, msg.robot, 'estop', msg.id);
     if (!r) return;
-    this.latchEstop(r, msg.reason || 'e-stop', conn.peer);
+    r.estop(msg.reason || 'e-stop', conn.peer);
     this.send(conn, { op: 'ok', of: 'estop', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
-  }
-
-  /** Raises the latched e-stop on a robot from code embedding the hub (false: no such robot). */
-  estop(robot: string, reason: string): boolean {
-    const r = this.robots.get(robot);
-    if (!r) return false;
-    this.latchEstop(r, reason, this.hubPeer);
-    return true;
-  }
-
-  private latchEstop(r: RobotEntry, reason: string, by: Peer): void {
-    if (r.state.estop) return; // latched already; the first reason stands
-    const t = hubNow();
-    r.state = { ...r.state, estop: { reason: reason.slice(0, 200), by, t }, holding: true, holdReason: 'estop' };
-    this.stopWatchdog(r);
-    this.stats.holds++;
-    this.log(`E-STOP ${r.id} by ${by.name ?? by.session}: ${reason}`);
-    const m: HubMessage = { op: 'estop', robot: r.id, reason: r.state.estop!.reason, by, t };
-    if (r.conn) this.sendRobot(r, m);
-    this.broadcast(m, r.conn);
-    this.broadcastState(r);
   }
 
   private onReset(conn: Conn, msg: ClientMessageOf<'reset'>): void {
     const ref = { op: 'reset', robot: msg.robot, ...(msg.id !== undefined ? { id: msg.id } : {}) };
     const r = this.lookup(conn, msg.robot, 'reset', msg.id);
     if (!r) return;
-    if (r.leaseConn !== conn) return this.error(conn, 'not_leased', `only the lease holder may reset ${r.id}; lease it first`, ref);
-    if (!r.state.estop) return this.error(conn, 'not_latched', `robot ${r.id} is not e-stopped`, ref);
-    this.log(`reset ${r.id} by ${conn.session}`);
-    r.state = { ...r.state, estop: null };
-    r.clamp.restart();
-    if (r.conn) this.hold(r, 'reset', `e-stop cleared by ${conn.name ?? conn.session}; holding until the next command`);
-    else this.broadcastState(r);
+    const e = r.reset(conn, conn.name ?? conn.session);
+    if (e) return this.error(conn, e.code, e.message, ref);
     this.send(conn, { op: 'ok', of: 'reset', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
   }
 
@@ -583,44 +466,6 @@ export class BridgeHub {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Safety state
-  // -------------------------------------------------------------------------------------------
-
-  private hold(r: RobotEntry, reason: HoldReason, message: string): void {
-    const t = hubNow();
-    this.stopWatchdog(r);
-    r.clamp.restart();
-    r.state = { ...r.state, holding: true, holdReason: reason === 'estop' ? 'estop' : r.state.estop ? 'estop' : reason };
-    this.stats.holds++;
-    this.sendRobot(r, { op: 'hold', robot: r.id, reason, message, t });
-    if (reason !== 'registered') {
-      const level = reason === 'watchdog' || reason === 'controller_disconnected' ? 'warn' : 'info';
-      this.broadcast({ op: 'status', level, code: reason, message: `${r.id}: ${message}`, robot: r.id, t }, r.conn);
-      this.log(`hold ${r.id}: ${reason} (${message})`);
-    }
-    this.broadcastState(r);
-  }
-
-  private touchWatchdog(r: RobotEntry): void {
-    if (r.watchdog) {
-      r.watchdog.refresh();
-      return;
-    }
-    r.watchdog = setTimeout(() => {
-      r.watchdog = null;
-      if (!r.leaseConn || r.state.holding || !r.conn) return;
-      const who = r.leaseConn.name ?? r.leaseConn.session;
-      this.hold(r, 'watchdog', `no command from ${who} for ${r.limits.commandTimeoutMs} ms`);
-    }, r.limits.commandTimeoutMs);
-    r.watchdog.unref();
-  }
-
-  private stopWatchdog(r: RobotEntry): void {
-    if (r.watchdog) clearTimeout(r.watchdog);
-    r.watchdog = null;
-  }
-
-  // -------------------------------------------------------------------------------------------
   // Connections closing
   // -------------------------------------------------------------------------------------------
 
@@ -634,24 +479,17 @@ export class BridgeHub {
     for (const r of this.robots.values()) r.subscribers.delete(conn);
     for (const id of [...conn.leases]) {
       const r = this.robots.get(id);
-      if (r && r.leaseConn === conn) this.endLease(r, 'controller_disconnected', `controller ${conn.name ?? conn.session} disconnected`);
+      if (r && r.leaseHolder?.conn === conn) {
+        conn.leases.delete(id);
+        r.endLease('controller_disconnected', `controller ${conn.name ?? conn.session} disconnected`);
+      }
     }
     const r = conn.robot;
     if (r && r.conn === conn) {
-      r.conn = null;
-      this.stopWatchdog(r);
-      r.pending.clear();
-      r.deltas = [];
-      r.pose = null;
-      r.grip = null;
-      const holder = r.leaseConn;
-      if (holder) {
-        holder.leases.delete(r.id);
-        r.leaseConn = null;
-      }
-      r.state = { ...r.state, connected: false, lease: null, holding: true, holdReason: 'registered' };
+      const holder = r.disconnect();
+      if (holder) holder.conn.leases.delete(r.id);
       if (!this.closing) {
-        this.broadcast({ op: 'status', level: 'warn', code: 'robot_disconnected', message: `robot ${r.id} disconnected${holder ? `; lease of ${holder.name ?? holder.session} ended` : ''}`, robot: r.id, t: hubNow() });
+        this.broadcast({ op: 'status', level: 'warn', code: 'robot_disconnected', message: `robot ${r.id} disconnected${holder ? `; lease of ${holder.conn.name ?? holder.conn.session} ended` : ''}`, robot: r.id, t: hubNow() });
         this.broadcastState(r);
       }
     }
@@ -677,13 +515,6 @@ export class BridgeHub {
   // Outbound
   // -------------------------------------------------------------------------------------------
 
-  private info(r: RobotEntry): RobotInfo {
-    return {
-      id: r.id, handle: r.handle, ...(r.name ? { name: r.name } : {}), ...(r.model ? { model: r.model } : {}),
-      features: r.features, limits: r.limits, state: r.state,
-    };
-  }
-
   /** Control-path send: never dropped. A peer that stopped reading altogether is disconnected. */
   private sendRaw(c: Conn, data: string | Buffer, binary: boolean): void {
     if (c.closed || c.ws.readyState !== c.ws.OPEN) return;
@@ -699,10 +530,6 @@ export class BridgeHub {
     const text = JSON.stringify(msg);
     this.sendRaw(c, text, false);
     if (this.recorder && msg.op !== 'robot_state') this.recorder.record({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
-  }
-
-  private sendRobot(r: RobotEntry, msg: HubMessage): void {
-    if (r.conn) this.send(r.conn, msg);
   }
 
   /** Data-path send: skipped (false) when the peer is behind. */
@@ -724,7 +551,7 @@ export class BridgeHub {
     this.recorder?.record({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
   }
 
-  private broadcastState(r: RobotEntry): void {
+  private broadcastState(r: RobotSlot<Conn>): void {
     if (this.closing) return;
     this.broadcast({ op: 'robot_state', robot: r.id, state: r.state });
   }

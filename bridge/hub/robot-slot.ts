@@ -1,0 +1,323 @@
+/**
+ * RobotSlot: everything the hub knows and decides about one robot, without a socket in sight.
+ *
+ * State: the robot's declaration (features, limits), whether it is connected, its exclusive lease,
+ * the latched e-stop, whether it holds still (and why), the command clamp, the pose estimate
+ * (last reported pose plus the deltas sent since), the commands waiting for an ack, and the
+ * watchdog (no command within commandTimeoutMs while moving → `hold`, and everyone is told why).
+ *
+ * Transitions are methods (`register`, `lease`, `command`, `observe`, `ack`, `estop`, `reset`,
+ * `hold`, `disconnect`); refusals come back as `{ code, message }` for the hub to answer with, and
+ * everything the slot has to say goes out through a `SlotLink` (to the robot, to everybody). The
+ * slot is generic in the connection type `C`: the hub passes its connections, unit tests plain
+ * objects.
+ */
+import { CommandClamp } from './safety.ts';
+import { hubNow } from './clock.ts';
+import type { Pose4 } from './safety.ts';
+import type {
+  ActionVector, ClampReason, ClientMessageOf, ErrorCode, Features, HoldReason, HubMessage, Peer, RobotInfo, RobotState,
+  SafetyLimits,
+} from '../protocol.ts';
+
+/** How a slot speaks: the hub implements it over sockets. */
+export interface SlotLink {
+  /** Control-path message to the robot's own connection (never dropped). */
+  toRobot(msg: HubMessage): void;
+  /** To every controller and viewer. */
+  broadcast(msg: HubMessage): void;
+  /** The robot's state changed (the hub broadcasts `robot_state`). */
+  stateChanged(): void;
+  log(line: string): void;
+  /** Counts holds and e-stops (hub statistics). */
+  countHold(): void;
+  /** Counts a command forwarded to the robot (hub statistics). */
+  countCommand(clamped: boolean): void;
+}
+
+/** A refusal, answered to the sender as `error`. */
+export interface SlotError {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface PendingCommand<C> {
+  ctrlSeq: number;
+  conn: C;
+  requested: ActionVector;
+  sent: ActionVector;
+  clamped: ClampReason[];
+  received: number;
+}
+
+interface SentDelta {
+  seq: number;
+  d: Pose4;
+  acked: boolean;
+}
+
+/** What a robot declares when it registers. */
+export interface SlotDeclaration {
+  name: string | undefined;
+  model: string | undefined;
+  features: Features;
+  /** The limits the hub enforces for it (hub configuration ∩ the robot's own). */
+  limits: SafetyLimits;
+}
+
+/** Who is asking, as the slot needs to know it. */
+export interface SlotActor<C> {
+  conn: C;
+  peer: Peer;
+}
+
+function err(code: ErrorCode, message: string): SlotError {
+  return { code, message };
+}
+
+export class RobotSlot<C> {
+  readonly id: string;
+  readonly handle: number;
+  name: string | undefined;
+  model: string | undefined;
+  features: Features;
+  limits: SafetyLimits;
+  /** Feature keys in declaration order: a frame's channel number indexes this. */
+  channels: string[];
+  state: RobotState;
+  /** The robot's own connection while it is connected. */
+  conn: C | null;
+  /** Connections that receive its observations and frames (kept by the hub). */
+  readonly subscribers = new Set<C>();
+  leaseHolder: SlotActor<C> | null = null;
+  readonly pending = new Map<number, PendingCommand<C>>();
+  private clamp: CommandClamp;
+  private hubSeq = 0;
+  private lastCtrlSeq = -1;
+  private watchdog: NodeJS.Timeout | null = null;
+  private pose: Pose4 | null = null;
+  private grip: number | null = null;
+  private poseAt = 0;
+  private deltas: SentDelta[] = [];
+  private readonly link: SlotLink;
+  private readonly maxPending: number;
+
+  constructor(options: { id: string; handle: number; declaration: SlotDeclaration; conn: C; link: SlotLink; maxPendingCommands: number }) {
+    const d = options.declaration;
+    this.id = options.id;
+    this.handle = options.handle;
+    this.name = d.name;
+    this.model = d.model;
+    this.features = d.features;
+    this.limits = d.limits;
+    this.channels = Object.keys(d.features.observation);
+    this.clamp = new CommandClamp(d.limits, d.features.action);
+    this.conn = options.conn;
+    this.link = options.link;
+    this.maxPending = options.maxPendingCommands;
+    this.state = { connected: true, lease: null, estop: null, holding: true, holdReason: 'registered' };
+  }
+
+  /** The same robot back (a restart): its e-stop latch, if any, survives; it stays stopped until leased. */
+  reconnect(conn: C, d: SlotDeclaration): void {
+    this.conn = conn;
+    this.name = d.name;
+    this.model = d.model;
+    this.features = d.features;
+    this.limits = d.limits;
+    this.clamp = new CommandClamp(d.limits, d.features.action);
+    this.channels = Object.keys(d.features.observation);
+    this.state = { ...this.state, connected: true, holding: true, holdReason: 'registered' };
+  }
+
+  /** After the hub has answered `register`: the robot holds, and hears of a latched e-stop. */
+  registered(): void {
+    this.hold('registered', 'robot registered: holding until a controller leases it and commands');
+    const e = this.state.estop;
+    if (e) this.link.toRobot({ op: 'estop', robot: this.id, reason: e.reason, by: e.by, t: e.t });
+  }
+
+  info(): RobotInfo {
+    return {
+      id: this.id, handle: this.handle, ...(this.name ? { name: this.name } : {}), ...(this.model ? { model: this.model } : {}),
+      features: this.features, limits: this.limits, state: this.state,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Lease
+  // -------------------------------------------------------------------------------------------
+
+  lease(who: SlotActor<C>): SlotError | null {
+    if (!this.conn) return err('robot_offline', `robot ${this.id} is not connected`);
+    const h = this.leaseHolder;
+    if (h && h.conn !== who.conn) return err('lease_held', `robot ${this.id} is leased by ${h.peer.name ?? h.peer.session}`);
+    if (!h) {
+      this.leaseHolder = who;
+      this.lastCtrlSeq = -1;
+      this.clamp.restart();
+      this.state = { ...this.state, lease: who.peer };
+      this.link.log(`lease ${this.id} → ${who.peer.session}`);
+      this.link.stateChanged();
+    }
+    return null;
+  }
+
+  /** Ends the lease `conn` holds (not_leased if it holds none). */
+  release(conn: C, message: string): SlotError | null {
+    if (this.leaseHolder?.conn !== conn) return err('not_leased', `you do not hold the lease on ${this.id}`);
+    this.endLease('lease_released', message);
+    return null;
+  }
+
+  endLease(reason: HoldReason, message: string): void {
+    this.leaseHolder = null;
+    this.stopWatchdog();
+    this.pending.clear();
+    this.state = { ...this.state, lease: null };
+    if (this.conn) this.hold(reason, message);
+    else this.link.stateChanged();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commands, observations, acks
+  // -------------------------------------------------------------------------------------------
+
+  /** A controller's command: refused, or clamped and sent to the robot. */
+  command(conn: C, msg: ClientMessageOf<'command'>, now: number): SlotError | null {
+    if (this.leaseHolder?.conn !== conn) return err('not_leased', `lease ${this.id} before commanding it`);
+    if (!this.conn) return err('robot_offline', `robot ${this.id} is not connected`);
+    if (this.state.estop) return err('estop_latched', `robot ${this.id} is e-stopped (${this.state.estop.reason || 'no reason given'}); the lease holder must send reset`);
+    if (msg.seq <= this.lastCtrlSeq) return err('stale_seq', `command seq ${msg.seq} is not above the last one (${this.lastCtrlSeq})`);
+    if (msg.form && msg.form !== this.features.action.form) return err('wrong_form', `robot ${this.id} takes ${this.features.action.form}, not ${msg.form}`);
+    if (!this.pose) return err('no_pose', `robot ${this.id} has not reported its pose (${this.features.action.poseKey}) yet`);
+    if (now - this.poseAt > this.limits.poseTimeoutMs) return err('stale_pose', `robot ${this.id}'s last pose is ${Math.round(now - this.poseAt)} ms old (limit ${this.limits.poseTimeoutMs} ms)`);
+    this.lastCtrlSeq = msg.seq;
+
+    const form = this.features.action.form;
+    const anchor: Pose4 = [this.pose[0], this.pose[1], this.pose[2], this.pose[3]];
+    if (form !== 'ee_target') for (const d of this.deltas) for (let i = 0; i < 4; i++) anchor[i] += d.d[i];
+    const result = this.clamp.clamp(msg.action, anchor, this.grip, now);
+    const seq = (this.hubSeq = (this.hubSeq + 1) >>> 0);
+    if (form !== 'ee_target') {
+      this.deltas.push({ seq, d: [result.target[0] - anchor[0], result.target[1] - anchor[1], result.target[2] - anchor[2], result.target[3] - anchor[3]], acked: false });
+      if (this.deltas.length > this.maxPending) this.deltas.shift();
+    }
+    if (this.pending.size >= this.maxPending) {
+      const oldest = this.pending.keys().next().value;
+      if (oldest !== undefined) this.pending.delete(oldest);
+    }
+    this.pending.set(seq, { ctrlSeq: msg.seq, conn, requested: msg.action, sent: result.sent, clamped: result.clamped, received: now });
+    this.link.countCommand(result.clamped.length > 0);
+    this.link.toRobot({ op: 'command', robot: this.id, seq, form, action: result.sent, clamped: result.clamped, t: now });
+    this.touchWatchdog();
+    if (this.state.holding) {
+      this.state = { ...this.state, holding: false, holdReason: null };
+      this.link.stateChanged();
+    }
+    return null;
+  }
+
+  /** The robot's observation: its pose (if it carries one) becomes the anchor. */
+  observe(msg: ClientMessageOf<'observation'>, now: number): void {
+    const pose = msg.state[this.features.action.poseKey];
+    if (!pose || pose.length < 4) return;
+    this.pose = [pose[0], pose[1], pose[2], pose[3]];
+    if (pose.length >= 5) this.grip = pose[4];
+    this.poseAt = now;
+    if (msg.cmdSeq !== undefined) {
+      const c = msg.cmdSeq;
+      this.deltas = this.deltas.filter((d) => d.seq > c);
+    } else {
+      this.deltas = this.deltas.filter((d) => !d.acked);
+    }
+  }
+
+  /** The robot acknowledges one command: the pending entry, or a refusal. */
+  ack(msg: ClientMessageOf<'ack'>): { pending: PendingCommand<C> } | SlotError {
+    const p = this.pending.get(msg.seq);
+    if (!p) return err('unknown_command', `no command ${msg.seq} is waiting for an ack`);
+    this.pending.delete(msg.seq);
+    for (const d of this.deltas) if (d.seq === msg.seq) d.acked = true;
+    return { pending: p };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // E-stop and holding
+  // -------------------------------------------------------------------------------------------
+
+  /** Latches the e-stop (a second one keeps the first reason). */
+  estop(reason: string, by: Peer): void {
+    if (this.state.estop) return;
+    const t = hubNow();
+    this.state = { ...this.state, estop: { reason: reason.slice(0, 200), by, t }, holding: true, holdReason: 'estop' };
+    this.stopWatchdog();
+    this.link.countHold();
+    this.link.log(`E-STOP ${this.id} by ${by.name ?? by.session}: ${reason}`);
+    const m: HubMessage = { op: 'estop', robot: this.id, reason: this.state.estop!.reason, by, t };
+    if (this.conn) this.link.toRobot(m);
+    this.link.broadcast(m);
+    this.link.stateChanged();
+  }
+
+  /** Clears a latched e-stop; the robot then holds until the next command. */
+  reset(conn: C, who: string): SlotError | null {
+    if (this.leaseHolder?.conn !== conn) return err('not_leased', `only the lease holder may reset ${this.id}; lease it first`);
+    if (!this.state.estop) return err('not_latched', `robot ${this.id} is not e-stopped`);
+    this.link.log(`reset ${this.id} by ${who}`);
+    this.state = { ...this.state, estop: null };
+    this.clamp.restart();
+    if (this.conn) this.hold('reset', `e-stop cleared by ${who}; holding until the next command`);
+    else this.link.stateChanged();
+    return null;
+  }
+
+  hold(reason: HoldReason, message: string): void {
+    const t = hubNow();
+    this.stopWatchdog();
+    this.clamp.restart();
+    this.state = { ...this.state, holding: true, holdReason: reason === 'estop' ? 'estop' : this.state.estop ? 'estop' : reason };
+    this.link.countHold();
+    this.link.toRobot({ op: 'hold', robot: this.id, reason, message, t });
+    if (reason !== 'registered') {
+      const level = reason === 'watchdog' || reason === 'controller_disconnected' ? 'warn' : 'info';
+      this.link.broadcast({ op: 'status', level, code: reason, message: `${this.id}: ${message}`, robot: this.id, t });
+      this.link.log(`hold ${this.id}: ${reason} (${message})`);
+    }
+    this.link.stateChanged();
+  }
+
+  /** The robot's connection closed: its lease ends; returns who held it. */
+  disconnect(): SlotActor<C> | null {
+    this.conn = null;
+    this.stopWatchdog();
+    this.pending.clear();
+    this.deltas = [];
+    this.pose = null;
+    this.grip = null;
+    const holder = this.leaseHolder;
+    this.leaseHolder = null;
+    this.state = { ...this.state, connected: false, lease: null, holding: true, holdReason: 'registered' };
+    return holder;
+  }
+
+  /** Stops the watchdog timer (hub shutdown). */
+  stopWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = null;
+  }
+
+  private touchWatchdog(): void {
+    if (this.watchdog) {
+      this.watchdog.refresh();
+      return;
+    }
+    this.watchdog = setTimeout(() => {
+      this.watchdog = null;
+      const h = this.leaseHolder;
+      if (!h || this.state.holding || !this.conn) return;
+      this.hold('watchdog', `no command from ${h.peer.name ?? h.peer.session} for ${this.limits.commandTimeoutMs} ms`);
+    }, this.limits.commandTimeoutMs);
+    this.watchdog.unref();
+  }
+}

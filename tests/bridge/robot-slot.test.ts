@@ -1,0 +1,121 @@
+import { describe, it, expect, vi, afterEach } from 'vitest';
+import { RobotSlot } from '../../bridge/hub/robot-slot.ts';
+import type { SlotLink, SlotDeclaration } from '../../bridge/hub/robot-slot.ts';
+import { DEFAULT_SAFETY_LIMITS } from '../../bridge/config.ts';
+import type { ActionVector, HubMessage, Peer } from '../../bridge/protocol.ts';
+
+/** A connection stands in as a plain object; the link records what the slot says. */
+interface FakeConn {
+  name: string;
+}
+
+function makeSlot(limits = DEFAULT_SAFETY_LIMITS): { slot: RobotSlot<FakeConn>; robot: FakeConn; toRobot: HubMessage[]; broadcast: HubMessage[]; states: number } {
+  const toRobot: HubMessage[] = [];
+  const broadcast: HubMessage[] = [];
+  const counts = { states: 0 };
+  const link: SlotLink = {
+    toRobot: (m) => toRobot.push(m),
+    broadcast: (m) => broadcast.push(m),
+    stateChanged: () => { counts.states++; },
+    log: () => {},
+    countHold: () => {},
+    countCommand: () => {},
+  };
+  const declaration: SlotDeclaration = {
+    name: 'arm', model: 'mock', limits,
+    features: {
+      observation: { 'ee.pose': { kind: 'state', dtype: 'float64', shape: [5] } },
+      action: { form: 'ee_delta', poseKey: 'ee.pose' },
+      controlHz: 20,
+    },
+  };
+  const robot = { name: 'robot-conn' };
+  const slot = new RobotSlot<FakeConn>({ id: 'arm', handle: 1, declaration, conn: robot, link, maxPendingCommands: 64 });
+  return { slot, robot, toRobot, broadcast, get states() { return counts.states; } };
+}
+
+const peer = (session: string, name?: string): Peer => ({ role: 'controller', session, ...(name ? { name } : {}) });
+const cmd = (seq: number, action: ActionVector) => ({ op: 'command' as const, robot: 'arm', seq, action });
+const obs = (pose: number[], cmdSeq?: number) => ({ op: 'observation' as const, robot: 'arm', seq: 1, t: 1, state: { 'ee.pose': pose }, ...(cmdSeq !== undefined ? { cmdSeq } : {}) });
+
+afterEach(() => vi.useRealTimers());
+
+describe('RobotSlot (no sockets)', () => {
+  it('registers holding, gives one lease at a time, and refuses commands before a pose', () => {
+    const { slot, toRobot } = makeSlot();
+    slot.registered();
+    expect(toRobot[0]).toMatchObject({ op: 'hold', reason: 'registered' });
+    const a = { conn: { name: 'a' }, peer: peer('s1', 'alice') };
+    const b = { conn: { name: 'b' }, peer: peer('s2', 'bob') };
+    expect(slot.lease(a)).toBeNull();
+    expect(slot.lease(a)).toBeNull(); // idempotent for the holder
+    expect(slot.lease(b)).toMatchObject({ code: 'lease_held', message: 'robot arm is leased by alice' });
+    expect(slot.command(b.conn, cmd(1, [0, 0, 0, 0, 0]), 0)).toMatchObject({ code: 'not_leased' });
+    expect(slot.command(a.conn, cmd(1, [0, 0, 0, 0, 0]), 0)).toMatchObject({ code: 'no_pose' });
+    expect(slot.release(b.conn, 'x')).toMatchObject({ code: 'not_leased' });
+    expect(slot.release(a.conn, 'alice released')).toBeNull();
+    expect(slot.state.lease).toBeNull();
+    expect(slot.lease(b)).toBeNull();
+  });
+
+  it('clamps a delta against the pose plus the deltas sent since, and matches acks', () => {
+    const { slot, toRobot } = makeSlot({ ...DEFAULT_SAFETY_LIMITS, maxVelocity: { linear: 100, angular: 100 } });
+    const a = { conn: { name: 'a' }, peer: peer('s1') };
+    slot.lease(a);
+    slot.observe(obs([0.35, 0, 0.2, 0, -1]), 1000);
+    expect(slot.command(a.conn, cmd(1, [0.04, 0, 0, 0, 0]), 1000)).toBeNull();
+    // Not yet in the pose: the anchor is 0.39, so only 1 cm more fits in the box.
+    expect(slot.command(a.conn, cmd(2, [0.04, 0, 0, 0, 0]), 1001)).toBeNull();
+    const sent = toRobot.filter((m) => m.op === 'command') as Array<Extract<HubMessage, { op: 'command' }>>;
+    expect(sent[0].action[0]).toBeCloseTo(0.04, 12);
+    expect(sent[1].action[0]).toBeCloseTo(0.01, 12);
+    expect(sent[1].clamped).toContain('workspace');
+    expect(slot.command(a.conn, cmd(2, [0, 0, 0, 0, 0]), 1002)).toMatchObject({ code: 'stale_seq' });
+    const ack = slot.ack({ op: 'ack', robot: 'arm', seq: sent[0].seq, applied: [0.04, 0, 0, 0, 0] });
+    expect('pending' in ack && ack.pending.ctrlSeq).toBe(1);
+    expect(slot.ack({ op: 'ack', robot: 'arm', seq: 999, applied: [0, 0, 0, 0, 0] })).toMatchObject({ code: 'unknown_command' });
+    // A pose older than poseTimeoutMs anchors nothing.
+    expect(slot.command(a.conn, cmd(3, [0, 0, 0, 0, 0]), 1000 + DEFAULT_SAFETY_LIMITS.poseTimeoutMs + 1)).toMatchObject({ code: 'stale_pose' });
+  });
+
+  it('holds a moving robot when commands stop (watchdog), and says why', () => {
+    vi.useFakeTimers();
+    const { slot, toRobot, broadcast } = makeSlot({ ...DEFAULT_SAFETY_LIMITS, commandTimeoutMs: 50 });
+    const a = { conn: { name: 'a' }, peer: peer('s1', 'alice') };
+    slot.lease(a);
+    slot.observe(obs([0, 0, 0.2, 0, -1]), 0);
+    expect(slot.command(a.conn, cmd(1, [0.01, 0, 0, 0, 0]), 0)).toBeNull();
+    expect(slot.state.holding).toBe(false);
+    vi.advanceTimersByTime(49);
+    expect(slot.state.holding).toBe(false);
+    vi.advanceTimersByTime(2);
+    expect(slot.state).toMatchObject({ holding: true, holdReason: 'watchdog' });
+    expect(toRobot.at(-1)).toMatchObject({ op: 'hold', reason: 'watchdog' });
+    expect(broadcast.at(-1)).toMatchObject({ op: 'status', code: 'watchdog', message: 'arm: no command from alice for 50 ms' });
+  });
+
+  it('latches the e-stop through a reconnect; the lease holder clears it', () => {
+    const { slot, robot, toRobot, broadcast } = makeSlot();
+    const a = { conn: { name: 'a' }, peer: peer('s1') };
+    slot.lease(a);
+    slot.estop('hand in the workspace', peer('s2', 'bob'));
+    slot.estop('second', peer('s3'));
+    expect(slot.state.estop?.reason).toBe('hand in the workspace');
+    expect(toRobot.at(-1)).toMatchObject({ op: 'estop' });
+    expect(broadcast.some((m) => m.op === 'estop')).toBe(true);
+    slot.observe(obs([0, 0, 0.2, 0, -1]), 0);
+    expect(slot.command(a.conn, cmd(1, [0, 0, 0, 0, 0]), 0)).toMatchObject({ code: 'estop_latched' });
+    // The robot drops and comes back: lease gone, e-stop still latched and re-sent.
+    expect(slot.disconnect()?.conn).toBe(a.conn);
+    expect(slot.state).toMatchObject({ connected: false, lease: null });
+    slot.reconnect(robot, { name: 'arm', model: 'mock', limits: slot.limits, features: slot.features });
+    toRobot.length = 0;
+    slot.registered();
+    expect(toRobot.map((m) => m.op)).toEqual(['hold', 'estop']);
+    expect(slot.reset(a.conn, 'alice')).toMatchObject({ code: 'not_leased' });
+    slot.lease(a);
+    expect(slot.reset(a.conn, 'alice')).toBeNull();
+    expect(slot.state).toMatchObject({ estop: null, holding: true, holdReason: 'reset' });
+    expect(slot.reset(a.conn, 'alice')).toMatchObject({ code: 'not_latched' });
+  });
+});
