@@ -226,7 +226,7 @@ export const bridgeCommand: CommandModule = {
 
     bench
       .command('bridge')
-      .description('Bridge latency (1 kHz loop, 64 robots, camera to 4 viewers, rosbridge-style comparison) and the 10,000-message fuzz set.')
+      .description('Bridge latency (1 kHz loop, 64 robots, camera to 4 viewers, rosbridge-style comparison), the 10,000-message fuzz set, and the workspace sweep (the arm driven into its box wall over rates, latencies and observation rates).')
       .option('--json', 'print only the JSON line on stdout')
       .option('--seconds <s>', 'length of each 1 kHz loop', '60')
       .option('--multi-seconds <s>', 'length of the 64-robot phase (default: min(seconds, 20))')
@@ -252,11 +252,13 @@ export const bridgeCommand: CommandModule = {
           const cam = r.camera as { control: Record<string, unknown>; fps: number[] } | undefined;
           const ros = r.rosbridge_camera as { control: Record<string, unknown>; fps: number[] } | undefined;
           const z = r.fuzz as Record<string, unknown> | undefined;
+          const w = r.workspace as { max_excursion_mm: number; conditions: unknown[] } | undefined;
           const lines: string[] = [];
           if (c) lines.push(`1 kHz loop        p50 ${c.p50_ms} ms  p99 ${c.p99_ms} ms  max ${c.max_ms} ms  missed ${c.missed_deadlines}/${c.commands}  (target p99 ≤ 1 ms, 0 missed)`);
           if (m) lines.push(`64 robots 100 Hz  p50 ${m.p50_ms} ms  p99 ${m.p99_ms} ms  max ${m.max_ms} ms  (target p99 ≤ 5 ms)`);
           if (cam) lines.push(`camera + 1 kHz    control p99 ${cam.control.p99_ms} ms  viewer fps ${f(cam.fps)}  (target p99 ≤ 2 ms)`);
           if (ros) lines.push(`rosbridge-style   control p99 ${ros.control.p99_ms} ms  viewer fps ${f(ros.fps)}`);
+          if (w) lines.push(`workspace sweep   ${w.conditions.length} conditions, largest excursion beyond the box ${w.max_excursion_mm} mm  (target 0 mm)`);
           if (z) lines.push(`fuzz              ${z.messages} messages: ${z.answered} answered, ${z.coveredByClose} closed with a reason, ${z.unanswered} unanswered; hub up: ${z.hubUp}; violations: ${z.violation_count}`);
           process.stdout.write(lines.join('\n') + '\n');
         }

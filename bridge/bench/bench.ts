@@ -12,6 +12,8 @@
  * 4. rosbridge_camera: phase 3 again through a rosbridge-style relay (JSON, base64 images).
  * 5. fuzz: the full hostile set (default 10,000 messages): everything answered or closed with a
  *    reason, hub still up, no command outside the limits.
+ * 6. workspace: the robot driven into its box wall at full speed over a sweep of rates, transport
+ *    latencies and observation rates (workspace.ts); target 0 mm beyond the box everywhere.
  */
 import { Worker } from 'node:worker_threads';
 import * as os from 'node:os';
@@ -23,8 +25,9 @@ import type { LatencySummary } from './loop.ts';
 import { startRosbridgeRelay } from './rosbridge.ts';
 import type { BenchTask } from './worker.ts';
 import type { FuzzReport } from './fuzz.ts';
+import { runWorkspaceSweep, fullWorkspaceSweep } from './workspace.ts';
 
-export const BENCH_PHASES = ['control_1khz', 'robots_64', 'camera', 'rosbridge_camera', 'fuzz'] as const;
+export const BENCH_PHASES = ['control_1khz', 'robots_64', 'camera', 'rosbridge_camera', 'fuzz', 'workspace'] as const;
 export type BenchPhase = (typeof BENCH_PHASES)[number];
 
 export interface BridgeBenchOptions {
@@ -206,6 +209,15 @@ export async function runBridgeBench(o: BridgeBenchOptions = {}): Promise<Record
       passes.push(pass);
       return { ...r, violations: r.violations.slice(0, 20), violation_count: r.violations.length, hub_stats: b.hub.stats, pass };
     });
+  }
+
+  if (phases.has('workspace')) {
+    const conditions = fullWorkspaceSweep();
+    log(`workspace: ${conditions.length} conditions, each driving into the box wall for 3 s`);
+    const w = await runWorkspaceSweep({ conditions, seconds: 3, log });
+    const pass = w.max_excursion_mm === 0;
+    passes.push(pass);
+    out.workspace = { ...w, target: { max_excursion_mm: 0 }, pass };
   }
 
   out.pass = passes.every(Boolean);

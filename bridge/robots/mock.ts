@@ -1,8 +1,11 @@
 /**
  * A mock robot for tests and benchmarks: a point end-effector that moves exactly as commanded,
- * at once, and remembers every command, hold and e-stop it received. Optionally a camera that
- * produces a fixed-size RGB image each observation.
+ * and remembers every command, hold and e-stop it received. Optionally a camera that produces a
+ * fixed-size RGB image each observation, and a network between it and its client: each command
+ * then takes effect `latencyMs` (± `jitterMs`) after `sendAction`, and each observation shows the
+ * pose as it was that long ago (order is kept, as over TCP).
  */
+import { Rng } from '../../sim/rng.ts';
 import type { ActionForm, ActionVector, Features, FeatureSpec, RobotLimits } from '../protocol.ts';
 import type { Robot, RobotObservation } from '../robot.ts';
 
@@ -18,6 +21,12 @@ export interface MockRobotOptions {
   limits?: RobotLimits;
   /** Remember every command in `commands` (default true; benchmarks turn it off). */
   log?: boolean;
+  /** One-way delay of commands and observations, ms (default 0: commands act at once). */
+  latencyMs?: number;
+  /** Uniform ± spread added to each delay, ms (default 0). */
+  jitterMs?: number;
+  /** Seed of the jitter (default 1). */
+  seed?: number;
 }
 
 export interface MockCommandRecord {
@@ -39,6 +48,17 @@ export class MockRobot implements Robot {
   private frameCount = 0;
   private faultListener: ((reason: string) => void) | null = null;
   private readonly keepLog: boolean;
+  private readonly latencyMs: number;
+  private readonly jitterMs: number;
+  private readonly rng: Rng;
+  /** Commands on their way to the arm (network delay), in order. */
+  private inFlight: Array<{ at: number; action: ActionVector; timer: NodeJS.Timeout }> = [];
+  /** Poses as they were, for delayed observations: [time, pose]. */
+  private history: Array<{ t: number; pose: ActionVector }> = [];
+  /** Largest excursion beyond `watchBox` seen so far (metres; benchmarks read it). */
+  maxExcursion = 0;
+  /** A box whose every crossing is measured into `maxExcursion` (benchmarks set it). */
+  watchBox: { min: readonly number[]; max: readonly number[] } | null = null;
 
   constructor(options: MockRobotOptions = {}) {
     const form = options.form ?? 'ee_delta_normalized';
@@ -55,6 +75,10 @@ export class MockRobot implements Robot {
       ...(options.limits ? { limits: options.limits } : {}),
     };
     this.keepLog = options.log ?? true;
+    this.latencyMs = options.latencyMs ?? 0;
+    this.jitterMs = options.jitterMs ?? 0;
+    if (!(this.latencyMs >= 0) || !(this.jitterMs >= 0) || this.jitterMs > this.latencyMs) throw new RangeError(`mock robot latency must be ≥ 0 with jitter ≤ latency (got ${this.latencyMs} ± ${this.jitterMs} ms)`);
+    this.rng = new Rng(options.seed ?? 1).fork('network');
     this.pose = [...(options.initialPose ?? [0, 0, 0.2, 0, -1])] as ActionVector;
     this.image = options.camera ? new Uint8Array(options.camera.width * options.camera.height * 3) : null;
     if (this.image) for (let i = 0; i < this.image.length; i++) this.image[i] = (i * 7) & 0xff;
@@ -69,7 +93,7 @@ export class MockRobot implements Robot {
   }
 
   async getObservation(): Promise<RobotObservation> {
-    const obs: RobotObservation = { state: { 'ee.pose': [...this.pose] } };
+    const obs: RobotObservation = { state: { 'ee.pose': [...this.observedPose()] } };
     if (this.image) {
       this.image[0] = this.frameCount++ & 0xff;
       obs.frames = { 'camera.front': this.image };
@@ -79,6 +103,42 @@ export class MockRobot implements Robot {
 
   async sendAction(action: ActionVector): Promise<ActionVector> {
     if (!this.connected) throw new Error('mock robot is not connected');
+    if (this.latencyMs === 0) return this.apply(action);
+    const now = performance.now();
+    const last = this.inFlight.length ? this.inFlight[this.inFlight.length - 1].at : 0;
+    const at = Math.max(last, now + this.delay());
+    const entry = { at, action: [...action] as ActionVector, timer: setTimeout(() => this.arrive(entry), at - now) };
+    this.inFlight.push(entry);
+    return action;
+  }
+
+  private arrive(entry: { at: number; action: ActionVector }): void {
+    const i = this.inFlight.indexOf(entry as (typeof this.inFlight)[number]);
+    if (i < 0) return;
+    // Everything sent earlier is due first (order is kept).
+    for (const e of this.inFlight.splice(0, i + 1)) {
+      clearTimeout(e.timer);
+      this.apply(e.action);
+    }
+  }
+
+  private delay(): number {
+    return Math.max(0, this.latencyMs + this.rng.uniform(-this.jitterMs, this.jitterMs));
+  }
+
+  /** The pose an observation taken now shows: the present one, or the one a network delay ago. */
+  private observedPose(): ActionVector {
+    if (this.latencyMs === 0) return this.pose;
+    const seen = performance.now() - this.delay();
+    let p = this.history.length ? this.history[0].pose : this.pose;
+    for (const h of this.history) {
+      if (h.t > seen) break;
+      p = h.pose;
+    }
+    return p;
+  }
+
+  private apply(action: ActionVector): ActionVector {
     const before = [...this.pose] as ActionVector;
     if (this.estopped) return this.features.action.form === 'ee_target' ? before : [0, 0, 0, 0, before[4]];
     const f = this.features.action;
@@ -89,22 +149,47 @@ export class MockRobot implements Robot {
       this.pose[4] = action[4];
     }
     if (this.keepLog) this.commands.push({ action: [...action] as ActionVector, before, after: [...this.pose] as ActionVector, t: performance.now() });
+    this.watch();
     return action;
+  }
+
+  private watch(): void {
+    const now = performance.now();
+    if (this.latencyMs > 0) {
+      this.history.push({ t: now, pose: [...this.pose] as ActionVector });
+      // Keep what a delayed observation may still show, and one entry before it.
+      const horizon = now - this.latencyMs - this.jitterMs - 1;
+      let k = 0;
+      while (k + 1 < this.history.length && this.history[k + 1].t < horizon) k++;
+      if (k > 0) this.history.splice(0, k);
+    }
+    const b = this.watchBox;
+    if (!b) return;
+    for (let i = 0; i < 3; i++) this.maxExcursion = Math.max(this.maxExcursion, this.pose[i] - b.max[i], b.min[i] - this.pose[i]);
   }
 
   /** Holds still; after an e-stop this is the re-arm (the client calls it only after a reset). */
   async hold(): Promise<void> {
     this.holds.push(performance.now());
+    this.dropInFlight();
     this.estopped = false;
   }
 
   async emergencyStop(reason: string): Promise<void> {
     this.estopped = true;
+    this.dropInFlight();
     this.estops.push({ reason, t: performance.now() });
   }
 
   async disconnect(): Promise<void> {
+    this.dropInFlight();
     this.connected = false;
+  }
+
+  /** Commands still on the way never arrive (a hold, an e-stop or the link going down). */
+  private dropInFlight(): void {
+    for (const e of this.inFlight) clearTimeout(e.timer);
+    this.inFlight = [];
   }
 
   onFault(listener: (reason: string) => void): void {

@@ -60,6 +60,10 @@ export class EmulatedRobot implements Robot {
   private resetAt = 0;
   private last = { success: 0, fail: 0 };
   private prev = { success: 0, fail: 0 };
+  /** Largest excursion of the palm beyond `watchBox` seen so far (metres; benchmarks read it). */
+  maxExcursion = 0;
+  /** A box whose every crossing by the palm is measured into `maxExcursion` (benchmarks set it). */
+  watchBox: { min: readonly number[]; max: readonly number[] } | null = null;
 
   constructor(reality: Reality, options: EmulatedRobotOptions = {}) {
     this.reality = reality;
@@ -143,12 +147,21 @@ export class EmulatedRobot implements Robot {
     }
     this.command = null;
     this.steps++;
+    this.watch();
     if (ev.success || ev.fail || this.steps >= this.reality.scenario.maxSteps) {
       this.results.push({ index: this.episode, seed: (this.reality.config.seed + this.episode) >>> 0, success: ev.success, fail: ev.fail, steps: this.steps });
       this.last = { success: ev.success ? 1 : 0, fail: ev.fail ? 1 : 0 };
       this.resetAt = now + this.reality.config.resetPauseMs / this.speed;
     }
     this.publish();
+  }
+
+  private watch(): void {
+    const b = this.watchBox;
+    if (!b) return;
+    const p = this.env.scene.gripper.palm.position;
+    const v = [p.x, p.y, p.z];
+    for (let i = 0; i < 3; i++) this.maxExcursion = Math.max(this.maxExcursion, v[i] - b.max[i], b.min[i] - v[i]);
   }
 
   private publish(): void {
