@@ -55,6 +55,7 @@ export class MockRobot implements Robot {
   private inFlight: Array<{ at: number; action: ActionVector; timer: NodeJS.Timeout }> = [];
   /** Poses as they were, for delayed observations: [time, pose]. */
   private history: Array<{ t: number; pose: ActionVector }> = [];
+  private lastSeen = 0;
   /** Largest excursion beyond `watchBox` seen so far (metres; benchmarks read it). */
   maxExcursion = 0;
   /** A box whose every crossing is measured into `maxExcursion` (benchmarks set it). */
@@ -129,7 +130,8 @@ export class MockRobot implements Robot {
   /** The pose an observation taken now shows: the present one, or the one a network delay ago. */
   private observedPose(): ActionVector {
     if (this.latencyMs === 0) return this.pose;
-    const seen = performance.now() - this.delay();
+    // Over TCP nothing overtakes: an observation never shows an older moment than the one before.
+    const seen = (this.lastSeen = Math.max(this.lastSeen, performance.now() - this.delay()));
     let p = this.history.length ? this.history[0].pose : this.pose;
     for (const h of this.history) {
       if (h.t > seen) break;
