@@ -15,7 +15,11 @@
  * | maxVelocity.linear   | 1.0 m/s                     | commanded speed (token bucket, one step deep)  |
  * | maxVelocity.angular  | 6.0 rad/s                   | commanded yaw rate                             |
  * | commandTimeoutMs     | 250 ms                      | watchdog: no command this long → hold          |
- * | poseTimeoutMs        | 1000 ms                     | older pose → commands refused (`stale_pose`)   |
+ * | poseTimeoutMs        | 250 ms, and per robot at most `poseTimeoutPeriods` (4) of its control periods, never below 50 ms | older pose → commands refused and a moving robot held (`stale_pose`) |
+ *
+ * The pose timeout a robot gets is min(poseTimeoutMs, max(50 ms, poseTimeoutPeriods × 1000 /
+ * controlHz)): 200 ms for a 20 Hz robot, 133 ms at 30 Hz, 50 ms at 100 Hz and above (timers and a
+ * busy machine jitter by milliseconds, so never less). A robot may declare a tighter one.
  *
  * Connection defaults per role (messages and bytes per second are token buckets one second deep):
  *
@@ -42,8 +46,11 @@ export const DEFAULT_SAFETY_LIMITS: SafetyLimits = {
   maxStep: { linear: 0.05, angular: 0.5, grip: 2 },
   maxVelocity: { linear: 1.0, angular: 6.0 },
   commandTimeoutMs: 250,
-  poseTimeoutMs: 1000,
+  poseTimeoutMs: 250,
 };
+
+/** The shortest pose timeout the hub uses, whatever the control rate (timer and scheduling jitter). */
+export const MIN_POSE_TIMEOUT_MS = 50;
 
 export const DEFAULT_CONNECTION_LIMITS: Record<Role, ConnectionLimits> = {
   robot: { maxMessageBytes: 8 << 20, messagesPerSecond: 4000, bytesPerSecond: 256 << 20 },
@@ -79,8 +86,13 @@ export const HubConfigSchema = z
     /** WebSocket ping interval; a peer that misses one pong is dropped. 0 disables. */
     heartbeatMs: z.number().int().min(0).max(600_000).default(5000),
     maxConnections: z.number().int().positive().max(100_000).default(1024),
-    /** Outstanding (unacknowledged) commands kept per robot to match acks. */
+    /**
+     * Commands per robot that may wait for an ack, and commands per robot whose deltas may wait to
+     * show up in its reported pose; past either, commands are refused (`window_full`), never forgotten.
+     */
     maxPendingCommands: z.number().int().positive().max(65536).default(1024),
+    /** A robot's pose timeout is at most this many of its control periods (see the table above). */
+    poseTimeoutPeriods: z.number().positive().max(1000).default(4),
   })
   .strict();
 export type HubConfigInput = z.input<typeof HubConfigSchema>;
@@ -93,6 +105,7 @@ export interface HubConfig {
   heartbeatMs: number;
   maxConnections: number;
   maxPendingCommands: number;
+  poseTimeoutPeriods: number;
 }
 
 function checkLimits(l: SafetyLimits, where: string): void {
@@ -149,7 +162,13 @@ export function resolveHubConfig(input: HubConfigInput = {}): HubConfig {
     heartbeatMs: c.heartbeatMs,
     maxConnections: c.maxConnections,
     maxPendingCommands: c.maxPendingCommands,
+    poseTimeoutPeriods: c.poseTimeoutPeriods,
   };
+}
+
+/** The pose timeout for a robot running at `controlHz` (see the table at the top). */
+export function poseTimeoutFor(limitMs: number, controlHz: number, periods: number): number {
+  return Math.min(limitMs, Math.max(MIN_POSE_TIMEOUT_MS, Math.ceil((periods * 1000) / controlHz)));
 }
 
 /**

@@ -5,9 +5,10 @@
  * timeout. Target: 0 mm beyond the box in every condition.
  *
  * Robots: `mock` (a point end-effector that moves exactly as commanded, with a network delay on
- * commands and observations) and `emulated` (the simulator arm of the reach task with the lab
- * reality's physics, its own control loop and network; action and perception noise off, except in
- * the one condition marked `noise`).
+ * commands and observations, and no guard of its own: it measures the hub's layer alone) and
+ * `emulated` (the simulator arm of the reach task with the lab reality's physics, its own control
+ * loop, network and workspace guard; action and perception noise off, except in the one condition
+ * marked `noise`; a few conditions turn its guard off to show the hub's layer alone on it).
  *
  * Each condition runs its own hub (in this thread) over loopback; the box's +x wall sits 5 cm in
  * front of the robot's start, every other wall far away. The controller sends full-speed steps:
@@ -24,6 +25,7 @@ import { EmulatedRobot } from '../robots/emulated/emulated.ts';
 import { loadReality } from '../robots/emulated/reality.ts';
 import type { Reality } from '../robots/emulated/reality.ts';
 import { loadScenario } from '../../sim/scenario.ts';
+import { poseTimeoutFor } from '../config.ts';
 import type { Robot } from '../robot.ts';
 
 export interface WorkspaceCondition {
@@ -36,6 +38,8 @@ export interface WorkspaceCondition {
   observation: 'control' | 'slow';
   /** Emulated robot only: keep the lab's action and perception noise. */
   noise?: boolean;
+  /** Emulated robot only: false turns its own workspace guard off, to measure the hub's clamp alone. */
+  robotGuard?: boolean;
 }
 
 export interface WorkspaceResult extends WorkspaceCondition {
@@ -78,6 +82,8 @@ export function fullWorkspaceSweep(): WorkspaceCondition[] {
     }
   }
   out.push({ robot: 'emulated', hz: 20, latencyMs: 15, jitterMs: 5, observation: 'control', noise: true });
+  // The hub's layer alone on the emulated arm (its own guard off).
+  for (const [latencyMs, jitterMs] of latencies) out.push({ robot: 'emulated', hz: 20, latencyMs, jitterMs, observation: 'control', robotGuard: false });
   return out;
 }
 
@@ -101,14 +107,15 @@ export async function runWorkspaceCondition(c: WorkspaceCondition, seconds: numb
   if (c.robot === 'mock') {
     robot = new MockRobot({ form: 'ee_delta_normalized', maxDelta: [0.02, 0.02, 0.02, 0.2], initialPose: [0, 0, 0.2, 0, -1], controlHz: c.hz, latencyMs: c.latencyMs, jitterMs: c.jitterMs, log: false });
   } else {
-    robot = new EmulatedRobot(sweepReality(c), { speed: c.hz / 20 });
+    robot = new EmulatedRobot(sweepReality(c), { speed: c.hz / 20, guard: c.robotGuard !== false });
   }
   await robot.connect();
   const start = await firstPose(robot);
   const box = { min: [-0.4, -0.4, 0] as [number, number, number], max: [start[0] + 0.05, 0.4, 0.5] as [number, number, number] };
   robot.watchBox = box;
   const bridge = await startBridge({ port: 0, host: '127.0.0.1', token, config: { heartbeatMs: 0, limits: { workspace: box } } });
-  const poseTimeoutMs = bridge.hub.config.limits.poseTimeoutMs;
+  const cfg = bridge.hub.config;
+  const poseTimeoutMs = poseTimeoutFor(cfg.limits.poseTimeoutMs, robot.features.controlHz, cfg.poseTimeoutPeriods);
   const observationHz = c.observation === 'control' ? c.hz : 1000 / (0.9 * poseTimeoutMs);
   const client = new RobotClient({ url: bridge.url, token, id: 'arm', robot, observationHz, backoff: { initialMs: 20, maxMs: 200 } });
   let estops = 0;
@@ -157,7 +164,7 @@ export async function runWorkspaceSweep(o: WorkspaceSweepOptions): Promise<{ con
   const results: WorkspaceResult[] = [];
   for (const c of o.conditions) {
     const r = await runWorkspaceCondition(c, o.seconds ?? 2);
-    o.log?.(`workspace ${c.robot} ${c.hz} Hz, ${c.latencyMs}±${c.jitterMs} ms, observations ${c.observation} (${r.observationHz} Hz)${c.noise ? ', lab noise' : ''}: ${r.excursion_mm} mm beyond the box`);
+    o.log?.(`workspace ${c.robot} ${c.hz} Hz, ${c.latencyMs}±${c.jitterMs} ms, observations ${c.observation} (${r.observationHz} Hz)${c.noise ? ', lab noise' : ''}${c.robotGuard === false ? ', robot guard off' : ''}: ${r.excursion_mm} mm beyond the box`);
     results.push(r);
   }
   return { conditions: results, max_excursion_mm: Math.max(0, ...results.map((r) => r.excursion_mm)) };

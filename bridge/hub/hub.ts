@@ -15,7 +15,7 @@
 import type { WebSocket } from 'ws';
 import { parseMessage, SUBPROTOCOL, PROTOCOL_VERSION, PERMISSIONS, FRAME_KINDS } from '../protocol.ts';
 import type { ClientMessageOf, ErrorCode, HubMessage, Peer, Role, RobotInfo, Frame } from '../protocol.ts';
-import { resolveHubConfig, intersectLimits } from '../config.ts';
+import { resolveHubConfig, intersectLimits, poseTimeoutFor } from '../config.ts';
 import type { HubConfig, HubConfigInput } from '../config.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { RobotSlot } from './robot-slot.ts';
@@ -287,7 +287,8 @@ export class BridgeHub {
     }
     const lim = intersectLimits(this.config.limits, features.limits);
     if (!lim.ok) return this.error(conn, 'limits_conflict', lim.error, ref);
-    const declaration = { name: msg.name, model: msg.model, features, limits: lim.limits };
+    const limits = { ...lim.limits, poseTimeoutMs: poseTimeoutFor(lim.limits.poseTimeoutMs, features.controlHz, this.config.poseTimeoutPeriods) };
+    const declaration = { name: msg.name, model: msg.model, features, limits };
     let r = this.robots.get(msg.robot);
     if (r && r.conn) return this.error(conn, 'robot_id_in_use', `robot ${msg.robot} is already connected (session ${r.conn.session})`, ref);
     if (!r) {

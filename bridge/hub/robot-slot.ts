@@ -2,9 +2,14 @@
  * RobotSlot: everything the hub knows and decides about one robot, without a socket in sight.
  *
  * State: the robot's declaration (features, limits), whether it is connected, its exclusive lease,
- * the latched e-stop, whether it holds still (and why), the command clamp, the pose estimate
- * (last reported pose plus the deltas sent since), the commands waiting for an ack, and the
- * watchdog (no command within commandTimeoutMs while moving → `hold`, and everyone is told why).
+ * the latched e-stop, whether it holds still (and why), the command clamp, the pose estimate, the
+ * commands waiting for an ack, and two watchdogs: no command within commandTimeoutMs while moving
+ * → `hold` (`watchdog`), no pose within poseTimeoutMs while moving → `hold` (`stale_pose`).
+ *
+ * The pose estimate (the anchor every delta is clamped against) is the last reported pose plus
+ * every delta sent after the last command that pose reflects (the observation's `cmdSeq`). None is
+ * ever dropped: when `maxPendingCommands` deltas are waiting to show up in the pose, further
+ * commands are refused (`window_full`) until observations catch up.
  *
  * Transitions are methods (`register`, `lease`, `command`, `observe`, `ack`, `estop`, `reset`,
  * `hold`, `disconnect`); refusals come back as `{ code, message }` for the hub to answer with, and
@@ -53,7 +58,11 @@ export interface PendingCommand<C> {
 interface SentDelta {
   seq: number;
   d: Pose4;
-  acked: boolean;
+}
+
+/** a ≤ b for 32-bit sequence numbers that wrap (serial number arithmetic, RFC 1982). */
+export function seqLE(a: number, b: number): boolean {
+  return ((b - a) >>> 0) < 0x80000000;
 }
 
 /** What a robot declares when it registers. */
@@ -99,10 +108,14 @@ export class RobotSlot<C> {
   private grip: number | null = null;
   private poseAt = 0;
   private deltas: SentDelta[] = [];
+  /** The last cmdSeq an observation reported (the pose reflects every command up to it). */
+  private reflected: number | null = null;
+  private poseTimer: NodeJS.Timeout | null = null;
   private readonly link: SlotLink;
   private readonly maxPending: number;
+  private readonly now: () => number;
 
-  constructor(options: { id: string; handle: number; declaration: SlotDeclaration; conn: C; link: SlotLink; maxPendingCommands: number }) {
+  constructor(options: { id: string; handle: number; declaration: SlotDeclaration; conn: C; link: SlotLink; maxPendingCommands: number; now?: () => number }) {
     const d = options.declaration;
     this.id = options.id;
     this.handle = options.handle;
@@ -115,6 +128,7 @@ export class RobotSlot<C> {
     this.conn = options.conn;
     this.link = options.link;
     this.maxPending = options.maxPendingCommands;
+    this.now = options.now ?? hubNow;
     this.state = { connected: true, lease: null, estop: null, holding: true, holdReason: 'registered' };
   }
 
@@ -192,16 +206,18 @@ export class RobotSlot<C> {
     if (msg.form && msg.form !== this.features.action.form) return err('wrong_form', `robot ${this.id} takes ${this.features.action.form}, not ${msg.form}`);
     if (!this.pose) return err('no_pose', `robot ${this.id} has not reported its pose (${this.features.action.poseKey}) yet`);
     if (now - this.poseAt > this.limits.poseTimeoutMs) return err('stale_pose', `robot ${this.id}'s last pose is ${Math.round(now - this.poseAt)} ms old (limit ${this.limits.poseTimeoutMs} ms)`);
+    const form = this.features.action.form;
+    if (form !== 'ee_target' && this.deltas.length >= this.maxPending) {
+      return err('window_full', `robot ${this.id} has ${this.deltas.length} commands not yet reflected in its pose (limit ${this.maxPending}); wait for its observations`);
+    }
     this.lastCtrlSeq = msg.seq;
 
-    const form = this.features.action.form;
     const anchor: Pose4 = [this.pose[0], this.pose[1], this.pose[2], this.pose[3]];
     if (form !== 'ee_target') for (const d of this.deltas) for (let i = 0; i < 4; i++) anchor[i] += d.d[i];
     const result = this.clamp.clamp(msg.action, anchor, this.grip, now);
     const seq = (this.hubSeq = (this.hubSeq + 1) >>> 0);
     if (form !== 'ee_target') {
-      this.deltas.push({ seq, d: [result.target[0] - anchor[0], result.target[1] - anchor[1], result.target[2] - anchor[2], result.target[3] - anchor[3]], acked: false });
-      if (this.deltas.length > this.maxPending) this.deltas.shift();
+      this.deltas.push({ seq, d: [result.target[0] - anchor[0], result.target[1] - anchor[1], result.target[2] - anchor[2], result.target[3] - anchor[3]] });
     }
     if (this.pending.size >= this.maxPending) {
       const oldest = this.pending.keys().next().value;
@@ -211,6 +227,7 @@ export class RobotSlot<C> {
     this.link.countCommand(result.clamped.length > 0);
     this.link.toRobot({ op: 'command', robot: this.id, seq, form, action: result.sent, clamped: result.clamped, t: now });
     this.touchWatchdog();
+    this.armPoseWatch();
     if (this.state.holding) {
       this.state = { ...this.state, holding: false, holdReason: null };
       this.link.stateChanged();
@@ -218,19 +235,32 @@ export class RobotSlot<C> {
     return null;
   }
 
-  /** The robot's observation: its pose (if it carries one) becomes the anchor. */
+  /**
+   * The robot's observation: its pose (if it carries one) becomes the anchor, with the deltas of
+   * every command after `cmdSeq` (the last one the pose reflects) still added to it. Without
+   * `cmdSeq` no delta counts as reflected; a `cmdSeq` the hub never sent is not believed.
+   */
   observe(msg: ClientMessageOf<'observation'>, now: number): void {
     const pose = msg.state[this.features.action.poseKey];
     if (!pose || pose.length < 4) return;
+    const c = msg.cmdSeq;
+    if (c !== undefined && seqLE(c, this.hubSeq)) {
+      // An observation older than one already used (it reflects less) would anchor without the
+      // deltas that one removed: keep the newer anchor.
+      if (this.reflected !== null && !seqLE(this.reflected, c)) return;
+      this.reflected = c;
+      let k = 0;
+      while (k < this.deltas.length && seqLE(this.deltas[k].seq, c)) k++;
+      if (k > 0) this.deltas.splice(0, k);
+    }
     this.pose = [pose[0], pose[1], pose[2], pose[3]];
     if (pose.length >= 5) this.grip = pose[4];
     this.poseAt = now;
-    if (msg.cmdSeq !== undefined) {
-      const c = msg.cmdSeq;
-      this.deltas = this.deltas.filter((d) => d.seq > c);
-    } else {
-      this.deltas = this.deltas.filter((d) => !d.acked);
-    }
+  }
+
+  /** Commands sent whose deltas the reported pose does not show yet. */
+  get unreflected(): number {
+    return this.deltas.length;
   }
 
   /** The robot acknowledges one command: the pending entry, or a refusal. */
@@ -238,7 +268,6 @@ export class RobotSlot<C> {
     const p = this.pending.get(msg.seq);
     if (!p) return err('unknown_command', `no command ${msg.seq} is waiting for an ack`);
     this.pending.delete(msg.seq);
-    for (const d of this.deltas) if (d.seq === msg.seq) d.acked = true;
     return { pending: p };
   }
 
@@ -249,7 +278,7 @@ export class RobotSlot<C> {
   /** Latches the e-stop (a second one keeps the first reason). */
   estop(reason: string, by: Peer): void {
     if (this.state.estop) return;
-    const t = hubNow();
+    const t = this.now();
     this.state = { ...this.state, estop: { reason: reason.slice(0, 200), by, t }, holding: true, holdReason: 'estop' };
     this.stopWatchdog();
     this.link.countHold();
@@ -273,7 +302,7 @@ export class RobotSlot<C> {
   }
 
   hold(reason: HoldReason, message: string): void {
-    const t = hubNow();
+    const t = this.now();
     this.stopWatchdog();
     this.clamp.restart();
     this.state = { ...this.state, holding: true, holdReason: reason === 'estop' ? 'estop' : this.state.estop ? 'estop' : reason };
@@ -293,6 +322,7 @@ export class RobotSlot<C> {
     this.stopWatchdog();
     this.pending.clear();
     this.deltas = [];
+    this.reflected = null;
     this.pose = null;
     this.grip = null;
     const holder = this.leaseHolder;
@@ -301,10 +331,29 @@ export class RobotSlot<C> {
     return holder;
   }
 
-  /** Stops the watchdog timer (hub shutdown). */
+  /** Stops the watchdog timers (a hold, an e-stop, the hub shutting down). */
   stopWatchdog(): void {
     if (this.watchdog) clearTimeout(this.watchdog);
     this.watchdog = null;
+    if (this.poseTimer) clearTimeout(this.poseTimer);
+    this.poseTimer = null;
+  }
+
+  /**
+   * While the robot moves, its pose must keep coming: the timer wakes when the last pose would go
+   * stale and holds the robot if no newer one came (one timer per timeout, not per observation).
+   */
+  private armPoseWatch(): void {
+    if (this.poseTimer) return;
+    const wait = Math.max(1, this.poseAt + this.limits.poseTimeoutMs - this.now() + 1);
+    this.poseTimer = setTimeout(() => {
+      this.poseTimer = null;
+      if (!this.leaseHolder || this.state.holding || !this.conn) return;
+      const age = this.now() - this.poseAt;
+      if (age <= this.limits.poseTimeoutMs) return this.armPoseWatch();
+      this.hold('stale_pose', `no pose from ${this.id} for ${Math.round(age)} ms (limit ${this.limits.poseTimeoutMs} ms)`);
+    }, wait);
+    this.poseTimer.unref();
   }
 
   private touchWatchdog(): void {

@@ -129,7 +129,10 @@ export const SafetyLimitsSchema = z.object({
   maxVelocity: z.object({ linear: Positive, angular: Positive }),
   /** Watchdog: no fresh command for this long while leased → the robot is told to hold. */
   commandTimeoutMs: z.number().int().min(5).max(60_000),
-  /** A pose older than this cannot anchor a command: commands are refused until a fresh one. */
+  /**
+   * A pose older than this cannot anchor a command: commands are refused until a fresh one, and a
+   * moving robot is told to hold (`stale_pose`).
+   */
   poseTimeoutMs: z.number().int().min(5).max(600_000),
 });
 export type SafetyLimits = z.infer<typeof SafetyLimitsSchema>;
@@ -175,7 +178,11 @@ export const ObservationSchema = z.object({
   robot: RobotIdSchema,
   seq: SeqSchema,
   t: TimeSchema,
-  /** Hub sequence number of the last command applied before this observation was taken. */
+  /**
+   * Hub sequence number of the last command this observation already reflects: its effect (with
+   * that of every earlier command) is in the reported state, and none of them will move the robot
+   * further. Not merely the last command handed to the robot.
+   */
   cmdSeq: SeqSchema.optional(),
   state: z.record(FeatureKeySchema, z.array(z.number()).max(MAX_STATE_ELEMENTS)).refine((o) => Object.keys(o).length <= MAX_FEATURES, `at most ${MAX_FEATURES} state features`),
 });
@@ -308,7 +315,7 @@ export const ERROR_CODES = [
   'bad_json', 'not_object', 'unknown_op', 'invalid', 'bad_frame', 'too_large', 'rate_limited', 'forbidden',
   'unknown_robot', 'robot_offline', 'robot_id_in_use', 'already_registered', 'not_registered', 'limits_conflict',
   'lease_held', 'not_leased', 'estop_latched', 'not_latched', 'stale_seq', 'wrong_form', 'no_pose', 'stale_pose',
-  'unknown_command', 'internal',
+  'unknown_command', 'internal', 'window_full',
 ] as const;
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;

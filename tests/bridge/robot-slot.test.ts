@@ -30,7 +30,7 @@ function makeSlot(limits = DEFAULT_SAFETY_LIMITS): { slot: RobotSlot<FakeConn>; 
     },
   };
   const robot = { name: 'robot-conn' };
-  const slot = new RobotSlot<FakeConn>({ id: 'arm', handle: 1, declaration, conn: robot, link, maxPendingCommands: 64 });
+  const slot = new RobotSlot<FakeConn>({ id: 'arm', handle: 1, declaration, conn: robot, link, maxPendingCommands: 64, now: () => Date.now() });
   return { slot, robot, toRobot, broadcast, get states() { return counts.states; } };
 }
 
@@ -83,8 +83,10 @@ describe('RobotSlot (no sockets)', () => {
     const { slot, toRobot, broadcast } = makeSlot({ ...DEFAULT_SAFETY_LIMITS, commandTimeoutMs: 50 });
     const a = { conn: { name: 'a' }, peer: peer('s1', 'alice') };
     slot.lease(a);
-    slot.observe(obs([0, 0, 0.2, 0, -1]), 0);
-    expect(slot.command(a.conn, cmd(1, [0.01, 0, 0, 0, 0]), 0)).toBeNull();
+    // Poses keep coming (every 10 ms), commands stop after the first.
+    const poses = setInterval(() => slot.observe(obs([0, 0, 0.2, 0, -1]), Date.now()), 10);
+    slot.observe(obs([0, 0, 0.2, 0, -1]), Date.now());
+    expect(slot.command(a.conn, cmd(1, [0.01, 0, 0, 0, 0]), Date.now())).toBeNull();
     expect(slot.state.holding).toBe(false);
     vi.advanceTimersByTime(49);
     expect(slot.state.holding).toBe(false);
@@ -92,6 +94,51 @@ describe('RobotSlot (no sockets)', () => {
     expect(slot.state).toMatchObject({ holding: true, holdReason: 'watchdog' });
     expect(toRobot.at(-1)).toMatchObject({ op: 'hold', reason: 'watchdog' });
     expect(broadcast.at(-1)).toMatchObject({ op: 'status', code: 'watchdog', message: 'arm: no command from alice for 50 ms' });
+    clearInterval(poses);
+  });
+
+  it('holds a moving robot whose pose stops coming (stale_pose), and refuses commands until a fresh one', () => {
+    vi.useFakeTimers();
+    const { slot, toRobot } = makeSlot({ ...DEFAULT_SAFETY_LIMITS, commandTimeoutMs: 1000, poseTimeoutMs: 100 });
+    const a = { conn: { name: 'a' }, peer: peer('s1', 'alice') };
+    slot.lease(a);
+    slot.observe(obs([0, 0, 0.2, 0, -1]), Date.now());
+    expect(slot.command(a.conn, cmd(1, [0.01, 0, 0, 0, 0]), Date.now())).toBeNull();
+    vi.advanceTimersByTime(60);
+    expect(slot.command(a.conn, cmd(2, [0.01, 0, 0, 0, 0]), Date.now())).toBeNull();
+    vi.advanceTimersByTime(45);
+    expect(slot.state).toMatchObject({ holding: true, holdReason: 'stale_pose' });
+    expect(toRobot.at(-1)).toMatchObject({ op: 'hold', reason: 'stale_pose' });
+    expect(slot.command(a.conn, cmd(3, [0.01, 0, 0, 0, 0]), Date.now())).toMatchObject({ code: 'stale_pose' });
+    slot.observe(obs([0.01, 0, 0.2, 0, -1], 1), Date.now());
+    expect(slot.command(a.conn, cmd(4, [0.01, 0, 0, 0, 0]), Date.now())).toBeNull();
+    expect(slot.state.holding).toBe(false);
+  });
+
+  it('never drops an unreflected delta: refuses commands when the window is full (window_full)', () => {
+    const { slot, toRobot } = makeSlot({ ...DEFAULT_SAFETY_LIMITS, maxVelocity: { linear: 1000, angular: 1000 } });
+    const a = { conn: { name: 'a' }, peer: peer('s1') };
+    slot.lease(a);
+    const t = Date.now();
+    slot.observe(obs([0, 0, 0.2, 0, -1]), t);
+    for (let i = 1; i <= 64; i++) expect(slot.command(a.conn, cmd(i, [0.001, 0, 0, 0, 0]), t + i)).toBeNull();
+    expect(slot.unreflected).toBe(64);
+    expect(slot.command(a.conn, cmd(65, [0.001, 0, 0, 0, 0]), t + 65)).toMatchObject({ code: 'window_full' });
+    // The pose reflects the first 10: 10 slots free again, and the anchor is pose + the other 54.
+    const sent = toRobot.filter((m) => m.op === 'command') as Array<Extract<HubMessage, { op: 'command' }>>;
+    slot.observe(obs([0.01, 0, 0.2, 0, -1], sent[9].seq), t);
+    expect(slot.unreflected).toBe(54);
+    // An older observation (it reflects less) does not move the anchor back.
+    slot.observe(obs([0.005, 0, 0.2, 0, -1], sent[4].seq), t);
+    expect(slot.unreflected).toBe(54);
+    // A cmdSeq the hub never sent is not believed.
+    slot.observe(obs([0.01, 0, 0.2, 0, -1], sent[63].seq + 1000), t);
+    expect(slot.unreflected).toBe(54);
+    for (let i = 66; i < 76; i++) expect(slot.command(a.conn, cmd(i, [0.3, 0, 0, 0, 0]), t + i)).toBeNull();
+    // Anchor 0.01 + 54 mm = 0.064; the box edge is 0.4, so ten 5 cm steps get there and no further.
+    const last = toRobot.filter((m) => m.op === 'command').slice(-10) as Array<Extract<HubMessage, { op: 'command' }>>;
+    const total = 0.064 + last.reduce((s, m) => s + m.action[0], 0);
+    expect(total).toBeCloseTo(0.4, 9);
   });
 
   it('latches the e-stop through a reconnect; the lease holder clears it', () => {
