@@ -93,6 +93,17 @@ export const HubConfigSchema = z
     maxPendingCommands: z.number().int().positive().max(65536).default(1024),
     /** A robot's pose timeout is at most this many of its control periods (see the table above). */
     poseTimeoutPeriods: z.number().positive().max(1000).default(4),
+    /** Robots the hub keeps (connected, or departed and not yet forgotten); past it, `register` gets `hub_full`. */
+    maxRobots: z.number().int().positive().max(100_000).default(256),
+    /** Largest `features` a robot may declare, in bytes of JSON (refused with `too_large`). */
+    maxFeatureBytes: z.number().int().min(256).max(1 << 20).default(16 << 10),
+    /** Robots per page of the list (`welcome`, `list_robots`). */
+    robotPageSize: z.number().int().positive().max(1000).default(24),
+    /**
+     * How long a departed robot keeps its place (handle, e-stop latch), so a restart finds it; then
+     * it is forgotten. A robot whose e-stop is latched is kept until the e-stop is cleared.
+     */
+    departedRobotMs: z.number().int().min(0).max(86_400_000).default(60_000),
   })
   .strict();
 export type HubConfigInput = z.input<typeof HubConfigSchema>;
@@ -106,7 +117,16 @@ export interface HubConfig {
   maxConnections: number;
   maxPendingCommands: number;
   poseTimeoutPeriods: number;
+  maxRobots: number;
+  maxFeatureBytes: number;
+  robotPageSize: number;
+  departedRobotMs: number;
 }
+
+/** Largest hub message a client of this project parses (1 MiB): a page of the robot list must fit. */
+export const MAX_CLIENT_MESSAGE_CHARS = 1 << 20;
+/** Bytes a robot entry takes beyond its features (ids, names, limits, state), at most. */
+const ROBOT_INFO_OVERHEAD_BYTES = 2048;
 
 function checkLimits(l: SafetyLimits, where: string): void {
   const axes = ['x', 'y', 'z'];
@@ -154,6 +174,9 @@ export function resolveHubConfig(input: HubConfigInput = {}): HubConfig {
   if (c.backpressure.disconnectAboveBytes < 2 * connection.robot.maxMessageBytes) {
     throw new BridgeConfigError(`bridge config backpressure.disconnectAboveBytes (${c.backpressure.disconnectAboveBytes}) must hold at least two of the largest robot messages (${connection.robot.maxMessageBytes} bytes each)`);
   }
+  if (c.robotPageSize * (c.maxFeatureBytes + ROBOT_INFO_OVERHEAD_BYTES) > MAX_CLIENT_MESSAGE_CHARS / 2) {
+    throw new BridgeConfigError(`bridge config: robotPageSize (${c.robotPageSize}) × maxFeatureBytes (${c.maxFeatureBytes}) would make a page of the robot list larger than half a client's 1 MiB message limit; lower one of them`);
+  }
   return {
     limits,
     connection,
@@ -163,6 +186,10 @@ export function resolveHubConfig(input: HubConfigInput = {}): HubConfig {
     maxConnections: c.maxConnections,
     maxPendingCommands: c.maxPendingCommands,
     poseTimeoutPeriods: c.poseTimeoutPeriods,
+    maxRobots: c.maxRobots,
+    maxFeatureBytes: c.maxFeatureBytes,
+    robotPageSize: c.robotPageSize,
+    departedRobotMs: c.departedRobotMs,
   };
 }
 

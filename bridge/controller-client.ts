@@ -120,9 +120,27 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
         if (!p.ok || p.msg.op !== 'welcome') return fail(new Error(`expected welcome from the hub, got ${p.ok ? p.msg.op : p.error.message}`));
         ws.removeAllListeners();
         ws.on('error', () => {});
-        resolve(new ControllerClient(ws, p.msg, options.timeoutMs ?? 5000));
+        const client = new ControllerClient(ws, p.msg, options.timeoutMs ?? 5000);
+        // The welcome carries the first page of the robot list; fetch the rest before resolving.
+        client.loadRemainingRobots(p.msg).then(() => resolve(client), (e: Error) => { ws.terminate(); reject(e); });
       });
     });
+  }
+
+  private async loadRemainingRobots(welcome: HubMessageOf<'welcome'>): Promise<void> {
+    if (welcome.robotsTotal === undefined || welcome.robots.length >= welcome.robotsTotal) return;
+    let after = welcome.robots.length ? welcome.robots[welcome.robots.length - 1].id : undefined;
+    for (let pages = 0; pages < 10_000; pages++) {
+      const ok = await this.request({ op: 'list_robots', ...(after !== undefined ? { after } : {}) });
+      for (const r of ok.robots ?? []) this.upsertRobot(r);
+      if (!ok.next) break;
+      after = ok.next;
+    }
+  }
+
+  private upsertRobot(r: RobotInfo): void {
+    this.robots.set(r.id, r);
+    this.byHandle.set(r.handle, r.id);
   }
 
   get isOpen(): boolean {
@@ -318,6 +336,16 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
       }
       case 'observation': this.emit('observation', m); return;
       case 'robots': this.setRobots(m.robots); this.emit('robots', m.robots); return;
+      case 'robot': this.upsertRobot(m.info); this.emit('robots', [...this.robots.values()]); return;
+      case 'robot_removed': {
+        const r = this.robots.get(m.robot);
+        if (r) {
+          this.robots.delete(m.robot);
+          if (this.byHandle.get(r.handle) === m.robot) this.byHandle.delete(r.handle);
+        }
+        this.emit('robots', [...this.robots.values()]);
+        return;
+      }
       case 'robot_state': {
         const r = this.robots.get(m.robot);
         if (r) this.robots.set(m.robot, { ...r, state: m.state });

@@ -93,6 +93,8 @@ export class BridgeHub {
   private readonly conns = new Set<Conn>();
   private readonly robots = new Map<string, RobotSlot<Conn>>();
   private readonly wildcardSubs = new Set<Conn>();
+  /** Departed robots waiting to be forgotten, with when they left. */
+  private readonly departures = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private nextSession = 1;
   private nextHandle = 1;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -119,6 +121,14 @@ export class BridgeHub {
   /** Robots known to the hub (connected or not), as sent to clients. */
   robotList(): RobotInfo[] {
     return [...this.robots.values()].map((r) => r.info());
+  }
+
+  /** One page of the robot list, ordered by id: the robots after `after`. */
+  robotPage(after: string | undefined, limit: number): { robots: RobotInfo[]; next?: string } {
+    const ids = [...this.robots.keys()].filter((id) => after === undefined || id > after).sort();
+    const page = ids.slice(0, limit);
+    const robots = page.map((id) => this.robots.get(id)!.info());
+    return ids.length > page.length ? { robots, next: page[page.length - 1] } : { robots };
   }
 
   get connectionCount(): number {
@@ -169,7 +179,8 @@ export class BridgeHub {
       role: peer.role,
       hubTime: now,
       limits: lim,
-      robots: this.robotList(),
+      robots: this.robotPage(undefined, this.config.robotPageSize).robots,
+      robotsTotal: this.robots.size,
     });
   }
 
@@ -178,6 +189,7 @@ export class BridgeHub {
     if (this.closing) return;
     this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const id of [...this.departures.keys()]) this.cancelDeparture(id);
     for (const r of this.robots.values()) {
       if (r.conn) r.hold('hub_shutdown', 'the hub is shutting down');
       r.stopWatchdog();
@@ -253,6 +265,10 @@ export class BridgeHub {
       case 'subscribe': return this.onSubscribe(conn, msg);
       case 'unsubscribe': return this.onUnsubscribe(conn, msg);
       case 'ping': return this.send(conn, { op: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(msg.t !== undefined ? { t: msg.t } : {}), hubTime: now });
+      case 'list_robots': {
+        const page = this.robotPage(msg.after, Math.min(msg.limit ?? this.config.robotPageSize, this.config.robotPageSize));
+        return this.send(conn, { op: 'ok', of: 'list_robots', ...(msg.id !== undefined ? { id: msg.id } : {}), ...page });
+      }
     }
   }
 
@@ -281,6 +297,10 @@ export class BridgeHub {
     const ref = { op: 'register', id: msg.id, robot: msg.robot };
     if (conn.robot) return this.error(conn, 'already_registered', `this connection already registered robot ${conn.robot.id}`, ref);
     const features = msg.features;
+    const featureBytes = JSON.stringify(features).length;
+    if (featureBytes > this.config.maxFeatureBytes) {
+      return this.error(conn, 'too_large', `features of robot ${msg.robot} are ${featureBytes} bytes of JSON; the limit is ${this.config.maxFeatureBytes}`, ref);
+    }
     const pose = features.observation[features.action.poseKey];
     if (!pose || pose.kind !== 'state' || (pose.shape[0] ?? 0) < 4) {
       return this.error(conn, 'invalid', `features.action.poseKey "${features.action.poseKey}" must name a state feature of at least 4 numbers [x, y, z, yaw]`, ref);
@@ -291,6 +311,10 @@ export class BridgeHub {
     const declaration = { name: msg.name, model: msg.model, features, limits };
     let r = this.robots.get(msg.robot);
     if (r && r.conn) return this.error(conn, 'robot_id_in_use', `robot ${msg.robot} is already connected (session ${r.conn.session})`, ref);
+    if (!r && this.robots.size >= this.config.maxRobots && !this.forgetOldestDeparted()) {
+      return this.error(conn, 'hub_full', `this hub holds ${this.robots.size} robots (limit ${this.config.maxRobots}), none of which can be forgotten; raise maxRobots or clear their e-stops`, ref);
+    }
+    if (r) this.cancelDeparture(r.id);
     if (!r) {
       r = new RobotSlot<Conn>({ id: msg.robot, handle: this.nextHandle++, declaration, conn, link: this.linkFor(msg.robot), maxPendingCommands: this.config.maxPendingCommands });
       this.robots.set(r.id, r);
@@ -302,7 +326,46 @@ export class BridgeHub {
     this.log(`robot ${r.id} registered by ${conn.session} (handle ${r.handle}, ${features.action.form})`);
     this.send(conn, { op: 'ok', of: 'register', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, handle: r.handle, limits: r.limits });
     r.registered();
-    this.broadcastRobots();
+    this.broadcast({ op: 'robot', info: r.info() });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Departed robots
+  // -------------------------------------------------------------------------------------------
+
+  /** A departed robot is forgotten after departedRobotMs, unless its e-stop is latched (then once cleared). */
+  private scheduleDeparture(r: RobotSlot<Conn>): void {
+    this.cancelDeparture(r.id);
+    if (r.conn || r.state.estop || this.closing) return;
+    const timer = setTimeout(() => this.forget(r), this.config.departedRobotMs);
+    timer.unref();
+    this.departures.set(r.id, { timer, at: hubNow() });
+  }
+
+  private cancelDeparture(id: string): void {
+    const d = this.departures.get(id);
+    if (d) clearTimeout(d.timer);
+    this.departures.delete(id);
+  }
+
+  private forget(r: RobotSlot<Conn>): void {
+    this.cancelDeparture(r.id);
+    if (this.robots.get(r.id) !== r || r.conn || r.state.estop) return;
+    this.robots.delete(r.id);
+    r.stopWatchdog();
+    for (const c of r.subscribers) c.subs.delete(r.id);
+    this.log(`robot ${r.id} forgotten (departed)`);
+    this.broadcast({ op: 'robot_removed', robot: r.id });
+  }
+
+  /** Makes room for a new robot: forgets the departed robot that left first (false: none can go). */
+  private forgetOldestDeparted(): boolean {
+    let oldest: { id: string; at: number } | null = null;
+    for (const [id, d] of this.departures) if (!oldest || d.at < oldest.at) oldest = { id, at: d.at };
+    const r = oldest ? this.robots.get(oldest.id) : undefined;
+    if (!r) return false;
+    this.forget(r);
+    return !this.robots.has(r.id);
   }
 
   private ownRobot(conn: Conn, robot: string, op: string): RobotSlot<Conn> | null {
@@ -436,6 +499,7 @@ export class BridgeHub {
     if (!r) return;
     const e = r.reset(conn, conn.name ?? conn.session);
     if (e) return this.error(conn, e.code, e.message, ref);
+    if (!r.conn) this.scheduleDeparture(r);
     this.send(conn, { op: 'ok', of: 'reset', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
   }
 
@@ -489,6 +553,7 @@ export class BridgeHub {
     if (r && r.conn === conn) {
       const holder = r.disconnect();
       if (holder) holder.conn.leases.delete(r.id);
+      this.scheduleDeparture(r);
       if (!this.closing) {
         this.broadcast({ op: 'status', level: 'warn', code: 'robot_disconnected', message: `robot ${r.id} disconnected${holder ? `; lease of ${holder.conn.name ?? holder.conn.session} ended` : ''}`, robot: r.id, t: hubNow() });
         this.broadcastState(r);
@@ -555,10 +620,6 @@ export class BridgeHub {
   private broadcastState(r: RobotSlot<Conn>): void {
     if (this.closing) return;
     this.broadcast({ op: 'robot_state', robot: r.id, state: r.state });
-  }
-
-  private broadcastRobots(): void {
-    this.broadcast({ op: 'robots', robots: this.robotList() });
   }
 
   private error(conn: Conn, code: ErrorCode, message: string, ref?: { op?: string; id?: string | number; seq?: number; robot?: string }): void {

@@ -219,6 +219,13 @@ export const SubscribeSchema = z.object({
 });
 export const UnsubscribeSchema = z.object({ op: op('unsubscribe'), id: CorrSchema.optional(), robot: z.union([RobotIdSchema, z.literal('*')]) });
 export const PingSchema = z.object({ op: op('ping'), id: CorrSchema.optional(), t: TimeSchema.optional() });
+/** One page of the robot list, ordered by id: the robots after `after` (since 1.1). */
+export const ListRobotsSchema = z.object({
+  op: op('list_robots'),
+  id: CorrSchema.optional(),
+  after: RobotIdSchema.optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+});
 
 export const ClientMessageSchema = z.discriminatedUnion('op', [
   RegisterSchema,
@@ -232,6 +239,7 @@ export const ClientMessageSchema = z.discriminatedUnion('op', [
   SubscribeSchema,
   UnsubscribeSchema,
   PingSchema,
+  ListRobotsSchema,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ClientOp = ClientMessage['op'];
@@ -251,6 +259,7 @@ export const PERMISSIONS: Record<ClientOp, readonly Role[]> = {
   subscribe: ['controller', 'viewer'],
   unsubscribe: ['controller', 'viewer'],
   ping: ['robot', 'controller', 'viewer'],
+  list_robots: ['controller', 'viewer'],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -300,7 +309,9 @@ export const WelcomeSchema = z.object({
   role: RoleSchema,
   hubTime: TimeSchema,
   limits: ConnectionLimitsSchema,
+  /** The first page of the robot list (ordered by id); `robotsTotal` says how many there are (since 1.1). */
   robots: z.array(RobotInfoSchema).max(10_000),
+  robotsTotal: z.number().int().min(0).optional(),
 });
 export const OkSchema = z.object({
   op: op('ok'),
@@ -310,12 +321,15 @@ export const OkSchema = z.object({
   robot: RobotIdSchema.optional(),
   handle: SeqSchema.optional(),
   limits: SafetyLimitsSchema.optional(),
+  /** For `list_robots`: the page, and the cursor of the next one (absent on the last page). */
+  robots: z.array(RobotInfoSchema).max(1000).optional(),
+  next: RobotIdSchema.optional(),
 });
 export const ERROR_CODES = [
   'bad_json', 'not_object', 'unknown_op', 'invalid', 'bad_frame', 'too_large', 'rate_limited', 'forbidden',
   'unknown_robot', 'robot_offline', 'robot_id_in_use', 'already_registered', 'not_registered', 'limits_conflict',
   'lease_held', 'not_leased', 'estop_latched', 'not_latched', 'stale_seq', 'wrong_form', 'no_pose', 'stale_pose',
-  'unknown_command', 'internal', 'window_full',
+  'unknown_command', 'internal', 'window_full', 'hub_full',
 ] as const;
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
@@ -326,7 +340,12 @@ export const ErrorSchema = z.object({
   /** What it answers, when known. */
   ref: z.object({ op: z.string().max(32).optional(), id: CorrSchema.optional(), seq: SeqSchema.optional(), robot: z.string().max(64).optional() }).optional(),
 });
+/** The whole list (sent by 1.0 hubs on every registration; a 1.1 hub sends `robot` and `robot_removed`). */
 export const RobotsSchema = z.object({ op: op('robots'), robots: z.array(RobotInfoSchema).max(10_000) });
+/** A robot registered (or registered again with new features): its entry (since 1.1). */
+export const RobotAddedSchema = z.object({ op: op('robot'), info: RobotInfoSchema });
+/** A departed robot was forgotten (since 1.1). */
+export const RobotRemovedSchema = z.object({ op: op('robot_removed'), robot: RobotIdSchema });
 export const RobotStateMessageSchema = z.object({ op: op('robot_state'), robot: RobotIdSchema, state: RobotStateSchema });
 export const CLAMP_REASONS = ['workspace', 'yaw', 'step_linear', 'step_angular', 'step_grip', 'velocity_linear', 'velocity_angular', 'grip_range', 'normalized_range'] as const;
 export const ClampReasonSchema = z.enum(CLAMP_REASONS);
@@ -377,6 +396,8 @@ export const HubMessageSchema = z.discriminatedUnion('op', [
   OkSchema,
   ErrorSchema,
   RobotsSchema,
+  RobotAddedSchema,
+  RobotRemovedSchema,
   RobotStateMessageSchema,
   RobotCommandSchema,
   ControllerAckSchema,

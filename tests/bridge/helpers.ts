@@ -36,3 +36,8 @@ export async function leaseReady(ctl: ControllerClient, id: string): Promise<voi
   await ctl.lease(id);
   await new Promise<void>((resolve) => ctl.once('observation', () => resolve()));
 }
+
+/** The credential a robot with this id presents to the bridge. */
+export function robotToken(_bridge: RunningBridge, _id: string): string {
+  return TOKEN;
+}

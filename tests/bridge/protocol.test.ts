@@ -26,6 +26,7 @@ const clientExamples: ClientMessage[] = [
   { op: 'subscribe', robot: '*', channels: ['camera.front'] },
   { op: 'unsubscribe', robot: 'emu-1' },
   { op: 'ping', id: 5, t: 3 },
+  { op: 'list_robots', id: 6, after: 'emu-1', limit: 10 },
 ];
 
 describe('protocol: JSON messages', () => {
@@ -46,6 +47,8 @@ describe('protocol: JSON messages', () => {
       { op: 'ok', of: 'register', id: 1, robot: 'emu-1', handle: 3, limits },
       { op: 'error', code: 'not_leased', message: 'lease emu-1 before commanding it', ref: { op: 'command', seq: 3, robot: 'emu-1' } },
       { op: 'robots', robots: [{ id: 'emu-1', handle: 3, features: structuredClone(features) as never, limits, state }] },
+      { op: 'robot', info: { id: 'emu-1', handle: 3, features: structuredClone(features) as never, limits, state } },
+      { op: 'robot_removed', robot: 'emu-1' },
       { op: 'robot_state', robot: 'emu-1', state },
       { op: 'command', robot: 'emu-1', seq: 41, form: 'ee_delta_normalized', action: [1, 0, 0, 0, 1], clamped: ['normalized_range'], t: 2 },
       { op: 'ack', robot: 'emu-1', seq: 3, requested: [5, 0, 0, 0, 1], sent: [1, 0, 0, 0, 1], applied: [1, 0, 0, 0, 1], clamped: ['normalized_range'], hubReceived: 1, hubAcked: 2 },

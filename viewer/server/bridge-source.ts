@@ -178,6 +178,8 @@ export class BridgeSource implements ViewerSource {
     switch (m.op) {
       case 'observation': this.scene.observation(m); break;
       case 'robots': this.scene.setRobots(m.robots); break;
+      // The client has already updated its list from these (its listener runs first).
+      case 'robot': case 'robot_removed': if (this.client) this.scene.setRobots([...this.client.robots.values()]); break;
       case 'robot_state': this.scene.robotState(m.robot, m.state); break;
       case 'estop': case 'hold': case 'status': this.scene.relay(m); break;
       default: break;
