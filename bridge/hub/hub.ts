@@ -64,6 +64,12 @@ export interface HubStats {
   closedForAbuse: number;
 }
 
+/**
+ * Refusals caused by the robot's state, not by the sender: an honest controller meets them whenever
+ * a robot is slow or stopped, so they never spend its error budget (its message rate still bounds them).
+ */
+const ROBOT_STATE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['stale_pose', 'window_full', 'no_pose', 'estop_latched', 'robot_offline']);
+
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 
@@ -624,7 +630,7 @@ export class BridgeHub {
 
   private error(conn: Conn, code: ErrorCode, message: string, ref?: { op?: string; id?: string | number; seq?: number; robot?: string }): void {
     if (conn.closed) return;
-    if (!conn.errBucket.take(1, hubNow())) {
+    if (!ROBOT_STATE_REFUSALS.has(code) && !conn.errBucket.take(1, hubNow())) {
       this.stats.closedForAbuse++;
       this.log(`closing ${conn.session}: too many invalid messages (last: ${code})`);
       conn.ws.close(1008, `too many invalid messages (last: ${code})`.slice(0, 120));

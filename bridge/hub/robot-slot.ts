@@ -110,6 +110,11 @@ export class RobotSlot<C> {
   private deltas: SentDelta[] = [];
   /** The last cmdSeq an observation reported (the pose reflects every command up to it). */
   private reflected: number | null = null;
+  /**
+   * After a hold the robot may have dropped commands still on their way (their deltas would then be
+   * counted but never happen): until a pose reflects this command, the anchor is unknown.
+   */
+  private settleAfter: number | null = null;
   private poseTimer: NodeJS.Timeout | null = null;
   private readonly link: SlotLink;
   private readonly maxPending: number;
@@ -207,6 +212,7 @@ export class RobotSlot<C> {
     if (!this.pose) return err('no_pose', `robot ${this.id} has not reported its pose (${this.features.action.poseKey}) yet`);
     if (now - this.poseAt > this.limits.poseTimeoutMs) return err('stale_pose', `robot ${this.id}'s last pose is ${Math.round(now - this.poseAt)} ms old (limit ${this.limits.poseTimeoutMs} ms)`);
     const form = this.features.action.form;
+    if (this.settleAfter !== null) return err('stale_pose', `robot ${this.id} was told to hold; waiting for a pose that reflects command ${this.settleAfter} (commands on their way may have been dropped)`);
     if (form !== 'ee_target' && this.deltas.length >= this.maxPending) {
       return err('window_full', `robot ${this.id} has ${this.deltas.length} commands not yet reflected in its pose (limit ${this.maxPending}); wait for its observations`);
     }
@@ -249,6 +255,7 @@ export class RobotSlot<C> {
       // deltas that one removed: keep the newer anchor.
       if (this.reflected !== null && !seqLE(this.reflected, c)) return;
       this.reflected = c;
+      if (this.settleAfter !== null && seqLE(this.settleAfter, c)) this.settleAfter = null;
       let k = 0;
       while (k < this.deltas.length && seqLE(this.deltas[k].seq, c)) k++;
       if (k > 0) this.deltas.splice(0, k);
@@ -304,6 +311,7 @@ export class RobotSlot<C> {
   hold(reason: HoldReason, message: string): void {
     const t = this.now();
     this.stopWatchdog();
+    if (this.deltas.length > 0) this.settleAfter = this.deltas[this.deltas.length - 1].seq;
     this.clamp.restart();
     this.state = { ...this.state, holding: true, holdReason: reason === 'estop' ? 'estop' : this.state.estop ? 'estop' : reason };
     this.link.countHold();
@@ -323,6 +331,7 @@ export class RobotSlot<C> {
     this.pending.clear();
     this.deltas = [];
     this.reflected = null;
+    this.settleAfter = null;
     this.pose = null;
     this.grip = null;
     const holder = this.leaseHolder;

@@ -124,6 +124,25 @@ describe('hub: e-stop', () => {
   });
 });
 
+describe('hub: refusals caused by the robot', () => {
+  it('do not spend the error budget of an honest controller (a robot whose pose goes stale)', async () => {
+    const bridge = await startTestBridge();
+    cleanup.push(() => bridge.close());
+    const { client } = await startMockRobot(bridge, 'slow', {}, 2); // a pose every 500 ms; the timeout is 200 ms
+    cleanup.push(() => client.stop());
+    const a = await connectController(bridge, 'alice');
+    cleanup.push(() => a.close());
+    await leaseReady(a, 'slow');
+    await new Promise((r) => setTimeout(r, 300));
+    const codes = new Map<string, number>();
+    a.on('hubError', (e) => codes.set(e.code, (codes.get(e.code) ?? 0) + 1));
+    for (let i = 0; i < 600; i++) a.sendCommand('slow', [0.1, 0, 0, 0, 0]);
+    await until(() => (codes.get('stale_pose') ?? 0) >= 300, 5000, 'stale_pose refusals');
+    expect(a.isOpen).toBe(true);
+    expect(await a.ping()).toBeGreaterThanOrEqual(0);
+  });
+});
+
 describe('hub: watchdog', () => {
   it('holds a moving robot when commands stop, and tells everyone why', async () => {
     const { bridge, robot, a, b } = await setup({ limits: { commandTimeoutMs: 50 } });

@@ -110,7 +110,7 @@ describe('RobotSlot (no sockets)', () => {
     expect(slot.state).toMatchObject({ holding: true, holdReason: 'stale_pose' });
     expect(toRobot.at(-1)).toMatchObject({ op: 'hold', reason: 'stale_pose' });
     expect(slot.command(a.conn, cmd(3, [0.01, 0, 0, 0, 0]), Date.now())).toMatchObject({ code: 'stale_pose' });
-    slot.observe(obs([0.01, 0, 0.2, 0, -1], 1), Date.now());
+    slot.observe(obs([0.01, 0, 0.2, 0, -1], 2), Date.now());
     expect(slot.command(a.conn, cmd(4, [0.01, 0, 0, 0, 0]), Date.now())).toBeNull();
     expect(slot.state.holding).toBe(false);
   });
@@ -139,6 +139,27 @@ describe('RobotSlot (no sockets)', () => {
     const last = toRobot.filter((m) => m.op === 'command').slice(-10) as Array<Extract<HubMessage, { op: 'command' }>>;
     const total = 0.064 + last.reduce((s, m) => s + m.action[0], 0);
     expect(total).toBeCloseTo(0.4, 9);
+  });
+
+  it('after a hold, waits for a pose that reflects every command sent before it (the robot may have dropped some)', () => {
+    const { slot, toRobot } = makeSlot({ ...DEFAULT_SAFETY_LIMITS, maxVelocity: { linear: 1000, angular: 1000 } });
+    const a = { conn: { name: 'a' }, peer: peer('s1') };
+    slot.lease(a);
+    const t = Date.now();
+    slot.observe(obs([0.35, 0, 0.2, 0, -1]), t);
+    // Three steps away from the +x wall are on their way when the hub tells the robot to hold.
+    for (let i = 1; i <= 3; i++) expect(slot.command(a.conn, cmd(i, [-0.01, 0, 0, 0, 0]), t + i)).toBeNull();
+    slot.hold('watchdog', 'test');
+    // The robot dropped them: its pose is still 0.35, not 0.32. Counting them, the hub would let
+    // the next command go 3 cm too far; it refuses until a pose reflects command 3.
+    expect(slot.command(a.conn, cmd(4, [0.05, 0, 0, 0, 0]), t + 4)).toMatchObject({ code: 'stale_pose', message: expect.stringMatching(/told to hold/) });
+    const sent = toRobot.filter((m) => m.op === 'command') as Array<Extract<HubMessage, { op: 'command' }>>;
+    slot.observe(obs([0.35, 0, 0.2, 0, -1], sent[1].seq), t + 5);
+    expect(slot.command(a.conn, cmd(5, [0.05, 0, 0, 0, 0]), t + 6)).toMatchObject({ code: 'stale_pose' });
+    slot.observe(obs([0.35, 0, 0.2, 0, -1], sent[2].seq), t + 7);
+    expect(slot.command(a.conn, cmd(6, [0.05, 0, 0, 0, 0]), t + 8)).toBeNull();
+    const last = toRobot.filter((m) => m.op === 'command').at(-1) as Extract<HubMessage, { op: 'command' }>;
+    expect(0.35 + last.action[0]).toBeCloseTo(0.4, 12);
   });
 
   it('latches the e-stop through a reconnect; the lease holder clears it', () => {
