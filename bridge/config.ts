@@ -87,6 +87,23 @@ export const HubConfigSchema = z
     heartbeatMs: z.number().int().min(0).max(600_000).default(5000),
     maxConnections: z.number().int().positive().max(100_000).default(1024),
     /**
+     * Connections per role, each its own pool (their sum may not exceed maxConnections), so that
+     * viewers, however many, never take the places of robots or controllers.
+     */
+    roleConnections: z.object({
+      robot: z.number().int().positive().max(100_000).default(256),
+      controller: z.number().int().positive().max(100_000).default(224),
+      viewer: z.number().int().positive().max(100_000).default(512),
+    }).default({ robot: 256, controller: 224, viewer: 512 }),
+    /** Connections one credential may hold per role (a robot's own credential: 2, a restart's overlap). */
+    tokenConnections: z.number().int().positive().max(100_000).default(128),
+    /** A connection must complete its WebSocket upgrade (and TLS handshake) within this long. */
+    handshakeTimeoutMs: z.number().int().min(50).max(60_000).default(3000),
+    /** Connections still in their handshake at once; past it the oldest is closed. */
+    maxPendingHandshakes: z.number().int().positive().max(100_000).default(128),
+    /** Failed authentications per remote address: a bucket of `burst`, refilled at `perSecond`; past it, 429. */
+    authFailures: z.object({ perSecond: z.number().positive().default(2), burst: z.number().int().positive().default(20) }).default({ perSecond: 2, burst: 20 }),
+    /**
      * Commands per robot that may wait for an ack, and commands per robot whose deltas may wait to
      * show up in its reported pose; past either, commands are refused (`window_full`), never forgotten.
      */
@@ -115,6 +132,11 @@ export interface HubConfig {
   errorBudget: { perSecond: number; burst: number };
   heartbeatMs: number;
   maxConnections: number;
+  roleConnections: Record<Role, number>;
+  tokenConnections: number;
+  handshakeTimeoutMs: number;
+  maxPendingHandshakes: number;
+  authFailures: { perSecond: number; burst: number };
   maxPendingCommands: number;
   poseTimeoutPeriods: number;
   maxRobots: number;
@@ -174,6 +196,10 @@ export function resolveHubConfig(input: HubConfigInput = {}): HubConfig {
   if (c.backpressure.disconnectAboveBytes < 2 * connection.robot.maxMessageBytes) {
     throw new BridgeConfigError(`bridge config backpressure.disconnectAboveBytes (${c.backpressure.disconnectAboveBytes}) must hold at least two of the largest robot messages (${connection.robot.maxMessageBytes} bytes each)`);
   }
+  const pools = ROLES.reduce((a, r) => a + c.roleConnections[r], 0);
+  if (pools > c.maxConnections) {
+    throw new BridgeConfigError(`bridge config: roleConnections (${ROLES.map((r) => `${r} ${c.roleConnections[r]}`).join(', ')}) add up to ${pools}, more than maxConnections (${c.maxConnections}); each role's pool must be its own`);
+  }
   if (c.robotPageSize * (c.maxFeatureBytes + ROBOT_INFO_OVERHEAD_BYTES) > MAX_CLIENT_MESSAGE_CHARS / 2) {
     throw new BridgeConfigError(`bridge config: robotPageSize (${c.robotPageSize}) × maxFeatureBytes (${c.maxFeatureBytes}) would make a page of the robot list larger than half a client's 1 MiB message limit; lower one of them`);
   }
@@ -184,6 +210,11 @@ export function resolveHubConfig(input: HubConfigInput = {}): HubConfig {
     errorBudget: c.errorBudget,
     heartbeatMs: c.heartbeatMs,
     maxConnections: c.maxConnections,
+    roleConnections: c.roleConnections,
+    tokenConnections: c.tokenConnections,
+    handshakeTimeoutMs: c.handshakeTimeoutMs,
+    maxPendingHandshakes: c.maxPendingHandshakes,
+    authFailures: c.authFailures,
     maxPendingCommands: c.maxPendingCommands,
     poseTimeoutPeriods: c.poseTimeoutPeriods,
     maxRobots: c.maxRobots,

@@ -27,7 +27,8 @@ export interface AuthOptions {
 }
 
 export type UpgradeDecision =
-  | { ok: true; role: Role; name: string | undefined }
+  /** `credential` names the token that matched (`main`, `viewer`), for per-credential limits. */
+  | { ok: true; role: Role; name: string | undefined; credential: string }
   | { ok: false; status: 400 | 401 | 403 | 404; reason: string };
 
 const MIN_TOKEN_CHARS = 16;
@@ -113,6 +114,6 @@ export class Authenticator {
     if (!isMain && role !== 'viewer') return { ok: false, status: 403, reason: `this token grants only the viewer role, not ${role}` };
     const rawName = url.searchParams.get('name');
     const name = rawName ? rawName.replace(/[^\w .:@-]/g, '').slice(0, 64) : undefined;
-    return { ok: true, role: role as Role, name };
+    return { ok: true, role: role as Role, name, credential: isMain ? 'main' : 'viewer' };
   }
 }

@@ -76,6 +76,8 @@ const BINARY = { binary: true } as const;
 interface Conn {
   session: string;
   role: Role;
+  /** Which credential it connected with (per-credential limits). */
+  credential: string;
   name: string | undefined;
   ws: WebSocket;
   peer: Peer;
@@ -99,6 +101,9 @@ export class BridgeHub {
   private readonly conns = new Set<Conn>();
   private readonly robots = new Map<string, RobotSlot<Conn>>();
   private readonly wildcardSubs = new Set<Conn>();
+  private readonly roleCounts = new Map<Role, number>();
+  /** Connections per credential and role. */
+  private readonly tokenCounts = new Map<string, number>();
   /** Departed robots waiting to be forgotten, with when they left. */
   private readonly departures = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private nextSession = 1;
@@ -142,11 +147,30 @@ export class BridgeHub {
   }
 
   /**
-   * Takes a WebSocket whose upgrade was authorized for `role`. The hub owns it from now on.
+   * Whether a connection of `role` with `credential` may join now (null), or why not. Each role
+   * has its own pool and each credential its own share of it, so no one client, and no one leaked
+   * token, can take the places of others.
    */
-  handleConnection(ws: WebSocket, peer: { role: Role; name?: string }): void {
-    if (this.closing || this.conns.size >= this.config.maxConnections) {
-      ws.close(1013, this.closing ? 'hub shutting down' : 'too many connections');
+  admit(role: Role, credential: string): string | null {
+    if (this.closing) return 'the hub is shutting down';
+    if (this.conns.size >= this.config.maxConnections) return `the hub already has ${this.conns.size} connections (its limit)`;
+    const inRole = this.roleCounts.get(role) ?? 0;
+    if (inRole >= this.config.roleConnections[role]) return `the hub already has ${inRole} ${role} connections (its limit); other roles keep their own places`;
+    const mine = this.tokenCounts.get(`${credential}\u0000${role}`) ?? 0;
+    const cap = credential.startsWith('robot:') ? Math.min(2, this.config.tokenConnections) : this.config.tokenConnections;
+    if (mine >= cap) return `this credential already has ${mine} ${role} connections (its limit)`;
+    return null;
+  }
+
+  /**
+   * Takes a WebSocket whose upgrade was authorized for `role`. The hub owns it from now on.
+   * `credential` names the token it presented (default `main`), for per-credential limits.
+   */
+  handleConnection(ws: WebSocket, peer: { role: Role; name?: string; credential?: string }): void {
+    const credential = peer.credential ?? 'main';
+    const refused = this.admit(peer.role, credential);
+    if (refused) {
+      ws.close(1013, refused.slice(0, 120));
       return;
     }
     const now = hubNow();
@@ -155,6 +179,7 @@ export class BridgeHub {
     const conn: Conn = {
       session,
       role: peer.role,
+      credential,
       name: peer.name,
       ws,
       peer: { role: peer.role, session, ...(peer.name ? { name: peer.name } : {}) },
@@ -170,6 +195,7 @@ export class BridgeHub {
       dropped: 0,
     };
     this.conns.add(conn);
+    this.count(conn, 1);
     this.stats.connections++;
     this.log(`connect ${session} ${peer.role}${peer.name ? ` (${peer.name})` : ''}`);
     this.recordEvent('connect', conn);
@@ -540,10 +566,19 @@ export class BridgeHub {
   // Connections closing
   // -------------------------------------------------------------------------------------------
 
+  private count(conn: Conn, d: 1 | -1): void {
+    this.roleCounts.set(conn.role, (this.roleCounts.get(conn.role) ?? 0) + d);
+    const key = `${conn.credential}\u0000${conn.role}`;
+    const n = (this.tokenCounts.get(key) ?? 0) + d;
+    if (n > 0) this.tokenCounts.set(key, n);
+    else this.tokenCounts.delete(key);
+  }
+
   private onClose(conn: Conn, code: number, reason: string): void {
     if (conn.closed) return;
     conn.closed = true;
     this.conns.delete(conn);
+    this.count(conn, -1);
     this.wildcardSubs.delete(conn);
     this.log(`disconnect ${conn.session} ${conn.role} (${code}${reason ? ` ${reason}` : ''})`);
     this.recordEvent('disconnect', conn, code, reason);
