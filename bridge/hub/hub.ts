@@ -62,6 +62,8 @@ export interface HubStats {
   commandsClamped: number;
   holds: number;
   closedForAbuse: number;
+  /** Acks for commands the hub sent but no longer waited for (the lease ended, or skipped). */
+  lateAcks: number;
 }
 
 /**
@@ -115,7 +117,7 @@ export class BridgeHub {
   private readonly hubPeer: Peer;
   readonly stats: HubStats = {
     connections: 0, messagesIn: 0, errorsSent: 0, framesIn: 0, framesDropped: 0, observationsDropped: 0,
-    commandsForwarded: 0, commandsClamped: 0, holds: 0, closedForAbuse: 0,
+    commandsForwarded: 0, commandsClamped: 0, holds: 0, closedForAbuse: 0, lateAcks: 0,
   };
 
   constructor(options: HubOptions = {}) {
@@ -473,6 +475,11 @@ export class BridgeHub {
     const a = r.ack(msg);
     if ('code' in a) return this.error(conn, a.code, a.message, { op: 'ack', seq: msg.seq, robot: r.id });
     const p = a.pending;
+    if (!p) {
+      // An honest ack for a command nobody waits for any more (the lease ended): not the robot's fault.
+      this.stats.lateAcks++;
+      return;
+    }
     if (p.conn.closed) return;
     this.send(p.conn, {
       op: 'ack', robot: r.id, seq: p.ctrlSeq, requested: p.requested, sent: p.sent, applied: msg.applied, clamped: p.clamped,

@@ -102,6 +102,8 @@ export class RobotSlot<C> {
   readonly pending = new Map<number, PendingCommand<C>>();
   private clamp: CommandClamp;
   private hubSeq = 0;
+  /** The first hub seq of the current registration (acks for earlier ones are unknown). */
+  private firstSeq = 1;
   private lastCtrlSeq = -1;
   private watchdog: NodeJS.Timeout | null = null;
   private pose: Pose4 | null = null;
@@ -140,6 +142,7 @@ export class RobotSlot<C> {
   /** The same robot back (a restart): its e-stop latch, if any, survives; it stays stopped until leased. */
   reconnect(conn: C, d: SlotDeclaration): void {
     this.conn = conn;
+    this.firstSeq = (this.hubSeq + 1) >>> 0;
     this.name = d.name;
     this.model = d.model;
     this.features = d.features;
@@ -216,6 +219,9 @@ export class RobotSlot<C> {
     if (form !== 'ee_target' && this.deltas.length >= this.maxPending) {
       return err('window_full', `robot ${this.id} has ${this.deltas.length} commands not yet reflected in its pose (limit ${this.maxPending}); wait for its observations`);
     }
+    if (this.pending.size >= this.maxPending) {
+      return err('window_full', `robot ${this.id} has ${this.pending.size} commands waiting for an ack (limit ${this.maxPending}); wait for its acks`);
+    }
     this.lastCtrlSeq = msg.seq;
 
     const anchor: Pose4 = [this.pose[0], this.pose[1], this.pose[2], this.pose[3]];
@@ -224,10 +230,6 @@ export class RobotSlot<C> {
     const seq = (this.hubSeq = (this.hubSeq + 1) >>> 0);
     if (form !== 'ee_target') {
       this.deltas.push({ seq, d: [result.target[0] - anchor[0], result.target[1] - anchor[1], result.target[2] - anchor[2], result.target[3] - anchor[3]] });
-    }
-    if (this.pending.size >= this.maxPending) {
-      const oldest = this.pending.keys().next().value;
-      if (oldest !== undefined) this.pending.delete(oldest);
     }
     this.pending.set(seq, { ctrlSeq: msg.seq, conn, requested: msg.action, sent: result.sent, clamped: result.clamped, received: now });
     this.link.countCommand(result.clamped.length > 0);
@@ -270,12 +272,24 @@ export class RobotSlot<C> {
     return this.deltas.length;
   }
 
-  /** The robot acknowledges one command: the pending entry, or a refusal. */
-  ack(msg: ClientMessageOf<'ack'>): { pending: PendingCommand<C> } | SlotError {
-    const p = this.pending.get(msg.seq);
-    if (!p) return err('unknown_command', `no command ${msg.seq} is waiting for an ack`);
-    this.pending.delete(msg.seq);
-    return { pending: p };
+  /**
+   * The robot acknowledges one command: its pending entry (commands before it that are still
+   * pending were skipped: robots work in order), `null` for a command this hub did send it but
+   * no longer waits for (its lease ended, or it was skipped), or a refusal for one never sent.
+   */
+  ack(msg: ClientMessageOf<'ack'>): { pending: PendingCommand<C> | null } | SlotError {
+    const s = msg.seq;
+    const p = this.pending.get(s);
+    if (p) {
+      for (const k of this.pending.keys()) {
+        if (k === s) break;
+        this.pending.delete(k);
+      }
+      this.pending.delete(s);
+      return { pending: p };
+    }
+    if (this.hubSeq !== this.firstSeq - 1 && seqLE(this.firstSeq, s) && seqLE(s, this.hubSeq)) return { pending: null };
+    return err('unknown_command', `no command ${s} was sent to robot ${this.id} since it registered`);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -143,6 +143,58 @@ describe('hub: refusals caused by the robot', () => {
   });
 });
 
+describe('hub: the pending-ack table (finding 6)', () => {
+  it('a lease holder bursting commands never gets the robot disconnected: the table is bounded by refusing, not by forgetting', async () => {
+    const bridge = await startTestBridge({ config: { maxPendingCommands: 256 } });
+    cleanup.push(() => bridge.close());
+    const { client } = await startMockRobot(bridge, 'arm', { form: 'ee_target', log: false });
+    cleanup.push(() => client.stop());
+    const robotErrors: string[] = [];
+    client.on('hubError', (e) => robotErrors.push(e.code));
+    const disconnects: number[] = [];
+    client.on('disconnected', (d) => disconnects.push(d.code));
+    const a = await connectController(bridge, 'burst');
+    cleanup.push(() => a.close());
+    await leaseReady(a, 'arm');
+    const acked = new Set<number>();
+    const refused = new Map<number, string>();
+    a.on('ack', (m) => acked.add(m.seq));
+    a.on('hubError', (e) => { if (e.ref?.seq !== undefined) refused.set(e.ref.seq, e.code); });
+    const obs = await new Promise<{ state: Record<string, number[]> }>((resolve) => a.once('observation', resolve));
+    const p = obs.state['ee.pose'];
+    const seqs: number[] = [];
+    for (let i = 0; i < 2000; i++) seqs.push(a.sendCommand('arm', [p[0], p[1], p[2], p[3], 0]));
+    // Targets: a robot that falls behind skips to the latest, so the last accepted one is acked.
+    const lastAcceptedAcked = (): boolean => {
+      const accepted = seqs.filter((q) => !refused.has(q));
+      return accepted.length > 0 && acked.has(accepted[accepted.length - 1]);
+    };
+    await until(() => lastAcceptedAcked() || disconnects.length > 0, 10_000, 'the last accepted command acked');
+    expect(disconnects).toEqual([]);
+    expect(robotErrors).toEqual([]);
+    // The burst outran the robot: the hub refused (its tables full, or the robot's pose left behind), it did not forget.
+    expect(refused.size).toBeGreaterThan(0);
+    for (const code of refused.values()) expect(['window_full', 'stale_pose']).toContain(code);
+    expect(bridge.hub.stats.closedForAbuse).toBe(0);
+  });
+
+  it('acks that arrive after the lease ended are not charged to the robot', async () => {
+    const bridge = await startTestBridge();
+    cleanup.push(() => bridge.close());
+    const { robot, client } = await startMockRobot(bridge, 'arm', { form: 'ee_target', latencyMs: 30, log: false });
+    cleanup.push(() => client.stop());
+    const robotErrors: string[] = [];
+    client.on('hubError', (e) => robotErrors.push(e.code));
+    const a = await connectController(bridge, 'alice');
+    cleanup.push(() => a.close());
+    await leaseReady(a, 'arm');
+    for (let i = 0; i < 50; i++) a.sendCommand('arm', [robot.pose[0], robot.pose[1], robot.pose[2], 0, 0]);
+    await a.release('arm');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(robotErrors).toEqual([]);
+  });
+});
+
 describe('hub: watchdog', () => {
   it('holds a moving robot when commands stop, and tells everyone why', async () => {
     const { bridge, robot, a, b } = await setup({ limits: { commandTimeoutMs: 50 } });
