@@ -8,6 +8,7 @@ export type { BridgeOptions, RunningBridge } from './hub/server.ts';
 export { BridgeHub, hubNow } from './hub/hub.ts';
 export type { HubOptions, HubRecorder, RecordEntry, HubStats } from './hub/hub.ts';
 export { loadOrCreateToken, generateToken } from './hub/token-file.ts';
+export { robotToken, robotIdOf } from './hub/robot-credentials.ts';
 export { DEFAULT_SAFETY_LIMITS, DEFAULT_CONNECTION_LIMITS, resolveHubConfig, intersectLimits, BridgeConfigError } from './config.ts';
 export type { HubConfig, HubConfigInput } from './config.ts';
 export type { Robot, RobotObservation } from './robot.ts';

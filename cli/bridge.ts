@@ -23,6 +23,8 @@ import { openSerialLink } from '../bridge/robots/so101/bus.ts';
 import type { SerialLink } from '../bridge/robots/so101/bus.ts';
 import { FeetechBusSim, openMockSo101Port } from '../bridge/robots/so101/mock-bus.ts';
 import { runBridgeBench, BENCH_PHASES } from '../bridge/bench/bench.ts';
+import { robotCredential, robotCredentialOptions, robotKeyFileFor } from './robot-credential.ts';
+import type { RobotCredentialFlags } from './robot-credential.ts';
 import type { BenchPhase } from '../bridge/bench/bench.ts';
 
 export const DEFAULT_TOKEN_FILE = '~/.config/simreal/token';
@@ -70,6 +72,7 @@ interface BridgeFlags {
   port: string;
   host: string;
   tokenFile: string;
+  robotKeyFile?: string;
   viewerTokenFile?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -96,6 +99,8 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   const tokenPath = expandHome(flags.tokenFile);
   const { token, created } = userErrors(() => loadOrCreateToken(tokenPath));
   const viewerToken = flags.viewerTokenFile ? userErrors(() => loadOrCreateToken(expandHome(flags.viewerTokenFile!)).token) : undefined;
+  const robotKeyPath = robotKeyFileFor(flags.tokenFile, flags.robotKeyFile);
+  const robotKey = userErrors(() => loadOrCreateToken(robotKeyPath));
   let recorder: McapRecorder | undefined;
   if (flags.record) {
     try {
@@ -108,7 +113,7 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   let bridge;
   try {
     bridge = await startBridge({
-      port, host: flags.host, token, viewerToken, origins: flags.origin, config, recorder,
+      port, host: flags.host, token, viewerToken, robotKey: robotKey.token, origins: flags.origin, config, recorder,
       tls: flags.tlsCert && flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey } : undefined,
       log: flags.quiet ? undefined : (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
     });
@@ -123,6 +128,7 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   const lines = [
     `simreal bridge listening on ${bridge.url} (subprotocol simreal.bridge.v1)`,
     `token: ${tokenPath}${created ? ' (new)' : ''}; clients send "Authorization: Bearer <token>"`,
+    `robot key: ${robotKeyPath}${robotKey.created ? ' (new)' : ''}; each robot's credential derives from it (simreal robot token --id ID)`,
   ];
   if (recorder) lines.push(`recording every message to ${flags.record}`);
   if (!flags.tlsCert && !['127.0.0.1', 'localhost', '::1'].includes(flags.host)) lines.push('warning: listening beyond this machine without TLS; the token crosses the network in clear (add --tls-cert/--tls-key)');
@@ -132,13 +138,11 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   await bridge.close();
 }
 
-interface So101Flags {
+interface So101Flags extends RobotCredentialFlags {
   bridge: string;
   serial?: string;
   baud: string;
   calibration?: string;
-  id: string;
-  tokenFile: string;
   form: string;
   base?: string;
   controlHz: string;
@@ -162,7 +166,7 @@ async function runSo101(flags: So101Flags): Promise<void> {
   } catch (e) {
     throw new UserError((e as Error).message);
   }
-  const token = readToken(flags.tokenFile);
+  const token = robotCredential(flags);
   let link: SerialLink;
   if (flags.dryRun) {
     link = (await openMockSo101Port(new FeetechBusSim({ positions: { 2: 2048 + 512, 3: 2048 - 1024, 4: 2048 - 512 } }))).link;
@@ -198,6 +202,7 @@ export const bridgeCommand: CommandModule = {
       .option('--port <n>', 'TCP port (0: any free one)', '8765')
       .option('--host <addr>', 'interface to listen on (0.0.0.0: every interface)', '127.0.0.1')
       .option('--token-file <path>', 'the token clients must present; created (random, mode 0600) if missing', DEFAULT_TOKEN_FILE)
+      .option('--robot-key-file <path>', 'the secret robot credentials derive from; created if missing (default: robot-key beside --token-file)')
       .option('--viewer-token-file <path>', 'optional second token that only allows watching')
       .option('--tls-cert <pem>', 'certificate for wss:// (with --tls-key)')
       .option('--tls-key <pem>', 'private key for wss://')
@@ -208,15 +213,14 @@ export const bridgeCommand: CommandModule = {
       .option('--quiet', 'no log lines on stderr')
       .action((flags: BridgeFlags) => runHub(flags));
 
-    robotGroup(program)
-      .command('so101')
+    robotCredentialOptions(robotGroup(program)
+      .command('so101'))
       .description('Connect an SO-100/SO-101 arm (Feetech STS3215 servos) to a bridge as a robot.')
       .requiredOption('--bridge <url>', 'bridge URL, e.g. ws://localhost:8765')
       .option('--serial <path>', 'serial port of the servo bus adapter (e.g. /dev/ttyACM0)')
       .option('--baud <n>', 'bus baud rate', '1000000')
       .option('--calibration <file.json>', 'calibration (LeRobot format; see bridge/robots/so101/calibration.ts)')
       .option('--id <id>', 'robot id on the bridge', 'so101')
-      .option('--token-file <path>', 'bridge token file', DEFAULT_TOKEN_FILE)
       .option('--form <form>', `action form: ${ACTION_FORMS.join(' | ')}`, 'ee_delta_normalized')
       .option('--base <x,y,z,yaw>', 'pose of the arm base in the table frame (m, rad)')
       .option('--control-hz <hz>', 'control rate the arm advertises', '30')

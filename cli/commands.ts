@@ -13,6 +13,7 @@ import { generateCommand } from './generate.ts';
 import { policyRunCommand } from './policy-run.ts';
 import { renderCommand } from './render.ts';
 import { robotEmulateCommand } from './robot-emulate.ts';
+import { robotTokenCommand } from './robot-credential.ts';
 import { runCommand } from './run.ts';
 import { trainCommand } from './train.ts';
 import { viewCommand } from './view.ts';
@@ -30,6 +31,7 @@ export const commands: CommandModule[] = [
   evalCommand,
   bridgeCommand,
   robotEmulateCommand,
+  robotTokenCommand,
   policyRunCommand,
   viewCommand,
   benchPhysicsCommand,

@@ -102,11 +102,12 @@ function viewerStats(r: Record<string, unknown>, seconds: number): ViewerStats {
   };
 }
 
-async function withHub<T>(fn: (b: RunningBridge, token: string) => Promise<T>): Promise<T> {
+async function withHub<T>(fn: (b: RunningBridge, token: string, robotKey: string) => Promise<T>): Promise<T> {
   const token = randomBytes(24).toString('base64url');
-  const bridge = await startBridge({ port: 0, host: '127.0.0.1', token });
+  const robotKey = randomBytes(24).toString('base64url');
+  const bridge = await startBridge({ port: 0, host: '127.0.0.1', token, robotKey });
   try {
-    return await fn(bridge, token);
+    return await fn(bridge, token, robotKey);
   } finally {
     await bridge.close();
   }
@@ -126,8 +127,8 @@ export async function runBridgeBench(o: BridgeBenchOptions = {}): Promise<Record
 
   if (phases.has('control_1khz')) {
     log(`control_1khz: 1 robot, 1 controller, 1000 Hz for ${seconds} s`);
-    out.control_1khz = await withHub(async (b, token) => {
-      const robots = startTask({ kind: 'robots', url: b.url, token, robots: [{ id: 'arm', hz: 100 }] });
+    out.control_1khz = await withHub(async (b, token, robotKey) => {
+      const robots = startTask({ kind: 'robots', url: b.url, robotKey, robots: [{ id: 'arm', hz: 100 }] });
       await robots.ready;
       const ctl = startTask({ kind: 'control', url: b.url, token, loops: [{ robot: 'arm', hz: 1000 }], seconds, precise: true });
       const s = controlStats(await ctl.result);
@@ -141,9 +142,9 @@ export async function runBridgeBench(o: BridgeBenchOptions = {}): Promise<Record
 
   if (phases.has('robots_64')) {
     log(`robots_64: 64 robots at 100 Hz for ${multi} s`);
-    out.robots_64 = await withHub(async (b, token) => {
+    out.robots_64 = await withHub(async (b, token, robotKey) => {
       const ids = Array.from({ length: 64 }, (_, i) => `arm-${i}`);
-      const robots = startTask({ kind: 'robots', url: b.url, token, robots: ids.map((id) => ({ id, hz: 100 })) });
+      const robots = startTask({ kind: 'robots', url: b.url, robotKey, robots: ids.map((id) => ({ id, hz: 100 })) });
       await robots.ready;
       const ctl = startTask({ kind: 'control', url: b.url, token, loops: ids.map((robot) => ({ robot, hz: 100 })), seconds: multi, precise: false });
       const s = controlStats(await ctl.result);
@@ -158,8 +159,8 @@ export async function runBridgeBench(o: BridgeBenchOptions = {}): Promise<Record
   const camera = { width: 640, height: 480 };
   if (phases.has('camera')) {
     log(`camera: 640x480 rgb8 at 30 fps to 4 viewers, 1 kHz control for ${seconds} s`);
-    out.camera = await withHub(async (b, token) => {
-      const robots = startTask({ kind: 'robots', url: b.url, token, robots: [{ id: 'cam', hz: 30, camera }] });
+    out.camera = await withHub(async (b, token, robotKey) => {
+      const robots = startTask({ kind: 'robots', url: b.url, robotKey, robots: [{ id: 'cam', hz: 30, camera }] });
       await robots.ready;
       const viewers = startTask({ kind: 'viewers', url: b.url, token, robot: 'cam', count: 4 });
       await viewers.ready;
@@ -202,8 +203,8 @@ export async function runBridgeBench(o: BridgeBenchOptions = {}): Promise<Record
   if (phases.has('fuzz')) {
     const messages = o.fuzzMessages ?? 10_000;
     log(`fuzz: ${messages} hostile messages`);
-    out.fuzz = await withHub(async (b, token) => {
-      const f = startTask({ kind: 'fuzz', url: b.url, token, messages, seed: o.seed ?? 1, limits: b.hub.config.limits });
+    out.fuzz = await withHub(async (b, token, robotKey) => {
+      const f = startTask({ kind: 'fuzz', url: b.url, token, robotKey, messages, seed: o.seed ?? 1, limits: b.hub.config.limits });
       const r = (await f.result) as unknown as FuzzReport;
       const pass = r.unanswered === 0 && r.hubUp && r.violations.length === 0 && r.messages >= messages;
       passes.push(pass);

@@ -117,7 +117,7 @@ export async function runWorkspaceCondition(c: WorkspaceCondition, seconds: numb
   const cfg = bridge.hub.config;
   const poseTimeoutMs = poseTimeoutFor(cfg.limits.poseTimeoutMs, robot.features.controlHz, cfg.poseTimeoutPeriods);
   const observationHz = c.observation === 'control' ? c.hz : 1000 / (0.9 * poseTimeoutMs);
-  const client = new RobotClient({ url: bridge.url, token, id: 'arm', robot, observationHz, backoff: { initialMs: 20, maxMs: 200 } });
+  const client = new RobotClient({ url: bridge.url, token: bridge.robotToken('arm'), id: 'arm', robot, observationHz, backoff: { initialMs: 20, maxMs: 200 } });
   let estops = 0;
   client.on('estop', () => { estops++; });
   const refused: Record<string, number> = {};

@@ -4,7 +4,9 @@
  * - Token: `Authorization: Bearer <token>` (Node clients), or, for browsers that cannot set
  *   headers, a second subprotocol `simreal.token.<token>`. Compared in constant time on SHA-256
  *   digests, so neither content nor length leaks through timing.
- * - Tokens grant roles: the main token any role; an optional viewer token only `viewer`.
+ * - Tokens grant roles: the main token `controller` and `viewer`; an optional viewer token only
+ *   `viewer`; a robot's own credential (robot-credentials.ts) only `robot`, and only its own id
+ *   (the hub checks `register` against it). The main token does not make robots.
  * - Role: `?role=robot|controller|viewer` in the URL. Anything else is refused.
  * - Origin: a request that carries an `Origin` header (every browser does) must match the allowlist
  *   exactly (`scheme://host[:port]`). Non-browser clients send none.
@@ -14,12 +16,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ROLES, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '../protocol.ts';
 import type { Role } from '../protocol.ts';
+import { verifyRobotToken } from './robot-credentials.ts';
 
 export interface AuthOptions {
   /** The main token: grants every role. */
   token: string;
   /** Optional read-only token: grants only `viewer`. */
   viewerToken?: string;
+  /** The secret robot credentials are derived from (robot-credentials.ts); without it no robot may connect. */
+  robotKey?: string;
   /** Allowed browser origins (exact match); empty: browsers are refused. */
   origins?: readonly string[];
   /** URL path the bridge answers on (default `/`). */
@@ -27,8 +32,11 @@ export interface AuthOptions {
 }
 
 export type UpgradeDecision =
-  /** `credential` names the token that matched (`main`, `viewer`), for per-credential limits. */
-  | { ok: true; role: Role; name: string | undefined; credential: string }
+  /**
+   * `credential` names the token that matched (`main`, `viewer`, `robot:<id>`), for per-credential
+   * limits; `robot` is the id a robot credential is pinned to.
+   */
+  | { ok: true; role: Role; name: string | undefined; credential: string; robot?: string }
   | { ok: false; status: 400 | 401 | 403 | 404; reason: string };
 
 const MIN_TOKEN_CHARS = 16;
@@ -70,6 +78,7 @@ export function extractToken(req: IncomingMessage): string | undefined {
 export class Authenticator {
   private readonly main: Buffer;
   private readonly viewer: Buffer | null;
+  private readonly robotKey: string | null;
   private readonly origins: Set<string>;
   private readonly path: string;
 
@@ -82,6 +91,8 @@ export class Authenticator {
     }
     this.main = digest(options.token);
     this.viewer = options.viewerToken ? digest(options.viewerToken) : null;
+    if (options.robotKey !== undefined && options.robotKey.length < MIN_TOKEN_CHARS) throw new Error(`the robot key must be at least ${MIN_TOKEN_CHARS} characters`);
+    this.robotKey = options.robotKey ?? null;
     this.origins = new Set((options.origins ?? []).map(normalizeOrigin));
     this.path = options.path ?? '/';
   }
@@ -108,12 +119,20 @@ export class Authenticator {
     const token = extractToken(req);
     const isMain = tokenMatches(token, this.main);
     const isViewer = this.viewer !== null && tokenMatches(token, this.viewer);
-    if (!isMain && !isViewer) return { ok: false, status: 401, reason: token === undefined ? 'missing token (Authorization: Bearer <token>)' : 'wrong token' };
+    const robot = token !== undefined && this.robotKey !== null ? verifyRobotToken(this.robotKey, token) : null;
+    if (!isMain && !isViewer && robot === null) return { ok: false, status: 401, reason: token === undefined ? 'missing token (Authorization: Bearer <token>)' : 'wrong token' };
     const role = url.searchParams.get('role');
     if (!role || !(ROLES as readonly string[]).includes(role)) return { ok: false, status: 400, reason: `role must be one of ${ROLES.join(', ')} (?role=…)` };
-    if (!isMain && role !== 'viewer') return { ok: false, status: 403, reason: `this token grants only the viewer role, not ${role}` };
     const rawName = url.searchParams.get('name');
     const name = rawName ? rawName.replace(/[^\w .:@-]/g, '').slice(0, 64) : undefined;
+    if (robot !== null) {
+      if (role !== 'robot') return { ok: false, status: 403, reason: `a robot credential grants only role=robot, not ${role}` };
+      return { ok: true, role: 'robot', name, credential: `robot:${robot}`, robot };
+    }
+    if (role === 'robot') {
+      return { ok: false, status: 403, reason: `robots connect with their own credential, pinned to their id, not the ${isMain ? 'main' : 'viewer'} token: on the hub's machine, run simreal robot token --id <id> (or let the robot derive it there with --robot-key-file)` };
+    }
+    if (!isMain && role !== 'viewer') return { ok: false, status: 403, reason: `this token grants only the viewer role, not ${role}` };
     return { ok: true, role: role as Role, name, credential: isMain ? 'main' : 'viewer' };
   }
 }

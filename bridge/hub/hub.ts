@@ -80,6 +80,8 @@ interface Conn {
   role: Role;
   /** Which credential it connected with (per-credential limits). */
   credential: string;
+  /** For a robot: the id its credential is pinned to (it may register only that one). */
+  pinnedRobot: string | undefined;
   name: string | undefined;
   ws: WebSocket;
   peer: Peer;
@@ -168,7 +170,7 @@ export class BridgeHub {
    * Takes a WebSocket whose upgrade was authorized for `role`. The hub owns it from now on.
    * `credential` names the token it presented (default `main`), for per-credential limits.
    */
-  handleConnection(ws: WebSocket, peer: { role: Role; name?: string; credential?: string }): void {
+  handleConnection(ws: WebSocket, peer: { role: Role; name?: string; credential?: string; robot?: string }): void {
     const credential = peer.credential ?? 'main';
     const refused = this.admit(peer.role, credential);
     if (refused) {
@@ -182,6 +184,7 @@ export class BridgeHub {
       session,
       role: peer.role,
       credential,
+      pinnedRobot: peer.robot,
       name: peer.name,
       ws,
       peer: { role: peer.role, session, ...(peer.name ? { name: peer.name } : {}) },
@@ -330,6 +333,9 @@ export class BridgeHub {
   private onRegister(conn: Conn, msg: ClientMessageOf<'register'>): void {
     const ref = { op: 'register', id: msg.id, robot: msg.robot };
     if (conn.robot) return this.error(conn, 'already_registered', `this connection already registered robot ${conn.robot.id}`, ref);
+    if (conn.pinnedRobot !== undefined && conn.pinnedRobot !== msg.robot) {
+      return this.error(conn, 'forbidden', `this connection's credential is for robot ${conn.pinnedRobot}, not ${msg.robot}`, ref);
+    }
     const features = msg.features;
     const featureBytes = JSON.stringify(features).length;
     if (featureBytes > this.config.maxFeatureBytes) {

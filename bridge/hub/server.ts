@@ -29,6 +29,8 @@ import { Authenticator } from './auth.ts';
 import { BridgeHub, hubNow } from './hub.ts';
 import type { HubRecorder } from './hub.ts';
 import { AddressBuckets } from './rate-limit.ts';
+import { robotToken } from './robot-credentials.ts';
+import { generateToken } from './token-file.ts';
 
 export interface BridgeOptions {
   /** TCP port; 0 picks a free one. Default 8765. */
@@ -37,6 +39,11 @@ export interface BridgeOptions {
   host?: string;
   token: string;
   viewerToken?: string;
+  /**
+   * The secret robot credentials derive from (hub/robot-credentials.ts). Default: a random one for
+   * this process; `robotToken(id)` gives a robot its credential either way.
+   */
+  robotKey?: string;
   /** PEM certificate and key files: both or neither. With them the bridge speaks wss. */
   tls?: { cert: string; key: string };
   /** Allowed browser origins. */
@@ -55,6 +62,8 @@ export interface RunningBridge {
   host: string;
   /** e.g. ws://127.0.0.1:8765/ */
   url: string;
+  /** The credential robot `id` connects with. */
+  robotToken(id: string): string;
   close(): Promise<void>;
 }
 
@@ -67,7 +76,8 @@ function refuse(socket: Duplex, status: number, reason: string): void {
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   if (options.tls && (!options.tls.cert || !options.tls.key)) throw new BridgeConfigError('TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
-  const auth = new Authenticator({ token: options.token, viewerToken: options.viewerToken, origins: options.origins });
+  const robotKey = options.robotKey ?? generateToken();
+  const auth = new Authenticator({ token: options.token, viewerToken: options.viewerToken, robotKey, origins: options.origins });
   const hub = new BridgeHub({ config: options.config, recorder: options.recorder, log: options.log });
   const lim = hub.config.connection;
   const handleProtocols = (protocols: Set<string>): string | false => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false);
@@ -137,7 +147,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     }
     settle(socket);
     const wss = d.role === 'robot' ? wssRobot : wssOther;
-    wss.handleUpgrade(req, socket, head, (ws) => hub.handleConnection(ws, { role: d.role, name: d.name, credential: d.credential }));
+    wss.handleUpgrade(req, socket, head, (ws) => hub.handleConnection(ws, { role: d.role, name: d.name, credential: d.credential, robot: d.robot }));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
 
@@ -155,6 +165,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   let closed = false;
   return {
     hub, server, port, host, url,
+    robotToken: (id: string) => robotToken(robotKey, id),
     async close() {
       if (closed) return;
       closed = true;

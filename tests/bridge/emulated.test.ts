@@ -71,7 +71,7 @@ afterEach(async () => {
 async function emulate(scenario: string, speed: number): Promise<EmulatedRobot> {
   bridge = await startTestBridge();
   const robot = new EmulatedRobot(loadReality(realityFile(scenario)), { speed });
-  client = new RobotClient({ url: bridge.url, token: TOKEN, id: 'emu-1', robot, backoff: { initialMs: 20, maxMs: 200 } });
+  client = new RobotClient({ url: bridge.url, token: bridge.robotToken('emu-1'), id: 'emu-1', robot, backoff: { initialMs: 20, maxMs: 200 } });
   await client.start();
   await client.waitRegistered(5000);
   return robot;

@@ -13,7 +13,7 @@ export async function startTestBridge(options: Partial<BridgeOptions> = {}): Pro
 
 export async function startMockRobot(bridge: RunningBridge, id: string, options: MockRobotOptions = {}, observationHz = 200): Promise<{ robot: MockRobot; client: RobotClient }> {
   const robot = new MockRobot(options);
-  const client = new RobotClient({ url: bridge.url, token: TOKEN, id, robot, observationHz, backoff: { initialMs: 20, maxMs: 200 } });
+  const client = new RobotClient({ url: bridge.url, token: bridge.robotToken(id), id, robot, observationHz, backoff: { initialMs: 20, maxMs: 200 } });
   await client.start();
   await client.waitRegistered(5000);
   return { robot, client };
@@ -38,6 +38,6 @@ export async function leaseReady(ctl: ControllerClient, id: string): Promise<voi
 }
 
 /** The credential a robot with this id presents to the bridge. */
-export function robotToken(_bridge: RunningBridge, _id: string): string {
-  return TOKEN;
+export function robotToken(bridge: RunningBridge, id: string): string {
+  return bridge.robotToken(id);
 }

@@ -261,7 +261,7 @@ describe('hub: robot restarts', () => {
     const { bridge } = await setup();
     const { MockRobot } = await import('../../bridge/robots/mock.ts');
     const { RobotClient } = await import('../../bridge/robot-client.ts');
-    const dup = new RobotClient({ url: bridge.url, token: 'test-token-0123456789abcdef', id: 'arm', robot: new MockRobot(), backoff: { initialMs: 10_000 } });
+    const dup = new RobotClient({ url: bridge.url, token: bridge.robotToken('arm'), id: 'arm', robot: new MockRobot(), backoff: { initialMs: 10_000 } });
     cleanup.push(() => dup.stop());
     const refused = new Promise<HubMessageOf<'error'>>((resolve) => dup.on('hubError', resolve));
     await dup.start();
