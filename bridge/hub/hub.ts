@@ -14,7 +14,7 @@
  */
 import type { WebSocket } from 'ws';
 import { parseMessage, SUBPROTOCOL, PROTOCOL_VERSION, PERMISSIONS, FRAME_KINDS } from '../protocol.ts';
-import type { ClientMessageOf, ErrorCode, HubMessage, Peer, Role, RobotInfo, Frame } from '../protocol.ts';
+import type { ClientMessage, ClientMessageOf, ErrorCode, HubMessage, Peer, Role, RobotInfo, Frame } from '../protocol.ts';
 import { resolveHubConfig, intersectLimits, poseTimeoutFor } from '../config.ts';
 import type { HubConfig, HubConfigInput } from '../config.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -30,7 +30,10 @@ export interface HubRecorder {
   close(): Promise<void>;
 }
 export interface RecordEntry {
-  /** `in`: received from a client; `out`: sent by the hub (recorded once, however many recipients). */
+  /**
+   * `in`: received from a client and accepted (a refused message is not handed over; its `error`
+   * reply is); `out`: sent by the hub (recorded once, however many recipients).
+   */
   dir: 'in' | 'out';
   op: string;
   robot: string | null;
@@ -105,6 +108,10 @@ export class BridgeHub {
   private readonly conns = new Set<Conn>();
   private readonly robots = new Map<string, RobotSlot<Conn>>();
   private readonly wildcardSubs = new Set<Conn>();
+  /** Refusals so far (a message handled without one was accepted). */
+  private refusals = 0;
+  /** While a message is handled with a recorder: what the hub says meanwhile, recorded after it. */
+  private staged: RecordEntry[] | null = null;
   private readonly roleCounts = new Map<Role, number>();
   /** Connections per credential and role. */
   private readonly tokenCounts = new Map<string, number>();
@@ -289,7 +296,24 @@ export class BridgeHub {
       this.error(conn, 'forbidden', `a ${conn.role} may not send ${msg.op}`, { op: msg.op, ...('id' in msg && msg.id !== undefined ? { id: msg.id } : {}) });
       return;
     }
-    if (this.recorder) this.recorder.record({ dir: 'in', op: msg.op, robot: 'robot' in msg && msg.robot !== '*' ? msg.robot : null, t: now, text: JSON.stringify(msg) });
+    // Only what the hub accepts is recorded: a refused message leaves its `error` reply, not itself.
+    if (this.recorder) {
+      this.staged = [];
+      const refusals = this.refusals;
+      try {
+        this.dispatch(conn, msg, now);
+      } finally {
+        const staged = this.staged;
+        this.staged = null;
+        if (this.refusals === refusals) this.recorder.record({ dir: 'in', op: msg.op, robot: 'robot' in msg && msg.robot !== '*' ? msg.robot : null, t: now, text: JSON.stringify(msg) });
+        for (const e of staged) this.recorder.record(e);
+      }
+      return;
+    }
+    this.dispatch(conn, msg, now);
+  }
+
+  private dispatch(conn: Conn, msg: ClientMessage, now: number): void {
     switch (msg.op) {
       case 'register': return this.onRegister(conn, msg);
       case 'observation': return this.onObservation(conn, msg, now);
@@ -649,7 +673,7 @@ export class BridgeHub {
   private send(c: Conn, msg: HubMessage): void {
     const text = JSON.stringify(msg);
     this.sendRaw(c, text, false);
-    if (this.recorder && msg.op !== 'robot_state') this.recorder.record({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
+    if (this.recorder && msg.op !== 'robot_state') this.recordOut({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
   }
 
   /** Data-path send: skipped (false) when the peer is behind. */
@@ -668,7 +692,7 @@ export class BridgeHub {
     const text = JSON.stringify(msg);
     const buf = Buffer.from(text);
     for (const c of this.conns) if (c !== skip && c.role !== 'robot') this.sendRaw(c, buf, false);
-    this.recorder?.record({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
+    if (this.recorder) this.recordOut({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
   }
 
   private broadcastState(r: RobotSlot<Conn>): void {
@@ -680,6 +704,7 @@ export class BridgeHub {
     if (conn.closed) return;
     if (!ROBOT_STATE_REFUSALS.has(code) && !conn.errBucket.take(1, hubNow())) {
       this.stats.closedForAbuse++;
+      this.refusals++;
       this.log(`closing ${conn.session}: too many invalid messages (last: ${code})`);
       conn.ws.close(1008, `too many invalid messages (last: ${code})`.slice(0, 120));
       // Give the close handshake a moment, then cut it off; the bookkeeping runs now.
@@ -688,13 +713,20 @@ export class BridgeHub {
       return;
     }
     this.stats.errorsSent++;
+    this.refusals++;
     const cleanRef = ref ? Object.fromEntries(Object.entries(ref).filter(([, v]) => v !== undefined)) : undefined;
     this.send(conn, { op: 'error', code, message: message.slice(0, 500), ...(cleanRef && Object.keys(cleanRef).length ? { ref: cleanRef } : {}) });
   }
 
+  /** Out-records made while a message is handled wait for it (write order stays time order). */
+  private recordOut(e: RecordEntry): void {
+    if (this.staged) this.staged.push(e);
+    else this.recorder?.record(e);
+  }
+
   private recordEvent(event: 'connect' | 'disconnect', conn: Conn, code?: number, reason?: string): void {
     if (!this.recorder) return;
-    this.recorder.record({
+    this.recordOut({
       dir: 'out', op: 'session', robot: null, t: hubNow(),
       text: JSON.stringify({ event, session: conn.session, role: conn.role, ...(conn.name ? { name: conn.name } : {}), ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) }),
     });
