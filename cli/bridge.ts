@@ -73,6 +73,7 @@ interface BridgeFlags {
   host: string;
   tokenFile: string;
   robotKeyFile?: string;
+  operatorTokenFile?: string;
   viewerTokenFile?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -101,6 +102,8 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   const viewerToken = flags.viewerTokenFile ? userErrors(() => loadOrCreateToken(expandHome(flags.viewerTokenFile!)).token) : undefined;
   const robotKeyPath = robotKeyFileFor(flags.tokenFile, flags.robotKeyFile);
   const robotKey = userErrors(() => loadOrCreateToken(robotKeyPath));
+  const operatorPath = expandHome(flags.operatorTokenFile ?? path.join(path.dirname(tokenPath), 'operator-token'));
+  const operator = userErrors(() => loadOrCreateToken(operatorPath));
   let recorder: McapRecorder | undefined;
   if (flags.record) {
     try {
@@ -113,7 +116,7 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   let bridge;
   try {
     bridge = await startBridge({
-      port, host: flags.host, token, viewerToken, robotKey: robotKey.token, origins: flags.origin, config, recorder,
+      port, host: flags.host, token, viewerToken, operatorToken: operator.token, robotKey: robotKey.token, origins: flags.origin, config, recorder,
       tls: flags.tlsCert && flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey } : undefined,
       log: flags.quiet ? undefined : (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
     });
@@ -129,6 +132,7 @@ async function runHub(flags: BridgeFlags): Promise<void> {
     `simreal bridge listening on ${bridge.url} (subprotocol simreal.bridge.v1)`,
     `token: ${tokenPath}${created ? ' (new)' : ''}; clients send "Authorization: Bearer <token>"`,
     `robot key: ${robotKeyPath}${robotKey.created ? ' (new)' : ''}; each robot's credential derives from it (simreal robot token --id ID)`,
+    `operator token: ${operatorPath}${operator.created ? ' (new)' : ''}; a controller with it may clear any e-stop`,
   ];
   if (recorder) lines.push(`recording every message to ${flags.record}`);
   if (!flags.tlsCert && !['127.0.0.1', 'localhost', '::1'].includes(flags.host)) lines.push('warning: listening beyond this machine without TLS; the token crosses the network in clear (add --tls-cert/--tls-key)');
@@ -203,6 +207,7 @@ export const bridgeCommand: CommandModule = {
       .option('--host <addr>', 'interface to listen on (0.0.0.0: every interface)', '127.0.0.1')
       .option('--token-file <path>', 'the token clients must present; created (random, mode 0600) if missing', DEFAULT_TOKEN_FILE)
       .option('--robot-key-file <path>', 'the secret robot credentials derive from; created if missing (default: robot-key beside --token-file)')
+      .option('--operator-token-file <path>', 'the operator\'s token (clears any e-stop); created if missing (default: operator-token beside --token-file)')
       .option('--viewer-token-file <path>', 'optional second token that only allows watching')
       .option('--tls-cert <pem>', 'certificate for wss:// (with --tls-key)')
       .option('--tls-key <pem>', 'private key for wss://')

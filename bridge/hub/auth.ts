@@ -5,7 +5,8 @@
  *   headers, a second subprotocol `simreal.token.<token>`. Compared in constant time on SHA-256
  *   digests, so neither content nor length leaks through timing.
  * - Tokens grant roles: the main token `controller` and `viewer`; an optional viewer token only
- *   `viewer`; a robot's own credential (robot-credentials.ts) only `robot`, and only its own id
+ *   `viewer`; an optional operator token `controller` with the right to clear any e-stop (and
+ *   `viewer`); a robot's own credential (robot-credentials.ts) only `robot`, and only its own id
  *   (the hub checks `register` against it). The main token does not make robots.
  * - Role: `?role=robot|controller|viewer` in the URL. Anything else is refused.
  * - Origin: a request that carries an `Origin` header (every browser does) must match the allowlist
@@ -25,6 +26,8 @@ export interface AuthOptions {
   viewerToken?: string;
   /** The secret robot credentials are derived from (robot-credentials.ts); without it no robot may connect. */
   robotKey?: string;
+  /** Optional operator token: grants `controller` (and `viewer`) with the right to clear any e-stop. */
+  operatorToken?: string;
   /** Allowed browser origins (exact match); empty: browsers are refused. */
   origins?: readonly string[];
   /** URL path the bridge answers on (default `/`). */
@@ -36,7 +39,7 @@ export type UpgradeDecision =
    * `credential` names the token that matched (`main`, `viewer`, `robot:<id>`), for per-credential
    * limits; `robot` is the id a robot credential is pinned to.
    */
-  | { ok: true; role: Role; name: string | undefined; credential: string; robot?: string }
+  | { ok: true; role: Role; name: string | undefined; credential: string; robot?: string; operator?: boolean }
   | { ok: false; status: 400 | 401 | 403 | 404; reason: string };
 
 const MIN_TOKEN_CHARS = 16;
@@ -79,6 +82,7 @@ export class Authenticator {
   private readonly main: Buffer;
   private readonly viewer: Buffer | null;
   private readonly robotKey: string | null;
+  private readonly operator: Buffer | null;
   private readonly origins: Set<string>;
   private readonly path: string;
 
@@ -93,6 +97,11 @@ export class Authenticator {
     this.viewer = options.viewerToken ? digest(options.viewerToken) : null;
     if (options.robotKey !== undefined && options.robotKey.length < MIN_TOKEN_CHARS) throw new Error(`the robot key must be at least ${MIN_TOKEN_CHARS} characters`);
     this.robotKey = options.robotKey ?? null;
+    if (options.operatorToken !== undefined) {
+      if (options.operatorToken.length < MIN_TOKEN_CHARS) throw new Error(`the operator token must be at least ${MIN_TOKEN_CHARS} characters`);
+      if (options.operatorToken === options.token || options.operatorToken === options.viewerToken) throw new Error('the operator token must differ from the main and viewer tokens (it grants more)');
+    }
+    this.operator = options.operatorToken ? digest(options.operatorToken) : null;
     this.origins = new Set((options.origins ?? []).map(normalizeOrigin));
     this.path = options.path ?? '/';
   }
@@ -119,8 +128,9 @@ export class Authenticator {
     const token = extractToken(req);
     const isMain = tokenMatches(token, this.main);
     const isViewer = this.viewer !== null && tokenMatches(token, this.viewer);
+    const isOperator = this.operator !== null && tokenMatches(token, this.operator);
     const robot = token !== undefined && this.robotKey !== null ? verifyRobotToken(this.robotKey, token) : null;
-    if (!isMain && !isViewer && robot === null) return { ok: false, status: 401, reason: token === undefined ? 'missing token (Authorization: Bearer <token>)' : 'wrong token' };
+    if (!isMain && !isViewer && !isOperator && robot === null) return { ok: false, status: 401, reason: token === undefined ? 'missing token (Authorization: Bearer <token>)' : 'wrong token' };
     const role = url.searchParams.get('role');
     if (!role || !(ROLES as readonly string[]).includes(role)) return { ok: false, status: 400, reason: `role must be one of ${ROLES.join(', ')} (?role=…)` };
     const rawName = url.searchParams.get('name');
@@ -130,8 +140,9 @@ export class Authenticator {
       return { ok: true, role: 'robot', name, credential: `robot:${robot}`, robot };
     }
     if (role === 'robot') {
-      return { ok: false, status: 403, reason: `robots connect with their own credential, pinned to their id, not the ${isMain ? 'main' : 'viewer'} token: on the hub's machine, run simreal robot token --id <id> (or let the robot derive it there with --robot-key-file)` };
+      return { ok: false, status: 403, reason: `robots connect with their own credential, pinned to their id, not the ${isMain ? 'main' : isOperator ? 'operator' : 'viewer'} token: on the hub's machine, run simreal robot token --id <id> (or let the robot derive it there with --robot-key-file)` };
     }
+    if (isOperator) return { ok: true, role: role as Role, name, credential: 'operator', operator: role === 'controller' };
     if (!isMain && role !== 'viewer') return { ok: false, status: 403, reason: `this token grants only the viewer role, not ${role}` };
     return { ok: true, role: role as Role, name, credential: isMain ? 'main' : 'viewer' };
   }

@@ -133,7 +133,8 @@ export class BridgeHub {
     this.config = resolveHubConfig(options.config);
     this.recorder = options.recorder;
     this.log = options.log ?? (() => {});
-    this.hubPeer = { role: 'controller', session: 'hub', name: options.name ?? 'hub' };
+    // The hub's own e-stops (from code embedding it) are an operator's: only an operator clears them.
+    this.hubPeer = { role: 'controller', session: 'hub', name: options.name ?? 'hub', operator: true };
     if (this.config.heartbeatMs > 0) {
       this.heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
       this.heartbeat.unref();
@@ -177,7 +178,7 @@ export class BridgeHub {
    * Takes a WebSocket whose upgrade was authorized for `role`. The hub owns it from now on.
    * `credential` names the token it presented (default `main`), for per-credential limits.
    */
-  handleConnection(ws: WebSocket, peer: { role: Role; name?: string; credential?: string; robot?: string }): void {
+  handleConnection(ws: WebSocket, peer: { role: Role; name?: string; credential?: string; robot?: string; operator?: boolean }): void {
     const credential = peer.credential ?? 'main';
     const refused = this.admit(peer.role, credential);
     if (refused) {
@@ -194,7 +195,7 @@ export class BridgeHub {
       pinnedRobot: peer.robot,
       name: peer.name,
       ws,
-      peer: { role: peer.role, session, ...(peer.name ? { name: peer.name } : {}) },
+      peer: { role: peer.role, session, ...(peer.name ? { name: peer.name } : {}), ...(peer.operator ? { operator: true } : {}) },
       msgBucket: new TokenBucket(lim.messagesPerSecond, lim.messagesPerSecond, now),
       byteBucket: new TokenBucket(lim.bytesPerSecond, lim.bytesPerSecond, now),
       errBucket: new TokenBucket(this.config.errorBudget.perSecond, this.config.errorBudget.burst, now),
@@ -566,7 +567,7 @@ export class BridgeHub {
     const ref = { op: 'reset', robot: msg.robot, ...(msg.id !== undefined ? { id: msg.id } : {}) };
     const r = this.lookup(conn, msg.robot, 'reset', msg.id);
     if (!r) return;
-    const e = r.reset(conn, conn.name ?? conn.session);
+    const e = r.reset(conn.peer);
     if (e) return this.error(conn, e.code, e.message, ref);
     if (!r.conn) this.scheduleDeparture(r);
     this.send(conn, { op: 'ok', of: 'reset', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });

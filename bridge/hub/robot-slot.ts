@@ -209,7 +209,7 @@ export class RobotSlot<C> {
   command(conn: C, msg: ClientMessageOf<'command'>, now: number): SlotError | null {
     if (this.leaseHolder?.conn !== conn) return err('not_leased', `lease ${this.id} before commanding it`);
     if (!this.conn) return err('robot_offline', `robot ${this.id} is not connected`);
-    if (this.state.estop) return err('estop_latched', `robot ${this.id} is e-stopped (${this.state.estop.reason || 'no reason given'}); the lease holder must send reset`);
+    if (this.state.estop) return err('estop_latched', `robot ${this.id} is e-stopped (${this.state.estop.reason || 'no reason given'}); it is cleared by reset from whoever raised it, or an operator`);
     if (msg.seq <= this.lastCtrlSeq) return err('stale_seq', `command seq ${msg.seq} is not above the last one (${this.lastCtrlSeq})`);
     if (msg.form && msg.form !== this.features.action.form) return err('wrong_form', `robot ${this.id} takes ${this.features.action.form}, not ${msg.form}`);
     if (!this.pose) return err('no_pose', `robot ${this.id} has not reported its pose (${this.features.action.poseKey}) yet`);
@@ -310,10 +310,22 @@ export class RobotSlot<C> {
     this.link.stateChanged();
   }
 
-  /** Clears a latched e-stop; the robot then holds until the next command. */
-  reset(conn: C, who: string): SlotError | null {
-    if (this.leaseHolder?.conn !== conn) return err('not_leased', `only the lease holder may reset ${this.id}; lease it first`);
-    if (!this.state.estop) return err('not_latched', `robot ${this.id} is not e-stopped`);
+  /**
+   * Clears a latched e-stop; the robot then holds until the next command. Its owner decides who
+   * may: one raised by an operator, by the robot itself or by the hub is cleared only by an
+   * operator; one raised by a controller, by that same controller (session) or an operator. The
+   * lease plays no part: holding it gives no right over someone else's stop.
+   */
+  reset(by: Peer): SlotError | null {
+    const e = this.state.estop;
+    if (!e) return err('not_latched', `robot ${this.id} is not e-stopped`);
+    const owner = e.by.name ?? e.by.session;
+    const operatorOnly = e.by.operator === true || e.by.role === 'robot';
+    if (!by.operator) {
+      if (operatorOnly) return err('forbidden', `the e-stop on ${this.id} was raised by ${e.by.role === 'robot' ? 'the robot itself' : `operator ${owner}`}; only an operator may clear it`);
+      if (e.by.session !== by.session) return err('forbidden', `the e-stop on ${this.id} was raised by ${owner}; only ${owner} or an operator may clear it`);
+    }
+    const who = by.name ?? by.session;
     this.link.log(`reset ${this.id} by ${who}`);
     this.state = { ...this.state, estop: null };
     this.clamp.restart();

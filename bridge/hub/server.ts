@@ -39,6 +39,8 @@ export interface BridgeOptions {
   host?: string;
   token: string;
   viewerToken?: string;
+  /** The operator's token: a controller with it may clear any e-stop (robot-, hub- or operator-raised). */
+  operatorToken?: string;
   /**
    * The secret robot credentials derive from (hub/robot-credentials.ts). Default: a random one for
    * this process; `robotToken(id)` gives a robot its credential either way.
@@ -77,7 +79,7 @@ function refuse(socket: Duplex, status: number, reason: string): void {
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   if (options.tls && (!options.tls.cert || !options.tls.key)) throw new BridgeConfigError('TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
   const robotKey = options.robotKey ?? generateToken();
-  const auth = new Authenticator({ token: options.token, viewerToken: options.viewerToken, robotKey, origins: options.origins });
+  const auth = new Authenticator({ token: options.token, viewerToken: options.viewerToken, operatorToken: options.operatorToken, robotKey, origins: options.origins });
   const hub = new BridgeHub({ config: options.config, recorder: options.recorder, log: options.log });
   const lim = hub.config.connection;
   const handleProtocols = (protocols: Set<string>): string | false => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false);
@@ -147,7 +149,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     }
     settle(socket);
     const wss = d.role === 'robot' ? wssRobot : wssOther;
-    wss.handleUpgrade(req, socket, head, (ws) => hub.handleConnection(ws, { role: d.role, name: d.name, credential: d.credential, robot: d.robot }));
+    wss.handleUpgrade(req, socket, head, (ws) => hub.handleConnection(ws, { role: d.role, name: d.name, credential: d.credential, robot: d.robot, operator: d.operator }));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
 

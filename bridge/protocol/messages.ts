@@ -266,14 +266,23 @@ export const PERMISSIONS: Record<ClientOp, readonly Role[]> = {
 // Hub → client
 // ---------------------------------------------------------------------------------------------
 
-export const PeerSchema = z.object({ role: RoleSchema, session: z.string().max(64), name: NameText.optional() });
+export const PeerSchema = z.object({
+  role: RoleSchema,
+  session: z.string().max(64),
+  name: NameText.optional(),
+  /** A controller connected with the operator's token (since 1.1): it may clear any e-stop. */
+  operator: z.boolean().optional(),
+});
 export type Peer = z.infer<typeof PeerSchema>;
 
 export const RobotStateSchema = z.object({
   connected: z.boolean(),
   /** Who holds the control lease, if anyone. */
   lease: PeerSchema.nullable(),
-  /** The latched e-stop, if raised. Cleared only by `reset` from the lease holder. */
+  /**
+   * The latched e-stop, if raised, and by whom. One raised by an operator, the robot or the hub is
+   * cleared only by an operator; one raised by a controller, by that controller or an operator.
+   */
   estop: z.object({ reason: ShortText, by: PeerSchema, t: TimeSchema }).nullable(),
   /** True while the robot has been told to hold still and no fresh command has moved it since. */
   holding: z.boolean(),

@@ -6,9 +6,11 @@ import { MockRobot } from '../../bridge/robots/mock.ts';
 import type { MockRobotOptions } from '../../bridge/robots/mock.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
+/** The operator's token: clears any e-stop. */
+export const OPERATOR_TOKEN = 'operator-token-0123456789abcdef';
 
 export async function startTestBridge(options: Partial<BridgeOptions> = {}): Promise<RunningBridge> {
-  return startBridge({ port: 0, host: '127.0.0.1', token: TOKEN, ...options, config: { heartbeatMs: 0, ...(options.config ?? {}) } });
+  return startBridge({ port: 0, host: '127.0.0.1', token: TOKEN, operatorToken: OPERATOR_TOKEN, ...options, config: { heartbeatMs: 0, ...(options.config ?? {}) } });
 }
 
 export async function startMockRobot(bridge: RunningBridge, id: string, options: MockRobotOptions = {}, observationHz = 200): Promise<{ robot: MockRobot; client: RobotClient }> {

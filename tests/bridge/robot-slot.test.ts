@@ -174,7 +174,7 @@ describe('RobotSlot (no sockets)', () => {
     expect(0.35 + last.action[0]).toBeCloseTo(0.4, 12);
   });
 
-  it('latches the e-stop through a reconnect; the lease holder clears it', () => {
+  it('latches the e-stop through a reconnect; its owner (or an operator) clears it, not the lease holder', () => {
     const { slot, robot, toRobot, broadcast } = makeSlot();
     const a = { conn: { name: 'a' }, peer: peer('s1') };
     slot.lease(a);
@@ -192,10 +192,18 @@ describe('RobotSlot (no sockets)', () => {
     toRobot.length = 0;
     slot.registered();
     expect(toRobot.map((m) => m.op)).toEqual(['hold', 'estop']);
-    expect(slot.reset(a.conn, 'alice')).toMatchObject({ code: 'not_leased' });
+    // Bob raised it: the lease holder may not clear it, bob or an operator may.
     slot.lease(a);
-    expect(slot.reset(a.conn, 'alice')).toBeNull();
+    expect(slot.reset(a.peer)).toMatchObject({ code: 'forbidden', message: 'the e-stop on arm was raised by bob; only bob or an operator may clear it' });
+    expect(slot.reset(peer('s2', 'bob'))).toBeNull();
     expect(slot.state).toMatchObject({ estop: null, holding: true, holdReason: 'reset' });
-    expect(slot.reset(a.conn, 'alice')).toMatchObject({ code: 'not_latched' });
+    expect(slot.reset(peer('s2', 'bob'))).toMatchObject({ code: 'not_latched' });
+    // An operator's, or the robot's own: operators only.
+    slot.estop('stop', { role: 'controller', session: 's9', name: 'op', operator: true });
+    expect(slot.reset(peer('s9'))).toMatchObject({ code: 'forbidden' }); // same session id, not an operator
+    expect(slot.reset({ role: 'controller', session: 's10', operator: true })).toBeNull();
+    slot.estop('overload', { role: 'robot', session: 's0' });
+    expect(slot.reset(a.peer)).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/raised by the robot itself; only an operator/) });
+    expect(slot.reset({ role: 'controller', session: 's10', operator: true })).toBeNull();
   });
 });

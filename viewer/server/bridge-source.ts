@@ -4,8 +4,8 @@
  * observations and camera frames to the pages unchanged.
  *
  * Role: with the hub's main token the server connects as a `controller` and the page's e-stop
- * button works (any controller may raise the latched e-stop; only the lease holder can reset it,
- * which the viewer never does). With the read-only viewer token it connects as a `viewer` and the
+ * button works (any controller may raise the latched e-stop; only the one that raised it, or an
+ * operator, may clear it, which the viewer never does). With the read-only viewer token it connects as a `viewer` and the
  * button stays disabled. The server reconnects to the hub by itself (backoff 250 ms → 2 s).
  */
 import { ControllerClient, BridgeError } from '../../bridge/controller-client.ts';
