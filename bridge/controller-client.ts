@@ -69,6 +69,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   private nextId = 1;
   private readonly requests = new Map<number, Waiter<HubMessageOf<'ok'>>>();
   private readonly commands = new Map<string, Waiter<ControllerAck>>();
+  /** The seq the next command to each robot carries. */
   private readonly seqs = new Map<string, number>();
   private pings = new Map<number, Waiter<number>>();
   private closed = false;
@@ -174,6 +175,8 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   /** Takes the exclusive lease; subscribes to the robot's observations unless `subscribe: false`. */
   async lease(robot: string, options: { subscribe?: boolean; channels?: string[] } = {}): Promise<{ limits: SafetyLimits }> {
     const ok = await this.request({ op: 'lease', robot });
+    // Seqs belong to the lease: continue from where the hub says this one starts.
+    if (ok.seq !== undefined) this.seqs.set(robot, ok.seq);
     if (options.subscribe !== false) await this.subscribe(robot, options.channels ?? []);
     return { limits: ok.limits! };
   }
@@ -197,8 +200,8 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
 
   /** Fire and forget; returns the sequence number (acks arrive as 'ack' events). */
   sendCommand(robot: string, action: ActionVector, options: { form?: ActionForm; t?: number } = {}): number {
-    const seq = (this.seqs.get(robot) ?? 0) + 1;
-    this.seqs.set(robot, seq);
+    const seq = this.seqs.get(robot) ?? 1;
+    this.seqs.set(robot, (seq + 1) >>> 0);
     this.send({ op: 'command', robot, seq, action, ...(options.form ? { form: options.form } : {}), ...(options.t !== undefined ? { t: options.t } : {}) });
     return seq;
   }

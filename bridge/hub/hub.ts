@@ -534,7 +534,7 @@ export class BridgeHub {
     const e = r.lease({ conn, peer: conn.peer });
     if (e) return this.error(conn, e.code, e.message, ref);
     conn.leases.add(r.id);
-    this.send(conn, { op: 'ok', of: 'lease', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, limits: r.limits });
+    this.send(conn, { op: 'ok', of: 'lease', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, limits: r.limits, seq: r.leaseSeq });
   }
 
   private onRelease(conn: Conn, msg: ClientMessageOf<'release'>): void {

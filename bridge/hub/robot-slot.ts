@@ -60,6 +60,9 @@ interface SentDelta {
   d: Pose4;
 }
 
+/** How far ahead of the next expected seq a command may jump (a gap of lost or skipped seqs). */
+export const MAX_SEQ_JUMP = 65536;
+
 /** a ≤ b for 32-bit sequence numbers that wrap (serial number arithmetic, RFC 1982). */
 export function seqLE(a: number, b: number): boolean {
   return ((b - a) >>> 0) < 0x80000000;
@@ -102,9 +105,12 @@ export class RobotSlot<C> {
   readonly pending = new Map<number, PendingCommand<C>>();
   private clamp: CommandClamp;
   private hubSeq = 0;
+  /** The lowest controller seq the next command may carry (over all leases, wrapping at 2^32). */
+  private ctrlNext: number;
+  /** Where the current lease's seqs start (told to its holder in `ok`). */
+  private leaseStart: number;
   /** The first hub seq of the current registration (acks for earlier ones are unknown). */
   private firstSeq = 1;
-  private lastCtrlSeq = -1;
   private watchdog: NodeJS.Timeout | null = null;
   private pose: Pose4 | null = null;
   private grip: number | null = null;
@@ -122,7 +128,12 @@ export class RobotSlot<C> {
   private readonly maxPending: number;
   private readonly now: () => number;
 
-  constructor(options: { id: string; handle: number; declaration: SlotDeclaration; conn: C; link: SlotLink; maxPendingCommands: number; now?: () => number }) {
+  constructor(options: {
+    id: string; handle: number; declaration: SlotDeclaration; conn: C; link: SlotLink; maxPendingCommands: number;
+    now?: () => number;
+    /** The controller seq the first lease starts at (default 1). */
+    ctrlSeqStart?: number;
+  }) {
     const d = options.declaration;
     this.id = options.id;
     this.handle = options.handle;
@@ -136,6 +147,8 @@ export class RobotSlot<C> {
     this.link = options.link;
     this.maxPending = options.maxPendingCommands;
     this.now = options.now ?? hubNow;
+    this.ctrlNext = (options.ctrlSeqStart ?? 1) >>> 0;
+    this.leaseStart = this.ctrlNext;
     this.state = { connected: true, lease: null, estop: null, holding: true, holdReason: 'registered' };
   }
 
@@ -176,7 +189,9 @@ export class RobotSlot<C> {
     if (h && h.conn !== who.conn) return err('lease_held', `robot ${this.id} is leased by ${h.peer.name ?? h.peer.session}`);
     if (!h) {
       this.leaseHolder = who;
-      this.lastCtrlSeq = -1;
+      // Seqs belong to the lease: this one starts after every seq accepted before, so a command
+      // of an earlier lease can never count again.
+      this.leaseStart = this.ctrlNext;
       this.clamp.restart();
       this.state = { ...this.state, lease: who.peer };
       this.link.log(`lease ${this.id} → ${who.peer.session}`);
@@ -210,7 +225,9 @@ export class RobotSlot<C> {
     if (this.leaseHolder?.conn !== conn) return err('not_leased', `lease ${this.id} before commanding it`);
     if (!this.conn) return err('robot_offline', `robot ${this.id} is not connected`);
     if (this.state.estop) return err('estop_latched', `robot ${this.id} is e-stopped (${this.state.estop.reason || 'no reason given'}); it is cleared by reset from whoever raised it, or an operator`);
-    if (msg.seq <= this.lastCtrlSeq) return err('stale_seq', `command seq ${msg.seq} is not above the last one (${this.lastCtrlSeq})`);
+    const ahead = (msg.seq - this.ctrlNext) >>> 0;
+    if (ahead >= 0x80000000) return err('stale_seq', `command seq ${msg.seq} is not after the last one accepted (${(this.ctrlNext - 1) >>> 0}); this lease started at ${this.leaseStart}`);
+    if (ahead >= MAX_SEQ_JUMP) return err('stale_seq', `command seq ${msg.seq} jumps ${ahead} past the next expected (${this.ctrlNext}); continue from there (at most ${MAX_SEQ_JUMP - 1} ahead)`);
     if (msg.form && msg.form !== this.features.action.form) return err('wrong_form', `robot ${this.id} takes ${this.features.action.form}, not ${msg.form}`);
     if (!this.pose) return err('no_pose', `robot ${this.id} has not reported its pose (${this.features.action.poseKey}) yet`);
     if (now - this.poseAt > this.limits.poseTimeoutMs) return err('stale_pose', `robot ${this.id}'s last pose is ${Math.round(now - this.poseAt)} ms old (limit ${this.limits.poseTimeoutMs} ms)`);
@@ -222,7 +239,7 @@ export class RobotSlot<C> {
     if (this.pending.size >= this.maxPending) {
       return err('window_full', `robot ${this.id} has ${this.pending.size} commands waiting for an ack (limit ${this.maxPending}); wait for its acks`);
     }
-    this.lastCtrlSeq = msg.seq;
+    this.ctrlNext = (msg.seq + 1) >>> 0;
 
     const anchor: Pose4 = [this.pose[0], this.pose[1], this.pose[2], this.pose[3]];
     if (form !== 'ee_target') for (const d of this.deltas) for (let i = 0; i < 4; i++) anchor[i] += d.d[i];
@@ -265,6 +282,11 @@ export class RobotSlot<C> {
     this.pose = [pose[0], pose[1], pose[2], pose[3]];
     if (pose.length >= 5) this.grip = pose[4];
     this.poseAt = now;
+  }
+
+  /** The first seq of the current lease (the holder continues from there). */
+  get leaseSeq(): number {
+    return this.leaseStart;
   }
 
   /** Commands sent whose deltas the reported pose does not show yet. */

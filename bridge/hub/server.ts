@@ -90,8 +90,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const wssOther = new WebSocketServer({ ...common, maxPayload: Math.max(1 << 20, 4 * Math.max(lim.controller.maxMessageBytes, lim.viewer.maxMessageBytes)) });
 
   const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // Nothing about the hub (connections, robots, versions) to someone who has not authenticated.
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
-    res.end(`simreal bridge: connect with a WebSocket (subprotocol ${SUBPROTOCOL}); ${hub.connectionCount} connected\n`);
+    res.end('connect with a WebSocket\n');
   };
   const cfg = hub.config;
   const server = options.tls

@@ -200,7 +200,10 @@ export const ReleaseSchema = z.object({ op: op('release'), id: CorrSchema.option
 export const CommandSchema = z.object({
   op: op('command'),
   robot: RobotIdSchema,
-  /** Strictly increasing within one lease. */
+  /**
+   * Increasing (wrapping at 2^32) from the `seq` of the lease's `ok`, at most 65,535 ahead of the
+   * next expected one.
+   */
   seq: SeqSchema,
   action: ActionVectorSchema,
   /** If given, must equal the robot's declared form (guards against a policy trained for another). */
@@ -330,6 +333,8 @@ export const OkSchema = z.object({
   robot: RobotIdSchema.optional(),
   handle: SeqSchema.optional(),
   limits: SafetyLimitsSchema.optional(),
+  /** For `lease`: the seq this lease's commands start at (since 1.1). */
+  seq: SeqSchema.optional(),
   /** For `list_robots`: the page, and the cursor of the next one (absent on the last page). */
   robots: z.array(RobotInfoSchema).max(1000).optional(),
   next: RobotIdSchema.optional(),
