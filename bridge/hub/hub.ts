@@ -8,6 +8,12 @@
  * whose socket already holds more than `backpressure.dropAboveBytes` unsent: a slow viewer loses
  * frames and never delays anybody else (nothing here ever waits on a socket).
  *
+ * The hot loop (command, ack, observation) is kept cheap: those three are validated by the
+ * parser's fast path (protocol/fast.ts); an observation that held exactly its fields is forwarded
+ * and recorded as the bytes it came in; everything sent to one socket during a turn of the event
+ * loop leaves in one write (cork); observations for anyone but the lease holder, and camera frames,
+ * go out after the turn's control traffic; the recorder is handed entries and never awaited.
+ *
  * Each robot's safety state (lease, watchdog, e-stop, clamp, pose estimate) is a RobotSlot
  * (robot-slot.ts); this file keeps connections (rate limits, error budgets, backpressure, bulk
  * frame sending) and routes messages between them and the slots.
@@ -21,6 +27,7 @@ import { TokenBucket } from './rate-limit.ts';
 import { RobotSlot } from './robot-slot.ts';
 import type { SlotLink } from './robot-slot.ts';
 import { hubNow } from './clock.ts';
+import { HubProfile } from './profile.ts';
 
 export { hubNow };
 
@@ -52,11 +59,15 @@ export interface HubOptions {
   log?: (line: string) => void;
   /** Name the hub gives itself in e-stops it raises. */
   name?: string;
+  /** Time every message's handling by kind and stage (hub.profile; `bench bridge` turns it on). */
+  profile?: boolean;
 }
 
 export interface HubStats {
   connections: number;
   messagesIn: number;
+  /** Messages handed to sockets (each recipient counts). */
+  messagesOut: number;
   errorsSent: number;
   framesIn: number;
   framesDropped: number;
@@ -74,6 +85,18 @@ export interface HubStats {
  * a robot is slow or stopped, so they never spend its error budget (its message rate still bounds them).
  */
 const ROBOT_STATE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['stale_pose', 'window_full', 'no_pose', 'estop_latched', 'robot_offline']);
+
+/** The socket under a `ws` WebSocket (its `_socket`: ws keeps it there and has no public accessor). */
+function socketOf(ws: WebSocket): Corkable | null {
+  const s = (ws as unknown as { _socket?: unknown })._socket;
+  return s && typeof (s as Corkable).cork === 'function' && typeof (s as Corkable).uncork === 'function' ? (s as Corkable) : null;
+}
+
+/** A received text message as it came (bytes and string), when it held exactly its validated fields. */
+interface Raw {
+  data: Buffer;
+  text: string;
+}
 
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
@@ -99,6 +122,15 @@ interface Conn {
   alive: boolean;
   closed: boolean;
   dropped: number;
+  /** The TCP (or TLS) socket under the WebSocket, corked while this event-loop turn sends to it. */
+  socket: Corkable | null;
+  corked: boolean;
+}
+
+/** What the hub needs of a socket to batch its writes. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
 }
 
 export class BridgeHub {
@@ -112,6 +144,8 @@ export class BridgeHub {
   private refusals = 0;
   /** While a message is handled with a recorder: what the hub says meanwhile, recorded after it. */
   private staged: RecordEntry[] | null = null;
+  /** Sockets corked during this event-loop turn (see cork). */
+  private corkedConns: Conn[] = [];
   private readonly roleCounts = new Map<Role, number>();
   /** Connections per credential and role. */
   private readonly tokenCounts = new Map<string, number>();
@@ -121,11 +155,15 @@ export class BridgeHub {
   private nextHandle = 1;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly bulk: Array<{ conn: Conn; data: Buffer }> = [];
+  private later: Array<{ conn: Conn; data: Buffer }> = [];
+  private laterScheduled = false;
   private bulkScheduled = false;
   private closing = false;
   private readonly hubPeer: Peer;
+  /** CPU time by message kind and stage, when made with `profile: true`. */
+  readonly profile: HubProfile | null;
   readonly stats: HubStats = {
-    connections: 0, messagesIn: 0, errorsSent: 0, framesIn: 0, framesDropped: 0, observationsDropped: 0,
+    connections: 0, messagesIn: 0, messagesOut: 0, errorsSent: 0, framesIn: 0, framesDropped: 0, observationsDropped: 0,
     commandsForwarded: 0, commandsClamped: 0, holds: 0, closedForAbuse: 0, lateAcks: 0,
   };
 
@@ -133,6 +171,7 @@ export class BridgeHub {
     this.config = resolveHubConfig(options.config);
     this.recorder = options.recorder;
     this.log = options.log ?? (() => {});
+    this.profile = options.profile ? new HubProfile() : null;
     // The hub's own e-stops (from code embedding it) are an operator's: only an operator clears them.
     this.hubPeer = { role: 'controller', session: 'hub', name: options.name ?? 'hub', operator: true };
     if (this.config.heartbeatMs > 0) {
@@ -206,6 +245,8 @@ export class BridgeHub {
       alive: true,
       closed: false,
       dropped: 0,
+      socket: socketOf(ws),
+      corked: false,
     };
     this.conns.add(conn);
     this.count(conn, 1);
@@ -276,23 +317,47 @@ export class BridgeHub {
       this.error(conn, 'rate_limited', `rate limit exceeded for a ${conn.role} connection`);
       return;
     }
+    const p = this.profile;
+    const t0 = p ? p.now() : 0;
     try {
-      if (isBinary) this.onFrame(conn, data, now);
-      else this.onText(conn, data.toString('utf8'), now);
+      if (isBinary) {
+        p?.begin('frame', 0);
+        this.onFrame(conn, data, now);
+      } else this.onText(conn, data, now, t0);
     } catch (e) {
       // A bug must not take the hub down; the peer learns something went wrong.
       this.log(`internal error handling a message from ${conn.session}: ${(e as Error).stack ?? e}`);
       this.error(conn, 'internal', 'the hub failed to handle this message');
     }
+    if (p && isBinary) p.end(p.now() - t0);
   }
 
-  private onText(conn: Conn, text: string, now: number): void {
+  private onText(conn: Conn, data: Buffer, now: number, t0: number): void {
+    const p = this.profile;
+    const text = data.toString('utf8');
     const parsed = parseMessage(text, { from: 'client', maxChars: conn.maxMessageBytes });
     if (!parsed.ok) {
+      if (p) p.add('parse', p.now() - t0, 'invalid');
       this.error(conn, parsed.error.code, parsed.error.message, parsed.error.ref);
       return;
     }
     const msg = parsed.msg;
+    // A message that held exactly its validated fields travels on as it came (no second serialization).
+    const raw = parsed.exact ? { data, text } : null;
+    if (p) {
+      const t1 = p.now();
+      p.begin(msg.op, t1 - t0);
+      try {
+        this.accept(conn, msg, now, raw);
+      } finally {
+        p.end(p.now() - t1);
+      }
+      return;
+    }
+    this.accept(conn, msg, now, raw);
+  }
+
+  private accept(conn: Conn, msg: ClientMessage, now: number, raw: Raw | null): void {
     if (!PERMISSIONS[msg.op].includes(conn.role)) {
       this.error(conn, 'forbidden', `a ${conn.role} may not send ${msg.op}`, { op: msg.op, ...('id' in msg && msg.id !== undefined ? { id: msg.id } : {}) });
       return;
@@ -302,22 +367,25 @@ export class BridgeHub {
       this.staged = [];
       const refusals = this.refusals;
       try {
-        this.dispatch(conn, msg, now);
+        this.dispatch(conn, msg, now, raw);
       } finally {
         const staged = this.staged;
         this.staged = null;
-        if (this.refusals === refusals) this.recorder.record({ dir: 'in', op: msg.op, robot: 'robot' in msg && msg.robot !== '*' ? msg.robot : null, t: now, text: JSON.stringify(msg) });
+        const p = this.profile;
+        const t = p ? p.now() : 0;
+        if (this.refusals === refusals) this.recorder.record({ dir: 'in', op: msg.op, robot: 'robot' in msg && msg.robot !== '*' ? msg.robot : null, t: now, text: raw ? raw.text : JSON.stringify(msg) });
         for (const e of staged) this.recorder.record(e);
+        if (p) p.add('record', p.now() - t);
       }
       return;
     }
-    this.dispatch(conn, msg, now);
+    this.dispatch(conn, msg, now, raw);
   }
 
-  private dispatch(conn: Conn, msg: ClientMessage, now: number): void {
+  private dispatch(conn: Conn, msg: ClientMessage, now: number, raw: Raw | null): void {
     switch (msg.op) {
       case 'register': return this.onRegister(conn, msg);
-      case 'observation': return this.onObservation(conn, msg, now);
+      case 'observation': return this.onObservation(conn, msg, now, raw);
       case 'ack': return this.onRobotAck(conn, msg, now);
       case 'lease': return this.onLease(conn, msg);
       case 'release': return this.onRelease(conn, msg);
@@ -347,6 +415,7 @@ export class BridgeHub {
         if (r) this.broadcastState(r);
       },
       log: this.log,
+      profile: this.profile ? (ms) => this.profile!.add('safety', ms) : undefined,
       countHold: () => { this.stats.holds++; },
       countCommand: (clamped) => {
         this.stats.commandsForwarded++;
@@ -445,21 +514,47 @@ export class BridgeHub {
     return conn.robot;
   }
 
-  private onObservation(conn: Conn, msg: ClientMessageOf<'observation'>, now: number): void {
+  private onObservation(conn: Conn, msg: ClientMessageOf<'observation'>, now: number, raw: Raw | null): void {
     const r = this.ownRobot(conn, msg.robot, 'observation');
     if (!r) return;
     r.observe(msg, now);
     if (r.subscribers.size === 0) return;
-    const buf = Buffer.from(JSON.stringify(msg));
+    const p = this.profile;
+    const t = p ? p.now() : 0;
+    const buf = raw ? raw.data : Buffer.from(JSON.stringify(msg));
+    // The lease holder's copy goes now (it closes its control loop on it); everybody else's once
+    // this turn's control messages are out, so viewers never hold up a command or an ack.
+    const holder = r.leaseHolder?.conn ?? null;
     for (const c of r.subscribers) {
-      if (!this.sendDroppable(c, buf, false)) this.stats.observationsDropped++;
+      if (c === holder) {
+        if (!this.sendDroppable(c, buf, false)) this.stats.observationsDropped++;
+      } else this.later.push({ conn: c, data: buf });
     }
+    if (this.later.length && !this.laterScheduled) {
+      this.laterScheduled = true;
+      setImmediate(this.sendLater);
+    }
+    if (p) p.add('fanout', p.now() - t);
   }
+
+  /** Observations for subscribers other than the lease holder, after the control traffic of the turn. */
+  private readonly sendLater = (): void => {
+    this.laterScheduled = false;
+    const jobs = this.later;
+    this.later = [];
+    const p = this.profile;
+    const t = p ? p.now() : 0;
+    for (const j of jobs) if (!this.sendDroppable(j.conn, j.data, false)) this.stats.observationsDropped++;
+    if (p) p.add('fanout', p.now() - t, 'observation');
+  };
 
   private onFrame(conn: Conn, data: Buffer, now: number): void {
     const r = conn.robot;
     if (!r) return this.error(conn, conn.role === 'robot' ? 'not_registered' : 'forbidden', conn.role === 'robot' ? 'register before sending frames' : `a ${conn.role} may not send binary frames`);
+    const p = this.profile;
+    const tp = p ? p.now() : 0;
     const parsed = parseMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    if (p) p.add('parse', p.now() - tp);
     if (!parsed.ok) return this.error(conn, 'bad_frame', parsed.error.message, { robot: r.id });
     const f: Frame = parsed.msg.frame;
     if (f.handle !== r.handle) return this.error(conn, 'forbidden', `frame carries handle ${f.handle}; this robot's handle is ${r.handle}`, { robot: r.id });
@@ -472,7 +567,11 @@ export class BridgeHub {
       return this.error(conn, 'bad_frame', `frame on ${key} is ${f.dtype}${JSON.stringify(f.shape)}${f.format ? ` ${f.format}` : ''}; declared ${spec.dtype}${JSON.stringify(spec.shape)}${spec.format ? ` ${spec.format}` : ''}`, { robot: r.id, seq: f.seq });
     }
     this.stats.framesIn++;
-    this.recorder?.record({ dir: 'in', op: 'frame', robot: r.id, channel: key, t: now, bytes: data });
+    if (this.recorder) {
+      const tr = p ? p.now() : 0;
+      this.recorder.record({ dir: 'in', op: 'frame', robot: r.id, channel: key, t: now, bytes: data });
+      if (p) p.add('record', p.now() - tr);
+    }
     for (const c of r.subscribers) {
       const want = c.subs.get(r.id) ?? c.subs.get('*');
       if (want && !want.has(key)) continue;
@@ -495,7 +594,10 @@ export class BridgeHub {
     setImmediate(() => {
       this.bulkScheduled = false;
       const job = this.bulk.shift();
+      const p = this.profile;
+      const t = p ? p.now() : 0;
       if (job && !this.sendDroppable(job.conn, job.data, true)) this.stats.framesDropped++;
+      if (p) p.add('fanout', p.now() - t, 'frame');
       this.scheduleBulk();
     });
   }
@@ -668,12 +770,40 @@ export class BridgeHub {
       c.ws.terminate();
       return;
     }
+    this.stats.messagesOut++;
+    this.cork(c);
     c.ws.send(data, binary ? BINARY : TEXT);
   }
 
+  /**
+   * Everything sent to one socket while this turn of the event loop lasts goes out in one write:
+   * the socket is corked at the first message and uncorked once the turn is done. Under load, when
+   * one read brings many messages, acks, observations and commands to the same peer leave
+   * together instead of one system call each; with one message per turn nothing changes.
+   */
+  private cork(c: Conn): void {
+    if (c.corked || !c.socket) return;
+    c.socket.cork();
+    c.corked = true;
+    this.corkedConns.push(c);
+    if (this.corkedConns.length === 1) process.nextTick(this.uncorkAll);
+  }
+
+  private readonly uncorkAll = (): void => {
+    const list = this.corkedConns;
+    this.corkedConns = [];
+    for (const c of list) {
+      c.corked = false;
+      c.socket!.uncork();
+    }
+  };
+
   private send(c: Conn, msg: HubMessage): void {
+    const p = this.profile;
+    const t = p ? p.now() : 0;
     const text = JSON.stringify(msg);
     this.sendRaw(c, text, false);
+    if (p) p.add('fanout', p.now() - t);
     if (this.recorder && msg.op !== 'robot_state') this.recordOut({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
   }
 
@@ -684,15 +814,20 @@ export class BridgeHub {
       c.dropped++;
       return false;
     }
+    this.stats.messagesOut++;
+    this.cork(c);
     c.ws.send(data, binary ? BINARY : TEXT);
     return true;
   }
 
   /** To every client connection except robots (and except `skip`). Recorded once. */
   private broadcast(msg: HubMessage, skip: Conn | null = null): void {
+    const p = this.profile;
+    const t = p ? p.now() : 0;
     const text = JSON.stringify(msg);
     const buf = Buffer.from(text);
     for (const c of this.conns) if (c !== skip && c.role !== 'robot') this.sendRaw(c, buf, false);
+    if (p) p.add('fanout', p.now() - t);
     if (this.recorder) this.recordOut({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
   }
 
@@ -722,7 +857,12 @@ export class BridgeHub {
   /** Out-records made while a message is handled wait for it (write order stays time order). */
   private recordOut(e: RecordEntry): void {
     if (this.staged) this.staged.push(e);
-    else this.recorder?.record(e);
+    else if (this.recorder) {
+      const p = this.profile;
+      const t = p ? p.now() : 0;
+      this.recorder.record(e);
+      if (p) p.add('record', p.now() - t);
+    }
   }
 
   private recordEvent(event: 'connect' | 'disconnect', conn: Conn, code?: number, reason?: string): void {

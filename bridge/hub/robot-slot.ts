@@ -38,6 +38,8 @@ export interface SlotLink {
   countHold(): void;
   /** Counts a command forwarded to the robot (hub statistics). */
   countCommand(clamped: boolean): void;
+  /** Time the clamp took (ms), when the hub profiles itself. */
+  profile?: (ms: number) => void;
 }
 
 /** A refusal, answered to the sender as `error`. */
@@ -241,9 +243,12 @@ export class RobotSlot<C> {
     }
     this.ctrlNext = (msg.seq + 1) >>> 0;
 
+    const prof = this.link.profile;
+    const t = prof ? performance.now() : 0;
     const anchor: Pose4 = [this.pose[0], this.pose[1], this.pose[2], this.pose[3]];
     if (form !== 'ee_target') for (const d of this.deltas) for (let i = 0; i < 4; i++) anchor[i] += d.d[i];
     const result = this.clamp.clamp(msg.action, anchor, this.grip, now);
+    if (prof) prof(performance.now() - t);
     const seq = (this.hubSeq = (this.hubSeq + 1) >>> 0);
     if (form !== 'ee_target') {
       this.deltas.push({ seq, d: [result.target[0] - anchor[0], result.target[1] - anchor[1], result.target[2] - anchor[2], result.target[3] - anchor[3]] });

@@ -55,6 +55,8 @@ export interface BridgeOptions {
   /** Records every message (see bridge/mcap/recorder.ts). */
   recorder?: HubRecorder;
   log?: (line: string) => void;
+  /** Time the hub's work per message kind and stage (hub.profile). */
+  profile?: boolean;
 }
 
 export interface RunningBridge {
@@ -80,7 +82,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   if (options.tls && (!options.tls.cert || !options.tls.key)) throw new BridgeConfigError('TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
   const robotKey = options.robotKey ?? generateToken();
   const auth = new Authenticator({ token: options.token, viewerToken: options.viewerToken, operatorToken: options.operatorToken, robotKey, origins: options.origins });
-  const hub = new BridgeHub({ config: options.config, recorder: options.recorder, log: options.log });
+  const hub = new BridgeHub({ config: options.config, recorder: options.recorder, log: options.log, profile: options.profile });
   const lim = hub.config.connection;
   const handleProtocols = (protocols: Set<string>): string | false => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false);
   const common = { noServer: true, perMessageDeflate: false, clientTracking: false, handleProtocols } as const;
