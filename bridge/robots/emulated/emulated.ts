@@ -4,9 +4,10 @@
  * (latency and jitter on every command and observation), noisy perception, and a control loop
  * that runs in real time whether or not commands arrive — like the arm it stands in for.
  *
- * - The loop steps the task at the scenario's control rate (times `speed`), executing the newest
- *   command that has arrived since the last step; with none, after `hold` or under e-stop, the arm
- *   holds exactly where it is (no action noise) while the world goes on.
+ * - The loop steps the task at the scenario's control rate (times `speed`), executing the oldest
+ *   command that has arrived and not yet run (one per step, in order, none dropped); with none,
+ *   after `hold` or under e-stop, the arm holds exactly where it is (no action noise) while the
+ *   world goes on.
  * - Observations: `ee.pose` [x, y, z, yaw, grip] (palm, for the bridge's safety checks),
  *   `policy.state` (the task observation the simulator's policies read: robot state plus perceived
  *   block poses, with the reality's perception noise), and `episode` [index, step, success, fail,
@@ -143,7 +144,9 @@ export class EmulatedRobot implements Robot {
   /** One control period of the arm. */
   private tick(): void {
     const now = Date.now();
-    while (this.incoming.length > 0 && this.incoming[0].at <= now) {
+    // One command per control period, in order: each is a step the hub counted on, so none is
+    // dropped for a newer one (commands bunched by the network wait a period).
+    if (this.incoming.length > 0 && this.incoming[0].at <= now) {
       const c = this.incoming.shift() as Pending<Float32Array>;
       this.settled = c.index!;
       if (!this.estopped) this.command = c.value;
