@@ -17,6 +17,7 @@ export type { RobotClientOptions, BackoffOptions } from './robot-client.ts';
 export { ControllerClient, BridgeError } from './controller-client.ts';
 export type { ControllerClientOptions } from './controller-client.ts';
 export { MockRobot } from './robots/mock.ts';
+export { WorkspaceGuard, excursion } from './robots/workspace-guard.ts';
 export { So101Robot } from './robots/so101/so101.ts';
 export { McapRecorder } from './mcap/recorder.ts';
 export { readRecording, replay, summarizeRecording } from './mcap/reader.ts';

@@ -260,7 +260,9 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
         if (m.of === 'register' && m.handle !== undefined && m.limits) {
           this.handle = m.handle;
           this.limits = m.limits;
-          this.robot.setLimits(m.limits);
+          // A robot written before setLimits existed (plain JavaScript) keeps working, unguarded.
+          if (typeof this.robot.setLimits === 'function') this.robot.setLimits(m.limits);
+          else this.log('this robot has no setLimits: it does not keep the workspace box itself (only the hub does)');
           // A new registration: the hub starts a new command sequence and knows no deltas.
           this.unsettled = [];
           this.lastCmdSeq = undefined;
