@@ -18,9 +18,15 @@ class StandInSocket extends EventEmitter {
   bufferedAmount = 0;
   sent = 0;
   last: string | Buffer = '';
+  /** Refusals received, by code. */
+  readonly errors = new Map<string, number>();
   send(data: string | Buffer): void {
     this.sent++;
     this.last = data;
+    if (typeof data === 'string' && data.startsWith('{"op":"error"')) {
+      const code = (JSON.parse(data) as { code: string }).code;
+      this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+    }
   }
   ping(): void {}
   close(): void {
@@ -45,14 +51,16 @@ export interface HubCostResult {
 const features = {
   observation: { 'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'] } },
   action: { form: 'ee_delta_normalized', maxDelta: [0.02, 0.02, 0.02, 0.2], poseKey: 'ee.pose' },
-  controlHz: 100,
+  // A slow declared rate gives a long pose timeout: a busy machine may pause this process between
+  // an observation and the command after it, and the run measures cost, not staleness.
+  controlHz: 1,
 };
 
 export function measureHubCost(options: { robots?: number; cycles?: number } = {}): HubCostResult {
   const robots = options.robots ?? 16;
   const cycles = options.cycles ?? 2000;
   const fast = { messagesPerSecond: 1e6, bytesPerSecond: 1e9 };
-  const hub = new BridgeHub({ config: { heartbeatMs: 0, connection: { robot: fast, controller: fast } } });
+  const hub = new BridgeHub({ config: { heartbeatMs: 0, connection: { robot: fast, controller: fast }, limits: { commandTimeoutMs: 10_000, poseTimeoutMs: 10_000 } } });
   const feed = (ws: StandInSocket, msg: object): void => { ws.emit('message', Buffer.from(JSON.stringify(msg)), false); };
   const arms = Array.from({ length: robots }, (_, i) => {
     const id = `arm-${i}`;
@@ -97,7 +105,11 @@ export function measureHubCost(options: { robots?: number; cycles?: number } = {
   const us = cpu.user + cpu.system;
   const messagesIn = hub.stats.messagesIn - before.inMsgs;
   const messagesOut = arms.reduce((s, a) => s + a.robot.sent + a.ctl.sent, 0) - before.sent;
-  if (hub.stats.errorsSent !== errorsBefore) throw new Error(`the hub refused ${hub.stats.errorsSent - errorsBefore} messages of the cost run`);
+  if (hub.stats.errorsSent !== errorsBefore) {
+    const codes = new Map<string, number>();
+    for (const a of arms) for (const ws of [a.robot, a.ctl]) for (const [c, n] of ws.errors) codes.set(c, (codes.get(c) ?? 0) + n);
+    throw new Error(`the hub refused ${hub.stats.errorsSent - errorsBefore} messages of the cost run (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')})`);
+  }
   void hub.close();
   return {
     robots, cycles,
