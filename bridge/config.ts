@@ -15,7 +15,11 @@
  * | maxVelocity.linear   | 1.0 m/s                     | commanded speed (token bucket, one step deep)  |
  * | maxVelocity.angular  | 6.0 rad/s                   | commanded yaw rate                             |
  * | commandTimeoutMs     | 250 ms                      | watchdog: no command this long → hold          |
- * | poseTimeoutMs        | 1000 ms                     | older pose → commands refused (`stale_pose`)   |
+ * | poseTimeoutMs        | 250 ms, and per robot at most `poseTimeoutPeriods` (4) of its control periods, never below 50 ms | older pose → commands refused and a moving robot held (`stale_pose`) |
+ *
+ * The pose timeout a robot gets is min(poseTimeoutMs, max(50 ms, poseTimeoutPeriods × 1000 /
+ * controlHz)): 200 ms for a 20 Hz robot, 133 ms at 30 Hz, 50 ms at 100 Hz and above (timers and a
+ * busy machine jitter by milliseconds, so never less). A robot may declare a tighter one.
  *
  * Connection defaults per role (messages and bytes per second are token buckets one second deep):
  *
@@ -42,8 +46,11 @@ export const DEFAULT_SAFETY_LIMITS: SafetyLimits = {
   maxStep: { linear: 0.05, angular: 0.5, grip: 2 },
   maxVelocity: { linear: 1.0, angular: 6.0 },
   commandTimeoutMs: 250,
-  poseTimeoutMs: 1000,
+  poseTimeoutMs: 250,
 };
+
+/** The shortest pose timeout the hub uses, whatever the control rate (timer and scheduling jitter). */
+export const MIN_POSE_TIMEOUT_MS = 50;
 
 export const DEFAULT_CONNECTION_LIMITS: Record<Role, ConnectionLimits> = {
   robot: { maxMessageBytes: 8 << 20, messagesPerSecond: 4000, bytesPerSecond: 256 << 20 },
@@ -79,8 +86,41 @@ export const HubConfigSchema = z
     /** WebSocket ping interval; a peer that misses one pong is dropped. 0 disables. */
     heartbeatMs: z.number().int().min(0).max(600_000).default(5000),
     maxConnections: z.number().int().positive().max(100_000).default(1024),
-    /** Outstanding (unacknowledged) commands kept per robot to match acks. */
+    /**
+     * Connections per role, each its own pool (their sum may not exceed maxConnections), so that
+     * viewers, however many, never take the places of robots or controllers.
+     */
+    roleConnections: z.object({
+      robot: z.number().int().positive().max(100_000).default(256),
+      controller: z.number().int().positive().max(100_000).default(224),
+      viewer: z.number().int().positive().max(100_000).default(512),
+    }).default({ robot: 256, controller: 224, viewer: 512 }),
+    /** Connections one credential may hold per role (a robot's own credential: 2, a restart's overlap). */
+    tokenConnections: z.number().int().positive().max(100_000).default(128),
+    /** A connection must complete its WebSocket upgrade (and TLS handshake) within this long. */
+    handshakeTimeoutMs: z.number().int().min(50).max(60_000).default(3000),
+    /** Connections still in their handshake at once; past it the oldest is closed. */
+    maxPendingHandshakes: z.number().int().positive().max(100_000).default(128),
+    /** Failed authentications per remote address: a bucket of `burst`, refilled at `perSecond`; past it, 429. */
+    authFailures: z.object({ perSecond: z.number().positive().default(2), burst: z.number().int().positive().default(20) }).default({ perSecond: 2, burst: 20 }),
+    /**
+     * Commands per robot that may wait for an ack, and commands per robot whose deltas may wait to
+     * show up in its reported pose; past either, commands are refused (`window_full`), never forgotten.
+     */
     maxPendingCommands: z.number().int().positive().max(65536).default(1024),
+    /** A robot's pose timeout is at most this many of its control periods (see the table above). */
+    poseTimeoutPeriods: z.number().positive().max(1000).default(4),
+    /** Robots the hub keeps (connected, or departed and not yet forgotten); past it, `register` gets `hub_full`. */
+    maxRobots: z.number().int().positive().max(100_000).default(256),
+    /** Largest `features` a robot may declare, in bytes of JSON (refused with `too_large`). */
+    maxFeatureBytes: z.number().int().min(256).max(1 << 20).default(16 << 10),
+    /** Robots per page of the list (`welcome`, `list_robots`). */
+    robotPageSize: z.number().int().positive().max(1000).default(24),
+    /**
+     * How long a departed robot keeps its place (handle, e-stop latch), so a restart finds it; then
+     * it is forgotten. A robot whose e-stop is latched is kept until the e-stop is cleared.
+     */
+    departedRobotMs: z.number().int().min(0).max(86_400_000).default(60_000),
   })
   .strict();
 export type HubConfigInput = z.input<typeof HubConfigSchema>;
@@ -92,8 +132,23 @@ export interface HubConfig {
   errorBudget: { perSecond: number; burst: number };
   heartbeatMs: number;
   maxConnections: number;
+  roleConnections: Record<Role, number>;
+  tokenConnections: number;
+  handshakeTimeoutMs: number;
+  maxPendingHandshakes: number;
+  authFailures: { perSecond: number; burst: number };
   maxPendingCommands: number;
+  poseTimeoutPeriods: number;
+  maxRobots: number;
+  maxFeatureBytes: number;
+  robotPageSize: number;
+  departedRobotMs: number;
 }
+
+/** Largest hub message a client of this project parses (1 MiB): a page of the robot list must fit. */
+export const MAX_CLIENT_MESSAGE_CHARS = 1 << 20;
+/** Bytes a robot entry takes beyond its features (ids, names, limits, state), at most. */
+const ROBOT_INFO_OVERHEAD_BYTES = 2048;
 
 function checkLimits(l: SafetyLimits, where: string): void {
   const axes = ['x', 'y', 'z'];
@@ -141,6 +196,13 @@ export function resolveHubConfig(input: HubConfigInput = {}): HubConfig {
   if (c.backpressure.disconnectAboveBytes < 2 * connection.robot.maxMessageBytes) {
     throw new BridgeConfigError(`bridge config backpressure.disconnectAboveBytes (${c.backpressure.disconnectAboveBytes}) must hold at least two of the largest robot messages (${connection.robot.maxMessageBytes} bytes each)`);
   }
+  const pools = ROLES.reduce((a, r) => a + c.roleConnections[r], 0);
+  if (pools > c.maxConnections) {
+    throw new BridgeConfigError(`bridge config: roleConnections (${ROLES.map((r) => `${r} ${c.roleConnections[r]}`).join(', ')}) add up to ${pools}, more than maxConnections (${c.maxConnections}); each role's pool must be its own`);
+  }
+  if (c.robotPageSize * (c.maxFeatureBytes + ROBOT_INFO_OVERHEAD_BYTES) > MAX_CLIENT_MESSAGE_CHARS / 2) {
+    throw new BridgeConfigError(`bridge config: robotPageSize (${c.robotPageSize}) × maxFeatureBytes (${c.maxFeatureBytes}) would make a page of the robot list larger than half a client's 1 MiB message limit; lower one of them`);
+  }
   return {
     limits,
     connection,
@@ -148,8 +210,23 @@ export function resolveHubConfig(input: HubConfigInput = {}): HubConfig {
     errorBudget: c.errorBudget,
     heartbeatMs: c.heartbeatMs,
     maxConnections: c.maxConnections,
+    roleConnections: c.roleConnections,
+    tokenConnections: c.tokenConnections,
+    handshakeTimeoutMs: c.handshakeTimeoutMs,
+    maxPendingHandshakes: c.maxPendingHandshakes,
+    authFailures: c.authFailures,
     maxPendingCommands: c.maxPendingCommands,
+    poseTimeoutPeriods: c.poseTimeoutPeriods,
+    maxRobots: c.maxRobots,
+    maxFeatureBytes: c.maxFeatureBytes,
+    robotPageSize: c.robotPageSize,
+    departedRobotMs: c.departedRobotMs,
   };
+}
+
+/** The pose timeout for a robot running at `controlHz` (see the table at the top). */
+export function poseTimeoutFor(limitMs: number, controlHz: number, periods: number): number {
+  return Math.min(limitMs, Math.max(MIN_POSE_TIMEOUT_MS, Math.ceil((periods * 1000) / controlHz)));
 }
 
 /**

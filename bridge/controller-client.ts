@@ -69,6 +69,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   private nextId = 1;
   private readonly requests = new Map<number, Waiter<HubMessageOf<'ok'>>>();
   private readonly commands = new Map<string, Waiter<ControllerAck>>();
+  /** The seq the next command to each robot carries. */
   private readonly seqs = new Map<string, number>();
   private pings = new Map<number, Waiter<number>>();
   private closed = false;
@@ -120,9 +121,27 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
         if (!p.ok || p.msg.op !== 'welcome') return fail(new Error(`expected welcome from the hub, got ${p.ok ? p.msg.op : p.error.message}`));
         ws.removeAllListeners();
         ws.on('error', () => {});
-        resolve(new ControllerClient(ws, p.msg, options.timeoutMs ?? 5000));
+        const client = new ControllerClient(ws, p.msg, options.timeoutMs ?? 5000);
+        // The welcome carries the first page of the robot list; fetch the rest before resolving.
+        client.loadRemainingRobots(p.msg).then(() => resolve(client), (e: Error) => { ws.terminate(); reject(e); });
       });
     });
+  }
+
+  private async loadRemainingRobots(welcome: HubMessageOf<'welcome'>): Promise<void> {
+    if (welcome.robotsTotal === undefined || welcome.robots.length >= welcome.robotsTotal) return;
+    let after = welcome.robots.length ? welcome.robots[welcome.robots.length - 1].id : undefined;
+    for (let pages = 0; pages < 10_000; pages++) {
+      const ok = await this.request({ op: 'list_robots', ...(after !== undefined ? { after } : {}) });
+      for (const r of ok.robots ?? []) this.upsertRobot(r);
+      if (!ok.next) break;
+      after = ok.next;
+    }
+  }
+
+  private upsertRobot(r: RobotInfo): void {
+    this.robots.set(r.id, r);
+    this.byHandle.set(r.handle, r.id);
   }
 
   get isOpen(): boolean {
@@ -156,6 +175,8 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   /** Takes the exclusive lease; subscribes to the robot's observations unless `subscribe: false`. */
   async lease(robot: string, options: { subscribe?: boolean; channels?: string[] } = {}): Promise<{ limits: SafetyLimits }> {
     const ok = await this.request({ op: 'lease', robot });
+    // Seqs belong to the lease: continue from where the hub says this one starts.
+    if (ok.seq !== undefined) this.seqs.set(robot, ok.seq);
     if (options.subscribe !== false) await this.subscribe(robot, options.channels ?? []);
     return { limits: ok.limits! };
   }
@@ -179,8 +200,8 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
 
   /** Fire and forget; returns the sequence number (acks arrive as 'ack' events). */
   sendCommand(robot: string, action: ActionVector, options: { form?: ActionForm; t?: number } = {}): number {
-    const seq = (this.seqs.get(robot) ?? 0) + 1;
-    this.seqs.set(robot, seq);
+    const seq = this.seqs.get(robot) ?? 1;
+    this.seqs.set(robot, (seq + 1) >>> 0);
     this.send({ op: 'command', robot, seq, action, ...(options.form ? { form: options.form } : {}), ...(options.t !== undefined ? { t: options.t } : {}) });
     return seq;
   }
@@ -318,6 +339,16 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
       }
       case 'observation': this.emit('observation', m); return;
       case 'robots': this.setRobots(m.robots); this.emit('robots', m.robots); return;
+      case 'robot': this.upsertRobot(m.info); this.emit('robots', [...this.robots.values()]); return;
+      case 'robot_removed': {
+        const r = this.robots.get(m.robot);
+        if (r) {
+          this.robots.delete(m.robot);
+          if (this.byHandle.get(r.handle) === m.robot) this.byHandle.delete(r.handle);
+        }
+        this.emit('robots', [...this.robots.values()]);
+        return;
+      }
       case 'robot_state': {
         const r = this.robots.get(m.robot);
         if (r) this.robots.set(m.robot, { ...r, state: m.state });

@@ -8,6 +8,12 @@
  * - E-stop from the hub → `robot.emergencyStop()`; a robot fault → e-stop raised at the hub.
  * - Reconnects with exponential backoff and jitter; after a reconnect the robot stays stopped until
  *   a controller leases it again (the hub sends `hold` on registration).
+ * - Hands the robot the limits the hub enforces (`robot.setLimits`) before any command, so the robot
+ *   keeps the workspace box on its own measured state too.
+ * - Reports in each observation, as `cmdSeq`, the last hub command the observed state already
+ *   reflects (the robot says how many actions its observation reflects; commands skipped here count
+ *   as done once everything before them is), never merely the last one handed to the robot: the
+ *   hub predicts the pose from that observation plus every later command.
  *
  * Usage:
  *   const client = new RobotClient({ url, token, id: 'emu-1', robot });
@@ -92,12 +98,22 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
   private limits: SafetyLimits | null = null;
   private obsSeq = 0;
   private frameSeq = 0;
+  /** The last hub command the reported state reflects (with every command before it). */
   private lastCmdSeq: number | undefined = undefined;
+  /**
+   * Hub commands not yet reflected, in arrival order: `action` is the robot's count of the
+   * `sendAction` call that carried it, 0 while queued, -1 when skipped (never to be executed).
+   */
+  private unsettled: Array<{ seq: number; action: number }> = [];
+  /** sendAction calls made (the robot counts the same calls), and how many had resolved. */
+  private actionsSent = 0;
+  private actionsResolved = 0;
   private lastCommandAt = 0;
   private moving = false;
   private estopped = false;
   private busy = false;
-  private queued: HubMessageOf<'command'> | null = null;
+  /** Commands waiting while the robot executes one (for `ee_target`, only the latest). */
+  private queue: Array<HubMessageOf<'command'>> = [];
   private reading = false;
   private readonly channels: string[];
   private readonly frameBuffers = new Map<string, Buffer>();
@@ -244,6 +260,12 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
         if (m.of === 'register' && m.handle !== undefined && m.limits) {
           this.handle = m.handle;
           this.limits = m.limits;
+          // A robot written before setLimits existed (plain JavaScript) keeps working, unguarded.
+          if (typeof this.robot.setLimits === 'function') this.robot.setLimits(m.limits);
+          else this.log('this robot has no setLimits: it does not keep the workspace box itself (only the hub does)');
+          // A new registration: the hub starts a new command sequence and knows no deltas.
+          this.unsettled = [];
+          this.lastCmdSeq = undefined;
           this.attempt = 0;
           this._state = 'registered';
           this.log(`registered (handle ${m.handle})`);
@@ -255,7 +277,7 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
         return this.onCommand(m);
       case 'hold':
         this.moving = false;
-        this.queued = null;
+        this.skipQueued();
         if (m.reason === 'reset') this.estopped = false;
         if (!this.estopped) void this.safeHold();
         this.emit('hold', m);
@@ -263,7 +285,7 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
       case 'estop':
         this.estopped = true;
         this.moving = false;
-        this.queued = null;
+        this.skipQueued();
         void this.robot.emergencyStop(m.reason).catch((e) => this.fail(e));
         this.emit('estop', m);
         return;
@@ -281,13 +303,41 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
   }
 
   private onCommand(m: HubMessageOf<'command'>): void {
-    if (this.estopped) return; // the hub never sends these while latched; belt and braces
+    if (this.estopped) {
+      // The hub never sends these while latched; belt and braces. Never executed: settled.
+      this.unsettled.push({ seq: m.seq, action: -1 });
+      return;
+    }
+    this.unsettled.push({ seq: m.seq, action: 0 });
     if (this.busy) {
-      // Latest wins: a slower robot skips intermediate steps (never acked; cmdSeq covers them).
-      this.queued = m;
+      // Targets: latest wins, a slower robot skips intermediate ones (never acked; cmdSeq covers
+      // them). Deltas: each one is motion the hub counted on, so all run, in order.
+      if (this.robot.features.action.form === 'ee_target') this.skipQueued();
+      this.queue.push(m);
       return;
     }
     void this.execute(m);
+  }
+
+  /** The queued commands (if any) will never be executed. */
+  private skipQueued(): void {
+    if (this.queue.length === 0) return;
+    const skipped = new Set(this.queue.map((q) => q.seq));
+    this.queue = [];
+    for (const u of this.unsettled) if (u.action === 0 && skipped.has(u.seq)) u.action = -1;
+  }
+
+  /** Moves `lastCmdSeq` past every command the robot says its observation reflects. */
+  private settle(reflected: number): void {
+    let i = 0;
+    while (i < this.unsettled.length) {
+      const u = this.unsettled[i];
+      if (u.action === -1 || (u.action > 0 && u.action <= reflected)) {
+        this.lastCmdSeq = u.seq;
+        i++;
+      } else break;
+    }
+    if (i > 0) this.unsettled.splice(0, i);
   }
 
   private async execute(m: HubMessageOf<'command'>): Promise<void> {
@@ -296,14 +346,19 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
       let next: HubMessageOf<'command'> | null = m;
       while (next) {
         const cmd: HubMessageOf<'command'> = next;
-        this.queued = null;
-        const applied = await this.robot.sendAction(cmd.action);
-        this.lastCmdSeq = cmd.seq;
+        const index = ++this.actionsSent;
+        for (const u of this.unsettled) if (u.seq === cmd.seq && u.action === 0) u.action = index;
+        let applied: ActionVector;
+        try {
+          applied = await this.robot.sendAction(cmd.action);
+        } finally {
+          this.actionsResolved = index;
+        }
         this.lastCommandAt = performance.now();
         this.moving = true;
         this.sendJson({ op: 'ack', robot: this.options.id, seq: cmd.seq, applied, t: performance.timeOrigin + performance.now() });
         this.emit('command', cmd, applied);
-        next = this.queued;
+        next = this.queue.shift() ?? null;
       }
     } catch (e) {
       this.fail(e);
@@ -335,9 +390,11 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
     }
     this.reading = true;
     try {
+      const resolvedBefore = this.actionsResolved;
       const obs = await this.robot.getObservation();
       const ws = this.ws;
       if (!ws || ws.readyState !== ws.OPEN || this._state !== 'registered') return;
+      this.settle(obs.actions ?? resolvedBefore);
       const t = obs.t ?? performance.timeOrigin + performance.now();
       this.sendJson({ op: 'observation', robot: this.options.id, seq: this.obsSeq = (this.obsSeq + 1) >>> 0, t, ...(this.lastCmdSeq !== undefined ? { cmdSeq: this.lastCmdSeq } : {}), state: obs.state });
       if (obs.frames) {

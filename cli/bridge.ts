@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DEFAULT_TOKEN_FILE, expandHome, readToken, userErrors } from './bridge-access.ts';
 import { robotGroup } from './command-module.ts';
 import type { CommandModule } from './command-module.ts';
@@ -26,12 +27,16 @@ import { openSerialLink } from '../bridge/robots/so101/bus.ts';
 import type { SerialLink } from '../bridge/robots/so101/bus.ts';
 import { FeetechBusSim, openMockSo101Port } from '../bridge/robots/so101/mock-bus.ts';
 import { runBridgeBench, BENCH_PHASES } from '../bridge/bench/bench.ts';
+import { robotCredential, robotCredentialOptions, robotKeyFileFor } from './robot-credential.ts';
+import type { RobotCredentialFlags } from './robot-credential.ts';
 import type { BenchPhase } from '../bridge/bench/bench.ts';
 
 interface BridgeFlags {
   port: string;
   host: string;
   tokenFile: string;
+  robotKeyFile?: string;
+  operatorTokenFile?: string;
   viewerTokenFile?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -62,6 +67,10 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   const viewerToken = flags.viewerTokenFile ? userErrors(() => loadOrCreateToken(expandHome(flags.viewerTokenFile!)).token) : undefined;
   const flushIntervalMs = parseIntOption('--record-flush', flags.recordFlush, 10, 3_600_000);
   const foxglovePort = flags.foxglovePort === undefined ? undefined : parseIntOption('--foxglove-port', flags.foxglovePort, 0, 65535);
+  const robotKeyPath = robotKeyFileFor(flags.tokenFile, flags.robotKeyFile);
+  const robotKey = userErrors(() => loadOrCreateToken(robotKeyPath));
+  const operatorPath = expandHome(flags.operatorTokenFile ?? path.join(path.dirname(tokenPath), 'operator-token'));
+  const operator = userErrors(() => loadOrCreateToken(operatorPath));
   let recorder: McapRecorder | undefined;
   if (flags.record) {
     try {
@@ -74,7 +83,7 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   let bridge;
   try {
     bridge = await startBridge({
-      port, host: flags.host, token, viewerToken, origins: flags.origin, config, recorder,
+      port, host: flags.host, token, viewerToken, operatorToken: operator.token, robotKey: robotKey.token, origins: flags.origin, config, recorder,
       tls: flags.tlsCert && flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey } : undefined,
       log: flags.quiet ? undefined : (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
     });
@@ -103,6 +112,8 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   const lines = [
     `simreal bridge listening on ${bridge.url} (subprotocol simreal.bridge.v1)`,
     `token: ${tokenPath}${created ? ' (new)' : ''}; clients send "Authorization: Bearer <token>"`,
+    `robot key: ${robotKeyPath}${robotKey.created ? ' (new)' : ''}; each robot's credential derives from it (simreal robot token --id ID)`,
+    `operator token: ${operatorPath}${operator.created ? ' (new)' : ''}; a controller with it may clear any e-stop`,
   ];
   if (foxglove) lines.push(`Foxglove (read-only): ${foxglove.url}/?token=<a token from ${tokenPath}${flags.viewerTokenFile ? ` or ${flags.viewerTokenFile}` : ''}>`);
   if (recorder) lines.push(`recording every message to ${flags.record} (written to disk every ${flushIntervalMs} ms; after a crash: simreal recording recover ${flags.record})`);
@@ -114,13 +125,11 @@ async function runHub(flags: BridgeFlags): Promise<void> {
   await bridge.close();
 }
 
-interface So101Flags {
+interface So101Flags extends RobotCredentialFlags {
   bridge: string;
   serial?: string;
   baud: string;
   calibration?: string;
-  id: string;
-  tokenFile: string;
   form: string;
   base?: string;
   controlHz: string;
@@ -144,7 +153,7 @@ async function runSo101(flags: So101Flags): Promise<void> {
   } catch (e) {
     throw new UserError((e as Error).message);
   }
-  const token = readToken(flags.tokenFile);
+  const token = robotCredential(flags);
   let link: SerialLink;
   if (flags.dryRun) {
     link = (await openMockSo101Port(new FeetechBusSim({ positions: { 2: 2048 + 512, 3: 2048 - 1024, 4: 2048 - 512 } }))).link;
@@ -180,6 +189,8 @@ export const bridgeCommand: CommandModule = {
       .option('--port <n>', 'TCP port (0: any free one)', '8765')
       .option('--host <addr>', 'interface to listen on (0.0.0.0: every interface)', '127.0.0.1')
       .option('--token-file <path>', 'the token clients must present; created (random, mode 0600) if missing', DEFAULT_TOKEN_FILE)
+      .option('--robot-key-file <path>', 'the secret robot credentials derive from; created if missing (default: robot-key beside --token-file)')
+      .option('--operator-token-file <path>', 'the operator\'s token (clears any e-stop); created if missing (default: operator-token beside --token-file)')
       .option('--viewer-token-file <path>', 'optional second token that only allows watching')
       .option('--tls-cert <pem>', 'certificate for wss:// (with --tls-key)')
       .option('--tls-key <pem>', 'private key for wss://')
@@ -192,15 +203,14 @@ export const bridgeCommand: CommandModule = {
       .option('--quiet', 'no log lines on stderr')
       .action((flags: BridgeFlags) => runHub(flags));
 
-    robotGroup(program)
-      .command('so101')
+    robotCredentialOptions(robotGroup(program)
+      .command('so101'))
       .description('Connect an SO-100/SO-101 arm (Feetech STS3215 servos) to a bridge as a robot.')
       .requiredOption('--bridge <url>', 'bridge URL, e.g. ws://localhost:8765')
       .option('--serial <path>', 'serial port of the servo bus adapter (e.g. /dev/ttyACM0)')
       .option('--baud <n>', 'bus baud rate', '1000000')
       .option('--calibration <file.json>', 'calibration (LeRobot format; see bridge/robots/so101/calibration.ts)')
       .option('--id <id>', 'robot id on the bridge', 'so101')
-      .option('--token-file <path>', 'bridge token file', DEFAULT_TOKEN_FILE)
       .option('--form <form>', `action form: ${ACTION_FORMS.join(' | ')}`, 'ee_delta_normalized')
       .option('--base <x,y,z,yaw>', 'pose of the arm base in the table frame (m, rad)')
       .option('--control-hz <hz>', 'control rate the arm advertises', '30')
@@ -210,7 +220,7 @@ export const bridgeCommand: CommandModule = {
 
     bench
       .command('bridge')
-      .description('Bridge latency (1 kHz loop, 64 robots, camera to 4 viewers, rosbridge-style comparison) and the 10,000-message fuzz set.')
+      .description('Bridge latency (1 kHz loop, 64 robots, camera to 4 viewers, rosbridge-style comparison), the 10,000-message fuzz set, and the workspace sweep (the arm driven into its box wall over rates, latencies and observation rates).')
       .option('--json', 'print only the JSON line on stdout')
       .option('--seconds <s>', 'length of each 1 kHz loop', '60')
       .option('--multi-seconds <s>', 'length of the 64-robot phase (default: min(seconds, 20))')
@@ -236,11 +246,13 @@ export const bridgeCommand: CommandModule = {
           const cam = r.camera as { control: Record<string, unknown>; fps: number[] } | undefined;
           const ros = r.rosbridge_camera as { control: Record<string, unknown>; fps: number[] } | undefined;
           const z = r.fuzz as Record<string, unknown> | undefined;
+          const w = r.workspace as { max_excursion_mm: number; conditions: unknown[] } | undefined;
           const lines: string[] = [];
           if (c) lines.push(`1 kHz loop        p50 ${c.p50_ms} ms  p99 ${c.p99_ms} ms  max ${c.max_ms} ms  missed ${c.missed_deadlines}/${c.commands}  (target p99 ≤ 1 ms, 0 missed)`);
           if (m) lines.push(`64 robots 100 Hz  p50 ${m.p50_ms} ms  p99 ${m.p99_ms} ms  max ${m.max_ms} ms  (target p99 ≤ 5 ms)`);
           if (cam) lines.push(`camera + 1 kHz    control p99 ${cam.control.p99_ms} ms  viewer fps ${f(cam.fps)}  (target p99 ≤ 2 ms)`);
           if (ros) lines.push(`rosbridge-style   control p99 ${ros.control.p99_ms} ms  viewer fps ${f(ros.fps)}`);
+          if (w) lines.push(`workspace sweep   ${w.conditions.length} conditions, largest excursion beyond the box ${w.max_excursion_mm} mm  (target 0 mm)`);
           if (z) lines.push(`fuzz              ${z.messages} messages: ${z.answered} answered, ${z.coveredByClose} closed with a reason, ${z.unanswered} unanswered; hub up: ${z.hubUp}; violations: ${z.violation_count}`);
           process.stdout.write(lines.join('\n') + '\n');
         }

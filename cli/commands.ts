@@ -14,6 +14,7 @@ import { policyRunCommand } from './policy-run.ts';
 import { recordingCommand } from './recording.ts';
 import { renderCommand } from './render.ts';
 import { robotEmulateCommand } from './robot-emulate.ts';
+import { robotTokenCommand } from './robot-credential.ts';
 import { runCommand } from './run.ts';
 import { trainCommand } from './train.ts';
 import { viewCommand } from './view.ts';
@@ -30,6 +31,7 @@ export const commands: CommandModule[] = [
   bridgeCommand,
   recordingCommand,
   robotEmulateCommand,
+  robotTokenCommand,
   policyRunCommand,
   viewCommand,
   cameraCommand,

@@ -7,30 +7,28 @@ import { RobotClient } from '../bridge/robot-client.ts';
 import { EmulatedRobot } from '../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../bridge/robots/emulated/reality.ts';
 import { ScenarioError } from '../sim/scenario.ts';
-import { DEFAULT_TOKEN_FILE, readToken } from './bridge-access.ts';
 import { untilSignal } from './signals.ts';
 import { robotGroup } from './command-module.ts';
 import type { CommandModule } from './command-module.ts';
+import { robotCredential, robotCredentialOptions } from './robot-credential.ts';
+import type { RobotCredentialFlags } from './robot-credential.ts';
 import { UserError } from './errors.ts';
 import { parseNumberOption } from './options.ts';
 
-interface EmulateFlags {
+interface EmulateFlags extends RobotCredentialFlags {
   bridge: string;
   reality: string;
-  id: string;
-  tokenFile: string;
   speed: string;
 }
 
 export const robotEmulateCommand: CommandModule = {
   register(program: Command) {
-    robotGroup(program)
-      .command('emulate')
+    robotCredentialOptions(robotGroup(program)
+      .command('emulate'))
       .description('Connect an emulated robot: a simulator whose physics, latency and noise lie outside the training ranges (the reality gap on one machine).')
       .requiredOption('--bridge <url>', 'bridge URL, e.g. ws://localhost:8765')
       .option('--reality <file>', 'reality file', 'scenarios/reality/lab.json')
       .option('--id <robot>', 'robot id on the bridge', 'emu-1')
-      .option('--token-file <file>', 'bridge token file', DEFAULT_TOKEN_FILE)
       .option('--speed <factor>', 'simulated time runs this many times faster than real time', '1')
       .action(async (flags: EmulateFlags) => {
         let reality;
@@ -41,7 +39,7 @@ export const robotEmulateCommand: CommandModule = {
           throw err;
         }
         const robot = new EmulatedRobot(reality, { speed: parseNumberOption('--speed', flags.speed, 0.01, 100) });
-        const client = new RobotClient({ url: flags.bridge, token: readToken(flags.tokenFile), id: flags.id, robot, model: `emulated:${reality.config.id}` });
+        const client = new RobotClient({ url: flags.bridge, token: robotCredential(flags), id: flags.id, robot, model: `emulated:${reality.config.id}` });
         await client.start();
         process.stdout.write(`emulated robot ${flags.id} (${reality.config.id}: ${reality.scenario.id}) connecting to ${flags.bridge}; Ctrl-C to stop\n`);
         await untilSignal();

@@ -162,18 +162,24 @@ class Attacker {
   readonly role: 'controller' | 'viewer' | 'robot';
   private readonly url: string;
   private readonly token: string;
+  private readonly robotToken: (id: string) => string;
+  private robotId = '';
 
-  constructor(url: string, token: string, role: 'controller' | 'viewer' | 'robot') {
+  constructor(url: string, token: string, role: 'controller' | 'viewer' | 'robot', robotToken: (id: string) => string) {
     this.url = url;
     this.token = token;
     this.role = role;
+    this.robotToken = robotToken;
   }
 
   async open(): Promise<void> {
     const u = new URL(this.url);
     u.searchParams.set('role', this.role);
     u.searchParams.set('name', `fuzz-${this.role}`);
-    const ws = new WebSocket(u, [SUBPROTOCOL], { headers: { Authorization: `Bearer ${this.token}` }, perMessageDeflate: false, maxPayload: 64 << 20 });
+    // An attacker robot has a credential of its own (for its own id, never the target's).
+    if (this.role === 'robot') this.robotId = `fuzz-bot-${++attackerRobots}`;
+    const token = this.role === 'robot' ? this.robotToken(this.robotId) : this.token;
+    const ws = new WebSocket(u, [SUBPROTOCOL], { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false, maxPayload: 64 << 20 });
     this.ws = ws;
     this.replies = 0;
     this.closed = null;
@@ -196,7 +202,7 @@ class Attacker {
     });
     if (this.role === 'robot') {
       // A registered attacker robot of its own, so its frames reach frame validation.
-      ws.send(JSON.stringify({ op: 'register', robot: `fuzz-bot-${++attackerRobots}`, features: { observation: { 'ee.pose': { kind: 'state', dtype: 'float64', shape: [4] }, cam: { kind: 'image', dtype: 'uint8', shape: [4, 4, 3], format: 'rgb8' } }, action: { form: 'ee_target' }, controlHz: 10 } }));
+      ws.send(JSON.stringify({ op: 'register', robot: this.robotId, features: { observation: { 'ee.pose': { kind: 'state', dtype: 'float64', shape: [4] }, cam: { kind: 'image', dtype: 'uint8', shape: [4, 4, 3], format: 'rgb8' } }, action: { form: 'ee_target' }, controlHz: 10 } }));
       await this.waitReplies(1, 2000);
       this.replies = 0;
     }
@@ -229,7 +235,10 @@ class Attacker {
 
 export interface FuzzOptions {
   url: string;
+  /** The hub's main token (controllers, viewers). */
   token: string;
+  /** The credential of robot `id` (the target robot and each attacker robot have their own). */
+  robotToken: (id: string) => string;
   messages: number;
   seed: number;
   /** The limits the hub enforces for the fuzz robot (to check what the robot received). */
@@ -246,7 +255,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const rng = new Rng(o.seed);
   const robotId = 'fuzz-target';
   const robot = new MockRobot({ form: 'ee_delta_normalized', maxDelta: [0.05, 0.05, 0.05, 0.5], initialPose: [0, 0, 0.2, 0, -1], controlHz: 50 });
-  const robotClient = new RobotClient({ url: o.url, token: o.token, id: robotId, robot, observationHz: 500, backoff: { initialMs: 20, maxMs: 200 } });
+  const robotClient = new RobotClient({ url: o.url, token: o.robotToken(robotId), id: robotId, robot, observationHz: 500, backoff: { initialMs: 20, maxMs: 200 } });
   const received: Array<{ t: number; before: ActionVector; after: ActionVector }> = [];
   robotClient.on('command', (cmd) => {
     const rec = robot.commands[robot.commands.length - 1];
@@ -261,9 +270,9 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const ctx: FuzzContext = { robot: robotId, handle: info.handle };
 
   const attackers = {
-    controller: new Attacker(o.url, o.token, 'controller'),
-    viewer: new Attacker(o.url, o.token, 'viewer'),
-    robot: new Attacker(o.url, o.token, 'robot'),
+    controller: new Attacker(o.url, o.token, 'controller', o.robotToken),
+    viewer: new Attacker(o.url, o.token, 'viewer', o.robotToken),
+    robot: new Attacker(o.url, o.token, 'robot', o.robotToken),
   };
   for (const a of Object.values(attackers)) await a.open();
 

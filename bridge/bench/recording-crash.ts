@@ -19,6 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { McapIndexedReader, McapStreamReader } from '@mcap/core';
 import { Rng } from '../../sim/rng.ts';
+import { robotToken } from '../hub/robot-credentials.ts';
 import { loadOrCreateToken } from '../hub/token-file.ts';
 import { RobotClient } from '../robot-client.ts';
 import { ControllerClient } from '../controller-client.ts';
@@ -127,7 +128,9 @@ async function runTrial(i: number, killAfterS: number, o: Required<Omit<Recordin
     const url = await waitForListening(child, 30_000);
     const listeningAt = Date.now();
     const robot = new MockRobot({ camera: { width: 64, height: 48 }, log: false });
-    robotClient = new RobotClient({ url, token, id: 'crash', robot, observationHz: 100, backoff: { initialMs: 50, maxMs: 500 } });
+    // The bridge made its robot key beside its token file when it started.
+    const robotCredential = robotToken(loadOrCreateToken(path.join(dir, 'robot-key')).token, 'crash');
+    robotClient = new RobotClient({ url, token: robotCredential, id: 'crash', robot, observationHz: 100, backoff: { initialMs: 50, maxMs: 500 } });
     await robotClient.start();
     await robotClient.waitRegistered(10_000);
     ctl = await ControllerClient.connect({ url, token, name: 'crash-ctl', role: 'controller', timeoutMs: 5000 });

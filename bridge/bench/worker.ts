@@ -10,16 +10,17 @@ import { MockRobot } from '../robots/mock.ts';
 import type { SafetyLimits } from '../protocol.ts';
 import { PeriodicLoop } from './loop.ts';
 import { runFuzz } from './fuzz.ts';
+import { robotToken } from '../hub/robot-credentials.ts';
 import { openRos, rosImage } from './rosbridge.ts';
 
 export type BenchTask =
-  | { kind: 'robots'; url: string; token: string; robots: Array<{ id: string; hz: number; camera?: { width: number; height: number } }> }
+  | { kind: 'robots'; url: string; robotKey: string; robots: Array<{ id: string; hz: number; camera?: { width: number; height: number } }> }
   | { kind: 'control'; url: string; token: string; loops: Array<{ robot: string; hz: number }>; seconds: number; precise: boolean }
   | { kind: 'viewers'; url: string; token: string; robot: string; count: number }
   | { kind: 'ros-robot'; url: string; robot: string; hz: number; camera: { width: number; height: number } }
   | { kind: 'ros-control'; url: string; robot: string; hz: number; seconds: number }
   | { kind: 'ros-viewers'; url: string; robot: string; count: number }
-  | { kind: 'fuzz'; url: string; token: string; messages: number; seed: number; limits: SafetyLimits };
+  | { kind: 'fuzz'; url: string; token: string; robotKey: string; messages: number; seed: number; limits: SafetyLimits };
 
 const task = workerData as BenchTask;
 const port = parentPort!;
@@ -30,7 +31,7 @@ async function robots(t: Extract<BenchTask, { kind: 'robots' }>): Promise<object
   const clients: RobotClient[] = [];
   for (const r of t.robots) {
     const robot = new MockRobot({ controlHz: r.hz, log: false, ...(r.camera ? { camera: { ...r.camera, hz: r.hz } } : {}) });
-    const c = new RobotClient({ url: t.url, token: t.token, id: r.id, robot, observationHz: r.hz, maxBufferedBytes: 16 << 20 });
+    const c = new RobotClient({ url: t.url, token: robotToken(t.robotKey, r.id), id: r.id, robot, observationHz: r.hz, maxBufferedBytes: 16 << 20 });
     await c.start();
     clients.push(c);
   }
@@ -68,7 +69,7 @@ async function viewers(t: Extract<BenchTask, { kind: 'viewers' }>): Promise<obje
   const stats = Array.from({ length: t.count }, () => ({ frames: 0, bytes: 0, latency: [] as number[] }));
   const vs = await Promise.all(stats.map(async (s, i) => {
     const v = await ControllerClient.connect({ url: t.url, token: t.token, role: 'viewer', name: `viewer-${i}` });
-    await v.waitForRobot(t.robot, 20_000);
+    if (t.robot !== '*') await v.waitForRobot(t.robot, 20_000);
     v.on('frame', (f) => {
       s.frames++;
       s.bytes += f.payload.byteLength;
@@ -148,7 +149,7 @@ async function rosViewers(t: Extract<BenchTask, { kind: 'ros-viewers' }>): Promi
 
 async function fuzz(t: Extract<BenchTask, { kind: 'fuzz' }>): Promise<object> {
   port.postMessage({ ready: true });
-  return runFuzz({ url: t.url, token: t.token, messages: t.messages, seed: t.seed, limits: t.limits });
+  return runFuzz({ url: t.url, token: t.token, robotToken: (id) => robotToken(t.robotKey, id), messages: t.messages, seed: t.seed, limits: t.limits });
 }
 
 const run: Record<BenchTask['kind'], (t: never) => Promise<object>> = {

@@ -8,22 +8,28 @@
  * whose socket already holds more than `backpressure.dropAboveBytes` unsent: a slow viewer loses
  * frames and never delays anybody else (nothing here ever waits on a socket).
  *
- * Safety state per robot: an exclusive lease, a watchdog (no command within commandTimeoutMs
- * while moving → `hold`, and everyone is told why), a latched e-stop (raised by any controller or
- * the robot itself, cleared only by `reset` from the lease holder), and the clamp.
+ * The hot loop (command, ack, observation) is kept cheap: those three are validated by the
+ * parser's fast path (protocol/fast.ts); an observation that held exactly its fields is forwarded
+ * and recorded as the bytes it came in; everything sent to one socket during a turn of the event
+ * loop leaves in one write (cork); observations for anyone but the lease holder, and camera frames,
+ * go out after the turn's control traffic; the recorder is handed entries and never awaited.
+ *
+ * Each robot's safety state (lease, watchdog, e-stop, clamp, pose estimate) is a RobotSlot
+ * (robot-slot.ts); this file keeps connections (rate limits, error budgets, backpressure, bulk
+ * frame sending) and routes messages between them and the slots.
  */
 import type { WebSocket } from 'ws';
-import { performance } from 'node:perf_hooks';
 import { parseMessage, SUBPROTOCOL, PROTOCOL_VERSION, PERMISSIONS, FRAME_KINDS } from '../protocol.ts';
-import type {
-  ActionVector, ClientMessageOf, ErrorCode, Features, HoldReason, HubMessage, Peer, Role, RobotInfo, RobotState,
-  SafetyLimits, ClampReason, Frame,
-} from '../protocol.ts';
-import { resolveHubConfig, intersectLimits } from '../config.ts';
+import type { ClientMessage, ClientMessageOf, ErrorCode, HubMessage, Peer, Role, RobotInfo, Frame } from '../protocol.ts';
+import { resolveHubConfig, intersectLimits, poseTimeoutFor } from '../config.ts';
 import type { HubConfig, HubConfigInput } from '../config.ts';
-import { CommandClamp } from './safety.ts';
-import type { Pose4 } from './safety.ts';
 import { TokenBucket } from './rate-limit.ts';
+import { RobotSlot } from './robot-slot.ts';
+import type { SlotLink } from './robot-slot.ts';
+import { hubNow } from './clock.ts';
+import { HubProfile } from './profile.ts';
+
+export { hubNow };
 
 /** Where the hub reports every message it handles (the MCAP recorder implements it). */
 export interface HubRecorder {
@@ -31,7 +37,10 @@ export interface HubRecorder {
   close(): Promise<void>;
 }
 export interface RecordEntry {
-  /** `in`: received from a client; `out`: sent by the hub (recorded once, however many recipients). */
+  /**
+   * `in`: received from a client and accepted (a refused message is not handed over; its `error`
+   * reply is); `out`: sent by the hub (recorded once, however many recipients).
+   */
   dir: 'in' | 'out';
   op: string;
   robot: string | null;
@@ -50,11 +59,15 @@ export interface HubOptions {
   log?: (line: string) => void;
   /** Name the hub gives itself in e-stops it raises. */
   name?: string;
+  /** Time every message's handling by kind and stage (hub.profile; `bench bridge` turns it on). */
+  profile?: boolean;
 }
 
 export interface HubStats {
   connections: number;
   messagesIn: number;
+  /** Messages handed to sockets (each recipient counts). */
+  messagesOut: number;
   errorsSent: number;
   framesIn: number;
   framesDropped: number;
@@ -63,11 +76,26 @@ export interface HubStats {
   commandsClamped: number;
   holds: number;
   closedForAbuse: number;
+  /** Acks for commands the hub sent but no longer waited for (the lease ended, or skipped). */
+  lateAcks: number;
 }
 
-/** Hub clock: ms since the Unix epoch with sub-ms resolution, monotonic within the process. */
-export function hubNow(): number {
-  return performance.timeOrigin + performance.now();
+/**
+ * Refusals caused by the robot's state, not by the sender: an honest controller meets them whenever
+ * a robot is slow or stopped, so they never spend its error budget (its message rate still bounds them).
+ */
+const ROBOT_STATE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['stale_pose', 'window_full', 'no_pose', 'estop_latched', 'robot_offline']);
+
+/** The socket under a `ws` WebSocket (its `_socket`: ws keeps it there and has no public accessor). */
+function socketOf(ws: WebSocket): Corkable | null {
+  const s = (ws as unknown as { _socket?: unknown })._socket;
+  return s && typeof (s as Corkable).cork === 'function' && typeof (s as Corkable).uncork === 'function' ? (s as Corkable) : null;
+}
+
+/** A received text message as it came (bytes and string), when it held exactly its validated fields. */
+interface Raw {
+  data: Buffer;
+  text: string;
 }
 
 const TEXT = { binary: false } as const;
@@ -76,6 +104,10 @@ const BINARY = { binary: true } as const;
 interface Conn {
   session: string;
   role: Role;
+  /** Which credential it connected with (per-credential limits). */
+  credential: string;
+  /** For a robot: the id its credential is pinned to (it may register only that one). */
+  pinnedRobot: string | undefined;
   name: string | undefined;
   ws: WebSocket;
   peer: Peer;
@@ -86,49 +118,19 @@ interface Conn {
   /** robot id (or `*`) → wanted binary channels (null: all). */
   subs: Map<string, Set<string> | null>;
   leases: Set<string>;
-  robot: RobotEntry | null;
+  robot: RobotSlot<Conn> | null;
   alive: boolean;
   closed: boolean;
   dropped: number;
+  /** The TCP (or TLS) socket under the WebSocket, corked while this event-loop turn sends to it. */
+  socket: Corkable | null;
+  corked: boolean;
 }
 
-interface PendingCommand {
-  ctrlSeq: number;
-  conn: Conn;
-  requested: ActionVector;
-  sent: ActionVector;
-  clamped: ClampReason[];
-  received: number;
-}
-
-interface SentDelta {
-  seq: number;
-  d: Pose4;
-  acked: boolean;
-}
-
-interface RobotEntry {
-  id: string;
-  handle: number;
-  name: string | undefined;
-  model: string | undefined;
-  features: Features;
-  limits: SafetyLimits;
-  conn: Conn | null;
-  state: RobotState;
-  clamp: CommandClamp;
-  hubSeq: number;
-  pending: Map<number, PendingCommand>;
-  lastCtrlSeq: number;
-  leaseConn: Conn | null;
-  watchdog: NodeJS.Timeout | null;
-  pose: Pose4 | null;
-  grip: number | null;
-  poseAt: number;
-  deltas: SentDelta[];
-  /** Feature keys in declaration order: a frame's channel number indexes this. */
-  channels: string[];
-  subscribers: Set<Conn>;
+/** What the hub needs of a socket to batch its writes. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
 }
 
 export class BridgeHub {
@@ -136,25 +138,42 @@ export class BridgeHub {
   private readonly recorder: HubRecorder | undefined;
   private readonly log: (line: string) => void;
   private readonly conns = new Set<Conn>();
-  private readonly robots = new Map<string, RobotEntry>();
+  private readonly robots = new Map<string, RobotSlot<Conn>>();
   private readonly wildcardSubs = new Set<Conn>();
+  /** Refusals so far (a message handled without one was accepted). */
+  private refusals = 0;
+  /** While a message is handled with a recorder: what the hub says meanwhile, recorded after it. */
+  private staged: RecordEntry[] | null = null;
+  /** Sockets corked during this event-loop turn (see cork). */
+  private corkedConns: Conn[] = [];
+  private readonly roleCounts = new Map<Role, number>();
+  /** Connections per credential and role. */
+  private readonly tokenCounts = new Map<string, number>();
+  /** Departed robots waiting to be forgotten, with when they left. */
+  private readonly departures = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private nextSession = 1;
   private nextHandle = 1;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly bulk: Array<{ conn: Conn; data: Buffer }> = [];
+  private later: Array<{ conn: Conn; data: Buffer }> = [];
+  private laterScheduled = false;
   private bulkScheduled = false;
   private closing = false;
   private readonly hubPeer: Peer;
+  /** CPU time by message kind and stage, when made with `profile: true`. */
+  readonly profile: HubProfile | null;
   readonly stats: HubStats = {
-    connections: 0, messagesIn: 0, errorsSent: 0, framesIn: 0, framesDropped: 0, observationsDropped: 0,
-    commandsForwarded: 0, commandsClamped: 0, holds: 0, closedForAbuse: 0,
+    connections: 0, messagesIn: 0, messagesOut: 0, errorsSent: 0, framesIn: 0, framesDropped: 0, observationsDropped: 0,
+    commandsForwarded: 0, commandsClamped: 0, holds: 0, closedForAbuse: 0, lateAcks: 0,
   };
 
   constructor(options: HubOptions = {}) {
     this.config = resolveHubConfig(options.config);
     this.recorder = options.recorder;
     this.log = options.log ?? (() => {});
-    this.hubPeer = { role: 'controller', session: 'hub', name: options.name ?? 'hub' };
+    this.profile = options.profile ? new HubProfile() : null;
+    // The hub's own e-stops (from code embedding it) are an operator's: only an operator clears them.
+    this.hubPeer = { role: 'controller', session: 'hub', name: options.name ?? 'hub', operator: true };
     if (this.config.heartbeatMs > 0) {
       this.heartbeat = setInterval(() => this.beat(), this.config.heartbeatMs);
       this.heartbeat.unref();
@@ -163,7 +182,15 @@ export class BridgeHub {
 
   /** Robots known to the hub (connected or not), as sent to clients. */
   robotList(): RobotInfo[] {
-    return [...this.robots.values()].map((r) => this.info(r));
+    return [...this.robots.values()].map((r) => r.info());
+  }
+
+  /** One page of the robot list, ordered by id: the robots after `after`. */
+  robotPage(after: string | undefined, limit: number): { robots: RobotInfo[]; next?: string } {
+    const ids = [...this.robots.keys()].filter((id) => after === undefined || id > after).sort();
+    const page = ids.slice(0, limit);
+    const robots = page.map((id) => this.robots.get(id)!.info());
+    return ids.length > page.length ? { robots, next: page[page.length - 1] } : { robots };
   }
 
   get connectionCount(): number {
@@ -171,11 +198,30 @@ export class BridgeHub {
   }
 
   /**
-   * Takes a WebSocket whose upgrade was authorized for `role`. The hub owns it from now on.
+   * Whether a connection of `role` with `credential` may join now (null), or why not. Each role
+   * has its own pool and each credential its own share of it, so no one client, and no one leaked
+   * token, can take the places of others.
    */
-  handleConnection(ws: WebSocket, peer: { role: Role; name?: string }): void {
-    if (this.closing || this.conns.size >= this.config.maxConnections) {
-      ws.close(1013, this.closing ? 'hub shutting down' : 'too many connections');
+  admit(role: Role, credential: string): string | null {
+    if (this.closing) return 'the hub is shutting down';
+    if (this.conns.size >= this.config.maxConnections) return `the hub already has ${this.conns.size} connections (its limit)`;
+    const inRole = this.roleCounts.get(role) ?? 0;
+    if (inRole >= this.config.roleConnections[role]) return `the hub already has ${inRole} ${role} connections (its limit); other roles keep their own places`;
+    const mine = this.tokenCounts.get(`${credential}\u0000${role}`) ?? 0;
+    const cap = credential.startsWith('robot:') ? Math.min(2, this.config.tokenConnections) : this.config.tokenConnections;
+    if (mine >= cap) return `this credential already has ${mine} ${role} connections (its limit)`;
+    return null;
+  }
+
+  /**
+   * Takes a WebSocket whose upgrade was authorized for `role`. The hub owns it from now on.
+   * `credential` names the token it presented (default `main`), for per-credential limits.
+   */
+  handleConnection(ws: WebSocket, peer: { role: Role; name?: string; credential?: string; robot?: string; operator?: boolean }): void {
+    const credential = peer.credential ?? 'main';
+    const refused = this.admit(peer.role, credential);
+    if (refused) {
+      ws.close(1013, refused.slice(0, 120));
       return;
     }
     const now = hubNow();
@@ -184,9 +230,11 @@ export class BridgeHub {
     const conn: Conn = {
       session,
       role: peer.role,
+      credential,
+      pinnedRobot: peer.robot,
       name: peer.name,
       ws,
-      peer: { role: peer.role, session, ...(peer.name ? { name: peer.name } : {}) },
+      peer: { role: peer.role, session, ...(peer.name ? { name: peer.name } : {}), ...(peer.operator ? { operator: true } : {}) },
       msgBucket: new TokenBucket(lim.messagesPerSecond, lim.messagesPerSecond, now),
       byteBucket: new TokenBucket(lim.bytesPerSecond, lim.bytesPerSecond, now),
       errBucket: new TokenBucket(this.config.errorBudget.perSecond, this.config.errorBudget.burst, now),
@@ -197,8 +245,11 @@ export class BridgeHub {
       alive: true,
       closed: false,
       dropped: 0,
+      socket: socketOf(ws),
+      corked: false,
     };
     this.conns.add(conn);
+    this.count(conn, 1);
     this.stats.connections++;
     this.log(`connect ${session} ${peer.role}${peer.name ? ` (${peer.name})` : ''}`);
     this.recordEvent('connect', conn);
@@ -214,7 +265,8 @@ export class BridgeHub {
       role: peer.role,
       hubTime: now,
       limits: lim,
-      robots: this.robotList(),
+      robots: this.robotPage(undefined, this.config.robotPageSize).robots,
+      robotsTotal: this.robots.size,
     });
   }
 
@@ -223,9 +275,10 @@ export class BridgeHub {
     if (this.closing) return;
     this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const id of [...this.departures.keys()]) this.cancelDeparture(id);
     for (const r of this.robots.values()) {
-      if (r.conn) this.hold(r, 'hub_shutdown', 'the hub is shutting down');
-      this.stopWatchdog(r);
+      if (r.conn) r.hold('hub_shutdown', 'the hub is shutting down');
+      r.stopWatchdog();
     }
     const closed: Promise<void>[] = [];
     for (const c of this.conns) {
@@ -238,6 +291,14 @@ export class BridgeHub {
     }
     await Promise.all(closed);
     await this.recorder?.close();
+  }
+
+  /** Raises the latched e-stop on a robot from code embedding the hub (false: no such robot). */
+  estop(robot: string, reason: string): boolean {
+    const r = this.robots.get(robot);
+    if (!r) return false;
+    r.estop(reason, this.hubPeer);
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -256,31 +317,75 @@ export class BridgeHub {
       this.error(conn, 'rate_limited', `rate limit exceeded for a ${conn.role} connection`);
       return;
     }
+    const p = this.profile;
+    const t0 = p ? p.now() : 0;
     try {
-      if (isBinary) this.onFrame(conn, data, now);
-      else this.onText(conn, data.toString('utf8'), now);
+      if (isBinary) {
+        p?.begin('frame', 0);
+        this.onFrame(conn, data, now);
+      } else this.onText(conn, data, now, t0);
     } catch (e) {
       // A bug must not take the hub down; the peer learns something went wrong.
       this.log(`internal error handling a message from ${conn.session}: ${(e as Error).stack ?? e}`);
       this.error(conn, 'internal', 'the hub failed to handle this message');
     }
+    if (p && isBinary) p.end(p.now() - t0);
   }
 
-  private onText(conn: Conn, text: string, now: number): void {
+  private onText(conn: Conn, data: Buffer, now: number, t0: number): void {
+    const p = this.profile;
+    const text = data.toString('utf8');
     const parsed = parseMessage(text, { from: 'client', maxChars: conn.maxMessageBytes });
     if (!parsed.ok) {
+      if (p) p.add('parse', p.now() - t0, 'invalid');
       this.error(conn, parsed.error.code, parsed.error.message, parsed.error.ref);
       return;
     }
     const msg = parsed.msg;
+    // A message that held exactly its validated fields travels on as it came (no second serialization).
+    const raw = parsed.exact ? { data, text } : null;
+    if (p) {
+      const t1 = p.now();
+      p.begin(msg.op, t1 - t0);
+      try {
+        this.accept(conn, msg, now, raw);
+      } finally {
+        p.end(p.now() - t1);
+      }
+      return;
+    }
+    this.accept(conn, msg, now, raw);
+  }
+
+  private accept(conn: Conn, msg: ClientMessage, now: number, raw: Raw | null): void {
     if (!PERMISSIONS[msg.op].includes(conn.role)) {
       this.error(conn, 'forbidden', `a ${conn.role} may not send ${msg.op}`, { op: msg.op, ...('id' in msg && msg.id !== undefined ? { id: msg.id } : {}) });
       return;
     }
-    if (this.recorder) this.recorder.record({ dir: 'in', op: msg.op, robot: 'robot' in msg && msg.robot !== '*' ? msg.robot : null, t: now, text: JSON.stringify(msg) });
+    // Only what the hub accepts is recorded: a refused message leaves its `error` reply, not itself.
+    if (this.recorder) {
+      this.staged = [];
+      const refusals = this.refusals;
+      try {
+        this.dispatch(conn, msg, now, raw);
+      } finally {
+        const staged = this.staged;
+        this.staged = null;
+        const p = this.profile;
+        const t = p ? p.now() : 0;
+        if (this.refusals === refusals) this.recorder.record({ dir: 'in', op: msg.op, robot: 'robot' in msg && msg.robot !== '*' ? msg.robot : null, t: now, text: raw ? raw.text : JSON.stringify(msg) });
+        for (const e of staged) this.recorder.record(e);
+        if (p) p.add('record', p.now() - t);
+      }
+      return;
+    }
+    this.dispatch(conn, msg, now, raw);
+  }
+
+  private dispatch(conn: Conn, msg: ClientMessage, now: number, raw: Raw | null): void {
     switch (msg.op) {
       case 'register': return this.onRegister(conn, msg);
-      case 'observation': return this.onObservation(conn, msg, now);
+      case 'observation': return this.onObservation(conn, msg, now, raw);
       case 'ack': return this.onRobotAck(conn, msg, now);
       case 'lease': return this.onLease(conn, msg);
       case 'release': return this.onRelease(conn, msg);
@@ -290,50 +395,114 @@ export class BridgeHub {
       case 'subscribe': return this.onSubscribe(conn, msg);
       case 'unsubscribe': return this.onUnsubscribe(conn, msg);
       case 'ping': return this.send(conn, { op: 'pong', ...(msg.id !== undefined ? { id: msg.id } : {}), ...(msg.t !== undefined ? { t: msg.t } : {}), hubTime: now });
+      case 'list_robots': {
+        const page = this.robotPage(msg.after, Math.min(msg.limit ?? this.config.robotPageSize, this.config.robotPageSize));
+        return this.send(conn, { op: 'ok', of: 'list_robots', ...(msg.id !== undefined ? { id: msg.id } : {}), ...page });
+      }
     }
+  }
+
+  /** What a slot needs to speak, bound to one robot. */
+  private linkFor(id: string): SlotLink {
+    return {
+      toRobot: (m) => {
+        const r = this.robots.get(id);
+        if (r?.conn) this.send(r.conn, m);
+      },
+      broadcast: (m) => this.broadcast(m),
+      stateChanged: () => {
+        const r = this.robots.get(id);
+        if (r) this.broadcastState(r);
+      },
+      log: this.log,
+      profile: this.profile ? (ms) => this.profile!.add('safety', ms) : undefined,
+      countHold: () => { this.stats.holds++; },
+      countCommand: (clamped) => {
+        this.stats.commandsForwarded++;
+        if (clamped) this.stats.commandsClamped++;
+      },
+    };
   }
 
   private onRegister(conn: Conn, msg: ClientMessageOf<'register'>): void {
     const ref = { op: 'register', id: msg.id, robot: msg.robot };
     if (conn.robot) return this.error(conn, 'already_registered', `this connection already registered robot ${conn.robot.id}`, ref);
+    if (conn.pinnedRobot !== undefined && conn.pinnedRobot !== msg.robot) {
+      return this.error(conn, 'forbidden', `this connection's credential is for robot ${conn.pinnedRobot}, not ${msg.robot}`, ref);
+    }
     const features = msg.features;
+    const featureBytes = JSON.stringify(features).length;
+    if (featureBytes > this.config.maxFeatureBytes) {
+      return this.error(conn, 'too_large', `features of robot ${msg.robot} are ${featureBytes} bytes of JSON; the limit is ${this.config.maxFeatureBytes}`, ref);
+    }
     const pose = features.observation[features.action.poseKey];
     if (!pose || pose.kind !== 'state' || (pose.shape[0] ?? 0) < 4) {
       return this.error(conn, 'invalid', `features.action.poseKey "${features.action.poseKey}" must name a state feature of at least 4 numbers [x, y, z, yaw]`, ref);
     }
     const lim = intersectLimits(this.config.limits, features.limits);
     if (!lim.ok) return this.error(conn, 'limits_conflict', lim.error, ref);
+    const limits = { ...lim.limits, poseTimeoutMs: poseTimeoutFor(lim.limits.poseTimeoutMs, features.controlHz, this.config.poseTimeoutPeriods) };
+    const declaration = { name: msg.name, model: msg.model, features, limits };
     let r = this.robots.get(msg.robot);
     if (r && r.conn) return this.error(conn, 'robot_id_in_use', `robot ${msg.robot} is already connected (session ${r.conn.session})`, ref);
+    if (!r && this.robots.size >= this.config.maxRobots && !this.forgetOldestDeparted()) {
+      return this.error(conn, 'hub_full', `this hub holds ${this.robots.size} robots (limit ${this.config.maxRobots}), none of which can be forgotten; raise maxRobots or clear their e-stops`, ref);
+    }
+    if (r) this.cancelDeparture(r.id);
     if (!r) {
-      r = {
-        id: msg.robot, handle: this.nextHandle++, name: msg.name, model: msg.model, features, limits: lim.limits, conn,
-        state: { connected: true, lease: null, estop: null, holding: true, holdReason: 'registered' },
-        clamp: new CommandClamp(lim.limits, features.action), hubSeq: 0, pending: new Map(), lastCtrlSeq: -1, leaseConn: null,
-        watchdog: null, pose: null, grip: null, poseAt: 0, deltas: [], channels: Object.keys(features.observation), subscribers: new Set(),
-      };
+      r = new RobotSlot<Conn>({ id: msg.robot, handle: this.nextHandle++, declaration, conn, link: this.linkFor(msg.robot), maxPendingCommands: this.config.maxPendingCommands });
       this.robots.set(r.id, r);
       for (const c of this.wildcardSubs) r.subscribers.add(c);
     } else {
-      // The same robot back (a restart): its e-stop latch, if any, survives; it stays stopped until leased.
-      r.conn = conn;
-      r.name = msg.name;
-      r.model = msg.model;
-      r.features = features;
-      r.limits = lim.limits;
-      r.clamp = new CommandClamp(lim.limits, features.action);
-      r.channels = Object.keys(features.observation);
-      r.state = { ...r.state, connected: true, holding: true, holdReason: 'registered' };
+      r.reconnect(conn, declaration);
     }
     conn.robot = r;
     this.log(`robot ${r.id} registered by ${conn.session} (handle ${r.handle}, ${features.action.form})`);
     this.send(conn, { op: 'ok', of: 'register', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, handle: r.handle, limits: r.limits });
-    this.hold(r, 'registered', 'robot registered: holding until a controller leases it and commands');
-    if (r.state.estop) this.sendRobot(r, { op: 'estop', robot: r.id, reason: r.state.estop.reason, by: r.state.estop.by, t: r.state.estop.t });
-    this.broadcastRobots();
+    r.registered();
+    this.broadcast({ op: 'robot', info: r.info() });
   }
 
-  private ownRobot(conn: Conn, robot: string, op: string): RobotEntry | null {
+  // -------------------------------------------------------------------------------------------
+  // Departed robots
+  // -------------------------------------------------------------------------------------------
+
+  /** A departed robot is forgotten after departedRobotMs, unless its e-stop is latched (then once cleared). */
+  private scheduleDeparture(r: RobotSlot<Conn>): void {
+    this.cancelDeparture(r.id);
+    if (r.conn || r.state.estop || this.closing) return;
+    const timer = setTimeout(() => this.forget(r), this.config.departedRobotMs);
+    timer.unref();
+    this.departures.set(r.id, { timer, at: hubNow() });
+  }
+
+  private cancelDeparture(id: string): void {
+    const d = this.departures.get(id);
+    if (d) clearTimeout(d.timer);
+    this.departures.delete(id);
+  }
+
+  private forget(r: RobotSlot<Conn>): void {
+    this.cancelDeparture(r.id);
+    if (this.robots.get(r.id) !== r || r.conn || r.state.estop) return;
+    this.robots.delete(r.id);
+    r.stopWatchdog();
+    for (const c of r.subscribers) c.subs.delete(r.id);
+    this.log(`robot ${r.id} forgotten (departed)`);
+    this.broadcast({ op: 'robot_removed', robot: r.id });
+  }
+
+  /** Makes room for a new robot: forgets the departed robot that left first (false: none can go). */
+  private forgetOldestDeparted(): boolean {
+    let oldest: { id: string; at: number } | null = null;
+    for (const [id, d] of this.departures) if (!oldest || d.at < oldest.at) oldest = { id, at: d.at };
+    const r = oldest ? this.robots.get(oldest.id) : undefined;
+    if (!r) return false;
+    this.forget(r);
+    return !this.robots.has(r.id);
+  }
+
+  private ownRobot(conn: Conn, robot: string, op: string): RobotSlot<Conn> | null {
     if (!conn.robot) {
       this.error(conn, 'not_registered', `register before sending ${op}`, { op, robot });
       return null;
@@ -345,32 +514,47 @@ export class BridgeHub {
     return conn.robot;
   }
 
-  private onObservation(conn: Conn, msg: ClientMessageOf<'observation'>, now: number): void {
+  private onObservation(conn: Conn, msg: ClientMessageOf<'observation'>, now: number, raw: Raw | null): void {
     const r = this.ownRobot(conn, msg.robot, 'observation');
     if (!r) return;
-    const pose = msg.state[r.features.action.poseKey];
-    if (pose && pose.length >= 4) {
-      r.pose = [pose[0], pose[1], pose[2], pose[3]];
-      if (pose.length >= 5) r.grip = pose[4];
-      r.poseAt = now;
-      if (msg.cmdSeq !== undefined) {
-        const c = msg.cmdSeq;
-        r.deltas = r.deltas.filter((d) => d.seq > c);
-      } else {
-        r.deltas = r.deltas.filter((d) => !d.acked);
-      }
-    }
+    r.observe(msg, now);
     if (r.subscribers.size === 0) return;
-    const buf = Buffer.from(JSON.stringify(msg));
+    const p = this.profile;
+    const t = p ? p.now() : 0;
+    const buf = raw ? raw.data : Buffer.from(JSON.stringify(msg));
+    // The lease holder's copy goes now (it closes its control loop on it); everybody else's once
+    // this turn's control messages are out, so viewers never hold up a command or an ack.
+    const holder = r.leaseHolder?.conn ?? null;
     for (const c of r.subscribers) {
-      if (!this.sendDroppable(c, buf, false)) this.stats.observationsDropped++;
+      if (c === holder) {
+        if (!this.sendDroppable(c, buf, false)) this.stats.observationsDropped++;
+      } else this.later.push({ conn: c, data: buf });
     }
+    if (this.later.length && !this.laterScheduled) {
+      this.laterScheduled = true;
+      setImmediate(this.sendLater);
+    }
+    if (p) p.add('fanout', p.now() - t);
   }
+
+  /** Observations for subscribers other than the lease holder, after the control traffic of the turn. */
+  private readonly sendLater = (): void => {
+    this.laterScheduled = false;
+    const jobs = this.later;
+    this.later = [];
+    const p = this.profile;
+    const t = p ? p.now() : 0;
+    for (const j of jobs) if (!this.sendDroppable(j.conn, j.data, false)) this.stats.observationsDropped++;
+    if (p) p.add('fanout', p.now() - t, 'observation');
+  };
 
   private onFrame(conn: Conn, data: Buffer, now: number): void {
     const r = conn.robot;
     if (!r) return this.error(conn, conn.role === 'robot' ? 'not_registered' : 'forbidden', conn.role === 'robot' ? 'register before sending frames' : `a ${conn.role} may not send binary frames`);
+    const p = this.profile;
+    const tp = p ? p.now() : 0;
     const parsed = parseMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    if (p) p.add('parse', p.now() - tp);
     if (!parsed.ok) return this.error(conn, 'bad_frame', parsed.error.message, { robot: r.id });
     const f: Frame = parsed.msg.frame;
     if (f.handle !== r.handle) return this.error(conn, 'forbidden', `frame carries handle ${f.handle}; this robot's handle is ${r.handle}`, { robot: r.id });
@@ -383,7 +567,11 @@ export class BridgeHub {
       return this.error(conn, 'bad_frame', `frame on ${key} is ${f.dtype}${JSON.stringify(f.shape)}${f.format ? ` ${f.format}` : ''}; declared ${spec.dtype}${JSON.stringify(spec.shape)}${spec.format ? ` ${spec.format}` : ''}`, { robot: r.id, seq: f.seq });
     }
     this.stats.framesIn++;
-    this.recorder?.record({ dir: 'in', op: 'frame', robot: r.id, channel: key, t: now, bytes: data });
+    if (this.recorder) {
+      const tr = p ? p.now() : 0;
+      this.recorder.record({ dir: 'in', op: 'frame', robot: r.id, channel: key, t: now, bytes: data });
+      if (p) p.add('record', p.now() - tr);
+    }
     for (const c of r.subscribers) {
       const want = c.subs.get(r.id) ?? c.subs.get('*');
       if (want && !want.has(key)) continue;
@@ -406,7 +594,10 @@ export class BridgeHub {
     setImmediate(() => {
       this.bulkScheduled = false;
       const job = this.bulk.shift();
+      const p = this.profile;
+      const t = p ? p.now() : 0;
       if (job && !this.sendDroppable(job.conn, job.data, true)) this.stats.framesDropped++;
+      if (p) p.add('fanout', p.now() - t, 'frame');
       this.scheduleBulk();
     });
   }
@@ -414,10 +605,14 @@ export class BridgeHub {
   private onRobotAck(conn: Conn, msg: ClientMessageOf<'ack'>, now: number): void {
     const r = this.ownRobot(conn, msg.robot, 'ack');
     if (!r) return;
-    const p = r.pending.get(msg.seq);
-    if (!p) return this.error(conn, 'unknown_command', `no command ${msg.seq} is waiting for an ack`, { op: 'ack', seq: msg.seq, robot: r.id });
-    r.pending.delete(msg.seq);
-    for (const d of r.deltas) if (d.seq === msg.seq) d.acked = true;
+    const a = r.ack(msg);
+    if ('code' in a) return this.error(conn, a.code, a.message, { op: 'ack', seq: msg.seq, robot: r.id });
+    const p = a.pending;
+    if (!p) {
+      // An honest ack for a command nobody waits for any more (the lease ended): not the robot's fault.
+      this.stats.lateAcks++;
+      return;
+    }
     if (p.conn.closed) return;
     this.send(p.conn, {
       op: 'ack', robot: r.id, seq: p.ctrlSeq, requested: p.requested, sent: p.sent, applied: msg.applied, clamped: p.clamped,
@@ -425,7 +620,7 @@ export class BridgeHub {
     });
   }
 
-  private lookup(conn: Conn, robot: string, op: string, id?: string | number): RobotEntry | null {
+  private lookup(conn: Conn, robot: string, op: string, id?: string | number): RobotSlot<Conn> | null {
     const r = this.robots.get(robot);
     if (!r) {
       this.error(conn, 'unknown_robot', `no robot ${robot} is registered`, { op, robot, ...(id !== undefined ? { id } : {}) });
@@ -438,120 +633,45 @@ export class BridgeHub {
     const ref = { op: 'lease', robot: msg.robot, ...(msg.id !== undefined ? { id: msg.id } : {}) };
     const r = this.lookup(conn, msg.robot, 'lease', msg.id);
     if (!r) return;
-    if (!r.conn) return this.error(conn, 'robot_offline', `robot ${r.id} is not connected`, ref);
-    if (r.leaseConn && r.leaseConn !== conn) {
-      const h = r.leaseConn.peer;
-      return this.error(conn, 'lease_held', `robot ${r.id} is leased by ${h.name ?? h.session}`, ref);
-    }
-    if (r.leaseConn !== conn) {
-      r.leaseConn = conn;
-      conn.leases.add(r.id);
-      r.lastCtrlSeq = -1;
-      r.clamp.restart();
-      r.state = { ...r.state, lease: conn.peer };
-      this.log(`lease ${r.id} → ${conn.session}`);
-      this.broadcastState(r);
-    }
-    this.send(conn, { op: 'ok', of: 'lease', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, limits: r.limits });
+    const e = r.lease({ conn, peer: conn.peer });
+    if (e) return this.error(conn, e.code, e.message, ref);
+    conn.leases.add(r.id);
+    this.send(conn, { op: 'ok', of: 'lease', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, limits: r.limits, seq: r.leaseSeq });
   }
 
   private onRelease(conn: Conn, msg: ClientMessageOf<'release'>): void {
     const r = this.lookup(conn, msg.robot, 'release', msg.id);
     if (!r) return;
-    if (r.leaseConn !== conn) return this.error(conn, 'not_leased', `you do not hold the lease on ${r.id}`, { op: 'release', robot: r.id, ...(msg.id !== undefined ? { id: msg.id } : {}) });
-    this.endLease(r, 'lease_released', `${conn.name ?? conn.session} released the lease`);
+    const e = r.release(conn, `${conn.name ?? conn.session} released the lease`);
+    if (e) return this.error(conn, e.code, e.message, { op: 'release', robot: r.id, ...(msg.id !== undefined ? { id: msg.id } : {}) });
+    conn.leases.delete(r.id);
     this.send(conn, { op: 'ok', of: 'release', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
-  }
-
-  private endLease(r: RobotEntry, reason: HoldReason, message: string): void {
-    const c = r.leaseConn;
-    if (c) c.leases.delete(r.id);
-    r.leaseConn = null;
-    this.stopWatchdog(r);
-    r.pending.clear();
-    r.state = { ...r.state, lease: null };
-    if (r.conn) this.hold(r, reason, message);
-    else this.broadcastState(r);
   }
 
   private onCommand(conn: Conn, msg: ClientMessageOf<'command'>, now: number): void {
     const ref = { op: 'command', seq: msg.seq, robot: msg.robot };
     const r = this.robots.get(msg.robot);
     if (!r) return this.error(conn, 'unknown_robot', `no robot ${msg.robot} is registered`, ref);
-    if (r.leaseConn !== conn) return this.error(conn, 'not_leased', `lease ${r.id} before commanding it`, ref);
-    if (!r.conn) return this.error(conn, 'robot_offline', `robot ${r.id} is not connected`, ref);
-    if (r.state.estop) return this.error(conn, 'estop_latched', `robot ${r.id} is e-stopped (${r.state.estop.reason || 'no reason given'}); the lease holder must send reset`, ref);
-    if (msg.seq <= r.lastCtrlSeq) return this.error(conn, 'stale_seq', `command seq ${msg.seq} is not above the last one (${r.lastCtrlSeq})`, ref);
-    if (msg.form && msg.form !== r.features.action.form) return this.error(conn, 'wrong_form', `robot ${r.id} takes ${r.features.action.form}, not ${msg.form}`, ref);
-    if (!r.pose) return this.error(conn, 'no_pose', `robot ${r.id} has not reported its pose (${r.features.action.poseKey}) yet`, ref);
-    if (now - r.poseAt > r.limits.poseTimeoutMs) return this.error(conn, 'stale_pose', `robot ${r.id}'s last pose is ${Math.round(now - r.poseAt)} ms old (limit ${r.limits.poseTimeoutMs} ms)`, ref);
-    r.lastCtrlSeq = msg.seq;
-
-    const form = r.features.action.form;
-    const anchor: Pose4 = [r.pose[0], r.pose[1], r.pose[2], r.pose[3]];
-    if (form !== 'ee_target') for (const d of r.deltas) for (let i = 0; i < 4; i++) anchor[i] += d.d[i];
-    const result = r.clamp.clamp(msg.action, anchor, r.grip, now);
-    const seq = (r.hubSeq = (r.hubSeq + 1) >>> 0);
-    if (form !== 'ee_target') {
-      r.deltas.push({ seq, d: [result.target[0] - anchor[0], result.target[1] - anchor[1], result.target[2] - anchor[2], result.target[3] - anchor[3]], acked: false });
-      if (r.deltas.length > this.config.maxPendingCommands) r.deltas.shift();
-    }
-    if (r.pending.size >= this.config.maxPendingCommands) {
-      const oldest = r.pending.keys().next().value;
-      if (oldest !== undefined) r.pending.delete(oldest);
-    }
-    r.pending.set(seq, { ctrlSeq: msg.seq, conn, requested: msg.action, sent: result.sent, clamped: result.clamped, received: now });
-    this.stats.commandsForwarded++;
-    if (result.clamped.length) this.stats.commandsClamped++;
-    this.sendRobot(r, { op: 'command', robot: r.id, seq, form, action: result.sent, clamped: result.clamped, t: now });
-    this.touchWatchdog(r);
-    if (r.state.holding) {
-      r.state = { ...r.state, holding: false, holdReason: null };
-      this.broadcastState(r);
-    }
+    const e = r.command(conn, msg, now);
+    if (e) return this.error(conn, e.code, e.message, ref);
   }
 
   private onEstop(conn: Conn, msg: ClientMessageOf<'estop'>): void {
-    let r: RobotEntry | null;
+    let r: RobotSlot<Conn> | null;
     if (conn.role === 'robot') r = this.ownRobot(conn, msg.robot, 'estop');
     else r = this.lookup(conn, msg.robot, 'estop', msg.id);
     if (!r) return;
-    this.latchEstop(r, msg.reason || 'e-stop', conn.peer);
+    r.estop(msg.reason || 'e-stop', conn.peer);
     this.send(conn, { op: 'ok', of: 'estop', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
-  }
-
-  /** Raises the latched e-stop on a robot from code embedding the hub (false: no such robot). */
-  estop(robot: string, reason: string): boolean {
-    const r = this.robots.get(robot);
-    if (!r) return false;
-    this.latchEstop(r, reason, this.hubPeer);
-    return true;
-  }
-
-  private latchEstop(r: RobotEntry, reason: string, by: Peer): void {
-    if (r.state.estop) return; // latched already; the first reason stands
-    const t = hubNow();
-    r.state = { ...r.state, estop: { reason: reason.slice(0, 200), by, t }, holding: true, holdReason: 'estop' };
-    this.stopWatchdog(r);
-    this.stats.holds++;
-    this.log(`E-STOP ${r.id} by ${by.name ?? by.session}: ${reason}`);
-    const m: HubMessage = { op: 'estop', robot: r.id, reason: r.state.estop!.reason, by, t };
-    if (r.conn) this.sendRobot(r, m);
-    this.broadcast(m, r.conn);
-    this.broadcastState(r);
   }
 
   private onReset(conn: Conn, msg: ClientMessageOf<'reset'>): void {
     const ref = { op: 'reset', robot: msg.robot, ...(msg.id !== undefined ? { id: msg.id } : {}) };
     const r = this.lookup(conn, msg.robot, 'reset', msg.id);
     if (!r) return;
-    if (r.leaseConn !== conn) return this.error(conn, 'not_leased', `only the lease holder may reset ${r.id}; lease it first`, ref);
-    if (!r.state.estop) return this.error(conn, 'not_latched', `robot ${r.id} is not e-stopped`, ref);
-    this.log(`reset ${r.id} by ${conn.session}`);
-    r.state = { ...r.state, estop: null };
-    r.clamp.restart();
-    if (r.conn) this.hold(r, 'reset', `e-stop cleared by ${conn.name ?? conn.session}; holding until the next command`);
-    else this.broadcastState(r);
+    const e = r.reset(conn.peer);
+    if (e) return this.error(conn, e.code, e.message, ref);
+    if (!r.conn) this.scheduleDeparture(r);
     this.send(conn, { op: 'ok', of: 'reset', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
   }
 
@@ -583,75 +703,40 @@ export class BridgeHub {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Safety state
-  // -------------------------------------------------------------------------------------------
-
-  private hold(r: RobotEntry, reason: HoldReason, message: string): void {
-    const t = hubNow();
-    this.stopWatchdog(r);
-    r.clamp.restart();
-    r.state = { ...r.state, holding: true, holdReason: reason === 'estop' ? 'estop' : r.state.estop ? 'estop' : reason };
-    this.stats.holds++;
-    this.sendRobot(r, { op: 'hold', robot: r.id, reason, message, t });
-    if (reason !== 'registered') {
-      const level = reason === 'watchdog' || reason === 'controller_disconnected' ? 'warn' : 'info';
-      this.broadcast({ op: 'status', level, code: reason, message: `${r.id}: ${message}`, robot: r.id, t }, r.conn);
-      this.log(`hold ${r.id}: ${reason} (${message})`);
-    }
-    this.broadcastState(r);
-  }
-
-  private touchWatchdog(r: RobotEntry): void {
-    if (r.watchdog) {
-      r.watchdog.refresh();
-      return;
-    }
-    r.watchdog = setTimeout(() => {
-      r.watchdog = null;
-      if (!r.leaseConn || r.state.holding || !r.conn) return;
-      const who = r.leaseConn.name ?? r.leaseConn.session;
-      this.hold(r, 'watchdog', `no command from ${who} for ${r.limits.commandTimeoutMs} ms`);
-    }, r.limits.commandTimeoutMs);
-    r.watchdog.unref();
-  }
-
-  private stopWatchdog(r: RobotEntry): void {
-    if (r.watchdog) clearTimeout(r.watchdog);
-    r.watchdog = null;
-  }
-
-  // -------------------------------------------------------------------------------------------
   // Connections closing
   // -------------------------------------------------------------------------------------------
+
+  private count(conn: Conn, d: 1 | -1): void {
+    this.roleCounts.set(conn.role, (this.roleCounts.get(conn.role) ?? 0) + d);
+    const key = `${conn.credential}\u0000${conn.role}`;
+    const n = (this.tokenCounts.get(key) ?? 0) + d;
+    if (n > 0) this.tokenCounts.set(key, n);
+    else this.tokenCounts.delete(key);
+  }
 
   private onClose(conn: Conn, code: number, reason: string): void {
     if (conn.closed) return;
     conn.closed = true;
     this.conns.delete(conn);
+    this.count(conn, -1);
     this.wildcardSubs.delete(conn);
     this.log(`disconnect ${conn.session} ${conn.role} (${code}${reason ? ` ${reason}` : ''})`);
     this.recordEvent('disconnect', conn, code, reason);
     for (const r of this.robots.values()) r.subscribers.delete(conn);
     for (const id of [...conn.leases]) {
       const r = this.robots.get(id);
-      if (r && r.leaseConn === conn) this.endLease(r, 'controller_disconnected', `controller ${conn.name ?? conn.session} disconnected`);
+      if (r && r.leaseHolder?.conn === conn) {
+        conn.leases.delete(id);
+        r.endLease('controller_disconnected', `controller ${conn.name ?? conn.session} disconnected`);
+      }
     }
     const r = conn.robot;
     if (r && r.conn === conn) {
-      r.conn = null;
-      this.stopWatchdog(r);
-      r.pending.clear();
-      r.deltas = [];
-      r.pose = null;
-      r.grip = null;
-      const holder = r.leaseConn;
-      if (holder) {
-        holder.leases.delete(r.id);
-        r.leaseConn = null;
-      }
-      r.state = { ...r.state, connected: false, lease: null, holding: true, holdReason: 'registered' };
+      const holder = r.disconnect();
+      if (holder) holder.conn.leases.delete(r.id);
+      this.scheduleDeparture(r);
       if (!this.closing) {
-        this.broadcast({ op: 'status', level: 'warn', code: 'robot_disconnected', message: `robot ${r.id} disconnected${holder ? `; lease of ${holder.name ?? holder.session} ended` : ''}`, robot: r.id, t: hubNow() });
+        this.broadcast({ op: 'status', level: 'warn', code: 'robot_disconnected', message: `robot ${r.id} disconnected${holder ? `; lease of ${holder.conn.name ?? holder.conn.session} ended` : ''}`, robot: r.id, t: hubNow() });
         this.broadcastState(r);
       }
     }
@@ -677,13 +762,6 @@ export class BridgeHub {
   // Outbound
   // -------------------------------------------------------------------------------------------
 
-  private info(r: RobotEntry): RobotInfo {
-    return {
-      id: r.id, handle: r.handle, ...(r.name ? { name: r.name } : {}), ...(r.model ? { model: r.model } : {}),
-      features: r.features, limits: r.limits, state: r.state,
-    };
-  }
-
   /** Control-path send: never dropped. A peer that stopped reading altogether is disconnected. */
   private sendRaw(c: Conn, data: string | Buffer, binary: boolean): void {
     if (c.closed || c.ws.readyState !== c.ws.OPEN) return;
@@ -692,17 +770,41 @@ export class BridgeHub {
       c.ws.terminate();
       return;
     }
+    this.stats.messagesOut++;
+    this.cork(c);
     c.ws.send(data, binary ? BINARY : TEXT);
   }
 
-  private send(c: Conn, msg: HubMessage): void {
-    const text = JSON.stringify(msg);
-    this.sendRaw(c, text, false);
-    if (this.recorder && msg.op !== 'robot_state') this.recorder.record({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
+  /**
+   * Everything sent to one socket while this turn of the event loop lasts goes out in one write:
+   * the socket is corked at the first message and uncorked once the turn is done. Under load, when
+   * one read brings many messages, acks, observations and commands to the same peer leave
+   * together instead of one system call each; with one message per turn nothing changes.
+   */
+  private cork(c: Conn): void {
+    if (c.corked || !c.socket) return;
+    c.socket.cork();
+    c.corked = true;
+    this.corkedConns.push(c);
+    if (this.corkedConns.length === 1) process.nextTick(this.uncorkAll);
   }
 
-  private sendRobot(r: RobotEntry, msg: HubMessage): void {
-    if (r.conn) this.send(r.conn, msg);
+  private readonly uncorkAll = (): void => {
+    const list = this.corkedConns;
+    this.corkedConns = [];
+    for (const c of list) {
+      c.corked = false;
+      c.socket!.uncork();
+    }
+  };
+
+  private send(c: Conn, msg: HubMessage): void {
+    const p = this.profile;
+    const t = p ? p.now() : 0;
+    const text = JSON.stringify(msg);
+    this.sendRaw(c, text, false);
+    if (p) p.add('fanout', p.now() - t);
+    if (this.recorder && msg.op !== 'robot_state') this.recordOut({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
   }
 
   /** Data-path send: skipped (false) when the peer is behind. */
@@ -712,31 +814,33 @@ export class BridgeHub {
       c.dropped++;
       return false;
     }
+    this.stats.messagesOut++;
+    this.cork(c);
     c.ws.send(data, binary ? BINARY : TEXT);
     return true;
   }
 
   /** To every client connection except robots (and except `skip`). Recorded once. */
   private broadcast(msg: HubMessage, skip: Conn | null = null): void {
+    const p = this.profile;
+    const t = p ? p.now() : 0;
     const text = JSON.stringify(msg);
     const buf = Buffer.from(text);
     for (const c of this.conns) if (c !== skip && c.role !== 'robot') this.sendRaw(c, buf, false);
-    this.recorder?.record({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
+    if (p) p.add('fanout', p.now() - t);
+    if (this.recorder) this.recordOut({ dir: 'out', op: msg.op, robot: 'robot' in msg && typeof msg.robot === 'string' ? msg.robot : null, t: hubNow(), text });
   }
 
-  private broadcastState(r: RobotEntry): void {
+  private broadcastState(r: RobotSlot<Conn>): void {
     if (this.closing) return;
     this.broadcast({ op: 'robot_state', robot: r.id, state: r.state });
   }
 
-  private broadcastRobots(): void {
-    this.broadcast({ op: 'robots', robots: this.robotList() });
-  }
-
   private error(conn: Conn, code: ErrorCode, message: string, ref?: { op?: string; id?: string | number; seq?: number; robot?: string }): void {
     if (conn.closed) return;
-    if (!conn.errBucket.take(1, hubNow())) {
+    if (!ROBOT_STATE_REFUSALS.has(code) && !conn.errBucket.take(1, hubNow())) {
       this.stats.closedForAbuse++;
+      this.refusals++;
       this.log(`closing ${conn.session}: too many invalid messages (last: ${code})`);
       conn.ws.close(1008, `too many invalid messages (last: ${code})`.slice(0, 120));
       // Give the close handshake a moment, then cut it off; the bookkeeping runs now.
@@ -745,13 +849,25 @@ export class BridgeHub {
       return;
     }
     this.stats.errorsSent++;
+    this.refusals++;
     const cleanRef = ref ? Object.fromEntries(Object.entries(ref).filter(([, v]) => v !== undefined)) : undefined;
     this.send(conn, { op: 'error', code, message: message.slice(0, 500), ...(cleanRef && Object.keys(cleanRef).length ? { ref: cleanRef } : {}) });
   }
 
+  /** Out-records made while a message is handled wait for it (write order stays time order). */
+  private recordOut(e: RecordEntry): void {
+    if (this.staged) this.staged.push(e);
+    else if (this.recorder) {
+      const p = this.profile;
+      const t = p ? p.now() : 0;
+      this.recorder.record(e);
+      if (p) p.add('record', p.now() - t);
+    }
+  }
+
   private recordEvent(event: 'connect' | 'disconnect', conn: Conn, code?: number, reason?: string): void {
     if (!this.recorder) return;
-    this.recorder.record({
+    this.recordOut({
       dir: 'out', op: 'session', robot: null, t: hubNow(),
       text: JSON.stringify({ event, session: conn.session, role: conn.role, ...(conn.name ? { name: conn.name } : {}), ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) }),
     });

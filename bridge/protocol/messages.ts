@@ -129,7 +129,10 @@ export const SafetyLimitsSchema = z.object({
   maxVelocity: z.object({ linear: Positive, angular: Positive }),
   /** Watchdog: no fresh command for this long while leased → the robot is told to hold. */
   commandTimeoutMs: z.number().int().min(5).max(60_000),
-  /** A pose older than this cannot anchor a command: commands are refused until a fresh one. */
+  /**
+   * A pose older than this cannot anchor a command: commands are refused until a fresh one, and a
+   * moving robot is told to hold (`stale_pose`).
+   */
   poseTimeoutMs: z.number().int().min(5).max(600_000),
 });
 export type SafetyLimits = z.infer<typeof SafetyLimitsSchema>;
@@ -175,7 +178,11 @@ export const ObservationSchema = z.object({
   robot: RobotIdSchema,
   seq: SeqSchema,
   t: TimeSchema,
-  /** Hub sequence number of the last command applied before this observation was taken. */
+  /**
+   * Hub sequence number of the last command this observation already reflects: its effect (with
+   * that of every earlier command) is in the reported state, and none of them will move the robot
+   * further. Not merely the last command handed to the robot.
+   */
   cmdSeq: SeqSchema.optional(),
   state: z.record(FeatureKeySchema, z.array(z.number()).max(MAX_STATE_ELEMENTS)).refine((o) => Object.keys(o).length <= MAX_FEATURES, `at most ${MAX_FEATURES} state features`),
 });
@@ -193,7 +200,10 @@ export const ReleaseSchema = z.object({ op: op('release'), id: CorrSchema.option
 export const CommandSchema = z.object({
   op: op('command'),
   robot: RobotIdSchema,
-  /** Strictly increasing within one lease. */
+  /**
+   * Increasing (wrapping at 2^32) from the `seq` of the lease's `ok`, at most 65,535 ahead of the
+   * next expected one.
+   */
   seq: SeqSchema,
   action: ActionVectorSchema,
   /** If given, must equal the robot's declared form (guards against a policy trained for another). */
@@ -212,6 +222,13 @@ export const SubscribeSchema = z.object({
 });
 export const UnsubscribeSchema = z.object({ op: op('unsubscribe'), id: CorrSchema.optional(), robot: z.union([RobotIdSchema, z.literal('*')]) });
 export const PingSchema = z.object({ op: op('ping'), id: CorrSchema.optional(), t: TimeSchema.optional() });
+/** One page of the robot list, ordered by id: the robots after `after` (since 1.1). */
+export const ListRobotsSchema = z.object({
+  op: op('list_robots'),
+  id: CorrSchema.optional(),
+  after: RobotIdSchema.optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+});
 
 export const ClientMessageSchema = z.discriminatedUnion('op', [
   RegisterSchema,
@@ -225,6 +242,7 @@ export const ClientMessageSchema = z.discriminatedUnion('op', [
   SubscribeSchema,
   UnsubscribeSchema,
   PingSchema,
+  ListRobotsSchema,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ClientOp = ClientMessage['op'];
@@ -244,20 +262,30 @@ export const PERMISSIONS: Record<ClientOp, readonly Role[]> = {
   subscribe: ['controller', 'viewer'],
   unsubscribe: ['controller', 'viewer'],
   ping: ['robot', 'controller', 'viewer'],
+  list_robots: ['controller', 'viewer'],
 };
 
 // ---------------------------------------------------------------------------------------------
 // Hub → client
 // ---------------------------------------------------------------------------------------------
 
-export const PeerSchema = z.object({ role: RoleSchema, session: z.string().max(64), name: NameText.optional() });
+export const PeerSchema = z.object({
+  role: RoleSchema,
+  session: z.string().max(64),
+  name: NameText.optional(),
+  /** A controller connected with the operator's token (since 1.1): it may clear any e-stop. */
+  operator: z.boolean().optional(),
+});
 export type Peer = z.infer<typeof PeerSchema>;
 
 export const RobotStateSchema = z.object({
   connected: z.boolean(),
   /** Who holds the control lease, if anyone. */
   lease: PeerSchema.nullable(),
-  /** The latched e-stop, if raised. Cleared only by `reset` from the lease holder. */
+  /**
+   * The latched e-stop, if raised, and by whom. One raised by an operator, the robot or the hub is
+   * cleared only by an operator; one raised by a controller, by that controller or an operator.
+   */
   estop: z.object({ reason: ShortText, by: PeerSchema, t: TimeSchema }).nullable(),
   /** True while the robot has been told to hold still and no fresh command has moved it since. */
   holding: z.boolean(),
@@ -293,7 +321,9 @@ export const WelcomeSchema = z.object({
   role: RoleSchema,
   hubTime: TimeSchema,
   limits: ConnectionLimitsSchema,
+  /** The first page of the robot list (ordered by id); `robotsTotal` says how many there are (since 1.1). */
   robots: z.array(RobotInfoSchema).max(10_000),
+  robotsTotal: z.number().int().min(0).optional(),
 });
 export const OkSchema = z.object({
   op: op('ok'),
@@ -303,12 +333,17 @@ export const OkSchema = z.object({
   robot: RobotIdSchema.optional(),
   handle: SeqSchema.optional(),
   limits: SafetyLimitsSchema.optional(),
+  /** For `lease`: the seq this lease's commands start at (since 1.1). */
+  seq: SeqSchema.optional(),
+  /** For `list_robots`: the page, and the cursor of the next one (absent on the last page). */
+  robots: z.array(RobotInfoSchema).max(1000).optional(),
+  next: RobotIdSchema.optional(),
 });
 export const ERROR_CODES = [
   'bad_json', 'not_object', 'unknown_op', 'invalid', 'bad_frame', 'too_large', 'rate_limited', 'forbidden',
   'unknown_robot', 'robot_offline', 'robot_id_in_use', 'already_registered', 'not_registered', 'limits_conflict',
   'lease_held', 'not_leased', 'estop_latched', 'not_latched', 'stale_seq', 'wrong_form', 'no_pose', 'stale_pose',
-  'unknown_command', 'internal',
+  'unknown_command', 'internal', 'window_full', 'hub_full',
 ] as const;
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
@@ -319,7 +354,12 @@ export const ErrorSchema = z.object({
   /** What it answers, when known. */
   ref: z.object({ op: z.string().max(32).optional(), id: CorrSchema.optional(), seq: SeqSchema.optional(), robot: z.string().max(64).optional() }).optional(),
 });
+/** The whole list (sent by 1.0 hubs on every registration; a 1.1 hub sends `robot` and `robot_removed`). */
 export const RobotsSchema = z.object({ op: op('robots'), robots: z.array(RobotInfoSchema).max(10_000) });
+/** A robot registered (or registered again with new features): its entry (since 1.1). */
+export const RobotAddedSchema = z.object({ op: op('robot'), info: RobotInfoSchema });
+/** A departed robot was forgotten (since 1.1). */
+export const RobotRemovedSchema = z.object({ op: op('robot_removed'), robot: RobotIdSchema });
 export const RobotStateMessageSchema = z.object({ op: op('robot_state'), robot: RobotIdSchema, state: RobotStateSchema });
 export const CLAMP_REASONS = ['workspace', 'yaw', 'step_linear', 'step_angular', 'step_grip', 'velocity_linear', 'velocity_angular', 'grip_range', 'normalized_range'] as const;
 export const ClampReasonSchema = z.enum(CLAMP_REASONS);
@@ -370,6 +410,8 @@ export const HubMessageSchema = z.discriminatedUnion('op', [
   OkSchema,
   ErrorSchema,
   RobotsSchema,
+  RobotAddedSchema,
+  RobotRemovedSchema,
   RobotStateMessageSchema,
   RobotCommandSchema,
   ControllerAckSchema,

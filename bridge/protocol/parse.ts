@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { decodeFrame } from './frame.ts';
 import type { Frame } from './frame.ts';
 import { ClientMessageSchema, HubMessageSchema, CLIENT_OPS, HUB_OPS } from './messages.ts';
+import { fastClientMessage, fastHubMessage } from './fast.ts';
 import type { ClientMessage, HubMessage, ErrorCode } from './messages.ts';
 
 export interface ParseError {
@@ -17,7 +18,11 @@ export interface ParseError {
   ref?: { op?: string; id?: string | number; seq?: number; robot?: string };
 }
 export type FrameMessage = { op: 'frame'; frame: Frame };
-export type ParseResult<M> = { ok: true; msg: M } | { ok: false; error: ParseError };
+/**
+ * `exact`: the text held exactly the validated message's fields (nothing was stripped), so it may be
+ * forwarded or recorded as it came instead of being serialized again.
+ */
+export type ParseResult<M> = { ok: true; msg: M; exact?: boolean } | { ok: false; error: ParseError };
 
 export interface ParseOptions {
   /** Which side sent it: `client` (robots, controllers, viewers → hub; default) or `hub`. */
@@ -77,6 +82,9 @@ export function parseMessage(data: string | Uint8Array, options: ParseOptions = 
     if (!(fromHub ? hubOps : clientOps).has(obj.op)) {
       return { ok: false, error: { code: 'unknown_op', message: `unknown op ${JSON.stringify(obj.op.slice(0, 32))}`, ref } };
     }
+    // The control loop's messages: checked by hand, exactly as the schema would (fast.ts).
+    const fast = fromHub ? fastHubMessage(obj) : fastClientMessage(obj);
+    if (fast) return { ok: true, msg: fast.msg, exact: fast.exact };
     const result = fromHub ? HubMessageSchema.safeParse(obj) : ClientMessageSchema.safeParse(obj);
     if (!result.success) return { ok: false, error: { code: 'invalid', message: `invalid ${obj.op}: ${summarize(result.error)}`, ref } };
     return { ok: true, msg: result.data };

@@ -99,6 +99,8 @@ export class Gripper {
   readonly geometry: GripperGeometry;
   readonly params: GripperParams;
   readonly workspace: Workspace;
+  /** A further box the setpoint is clipped to (the software limits of whoever drives the arm), or null. */
+  limit: Workspace | null = null;
   private readonly world: World;
   /** Mount setpoint: x, y, z, yaw. */
   readonly setpoint: [number, number, number, number];
@@ -158,12 +160,14 @@ export class Gripper {
     return out;
   }
 
-  /** Sets the mount setpoint, clipped to the workspace. */
+  /** Sets the mount setpoint, clipped to the workspace (and then to `limit`, if set). */
   setTarget(x: number, y: number, z: number, yaw: number): void {
     const { min, max } = this.workspace;
     this.setpoint[0] = Math.min(max[0], Math.max(min[0], x));
     this.setpoint[1] = Math.min(max[1], Math.max(min[1], y));
     this.setpoint[2] = Math.min(max[2], Math.max(min[2], z));
+    const l = this.limit;
+    if (l) for (let i = 0; i < 3; i++) this.setpoint[i] = Math.min(l.max[i], Math.max(l.min[i], this.setpoint[i]));
     this.setpoint[3] = wrapAngle(yaw);
   }
 

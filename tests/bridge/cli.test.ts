@@ -41,7 +41,14 @@ describe('simreal bridge / robot so101 (CLI)', () => {
     const url = (await hub.line(/listening on (ws:\/\/\S+)/)).match(/(ws:\/\/\S+)/)![1];
     expect(await hub.line(/token: /)).toContain(`${tokenFile} (new)`);
     expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600);
-    const arm = run(['robot', 'so101', '--dry-run', '--bridge', url, '--token-file', tokenFile, '--id', 'arm', '--form', 'ee_target']);
+    const keyFile = path.join(dir, 'cfg', 'robot-key');
+    expect(await hub.line(/robot key: /)).toContain(`${keyFile} (new)`);
+    // The arm's credential, written on the hub's machine and handed to the robot.
+    const cred = path.join(dir, 'arm.token');
+    const minted = spawnSync(process.execPath, [cli, 'robot', 'token', '--id', 'arm', '--robot-key-file', keyFile, '--out', cred], { encoding: 'utf8' });
+    expect(minted.status).toBe(0);
+    expect(fs.statSync(cred).mode & 0o777).toBe(0o600);
+    const arm = run(['robot', 'so101', '--dry-run', '--bridge', url, '--robot-token-file', cred, '--id', 'arm', '--form', 'ee_target']);
     await arm.line(/SO-101 \(simulated bus\) connected/);
     const token = fs.readFileSync(tokenFile, 'utf8').trim();
     const c = await ControllerClient.connect({ url, token, name: 'cli-test' });
@@ -78,5 +85,9 @@ describe('simreal bridge / robot so101 (CLI)', () => {
     const d = r(['bench', 'bridge', '--phases', 'warp']);
     expect(d.status).toBe(2);
     expect(d.stderr).toMatch(/unknown phase/);
+    // Robots no longer connect with the main token; the message says what to do instead.
+    const e = r(['robot', 'so101', '--dry-run', '--bridge', 'ws://127.0.0.1:1', '--token-file', 'x']);
+    expect(e.status).toBe(2);
+    expect(e.stderr).toMatch(/own credential.*simreal robot token --id so101/);
   });
 });

@@ -71,11 +71,34 @@ afterEach(async () => {
 async function emulate(scenario: string, speed: number): Promise<EmulatedRobot> {
   bridge = await startTestBridge();
   const robot = new EmulatedRobot(loadReality(realityFile(scenario)), { speed });
-  client = new RobotClient({ url: bridge.url, token: TOKEN, id: 'emu-1', robot, backoff: { initialMs: 20, maxMs: 200 } });
+  client = new RobotClient({ url: bridge.url, token: bridge.robotToken('emu-1'), id: 'emu-1', robot, backoff: { initialMs: 20, maxMs: 200 } });
   await client.start();
   await client.waitRegistered(5000);
   return robot;
 }
+
+describe('emulated robot on its own', () => {
+  it('executes every delta it is sent, one per control period, in order (none dropped for a newer one)', async () => {
+    const lab = loadReality(realityFile('reach'));
+    const reality = { ...lab, config: { ...lab.config, transport: { latencyMs: 0, jitterMs: 0 } }, scenario: { ...lab.scenario, randomization: { ...lab.scenario.randomization, actionNoise: [0, 0] as [number, number] } } };
+    const robot = new EmulatedRobot(reality);
+    await robot.connect();
+    try {
+      const palm = (): number => (robot as unknown as { env: TabletopEnv }).env.scene.gripper.palm.position.x;
+      await new Promise((r) => setTimeout(r, 120));
+      const x0 = palm();
+      // Three steps of +x sent at once: they arrive in the same control period.
+      for (let i = 0; i < 3; i++) await robot.sendAction([1, 0, 0, 0, -1]);
+      await new Promise((r) => setTimeout(r, 400));
+      const obs = await robot.getObservation();
+      expect(obs.actions).toBe(3);
+      // One step moves the palm well under MAX_DELTA (it trails its setpoint); three move it further than one could.
+      expect(palm() - x0).toBeGreaterThan(MAX_DELTA);
+    } finally {
+      await robot.disconnect();
+    }
+  });
+});
 
 describe('emulated robot through the bridge', () => {
   it('a state policy reaches its goals on the emulated robot, episode after episode', async () => {

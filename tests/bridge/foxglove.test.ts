@@ -21,7 +21,7 @@ import type { FoxgloveEndpoint } from '../../bridge/foxglove/live.ts';
 import { MockRobot } from '../../bridge/robots/mock.ts';
 import { RobotClient } from '../../bridge/robot-client.ts';
 import type { Robot, RobotObservation } from '../../bridge/robot.ts';
-import type { ActionVector, Features } from '../../bridge/protocol.ts';
+import type { ActionVector, Features, SafetyLimits } from '../../bridge/protocol.ts';
 import type { RunningBridge } from '../../bridge/hub/server.ts';
 import { TOKEN, startTestBridge, until } from './helpers.ts';
 
@@ -63,6 +63,9 @@ class BlockRobot implements Robot {
   hold(): Promise<void> {
     return this.inner.hold();
   }
+  setLimits(limits: SafetyLimits): void {
+    this.inner.setLimits(limits);
+  }
   emergencyStop(r: string): Promise<void> {
     return this.inner.emergencyStop(r);
   }
@@ -72,7 +75,7 @@ class BlockRobot implements Robot {
 }
 
 async function startBlockRobot(bridge: RunningBridge): Promise<RobotClient> {
-  const client = new RobotClient({ url: bridge.url, token: TOKEN, id: 'arm', robot: new BlockRobot(), observationHz: 50, backoff: { initialMs: 20, maxMs: 200 } });
+  const client = new RobotClient({ url: bridge.url, token: bridge.robotToken('arm'), id: 'arm', robot: new BlockRobot(), observationHz: 50, backoff: { initialMs: 20, maxMs: 200 } });
   await client.start();
   await client.waitRegistered(5000);
   return client;

@@ -6,7 +6,7 @@ describe('fuzz (seeded subset)', () => {
   it('answers or closes on 1,000 hostile messages, stays up, and never lets a command past the limits', async () => {
     const bridge = await startTestBridge();
     try {
-      const report = await runFuzz({ url: bridge.url, token: TOKEN, messages: 1000, seed: 2026, limits: bridge.hub.config.limits });
+      const report = await runFuzz({ url: bridge.url, token: TOKEN, robotToken: bridge.robotToken, messages: 1000, seed: 2026, limits: bridge.hub.config.limits });
       expect(report.messages).toBe(1000);
       expect(report.unanswered).toBe(0);
       expect(report.answered + report.coveredByClose).toBe(1000);

@@ -38,7 +38,7 @@ describe('hub: leases and permissions', () => {
     expect(await code(b.lease('arm'))).toBe('lease_held');
     expect(await code(b.command('arm', [0, 0, 0, 0, 0]))).toBe('not_leased');
     expect(await code(b.release('arm'))).toBe('not_leased');
-    expect(await code(b.reset('arm'))).toBe('not_leased');
+    expect(await code(b.reset('arm'))).toBe('not_latched'); // the lease plays no part in reset
     expect(await code(a.command('arm', [0.1, 0, 0, 0, 0]))).toBe('ok');
     await a.release('arm');
     await leaseReady(b, 'arm');
@@ -97,7 +97,7 @@ describe('hub: clamping', () => {
 });
 
 describe('hub: e-stop', () => {
-  it('latches on any controller or the robot, and only the lease holder clears it', async () => {
+  it('latches on any controller or the robot; the controller that raised it clears it', async () => {
     const { bridge, robot, client, a, b } = await setup();
     await leaseReady(a, 'arm');
     await a.command('arm', [0.2, 0, 0, 0, 0]);
@@ -107,12 +107,12 @@ describe('hub: e-stop', () => {
     expect((await seen).reason).toBe('hand in the workspace');
     await until(() => robot.estopped, 2000, 'robot e-stopped');
     expect(await code(a.command('arm', [0.1, 0, 0, 0, 0]))).toBe('estop_latched');
-    expect(await code(b.reset('arm'))).toBe('not_leased');
-    // Raising again keeps the first reason.
+    // Raising again keeps the first reason (and owner).
     await a.estop('arm', 'second');
     expect(bridge.hub.robotList()[0].state.estop?.reason).toBe('hand in the workspace');
-    await a.reset('arm');
-    expect(await code(a.reset('arm'))).toBe('not_latched');
+    expect(await code(a.reset('arm'))).toBe('forbidden'); // the lease holder: not its stop
+    await b.reset('arm');
+    expect(await code(b.reset('arm'))).toBe('not_latched');
     await until(() => !robot.estopped, 2000, 're-armed');
     expect(bridge.hub.robotList()[0].state).toMatchObject({ estop: null, holding: true, holdReason: 'reset' });
     expect(await code(a.command('arm', [0.1, 0, 0, 0, 0]))).toBe('ok');
@@ -121,6 +121,77 @@ describe('hub: e-stop', () => {
     await until(() => bridge.hub.robotList()[0].state.estop !== null, 2000, 'robot-raised e-stop');
     expect(bridge.hub.robotList()[0].state.estop?.by.role).toBe('robot');
     void client;
+  });
+});
+
+describe('hub: refusals caused by the robot', () => {
+  it('do not spend the error budget of an honest controller (a robot whose pose goes stale)', async () => {
+    const bridge = await startTestBridge();
+    cleanup.push(() => bridge.close());
+    const { client } = await startMockRobot(bridge, 'slow', {}, 2); // a pose every 500 ms; the timeout is 200 ms
+    cleanup.push(() => client.stop());
+    const a = await connectController(bridge, 'alice');
+    cleanup.push(() => a.close());
+    await leaseReady(a, 'slow');
+    await new Promise((r) => setTimeout(r, 300));
+    const codes = new Map<string, number>();
+    a.on('hubError', (e) => codes.set(e.code, (codes.get(e.code) ?? 0) + 1));
+    for (let i = 0; i < 600; i++) a.sendCommand('slow', [0.1, 0, 0, 0, 0]);
+    await until(() => (codes.get('stale_pose') ?? 0) >= 300, 5000, 'stale_pose refusals');
+    expect(a.isOpen).toBe(true);
+    expect(await a.ping()).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('hub: the pending-ack table (finding 6)', () => {
+  it('a lease holder bursting commands never gets the robot disconnected: the table is bounded by refusing, not by forgetting', async () => {
+    const bridge = await startTestBridge({ config: { maxPendingCommands: 256 } });
+    cleanup.push(() => bridge.close());
+    const { client } = await startMockRobot(bridge, 'arm', { form: 'ee_target', log: false });
+    cleanup.push(() => client.stop());
+    const robotErrors: string[] = [];
+    client.on('hubError', (e) => robotErrors.push(e.code));
+    const disconnects: number[] = [];
+    client.on('disconnected', (d) => disconnects.push(d.code));
+    const a = await connectController(bridge, 'burst');
+    cleanup.push(() => a.close());
+    await leaseReady(a, 'arm');
+    const acked = new Set<number>();
+    const refused = new Map<number, string>();
+    a.on('ack', (m) => acked.add(m.seq));
+    a.on('hubError', (e) => { if (e.ref?.seq !== undefined) refused.set(e.ref.seq, e.code); });
+    const obs = await new Promise<{ state: Record<string, number[]> }>((resolve) => a.once('observation', resolve));
+    const p = obs.state['ee.pose'];
+    const seqs: number[] = [];
+    for (let i = 0; i < 2000; i++) seqs.push(a.sendCommand('arm', [p[0], p[1], p[2], p[3], 0]));
+    // Targets: a robot that falls behind skips to the latest, so the last accepted one is acked.
+    const lastAcceptedAcked = (): boolean => {
+      const accepted = seqs.filter((q) => !refused.has(q));
+      return accepted.length > 0 && acked.has(accepted[accepted.length - 1]);
+    };
+    await until(() => lastAcceptedAcked() || disconnects.length > 0, 10_000, 'the last accepted command acked');
+    expect(disconnects).toEqual([]);
+    expect(robotErrors).toEqual([]);
+    // The burst outran the robot: the hub refused (its tables full, or the robot's pose left behind), it did not forget.
+    expect(refused.size).toBeGreaterThan(0);
+    for (const code of refused.values()) expect(['window_full', 'stale_pose']).toContain(code);
+    expect(bridge.hub.stats.closedForAbuse).toBe(0);
+  });
+
+  it('acks that arrive after the lease ended are not charged to the robot', async () => {
+    const bridge = await startTestBridge();
+    cleanup.push(() => bridge.close());
+    const { robot, client } = await startMockRobot(bridge, 'arm', { form: 'ee_target', latencyMs: 30, log: false });
+    cleanup.push(() => client.stop());
+    const robotErrors: string[] = [];
+    client.on('hubError', (e) => robotErrors.push(e.code));
+    const a = await connectController(bridge, 'alice');
+    cleanup.push(() => a.close());
+    await leaseReady(a, 'arm');
+    for (let i = 0; i < 50; i++) a.sendCommand('arm', [robot.pose[0], robot.pose[1], robot.pose[2], 0, 0]);
+    await a.release('arm');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(robotErrors).toEqual([]);
   });
 });
 
@@ -190,7 +261,7 @@ describe('hub: robot restarts', () => {
     const { bridge } = await setup();
     const { MockRobot } = await import('../../bridge/robots/mock.ts');
     const { RobotClient } = await import('../../bridge/robot-client.ts');
-    const dup = new RobotClient({ url: bridge.url, token: 'test-token-0123456789abcdef', id: 'arm', robot: new MockRobot(), backoff: { initialMs: 10_000 } });
+    const dup = new RobotClient({ url: bridge.url, token: bridge.robotToken('arm'), id: 'arm', robot: new MockRobot(), backoff: { initialMs: 10_000 } });
     cleanup.push(() => dup.stop());
     const refused = new Promise<HubMessageOf<'error'>>((resolve) => dup.on('hubError', resolve));
     await dup.start();

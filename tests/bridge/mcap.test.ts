@@ -80,6 +80,46 @@ describe('MCAP recording', () => {
     expect(cmds[0]).toMatchObject({ op: 'command', robot: 'cam', form: 'ee_delta_normalized' });
   });
 
+  it('records only what the hub accepted: a refused, forged observation or command never enters the recording (finding 8)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simreal-mcap-'));
+    const file = path.join(dir, 'forged.mcap');
+    const recorder = await McapRecorder.open(file);
+    const bridge = await startTestBridge({ recorder });
+    const { client } = await startMockRobot(bridge, 'arm', {}, 50);
+    const { client: other } = await startMockRobot(bridge, 'other', {}, 50);
+    const holder = await connectController(bridge, 'holder');
+    await leaseReady(holder, 'arm');
+    const intruder = await connectController(bridge, 'intruder');
+    // Robot `other` forges an observation of `arm` (a pose far outside the box); a controller without the lease commands.
+    const forged = { op: 'observation', robot: 'arm', seq: 1, t: 1, state: { 'ee.pose': [9, 9, 9, 0, 0] } } as const;
+    (other as unknown as { ws: { send(s: string): void } }).ws.send(JSON.stringify(forged));
+    const refused = new Promise<void>((resolve) => intruder.once('hubError', () => resolve()));
+    intruder.sendCommand('arm', [0.9, 0, 0, 0, 0]);
+    await refused;
+    await holder.command('arm', [0.1, 0, 0, 0, 0]);
+    await new Promise((r) => setTimeout(r, 100));
+    await intruder.close();
+    await holder.close();
+    await client.stop();
+    await other.stop();
+    await bridge.close();
+    const inbound: Array<{ op: string; robot: string | null; json: unknown }> = [];
+    const errors: unknown[] = [];
+    for await (const m of readRecording(file)) {
+      if (m.dir === 'in') inbound.push({ op: m.op, robot: m.robot, json: m.json });
+      if (m.dir === 'out' && m.op === 'error') errors.push(m.json);
+    }
+    const poses = inbound.filter((m) => m.op === 'observation' && m.robot === 'arm').map((m) => (m.json as { state: Record<string, number[]> }).state['ee.pose'][0]);
+    expect(poses.length).toBeGreaterThan(0);
+    expect(poses.every((x) => x < 1)).toBe(true);
+    expect(inbound.filter((m) => m.op === 'command')).toHaveLength(1);
+    // The refusals themselves are in the recording, as the hub's error replies.
+    expect(errors).toEqual(expect.arrayContaining([
+      expect.objectContaining({ code: 'forbidden', ref: expect.objectContaining({ op: 'observation', robot: 'arm' }) }),
+      expect.objectContaining({ code: 'not_leased', ref: expect.objectContaining({ op: 'command', robot: 'arm' }) }),
+    ]));
+  });
+
   it('streams a recording that was never closed (a crash)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simreal-mcap-'));
     const file = path.join(dir, 'crash.mcap');

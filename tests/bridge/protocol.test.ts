@@ -26,6 +26,7 @@ const clientExamples: ClientMessage[] = [
   { op: 'subscribe', robot: '*', channels: ['camera.front'] },
   { op: 'unsubscribe', robot: 'emu-1' },
   { op: 'ping', id: 5, t: 3 },
+  { op: 'list_robots', id: 6, after: 'emu-1', limit: 10 },
 ];
 
 describe('protocol: JSON messages', () => {
@@ -46,6 +47,8 @@ describe('protocol: JSON messages', () => {
       { op: 'ok', of: 'register', id: 1, robot: 'emu-1', handle: 3, limits },
       { op: 'error', code: 'not_leased', message: 'lease emu-1 before commanding it', ref: { op: 'command', seq: 3, robot: 'emu-1' } },
       { op: 'robots', robots: [{ id: 'emu-1', handle: 3, features: structuredClone(features) as never, limits, state }] },
+      { op: 'robot', info: { id: 'emu-1', handle: 3, features: structuredClone(features) as never, limits, state } },
+      { op: 'robot_removed', robot: 'emu-1' },
       { op: 'robot_state', robot: 'emu-1', state },
       { op: 'command', robot: 'emu-1', seq: 41, form: 'ee_delta_normalized', action: [1, 0, 0, 0, 1], clamped: ['normalized_range'], t: 2 },
       { op: 'ack', robot: 'emu-1', seq: 3, requested: [5, 0, 0, 0, 1], sent: [1, 0, 0, 0, 1], applied: [1, 0, 0, 0, 1], clamped: ['normalized_range'], hubReceived: 1, hubAcked: 2 },
@@ -152,5 +155,61 @@ describe('protocol: binary frames', () => {
     const bad = [good.subarray(0, 47), good.subarray(0, good.length - 1), mutate(0, 0), mutate(4, 2), mutate(5, 9), mutate(6, 0), mutate(7, 5), mutate(20, 0), mutate(32, 3), mutate(44, 1)];
     for (const b of bad) expect(decodeFrame(b).ok).toBe(false);
     expect(() => encodeFrame({ kind: 'tensor', dtype: 'float64', shape: [3], handle: 1, channel: 0, seq: 0, t: 0, format: null }, new Float64Array(2))).toThrow(/needs 24/);
+  });
+});
+
+describe('protocol: the fast path agrees with the schemas', () => {
+  it('accepts exactly what zod accepts, with the same output, for seeded valid and broken control messages', async () => {
+    const { fastClientMessage, fastHubMessage } = await import('../../bridge/protocol/fast.ts');
+    const { ClientMessageSchema, HubMessageSchema } = await import('../../bridge/protocol/messages.ts');
+    const rng = new Rng(7);
+    const num = (): number => rng.uniform(-2, 2);
+    const vec = (): number[] => [num(), num(), num(), num(), num()];
+    const state = (): Record<string, number[]> => ({ 'ee.pose': vec(), joints: [num(), num(), num()] });
+    const bases: Array<{ from: 'client' | 'hub'; m: Record<string, unknown> }> = [
+      { from: 'client', m: { op: 'command', robot: 'emu-1', seq: 3, action: vec(), form: 'ee_delta', t: 5 } },
+      { from: 'client', m: { op: 'command', robot: 'a', seq: 0, action: vec() } },
+      { from: 'client', m: { op: 'ack', robot: 'so101.left', seq: 4294967295, applied: vec(), t: 1 } },
+      { from: 'client', m: { op: 'observation', robot: 'emu-1', seq: 9, t: 1.5, cmdSeq: 8, state: state() } },
+      { from: 'client', m: { op: 'observation', robot: 'emu-1', seq: 9, t: 1.5, state: {} } },
+      { from: 'hub', m: { op: 'command', robot: 'emu-1', seq: 1, form: 'ee_target', action: vec(), clamped: ['workspace', 'yaw'], t: 2 } },
+      { from: 'hub', m: { op: 'ack', robot: 'emu-1', seq: 1, requested: vec(), sent: vec(), applied: vec(), clamped: [], hubReceived: 1, hubAcked: 2 } },
+      { from: 'hub', m: { op: 'observation', robot: 'x', seq: 1, t: 0, state: state() } },
+    ];
+    const weird: unknown[] = [null, true, -1, 0.5, 4294967296, 1e16, '1', [], {}, 'emu 1', '__proto__', 'x'.repeat(65), Infinity, NaN, -0, [1, 2, 3, 4], [1, 2, 3, 4, 5, 6], ['a', 1, 2, 3, 4], 'bogus_form', ['velocity_linear', 'nope']];
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 4000; i++) {
+      const base = rng.pick(bases);
+      const m: Record<string, unknown> = structuredClone(base.m);
+      const keys = Object.keys(m).filter((k) => k !== 'op');
+      const r = rng.next();
+      if (r < 0.3) m[rng.pick(keys)] = rng.pick(weird);
+      else if (r < 0.4) delete m[rng.pick(keys)];
+      else if (r < 0.5) m[rng.pick(['extra', 'note', 'cmdSeq', 'form', 't'])] = rng.pick([1, 'ee_delta', 'x']);
+      else if (r < 0.6 && typeof m.state === 'object') {
+        const st = m.state as Record<string, unknown>;
+        st[rng.pick(['ee.pose', '9bad', 'a'.repeat(70), 'ok.key', '__proto__'])] = rng.pick([vec(), [1, 'x'], Array.from({ length: 257 }, () => 1), [Infinity]]);
+      } else if (r < 0.65 && typeof m.state === 'object') {
+        for (let k = 0; k < 65; k++) (m.state as Record<string, number[]>)[`k${k}`] = [1];
+      }
+      // Through JSON, as on the wire (Infinity becomes 1e999 in the text, which parses back to Infinity).
+      const text = JSON.stringify(m, (_k, v) => (v === Infinity ? '__INF__' : v)).replace(/"__INF__"/g, '1e999');
+      const value = JSON.parse(text) as Record<string, unknown>;
+      const fast = base.from === 'client' ? fastClientMessage(value) : fastHubMessage(value);
+      const zod = (base.from === 'client' ? ClientMessageSchema : HubMessageSchema).safeParse(value);
+      if (fast) {
+        expect(zod.success, text).toBe(true);
+        if (zod.success) expect(JSON.stringify(fast.msg), text).toBe(JSON.stringify(zod.data));
+        expect(fast.exact, text).toBe(Object.keys(value).every((k) => k in fast.msg));
+        accepted++;
+      } else {
+        // The fast path may decline something valid (zod then decides), but only with an unknown field.
+        if (zod.success) expect(Object.keys(value).some((k) => !(k in zod.data)), text).toBe(true);
+        refused++;
+      }
+    }
+    expect(accepted).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThan(1000);
   });
 });

@@ -131,7 +131,7 @@ describe('clean failures', () => {
     expect(ours(dead.stderr).filter((l) => l.startsWith('simreal:'))).toEqual([expect.stringMatching(/^simreal: cannot reach the bridge \(ECONNREFUSED\).*is `simreal bridge` running/)]);
 
     const bridge = await startTestBridge();
-    const robot = new RobotClient({ url: bridge.url, token: TOKEN, id: 'emu-1', robot: new EmulatedRobot(loadReality('scenarios/reality/lab.json'), { speed: 4 }), backoff: { initialMs: 50, maxMs: 200 } });
+    const robot = new RobotClient({ url: bridge.url, token: bridge.robotToken('emu-1'), id: 'emu-1', robot: new EmulatedRobot(loadReality('scenarios/reality/lab.json'), { speed: 4 }), backoff: { initialMs: 50, maxMs: 200 } });
     await robot.start();
     await robot.waitRegistered(10_000);
     let leased!: () => void;

@@ -258,7 +258,7 @@ describe('viewer page in Chromium', needs('chromium'), () => {
     const recorder = await McapRecorder.open(file);
     const bridge = await startBridge({ port: 0, token: TOKEN, recorder, config: { heartbeatMs: 0 } });
     const robot = new MockRobot({ camera: { width: 32, height: 24 }, initialPose: [-0.1, 0.05, 0.2, 0, -1] });
-    const client = new RobotClient({ url: bridge.url, token: TOKEN, id: 'arm', robot, observationHz: 50, backoff: { initialMs: 20, maxMs: 200 } });
+    const client = new RobotClient({ url: bridge.url, token: bridge.robotToken('arm'), id: 'arm', robot, observationHz: 50, backoff: { initialMs: 20, maxMs: 200 } });
     await client.start();
     await client.waitRegistered(5000);
     const ctl = await ControllerClient.connect({ url: bridge.url, token: TOKEN, name: 'ctl' });
@@ -308,7 +308,7 @@ describe('viewer page in Chromium', needs('chromium'), () => {
     const bridge: RunningBridge = await startBridge({ port: 0, token: TOKEN, viewerToken: VIEWER_TOKEN, config: { heartbeatMs: 0 } });
     cleanups.push(() => bridge.close());
     const robot = new MockRobot({ camera: { width: 32, height: 24 }, initialPose: [0.05, -0.05, 0.15, 0.3, -1] });
-    const client = new RobotClient({ url: bridge.url, token: TOKEN, id: 'emu', robot, observationHz: 30, backoff: { initialMs: 20, maxMs: 200 } });
+    const client = new RobotClient({ url: bridge.url, token: bridge.robotToken('emu'), id: 'emu', robot, observationHz: 30, backoff: { initialMs: 20, maxMs: 200 } });
     await client.start();
     cleanups.push(() => client.stop());
     await client.waitRegistered(5000);

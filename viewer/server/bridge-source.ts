@@ -4,8 +4,8 @@
  * observations and camera frames to the pages unchanged.
  *
  * Role: with the hub's main token the server connects as a `controller` and the page's e-stop
- * button works (any controller may raise the latched e-stop; only the lease holder can reset it,
- * which the viewer never does). With the read-only viewer token it connects as a `viewer` and the
+ * button works (any controller may raise the latched e-stop; only the one that raised it, or an
+ * operator, may clear it, which the viewer never does). With the read-only viewer token it connects as a `viewer` and the
  * button stays disabled. The server reconnects to the hub by itself (backoff 250 ms → 2 s).
  */
 import { ControllerClient, BridgeError } from '../../bridge/controller-client.ts';
@@ -178,6 +178,8 @@ export class BridgeSource implements ViewerSource {
     switch (m.op) {
       case 'observation': this.scene.observation(m); break;
       case 'robots': this.scene.setRobots(m.robots); break;
+      // The client has already updated its list from these (its listener runs first).
+      case 'robot': case 'robot_removed': if (this.client) this.scene.setRobots([...this.client.robots.values()]); break;
       case 'robot_state': this.scene.robotState(m.robot, m.state); break;
       case 'estop': case 'hold': case 'status': this.scene.relay(m); break;
       default: break;

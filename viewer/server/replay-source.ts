@@ -112,6 +112,16 @@ export class ReplaySource implements ViewerSource {
       if (m.dir === 'out' && (j.op === 'robots' || j.op === 'welcome')) {
         const list = RobotInfoSchema.array().safeParse(j.robots);
         if (list.success && (j.op === 'robots' || list.data.length > 0)) this.robotLists.push({ t: m.t, v: list.data });
+      } else if (m.dir === 'out' && (j.op === 'robot' || j.op === 'robot_removed')) {
+        // Since protocol 1.1 the hub sends one robot's entry, or its removal: apply it to the last list.
+        const prev = this.robotLists.length ? this.robotLists[this.robotLists.length - 1].v : [];
+        const info = j.op === 'robot' ? RobotInfoSchema.safeParse((j as { info?: unknown }).info) : null;
+        const id = info?.success ? info.data.id : typeof j.robot === 'string' ? j.robot : null;
+        if (id !== null && (j.op === 'robot_removed' || info?.success)) {
+          const next = prev.filter((r) => r.id !== id);
+          if (info?.success) next.push(info.data);
+          this.robotLists.push({ t: m.t, v: next });
+        }
       } else if (m.dir === 'out' && j.op === 'robot_state' && typeof j.robot === 'string') {
         const s = RobotStateSchema.safeParse(j.state);
         if (s.success) push(this.states, j.robot, m.t, s.data);

@@ -320,7 +320,7 @@ const reality: Stage<'reality'> = {
     const token = randomBytes(24).toString('hex');
     const bridge = await startBridge({ port: 0, host: '127.0.0.1', token });
     const robot = new EmulatedRobot(c.realityHere);
-    const client = new RobotClient({ url: bridge.url, token, id: 'emu-1', robot, model: `emulated:${c.reality.config.id}` });
+    const client = new RobotClient({ url: bridge.url, token: bridge.robotToken('emu-1'), id: 'emu-1', robot, model: `emulated:${c.reality.config.id}` });
     try {
       await client.start();
       await client.waitRegistered(10_000);

@@ -4,9 +4,10 @@
  * (latency and jitter on every command and observation), noisy perception, and a control loop
  * that runs in real time whether or not commands arrive — like the arm it stands in for.
  *
- * - The loop steps the task at the scenario's control rate (times `speed`), executing the newest
- *   command that has arrived since the last step; with none, after `hold` or under e-stop, the arm
- *   holds exactly where it is (no action noise) while the world goes on.
+ * - The loop steps the task at the scenario's control rate (times `speed`), executing the oldest
+ *   command that has arrived and not yet run (one per step, in order, none dropped); with none,
+ *   after `hold` or under e-stop, the arm holds exactly where it is (no action noise) while the
+ *   world goes on.
  * - Observations: `ee.pose` [x, y, z, yaw, grip] (palm, for the bridge's safety checks),
  *   `policy.state` (the task observation the simulator's policies read: robot state plus perceived
  *   block poses, with the reality's perception noise), and `episode` [index, step, success, fail,
@@ -14,16 +15,29 @@
  * - Episodes: when the task succeeds, fails or runs out of time, the result is published in
  *   `episode` and, after `resetPauseMs` (someone resetting the scene), the next layout appears.
  * - E-stop latches the arm still until `hold` (sent by the hub after a reset by the lease holder).
+ * - Its own safe zone (robots/workspace-guard.ts): once the hub's limits arrive, each step's
+ *   setpoint is clipped into the workspace box (widened to include where the palm is), and a palm
+ *   beyond the box by more than the margin stops the arm and raises the e-stop as a fault.
+ * - Each observation says how many actions it reflects (those that reached the arm by the step it
+ *   was taken in), so the hub never mistakes a command still on the network for one already done.
  */
 import { ACTION_SIZE, MAX_DELTA, MAX_DYAW, TabletopEnv } from '../../../sim/env.ts';
 import { Rng } from '../../../sim/rng.ts';
-import type { ActionVector, Features } from '../../protocol.ts';
+import type { ActionVector, Features, SafetyLimits } from '../../protocol.ts';
 import type { Robot, RobotObservation } from '../../robot.ts';
+import { WorkspaceGuard } from '../workspace-guard.ts';
 import type { Reality } from './reality.ts';
 
 export interface EmulatedRobotOptions {
   /** Simulated time runs this many times faster than real time (default 1). */
   speed?: number;
+  /**
+   * Keep the hub's workspace box on the arm's own measured palm (default true). Benchmarks turn it
+   * off to measure what the hub's clamp achieves alone.
+   */
+  guard?: boolean;
+  /** How far the palm may be beyond the box before the arm stops and raises the e-stop (default 5 mm). */
+  workspaceMarginM?: number;
 }
 
 export interface EpisodeResult {
@@ -37,6 +51,8 @@ export interface EpisodeResult {
 interface Pending<T> {
   at: number;
   value: T;
+  /** For commands: which sendAction call it was (1-based). */
+  index?: number;
 }
 
 export class EmulatedRobot implements Robot {
@@ -60,6 +76,15 @@ export class EmulatedRobot implements Robot {
   private resetAt = 0;
   private last = { success: 0, fail: 0 };
   private prev = { success: 0, fail: 0 };
+  /** sendAction calls so far, and how many have reached the arm (or were dropped). */
+  private sent = 0;
+  private settled = 0;
+  private readonly guard: WorkspaceGuard | null;
+  private faultListener: ((reason: string) => void) | null = null;
+  /** Largest excursion of the palm beyond `watchBox` seen so far (metres; benchmarks read it). */
+  maxExcursion = 0;
+  /** A box whose every crossing by the palm is measured into `maxExcursion` (benchmarks set it). */
+  watchBox: { min: readonly number[]; max: readonly number[] } | null = null;
 
   constructor(reality: Reality, options: EmulatedRobotOptions = {}) {
     this.reality = reality;
@@ -67,6 +92,7 @@ export class EmulatedRobot implements Robot {
     if (!(this.speed > 0 && this.speed <= 100)) throw new RangeError(`speed must be in (0, 100], got ${this.speed}`);
     this.env = new TabletopEnv(reality.scenario, { randomization: 'train' });
     this.jitter = new Rng(reality.config.seed).fork('transport');
+    this.guard = options.guard === false ? null : new WorkspaceGuard({ marginM: options.workspaceMarginM });
     const names = this.env.observationSpace.names;
     // Observations and commands flow at the loop's real-time rate.
     const hz = reality.scenario.control.rateHz * this.speed;
@@ -110,15 +136,20 @@ export class EmulatedRobot implements Robot {
     // sampled past its final frame (observations are polled, not queued) still counts it right.
     this.prev = this.last;
     this.last = { success: 0, fail: 0 };
+    // The scene was set up afresh, the arm with it: its safe zone starts from where it now is.
+    this.guard?.rebase(this.palm());
     this.publish();
   }
 
   /** One control period of the arm. */
   private tick(): void {
     const now = Date.now();
-    while (this.incoming.length > 0 && this.incoming[0].at <= now) {
-      const c = (this.incoming.shift() as Pending<Float32Array>).value;
-      if (!this.estopped) this.command = c;
+    // One command per control period, in order: each is a step the hub counted on, so none is
+    // dropped for a newer one (commands bunched by the network wait a period).
+    if (this.incoming.length > 0 && this.incoming[0].at <= now) {
+      const c = this.incoming.shift() as Pending<Float32Array>;
+      this.settled = c.index!;
+      if (!this.estopped) this.command = c.value;
     }
     if (this.resetAt > 0) {
       if (now >= this.resetAt) {
@@ -128,6 +159,7 @@ export class EmulatedRobot implements Robot {
       return;
     }
     let ev;
+    if (this.command && !this.estopped && !this.guardStep()) this.command = null;
     if (this.command && !this.estopped) {
       const r = this.env.step(this.command);
       this.obs = r.obs;
@@ -143,12 +175,46 @@ export class EmulatedRobot implements Robot {
     }
     this.command = null;
     this.steps++;
+    this.watch();
     if (ev.success || ev.fail || this.steps >= this.reality.scenario.maxSteps) {
       this.results.push({ index: this.episode, seed: (this.reality.config.seed + this.episode) >>> 0, success: ev.success, fail: ev.fail, steps: this.steps });
       this.last = { success: ev.success ? 1 : 0, fail: ev.fail ? 1 : 0 };
       this.resetAt = now + this.reality.config.resetPauseMs / this.speed;
     }
     this.publish();
+  }
+
+  /**
+   * Before a commanded step: checks the palm against the box (false: breach, the arm stopped and
+   * the e-stop is raised) and clips the coming setpoint into it.
+   */
+  private guardStep(): boolean {
+    const g = this.env.scene.gripper;
+    const measured = this.palm();
+    if (!this.guard) {
+      g.limit = null;
+      return true;
+    }
+    const breach = this.guard.check(measured);
+    if (breach) {
+      this.estopped = true;
+      this.incoming = [];
+      this.settled = this.sent;
+      g.limit = null;
+      this.faultListener?.(breach);
+      return false;
+    }
+    const box = this.guard.clipBox(measured);
+    g.limit = box ? { min: [...box.min], max: [...box.max] } : null;
+    return true;
+  }
+
+  private watch(): void {
+    const b = this.watchBox;
+    if (!b) return;
+    const p = this.env.scene.gripper.palm.position;
+    const v = [p.x, p.y, p.z];
+    for (let i = 0; i < 3; i++) this.maxExcursion = Math.max(this.maxExcursion, v[i] - b.max[i], b.min[i] - v[i]);
   }
 
   private publish(): void {
@@ -161,6 +227,7 @@ export class EmulatedRobot implements Robot {
         episode: [this.episode, this.steps, this.last.success, this.last.fail, this.prev.success, this.prev.fail],
       },
       t: Date.now(),
+      actions: this.settled,
     };
     this.outgoing.push({ at: Date.now() + this.delay(), value: observation });
   }
@@ -178,26 +245,47 @@ export class EmulatedRobot implements Robot {
   }
 
   async sendAction(action: ActionVector): Promise<ActionVector> {
+    // Counted first: a refused action is settled too (it will never move the arm).
+    const index = ++this.sent;
     const a = new Float32Array(ACTION_SIZE);
     for (let i = 0; i < ACTION_SIZE; i++) {
       const v = action[i];
-      if (!Number.isFinite(v)) throw new RangeError(`action[${i}] is not a finite number`);
+      if (!Number.isFinite(v)) {
+        if (this.incoming.length === 0) this.settled = index;
+        throw new RangeError(`action[${i}] is not a finite number`);
+      }
       a[i] = Math.max(-1, Math.min(1, v));
     }
-    if (!this.estopped) this.incoming.push({ at: Date.now() + this.delay(), value: a });
+    if (this.estopped) this.settled = index;
+    else this.incoming.push({ at: Date.now() + this.delay(), value: a, index });
     return Array.from(a) as ActionVector;
   }
 
   async hold(): Promise<void> {
     this.estopped = false;
     this.incoming = [];
+    this.settled = this.sent;
     this.command = null;
   }
 
   async emergencyStop(_reason: string): Promise<void> {
     this.estopped = true;
     this.incoming = [];
+    this.settled = this.sent;
     this.command = null;
+  }
+
+  setLimits(limits: SafetyLimits): void {
+    this.guard?.setLimits(limits, this.connected ? this.palm() : undefined);
+  }
+
+  private palm(): number[] {
+    const p = this.env.scene.gripper.palm.position;
+    return [p.x, p.y, p.z];
+  }
+
+  onFault(listener: (reason: string) => void): void {
+    this.faultListener = listener;
   }
 
   async disconnect(): Promise<void> {

@@ -15,9 +15,17 @@
  * jump on power-up); `emergencyStop` and `disconnect` switch torque off on every servo (the arm
  * goes limp: support it). A status packet reporting overload, overheating or over-current is a
  * fault: the robot raises the bridge e-stop through `onFault`.
+ *
+ * Its own safe zone (robots/workspace-guard.ts), on the measured joints, before every move: once
+ * the hub's limits arrive, a present pose beyond the workspace box by more than the margin stops
+ * the arm (goal := present) and the step fails, which raises the e-stop; otherwise the target is
+ * clipped into the box, and the joint step (which joint limits and `maxRelativeTarget` may bend
+ * off the straight line) is shortened until the pose it reaches, after rounding to servo ticks,
+ * lies in the box (or no further out than the arm already is).
  */
-import type { ActionForm, ActionVector, Features, RobotLimits } from '../../protocol.ts';
+import type { ActionForm, ActionVector, Features, RobotLimits, SafetyLimits } from '../../protocol.ts';
 import type { Robot, RobotObservation } from '../../robot.ts';
+import { WorkspaceGuard, excursion } from '../workspace-guard.ts';
 import { FeetechBus } from './bus.ts';
 import type { SerialLink, BusOptions } from './bus.ts';
 import * as F from './feetech.ts';
@@ -48,6 +56,8 @@ export interface So101Options {
   /** Servo position gains written on connect (LeRobot's defaults: P 16, I 0, D 32). */
   gains?: { p: number; i: number; d: number };
   bus?: BusOptions;
+  /** How far the measured end effector may be beyond the workspace box before the arm stops (default 5 mm). */
+  workspaceMarginM?: number;
 }
 
 const FAULT_BITS = F.STATUS_ERROR_BITS.overload | F.STATUS_ERROR_BITS.overheat | F.STATUS_ERROR_BITS.overcurrent;
@@ -67,12 +77,17 @@ export class So101Robot implements Robot {
   private grip = -1;
   private presentTicks: number[] = [];
   private faultListener: ((reason: string) => void) | null = null;
+  private readonly guard: WorkspaceGuard;
+  /** sendAction calls so far, and how many had finished writing goals. */
+  private sent = 0;
+  private done = 0;
 
   constructor(options: So101Options) {
     this.options = options;
     this.cal = options.calibration;
     this.ids = SO101_MOTORS.map((m) => this.cal[m].id);
     this.geometry = options.geometry ?? SO101_GEOMETRY;
+    this.guard = new WorkspaceGuard({ marginM: options.workspaceMarginM });
     const form = options.form ?? 'ee_delta_normalized';
     this.features = {
       observation: {
@@ -131,15 +146,30 @@ export class So101Robot implements Robot {
   }
 
   async getObservation(): Promise<RobotObservation> {
+    // Goals written before this read are the ones its pose follows.
+    const actions = this.done;
     const ticks = await this.readPresent();
     const q = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], ticks[i]));
     const grip = ticksToGrip(this.cal.gripper, ticks[5]);
     const pose = this.toTable(forwardKinematics(q, this.geometry));
     if (this.target) pose[3] = unwrapNear(pose[3], this.target[3]);
-    return { state: { 'ee.pose': [...pose, grip], joints: [...q, grip] } };
+    return { state: { 'ee.pose': [...pose, grip], joints: [...q, grip] }, actions };
+  }
+
+  setLimits(limits: SafetyLimits): void {
+    this.guard.setLimits(limits, this.presentTicks.length ? this.poseOfTicks(this.presentTicks) : undefined);
   }
 
   async sendAction(action: ActionVector): Promise<ActionVector> {
+    this.sent++;
+    try {
+      return await this.step(action);
+    } finally {
+      this.done = this.sent;
+    }
+  }
+
+  private async step(action: ActionVector): Promise<ActionVector> {
     const bus = this.requireBus();
     if (this.estopped) throw new Error('SO-101 is e-stopped: hold after a reset re-arms it');
     if (!this.target) await this.hold();
@@ -154,9 +184,17 @@ export class So101Robot implements Robot {
     }
     const present = await this.readPresent();
     const presentQ = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], present[i]));
+    // The safe zone, on the measured pose.
+    const measured = this.toTable(forwardKinematics(presentQ, this.geometry));
+    const breach = this.guard.check(measured);
+    if (breach) {
+      await this.hold();
+      throw new Error(`SO-101 stopped: ${breach}`);
+    }
+    this.guard.clampTarget(desired, measured);
     const ik = inverseKinematics(this.toBase(desired), presentQ[0], this.geometry);
     const maxRel = this.options.maxRelativeTarget ?? 0.15;
-    const q = ik.joints.map((v, i) => {
+    const qFull = ik.joints.map((v, i) => {
       const m = this.cal[ARM_JOINTS[i]];
       const [lo, hi] = jointRange(m);
       const ref = presentQ[i];
@@ -164,6 +202,7 @@ export class So101Robot implements Robot {
       const clipped = Math.max(lo, Math.min(hi, near));
       return Math.max(ref - maxRel, Math.min(ref + maxRel, clipped));
     });
+    const q = this.keepInside(presentQ, qFull, measured);
     const grip = Math.max(-1, Math.min(1, action[4]));
     const goals = new Map<number, number>();
     ARM_JOINTS.forEach((m, i) => goals.set(this.cal[m].id, F.encodeSignMagnitude(radToTicks(this.cal[m], q[i]), 15)));
@@ -179,6 +218,35 @@ export class So101Robot implements Robot {
     if (form === 'ee_target') return [applied[0], applied[1], applied[2], applied[3], sentGrip];
     const s = form === 'ee_delta_normalized' ? this.features.action.maxDelta! : [1, 1, 1, 1];
     return [0, 1, 2, 3].map((i) => (applied[i] - prev[i]) / s[i]).concat(sentGrip) as ActionVector;
+  }
+
+  /**
+   * The longest part of the joint step present → q whose pose, at the servo ticks it would be
+   * written as, is inside the box (or no further out than the present pose). Bisection on the
+   * fraction of the step (the box is convex and a step is short, so the path leaves it once).
+   */
+  private keepInside(presentQ: number[], q: number[], measured: readonly number[]): number[] {
+    const box = this.guard.box;
+    if (!box) return q;
+    const limit = excursion(measured, box) + 1e-9;
+    const at = (t: number): number[] => q.map((v, i) => presentQ[i] + t * (v - presentQ[i]));
+    const out = (qq: number[]): number => {
+      const sent = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], radToTicks(this.cal[m], qq[i])));
+      return excursion(this.toTable(forwardKinematics(sent, this.geometry)), box);
+    };
+    if (out(q) <= limit) return q;
+    let lo = 0;
+    let hi = 1;
+    for (let k = 0; k < 20; k++) {
+      const mid = (lo + hi) / 2;
+      if (out(at(mid)) <= limit) lo = mid;
+      else hi = mid;
+    }
+    return lo > 0 && out(at(lo)) <= limit ? at(lo) : presentQ;
+  }
+
+  private poseOfTicks(ticks: number[]): [number, number, number, number] {
+    return this.toTable(forwardKinematics(ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], ticks[i])), this.geometry));
   }
 
   /** Goal := present position on every servo, torque on (re-arms after an e-stop). */
