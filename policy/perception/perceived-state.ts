@@ -128,6 +128,12 @@ export interface Proprioception {
   grip: number;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /** Widest the fingers open (m), as sim/robot/gripper.ts's geometry. */
 const MAX_WIDTH = 0.1;
 
@@ -136,6 +142,8 @@ const MAX_WIDTH = 0.1;
  * camera alone is weakest:
  *
  * - names come from the task's rule on the first estimate, then from tracking (identity.ts);
+ * - a block that is not held reads as the per-axis median of its last few estimates, so an
+ *   occasional frame whose peak lands elsewhere (a texture, the gripper) does not move it;
  * - a block the fingers hold follows the tool centre point. The robot knows it holds something
  *   when its fingers stopped wider than commanded (a real gripper's stall), and the block whose
  *   estimate lies between them is the one held: from then until the fingers open, its position
@@ -145,7 +153,10 @@ const MAX_WIDTH = 0.1;
 export class BlockTracker {
   private previous: BlockEstimate[] | null = null;
   private held: { block: number; offset: Vec3 } | null = null;
+  private history: Vec3[][] = [];
   private readonly task: TaskConfig;
+  /** Estimates of a resting block the median is taken over. */
+  static readonly WINDOW = 7;
 
   constructor(task: TaskConfig) {
     this.task = task;
@@ -154,6 +165,7 @@ export class BlockTracker {
   reset(): void {
     this.previous = null;
     this.held = null;
+    this.history = [];
   }
 
   /** The block being held (index in task order), if any. */
@@ -167,6 +179,16 @@ export class BlockTracker {
     const order = this.previous ? nameByTracking(this.previous.map((b) => b.position), positions) : nameByRule(this.task, positions);
     const named = order.map((i) => ({ ...detected[i] }));
     if (robot && this.previous) this.followGripper(named, robot);
+    named.forEach((b, i) => {
+      if (this.held?.block === i) {
+        this.history[i] = [];
+        return;
+      }
+      const h = (this.history[i] ??= []);
+      h.push(b.position);
+      if (h.length > BlockTracker.WINDOW) h.shift();
+      b.position = [median(h.map((p) => p[0])), median(h.map((p) => p[1])), median(h.map((p) => p[2]))];
+    });
     this.previous = named;
     return named;
   }
