@@ -115,6 +115,8 @@ describe('hub: e-stop', () => {
     expect(await code(b.reset('arm'))).toBe('not_latched');
     await until(() => !robot.estopped, 2000, 're-armed');
     expect(bridge.hub.robotList()[0].state).toMatchObject({ estop: null, holding: true, holdReason: 'reset' });
+    // After a hold the hub takes commands again once a pose shows where the robot stopped.
+    await new Promise((resolve) => a.once('observation', resolve));
     expect(await code(a.command('arm', [0.1, 0, 0, 0, 0]))).toBe('ok');
     // The robot raises it itself (a fault).
     robot.fault('overload on servo 3');

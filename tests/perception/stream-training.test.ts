@@ -49,20 +49,21 @@ describe('streamed pose training', needs('webgpu'), () => {
     expect([next.seed, next.step]).toEqual([one[after].seed, one[after].step]);
   }, 120_000);
 
-  it('lowers the held-out error on a fixed seed within 640 frames', async () => {
+  it('lowers the held-out error on a fixed seed within 1,280 frames', async () => {
     let choice: BackendChoice | null = null;
     try {
       choice = await selectBackend({ backend: 'wasm', model: 'conv' });
       const out = tmp();
       const r = await trainPoseStream({
-        scenario, scenarioPath: 'scenarios/stack-2.json', out, choice, frames: 640, evalEvery: 320, evalFrames: 40,
+        scenario, scenarioPath: 'scenarios/stack-2.json', out, choice, frames: 1280, evalEvery: 640, evalFrames: 40,
         viewSize: 64, renderSize: 96, batchSize: 16, learningRate: 4e-3, seed: 3,
         arch: { encoder: [-16, -32, 32, -64, 64], decoder: [32], stride: 4 },
       });
       const curve = r.card.perception!.learningCurve;
-      expect(curve.map((c) => c.frames)).toEqual([0, 320, 640]);
-      // Untrained, the peaks land anywhere on the table (~27 cm off); 640 fresh frames must cut that
-      // by a fifth at least (this seed: to ~19 cm; the mean of 80 block errors varies by ~2 cm).
+      expect(curve.map((c) => c.frames)).toEqual([0, 640, 1280]);
+      // Untrained, the peaks land anywhere on the table (~27 cm off); 1,280 fresh frames must cut
+      // that by a fifth at least (this seed: 26.5 → 21.9 → 18.3 cm; the mean of 80 block errors
+      // varies by ~2 cm). The training looks are wide, so the first few hundred frames move it little.
       expect(curve[0].meanCm).toBeGreaterThan(15);
       expect(curve[2].meanCm).toBeLessThan(0.8 * curve[0].meanCm);
       expect(r.card.metrics.meanErrorCm).toBeCloseTo(curve[2].meanCm, 6);

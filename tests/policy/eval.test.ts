@@ -66,9 +66,9 @@ describe('state BC, end to end', () => {
   beforeAll(async () => {
     choice = await wasmBackend();
     const s = scenario('stack-2');
-    // 300 expert episodes without randomization (odd ones DART-noised), ~23k frames, 40 epochs:
+    // 400 expert episodes without randomization (odd ones DART-noised), ~31k frames, 40 epochs:
     // about a minute on two CPU cores.
-    const frames = framesFromRecords(expertEpisodes(s, 300, { randomization: 'none', dartNoise: 0.1 }), { scenario: s, randomization: 'none' });
+    const frames = framesFromRecords(expertEpisodes(s, 400, { randomization: 'none', dartNoise: 0.1 }), { scenario: s, randomization: 'none' });
     out = tempDir();
     await trainBc({ datasets: [], frames, out, choice, epochs: 40, hidden: [128, 128], batchSize: 256, learningRate: 2e-3, patience: 0, selectEpisodes: 0 });
   }, 180_000);
