@@ -21,7 +21,7 @@ import { RobotClient } from '../bridge/robot-client.ts';
 import { ACTION_FORMS } from '../bridge/protocol.ts';
 import type { ActionForm } from '../bridge/protocol.ts';
 import { So101Robot } from '../bridge/robots/so101/so101.ts';
-import { loadCalibration, nominalCalibration } from '../bridge/robots/so101/calibration.ts';
+import { loadCalibration, nominalCalibration } from '../sim/robot/so101/calibration.ts';
 import { openSerialLink } from '../bridge/robots/so101/bus.ts';
 import type { SerialLink } from '../bridge/robots/so101/bus.ts';
 import { FeetechBusSim, openMockSo101Port } from '../bridge/robots/so101/mock-bus.ts';
@@ -198,7 +198,7 @@ export const bridgeCommand: CommandModule = {
       .requiredOption('--bridge <url>', 'bridge URL, e.g. ws://localhost:8765')
       .option('--serial <path>', 'serial port of the servo bus adapter (e.g. /dev/ttyACM0)')
       .option('--baud <n>', 'bus baud rate', '1000000')
-      .option('--calibration <file.json>', 'calibration (LeRobot format; see bridge/robots/so101/calibration.ts)')
+      .option('--calibration <file.json>', 'calibration (LeRobot format; see sim/robot/so101/calibration.ts)')
       .option('--id <id>', 'robot id on the bridge', 'so101')
       .option('--token-file <path>', 'bridge token file', DEFAULT_TOKEN_FILE)
       .option('--form <form>', `action form: ${ACTION_FORMS.join(' | ')}`, 'ee_delta_normalized')

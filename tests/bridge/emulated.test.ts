@@ -107,8 +107,7 @@ describe('emulated robot through the bridge', () => {
     const ctl = await connectController(bridge as RunningBridge);
     await leaseReady(ctl, 'emu-1');
     const palm = (): number[] => {
-      const p = (robot as unknown as { env: TabletopEnv }).env.scene.gripper.palm.position;
-      return [p.x, p.y, p.z];
+      return (robot as unknown as { env: TabletopEnv }).env.scene.gripper.state().position;
     };
     for (let i = 0; i < 6; i++) {
       await ctl.command('emu-1', [1, 0, 0, 0, -1], { form: 'ee_delta_normalized' });

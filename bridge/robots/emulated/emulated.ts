@@ -135,8 +135,7 @@ export class EmulatedRobot implements Robot {
     } else {
       // No fresh command (or e-stopped): the arm holds exactly where it is while the world goes on.
       const scene = this.env.scene;
-      const g = scene.gripper, p = g.palm.position;
-      g.setTarget(p.x, p.y, p.z, g.yaw);
+      scene.gripper.hold();
       scene.advance(this.env.substeps);
       this.obs = this.env.observe();
       ev = this.env.evaluate();
@@ -152,11 +151,10 @@ export class EmulatedRobot implements Robot {
   }
 
   private publish(): void {
-    const scene = this.env.scene;
-    const p = scene.gripper.palm.position;
+    const g = this.env.scene.gripper.state();
     const observation: RobotObservation = {
       state: {
-        'ee.pose': [p.x, p.y, p.z, scene.gripper.yaw, scene.gripper.grip],
+        'ee.pose': [...g.position, g.yaw, g.grip],
         'policy.state': Array.from(this.obs),
         episode: [this.episode, this.steps, this.last.success, this.last.fail, this.prev.success, this.prev.fail],
       },

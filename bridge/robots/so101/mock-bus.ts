@@ -11,13 +11,14 @@
 import { SerialPortMock } from 'serialport';
 import * as F from './feetech.ts';
 import { portLink } from './bus.ts';
+import { STS3215_SPEED_TICKS } from '../../../sim/robot/so101/servo.ts';
 import type { SerialLink } from './bus.ts';
 
 export interface ServoSimOptions {
   id: number;
   /** Initial actual position, ticks (default 2048). */
   position?: number;
-  /** Max speed, ticks per second (default 3000 ≈ 264°/s, an STS3215 at 7.4 V without load). */
+  /** Max speed, ticks per second (default an STS3215 without load, 45 rpm: sim/robot/so101/servo.ts). */
   speed?: number;
 }
 
@@ -37,7 +38,7 @@ export class ServoSim {
   constructor(o: ServoSimOptions) {
     this.id = o.id;
     this.actual = o.position ?? 2048;
-    this.speed = o.speed ?? 3000;
+    this.speed = o.speed ?? STS3215_SPEED_TICKS;
     this.set(F.STS.MODEL_NUMBER, F.STS3215_MODEL_NUMBER);
     this.set(F.STS.ID, o.id);
     this.set(F.STS.MIN_POSITION_LIMIT, 0);

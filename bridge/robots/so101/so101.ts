@@ -21,10 +21,11 @@ import type { Robot, RobotObservation } from '../../robot.ts';
 import { FeetechBus } from './bus.ts';
 import type { SerialLink, BusOptions } from './bus.ts';
 import * as F from './feetech.ts';
-import { SO101_MOTORS, ARM_JOINTS, ticksToRad, radToTicks, jointRange, ticksToGrip, gripToTicks } from './calibration.ts';
-import type { So101Calibration } from './calibration.ts';
-import { forwardKinematics, inverseKinematics, unwrapNear, SO101_GEOMETRY } from './kinematics.ts';
-import type { ArmGeometry } from './kinematics.ts';
+import { SO101_MOTORS, ARM_JOINTS, ticksToRad, radToTicks, jointRange, ticksToGrip, gripToTicks } from '../../../sim/robot/so101/calibration.ts';
+import type { So101Calibration } from '../../../sim/robot/so101/calibration.ts';
+import { forwardKinematics, inverseKinematics, unwrapNear, SO101_GEOMETRY } from '../../../sim/robot/so101/kinematics.ts';
+import type { ArmGeometry } from '../../../sim/robot/so101/kinematics.ts';
+import { SO101_CONTROL, so101Features } from './features.ts';
 
 export interface So101Options {
   /** The byte link to the servo bus (openSerialLink for hardware, openMockSo101Port for the simulation). */
@@ -32,13 +33,13 @@ export interface So101Options {
   calibration: So101Calibration;
   /** Action form (default `ee_delta_normalized`). */
   form?: ActionForm;
-  /** Per-step scale of a normalized action, [m, m, m, rad] (default [0.01, 0.01, 0.01, 0.1]). */
+  /** Per-step scale of a normalized action, [m, m, m, rad] (default the simulator's, features.ts). */
   maxDelta?: [number, number, number, number];
-  /** Control rate the robot advertises (default 30 Hz). */
+  /** Control rate the robot advertises (default 20 Hz, features.ts). */
   controlHz?: number;
   /** The arm's base in the table frame (default at the origin, facing +x). */
   base?: { x: number; y: number; z: number; yaw: number };
-  /** Largest joint move per step from the present position, radians (default 0.15). */
+  /** Largest joint move per step from the present position, radians (default 0.15, features.ts). */
   maxRelativeTarget?: number;
   /** Limits the robot declares to the hub (hub ∩ these is enforced). */
   limits?: RobotLimits;
@@ -73,16 +74,7 @@ export class So101Robot implements Robot {
     this.cal = options.calibration;
     this.ids = SO101_MOTORS.map((m) => this.cal[m].id);
     this.geometry = options.geometry ?? SO101_GEOMETRY;
-    const form = options.form ?? 'ee_delta_normalized';
-    this.features = {
-      observation: {
-        'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'], unit: 'm, rad' },
-        joints: { kind: 'state', dtype: 'float64', shape: [6], names: [...SO101_MOTORS], unit: 'rad (gripper: grip)' },
-      },
-      action: { form, poseKey: 'ee.pose', ...(form === 'ee_delta_normalized' ? { maxDelta: options.maxDelta ?? [0.01, 0.01, 0.01, 0.1] } : {}) },
-      controlHz: options.controlHz ?? 30,
-      ...(options.limits ? { limits: options.limits } : {}),
-    };
+    this.features = so101Features({ form: options.form, maxDelta: options.maxDelta, controlHz: options.controlHz, limits: options.limits });
   }
 
   get isConnected(): boolean {
@@ -132,7 +124,7 @@ export class So101Robot implements Robot {
 
   async getObservation(): Promise<RobotObservation> {
     const ticks = await this.readPresent();
-    const q = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], ticks[i]));
+    const q = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], ticks[i]));
     const grip = ticksToGrip(this.cal.gripper, ticks[5]);
     const pose = this.toTable(forwardKinematics(q, this.geometry));
     if (this.target) pose[3] = unwrapNear(pose[3], this.target[3]);
@@ -153,12 +145,12 @@ export class So101Robot implements Robot {
       desired = [prev[0] + a[0] * s[0], prev[1] + a[1] * s[1], prev[2] + a[2] * s[2], prev[3] + a[3] * s[3]];
     }
     const present = await this.readPresent();
-    const presentQ = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], present[i]));
+    const presentQ = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], present[i]));
     const ik = inverseKinematics(this.toBase(desired), presentQ[0], this.geometry);
-    const maxRel = this.options.maxRelativeTarget ?? 0.15;
+    const maxRel = this.options.maxRelativeTarget ?? SO101_CONTROL.maxRelativeTarget;
     const q = ik.joints.map((v, i) => {
       const m = this.cal[ARM_JOINTS[i]];
-      const [lo, hi] = jointRange(m);
+      const [lo, hi] = jointRange(i, m);
       const ref = presentQ[i];
       const near = i === 4 ? unwrapNear(v, ref) : v;
       const clipped = Math.max(lo, Math.min(hi, near));
@@ -166,11 +158,11 @@ export class So101Robot implements Robot {
     });
     const grip = Math.max(-1, Math.min(1, action[4]));
     const goals = new Map<number, number>();
-    ARM_JOINTS.forEach((m, i) => goals.set(this.cal[m].id, F.encodeSignMagnitude(radToTicks(this.cal[m], q[i]), 15)));
+    ARM_JOINTS.forEach((m, i) => goals.set(this.cal[m].id, F.encodeSignMagnitude(radToTicks(i, this.cal[m], q[i]), 15)));
     goals.set(this.cal.gripper.id, F.encodeSignMagnitude(gripToTicks(this.cal.gripper, grip), 15));
     await bus.syncWrite(F.STS.GOAL_POSITION, goals);
     // What was actually sent, as the robot's form: forward kinematics of the ticks written.
-    const sentQ = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], radToTicks(this.cal[m], q[i])));
+    const sentQ = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], radToTicks(i, this.cal[m], q[i])));
     const sentGrip = ticksToGrip(this.cal.gripper, gripToTicks(this.cal.gripper, grip));
     const applied = this.toTable(forwardKinematics(sentQ, this.geometry));
     applied[3] = unwrapNear(applied[3], desired[3]);
@@ -193,7 +185,7 @@ export class So101Robot implements Robot {
       for (const id of this.ids) await bus.writeRegister(id, F.STS.LOCK, 1);
     }
     this.estopped = false;
-    const q = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], present[i]));
+    const q = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], present[i]));
     this.target = this.toTable(forwardKinematics(q, this.geometry));
     this.grip = ticksToGrip(this.cal.gripper, present[5]);
   }
