@@ -3,12 +3,13 @@
  *
  * Commands are end-effector actions `[x, y, z, yaw, grip]` in the table frame (the form is
  * chosen in the options; default `ee_delta_normalized`). Each step:
- *  1. the new target = previous target (+ delta), in the table frame, then in the arm's base frame;
- *  2. inverse kinematics with the tool pointing down (kinematics.ts);
- *  3. joints clipped to the calibrated ranges, then to `maxRelativeTarget` radians from the
- *     present joint positions (LeRobot's `max_relative_target`);
- *  4. one SYNC_WRITE of Goal_Position to all six servos;
- *  5. the action returned is recomputed from the joints actually sent (forward kinematics).
+ *  1. the new target = previous target (+ delta), in the table frame;
+ *  2. joint goals as the simulated SO-101 computes them (sim/robot/so101/command.ts): fingertips
+ *     kept 3 mm above the table, inverse kinematics with the tool pointing down, the roll that
+ *     turns least for the jaw line, goals clipped to the calibrated ranges and all joints' steps
+ *     scaled together to at most `maxRelativeTarget` radians (LeRobot's `max_relative_target`);
+ *  3. one SYNC_WRITE of Goal_Position to all six servos;
+ *  4. the action returned is recomputed from the joints actually sent (forward kinematics).
  * Observations: one SYNC_READ of Present_Position → `joints` and `ee.pose` [x, y, z, yaw, grip].
  *
  * Safety: torque is enabled only after Goal_Position has been set to the present position (no
@@ -23,7 +24,9 @@ import type { SerialLink, BusOptions } from './bus.ts';
 import * as F from './feetech.ts';
 import { SO101_MOTORS, ARM_JOINTS, ticksToRad, radToTicks, jointRange, ticksToGrip, gripToTicks } from '../../../sim/robot/so101/calibration.ts';
 import type { So101Calibration } from '../../../sim/robot/so101/calibration.ts';
-import { forwardKinematics, inverseKinematics, unwrapNear, SO101_GEOMETRY } from '../../../sim/robot/so101/kinematics.ts';
+import { commandJoints, TIP_FLOOR, toTable } from '../../../sim/robot/so101/command.ts';
+import type { ArmBase } from '../../../sim/robot/so101/command.ts';
+import { forwardKinematics, jawLineYaw, SO101_GEOMETRY } from '../../../sim/robot/so101/kinematics.ts';
 import type { ArmGeometry } from '../../../sim/robot/so101/kinematics.ts';
 import { SO101_CONTROL, so101Features } from './features.ts';
 
@@ -39,8 +42,10 @@ export interface So101Options {
   controlHz?: number;
   /** The arm's base in the table frame (default at the origin, facing +x). */
   base?: { x: number; y: number; z: number; yaw: number };
-  /** Largest joint move per step from the present position, radians (default 0.15, features.ts). */
+  /** Largest joint move per step from the present position, radians (default 0.15, features.ts); all joints' moves are scaled together. */
   maxRelativeTarget?: number;
+  /** Lowest fingertip height in the table frame the arm is sent to (default 3 mm). */
+  floor?: number;
   /** Limits the robot declares to the hub (hub ∩ these is enforced). */
   limits?: RobotLimits;
   geometry?: ArmGeometry;
@@ -67,6 +72,11 @@ export class So101Robot implements Robot {
   private target: [number, number, number, number] | null = null;
   private grip = -1;
   private presentTicks: number[] = [];
+  private readonly base: ArmBase;
+  /** Calibrated joint ranges (kinematic rad). */
+  private readonly limits: Array<[number, number]>;
+  /** The roll the current jaw line is reached with (command.ts). */
+  private rollAim = 0;
   private faultListener: ((reason: string) => void) | null = null;
 
   constructor(options: So101Options) {
@@ -74,6 +84,8 @@ export class So101Robot implements Robot {
     this.cal = options.calibration;
     this.ids = SO101_MOTORS.map((m) => this.cal[m].id);
     this.geometry = options.geometry ?? SO101_GEOMETRY;
+    this.base = options.base ?? { x: 0, y: 0, z: 0, yaw: 0 };
+    this.limits = ARM_JOINTS.map((m, i) => jointRange(i, this.cal[m]));
     this.features = so101Features({ form: options.form, maxDelta: options.maxDelta, controlHz: options.controlHz, limits: options.limits });
   }
 
@@ -126,8 +138,8 @@ export class So101Robot implements Robot {
     const ticks = await this.readPresent();
     const q = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], ticks[i]));
     const grip = ticksToGrip(this.cal.gripper, ticks[5]);
-    const pose = this.toTable(forwardKinematics(q, this.geometry));
-    if (this.target) pose[3] = unwrapNear(pose[3], this.target[3]);
+    const pose = toTable(this.base, forwardKinematics(q, this.geometry));
+    if (this.target) pose[3] = jawLineYaw(pose[3], this.target[3]);
     return { state: { 'ee.pose': [...pose, grip], joints: [...q, grip] } };
   }
 
@@ -146,16 +158,12 @@ export class So101Robot implements Robot {
     }
     const present = await this.readPresent();
     const presentQ = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], present[i]));
-    const ik = inverseKinematics(this.toBase(desired), presentQ[0], this.geometry);
-    const maxRel = this.options.maxRelativeTarget ?? SO101_CONTROL.maxRelativeTarget;
-    const q = ik.joints.map((v, i) => {
-      const m = this.cal[ARM_JOINTS[i]];
-      const [lo, hi] = jointRange(i, m);
-      const ref = presentQ[i];
-      const near = i === 4 ? unwrapNear(v, ref) : v;
-      const clipped = Math.max(lo, Math.min(hi, near));
-      return Math.max(ref - maxRel, Math.min(ref + maxRel, clipped));
+    const out = commandJoints({
+      base: this.base, desired, present: presentQ, rollAim: this.rollAim, limits: this.limits,
+      maxStep: this.options.maxRelativeTarget ?? SO101_CONTROL.maxRelativeTarget, floor: this.options.floor ?? TIP_FLOOR,
     });
+    this.rollAim = out.rollAim;
+    const q = out.goals;
     const grip = Math.max(-1, Math.min(1, action[4]));
     const goals = new Map<number, number>();
     ARM_JOINTS.forEach((m, i) => goals.set(this.cal[m].id, F.encodeSignMagnitude(radToTicks(i, this.cal[m], q[i]), 15)));
@@ -164,9 +172,9 @@ export class So101Robot implements Robot {
     // What was actually sent, as the robot's form: forward kinematics of the ticks written.
     const sentQ = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], radToTicks(i, this.cal[m], q[i])));
     const sentGrip = ticksToGrip(this.cal.gripper, gripToTicks(this.cal.gripper, grip));
-    const applied = this.toTable(forwardKinematics(sentQ, this.geometry));
-    applied[3] = unwrapNear(applied[3], desired[3]);
-    this.target = applied;
+    const applied = toTable(this.base, forwardKinematics(sentQ, this.geometry));
+    applied[3] = jawLineYaw(applied[3], out.target[3]);
+    this.target = [applied[0], applied[1], applied[2], out.target[3]];
     this.grip = sentGrip;
     if (form === 'ee_target') return [applied[0], applied[1], applied[2], applied[3], sentGrip];
     const s = form === 'ee_delta_normalized' ? this.features.action.maxDelta! : [1, 1, 1, 1];
@@ -186,7 +194,8 @@ export class So101Robot implements Robot {
     }
     this.estopped = false;
     const q = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], present[i]));
-    this.target = this.toTable(forwardKinematics(q, this.geometry));
+    this.target = toTable(this.base, forwardKinematics(q, this.geometry));
+    this.rollAim = q[4];
     this.grip = ticksToGrip(this.cal.gripper, present[5]);
   }
 
@@ -224,21 +233,5 @@ export class So101Robot implements Robot {
     const r = await this.requireBus().syncRead(F.STS.PRESENT_POSITION, this.ids);
     this.presentTicks = this.ids.map((id) => F.decodeSignMagnitude(r.get(id)!, 15));
     return this.presentTicks;
-  }
-
-  private toTable(p: readonly number[]): [number, number, number, number] {
-    const b = this.options.base ?? { x: 0, y: 0, z: 0, yaw: 0 };
-    const c = Math.cos(b.yaw);
-    const s = Math.sin(b.yaw);
-    return [b.x + c * p[0] - s * p[1], b.y + s * p[0] + c * p[1], b.z + p[2], p[3] + b.yaw];
-  }
-
-  private toBase(p: readonly number[]): [number, number, number, number] {
-    const b = this.options.base ?? { x: 0, y: 0, z: 0, yaw: 0 };
-    const c = Math.cos(b.yaw);
-    const s = Math.sin(b.yaw);
-    const dx = p[0] - b.x;
-    const dy = p[1] - b.y;
-    return [c * dx + s * dy, -s * dx + c * dy, p[2] - b.z, p[3] - b.yaw];
   }
 }

@@ -33,17 +33,11 @@ import { GROUP_GRIPPER, GROUP_OBJECT, GROUP_STATIC } from '../../physics/world.t
 import type { BodyState, GripperState, Vec3 as V3 } from '../../state.ts';
 import type { LayoutArea, SimRobot } from '../robot.ts';
 import { PROTECTIVE_STOP_N } from '../gripper.ts';
-import { chooseRoll, forwardKinematics, inverseKinematics, JAW_LIMITS, JOINT_LIMITS, jawLineYaw, SO101_GEOMETRY, stepToward, unwrapNear, wrapToPi } from './kinematics.ts';
+import { commandJoints, TIP_FLOOR, toBase, toTable } from './command.ts';
+import type { ArmBase } from './command.ts';
+import { forwardKinematics, inverseKinematics, JAW_LIMITS, JOINT_LIMITS, jawLineYaw, SO101_GEOMETRY, wrapToPi } from './kinematics.ts';
 import type { EePose } from './kinematics.ts';
 import { SERVO_GAIN, STS3215_SPEED, ServoJoint } from './servo.ts';
-
-/** Where the simulated arm stands: its base frame in the table frame (m, rad). */
-export interface ArmBase {
-  x: number;
-  y: number;
-  z: number;
-  yaw: number;
-}
 
 /**
  * The arm stands at the far edge of the blocks' area facing the front camera, on a 14 cm riser:
@@ -111,8 +105,6 @@ export const NOMINAL_ARM: Omit<ArmParams, 'gripForce'> = {
 export const MAX_RELATIVE_TARGET = 0.15;
 /** Mass the moving jaw's pad is simulated with (kg): the geared servo's reflected inertia, not the 12 g part. */
 const JAW_MASS = 0.2;
-/** Lowest fingertip target above the table (m), as the mount's workspace keeps its fingertips. */
-export const TIP_FLOOR = 0.003;
 /** A link this close to the table (m) counts as touching it. */
 const TABLE_MARGIN = 0.001;
 
@@ -325,7 +317,7 @@ export class So101Arm implements SimRobot {
     this.params = params;
     this.base = base;
     this.servo = { gain: params.servoGain, speed: params.servoSpeed };
-    const ik = inverseKinematics(this.toBase([start[0], start[1], start[2], startYaw]), 0);
+    const ik = inverseKinematics(toBase(base, [start[0], start[1], start[2], startYaw]), 0);
     this.joints = ik.joints.map((q, i) => new ServoJoint({
       // The roll starts at the half turn nearest the middle of its range (the jaw line is the same).
       angle: i === 4 ? jawLineYaw(wrapToPi(q), 0) : q, limits: JOINT_LIMITS[i], offset: params.jointOffset[i] ?? 0, backlash: params.backlash[i] ?? 0,
@@ -364,17 +356,6 @@ export class So101Arm implements SimRobot {
 
   // --- frames ---------------------------------------------------------------------------------
 
-  private toBase(p: readonly number[]): EePose {
-    const b = this.base, c = Math.cos(b.yaw), s = Math.sin(b.yaw);
-    const dx = p[0] - b.x, dy = p[1] - b.y;
-    return [c * dx + s * dy, -s * dx + c * dy, p[2] - b.z, p[3] - b.yaw];
-  }
-
-  private toTable(p: readonly number[]): EePose {
-    const b = this.base, c = Math.cos(b.yaw), s = Math.sin(b.yaw);
-    return [b.x + c * p[0] - s * p[1], b.y + s * p[0] + c * p[1], b.z + p[2], p[3] + b.yaw];
-  }
-
   private linkAngles(): number[] {
     return this.joints.map((j) => j.link);
   }
@@ -392,7 +373,7 @@ export class So101Arm implements SimRobot {
   /** Updates what the robot believes from its encoders. */
   private see(): void {
     const q = this.motorAngles();
-    this.seenPose = this.toTable(forwardKinematics(q));
+    this.seenPose = toTable(this.base, forwardKinematics(q));
     this.seen.compute(q, this.base);
   }
 
@@ -457,24 +438,17 @@ export class So101Arm implements SimRobot {
     this.setTarget([p[0] + lead[0] + step[0], p[1] + lead[1] + step[1], p[2] + lead[2] + step[2], t[3] + dyaw]);
   }
 
-  /** Sets the end-effector target (table frame) and the joints' goals, as the driver does. */
-  setTarget(asked: readonly number[]): void {
-    const present = this.motorAngles();
-    // Like the mount's workspace box: the fingertips are never sent below 3 mm above the table.
-    const desired = [asked[0], asked[1], Math.max(TIP_FLOOR, asked[2]), asked[3]];
-    const ik = inverseKinematics(this.toBase(desired), present[0]);
-    if (!ik.reachable) this.report.unreachable++;
-    // The roll's half turn is chosen against the roll last aimed for, so a half turn once begun is finished.
-    this.rollAim = chooseRoll(unwrapNear(ik.joints[4], this.rollAim), this.rollAim);
-    const wanted = [ik.joints[0], ik.joints[1], ik.joints[2], ik.joints[3], this.rollAim];
-    const goals = [0, 0, 0, 0, 0];
-    if (stepToward(present, wanted, JOINT_LIMITS, MAX_RELATIVE_TARGET, goals)) this.report.limitHits++;
-    goals.forEach((g, i) => { this.joints[i].goal = g; });
-    // The target becomes the pose of the joints commanded (a step cut short does not wind up),
-    // except its yaw, which stays as asked: the roll always reaches it, if over several steps.
-    const applied = this.toTable(forwardKinematics(goals));
-    applied[3] = desired[3];
-    this.target = applied;
+  /** Sets the end-effector target (table frame) and the joints' goals, as the driver does (command.ts). */
+  setTarget(desired: readonly number[]): void {
+    const out = commandJoints({
+      base: this.base, desired, present: this.motorAngles(), rollAim: this.rollAim,
+      limits: JOINT_LIMITS, maxStep: MAX_RELATIVE_TARGET, floor: TIP_FLOOR,
+    });
+    if (out.unreachable) this.report.unreachable++;
+    if (out.limitHit) this.report.limitHits++;
+    out.goals.forEach((g, i) => { this.joints[i].goal = g; });
+    this.rollAim = out.rollAim;
+    this.target = out.target;
   }
 
   hold(): void {
