@@ -24,7 +24,8 @@ import { So101Robot } from '../bridge/robots/so101/so101.ts';
 import { loadCalibration, nominalCalibration } from '../sim/robot/so101/calibration.ts';
 import { openSerialLink } from '../bridge/robots/so101/bus.ts';
 import type { SerialLink } from '../bridge/robots/so101/bus.ts';
-import { FeetechBusSim, openMockSo101Port } from '../bridge/robots/so101/mock-bus.ts';
+import { openDryRunArm } from '../bridge/robots/so101/dry-run.ts';
+import { SO101_CONTROL_HZ } from '../bridge/robots/so101/features.ts';
 import { runBridgeBench, BENCH_PHASES } from '../bridge/bench/bench.ts';
 import type { BenchPhase } from '../bridge/bench/bench.ts';
 
@@ -147,7 +148,11 @@ async function runSo101(flags: So101Flags): Promise<void> {
   const token = readToken(flags.tokenFile);
   let link: SerialLink;
   if (flags.dryRun) {
-    link = (await openMockSo101Port(new FeetechBusSim({ positions: { 2: 2048 + 512, 3: 2048 - 1024, 4: 2048 - 512 } }))).link;
+    // The simulated bus stands and starts as the simulator's SO-101 (its calibration unless one is given).
+    const dry = await openDryRunArm();
+    link = dry.link;
+    if (!flags.calibration) calibration = dry.calibration;
+    base ??= dry.base;
   } else {
     try {
       link = await openSerialLink(flags.serial!, parseIntOption('--baud', flags.baud, 9600));
@@ -202,8 +207,8 @@ export const bridgeCommand: CommandModule = {
       .option('--id <id>', 'robot id on the bridge', 'so101')
       .option('--token-file <path>', 'bridge token file', DEFAULT_TOKEN_FILE)
       .option('--form <form>', `action form: ${ACTION_FORMS.join(' | ')}`, 'ee_delta_normalized')
-      .option('--base <x,y,z,yaw>', 'pose of the arm base in the table frame (m, rad)')
-      .option('--control-hz <hz>', 'control rate the arm advertises', '30')
+      .option('--base <x,y,z,yaw>', 'pose of the arm base in the table frame (m, rad); --dry-run: where the SO-101 scenarios put it')
+      .option('--control-hz <hz>', 'control rate the arm advertises (the SO-101 scenarios run at 20)', String(SO101_CONTROL_HZ))
       .option('--write-calibration', 'write the homing offsets and ranges into the servos (otherwise only checked)')
       .option('--dry-run', 'use the simulated servo bus instead of a serial port')
       .action((flags: So101Flags) => runSo101(flags));

@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { RobotClient } from '../bridge/robot-client.ts';
 import { EmulatedRobot } from '../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../bridge/robots/emulated/reality.ts';
+import { ACTION_FORMS } from '../bridge/protocol.ts';
+import type { ActionForm } from '../bridge/protocol.ts';
 import { ScenarioError } from '../sim/scenario.ts';
 import { DEFAULT_TOKEN_FILE, readToken } from './bridge-access.ts';
 import { untilSignal } from './signals.ts';
@@ -20,6 +22,7 @@ interface EmulateFlags {
   id: string;
   tokenFile: string;
   speed: string;
+  form: string;
 }
 
 export const robotEmulateCommand: CommandModule = {
@@ -32,6 +35,7 @@ export const robotEmulateCommand: CommandModule = {
       .option('--id <robot>', 'robot id on the bridge', 'emu-1')
       .option('--token-file <file>', 'bridge token file', DEFAULT_TOKEN_FILE)
       .option('--speed <factor>', 'simulated time runs this many times faster than real time', '1')
+      .option('--form <form>', `action form of an emulated SO-101, as \`robot so101 --form\`: ${ACTION_FORMS.join(' | ')}`, 'ee_delta_normalized')
       .action(async (flags: EmulateFlags) => {
         let reality;
         try {
@@ -40,8 +44,10 @@ export const robotEmulateCommand: CommandModule = {
           if (err instanceof ScenarioError) throw new UserError(err.message);
           throw err;
         }
-        const robot = new EmulatedRobot(reality, { speed: parseNumberOption('--speed', flags.speed, 0.01, 100) });
-        const client = new RobotClient({ url: flags.bridge, token: readToken(flags.tokenFile), id: flags.id, robot, model: `emulated:${reality.config.id}` });
+        if (!(ACTION_FORMS as readonly string[]).includes(flags.form)) throw new UserError(`--form must be one of ${ACTION_FORMS.join(', ')}`);
+        if (flags.form !== 'ee_delta_normalized' && reality.scenario.robot !== 'so101') throw new UserError(`--form ${flags.form} is for an emulated SO-101; ${flags.reality} sets up the ${reality.scenario.robot}, which takes ee_delta_normalized actions`);
+        const robot = new EmulatedRobot(reality, { speed: parseNumberOption('--speed', flags.speed, 0.01, 100), form: flags.form as ActionForm });
+        const client = new RobotClient({ url: flags.bridge, token: readToken(flags.tokenFile), id: flags.id, robot, model: reality.scenario.robot === 'so101' ? `so101 (emulated:${reality.config.id})` : `emulated:${reality.config.id}` });
         await client.start();
         process.stdout.write(`emulated robot ${flags.id} (${reality.config.id}: ${reality.scenario.id}) connecting to ${flags.bridge}; Ctrl-C to stop\n`);
         await untilSignal();

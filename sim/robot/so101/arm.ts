@@ -34,7 +34,7 @@ import type { BodyState, GripperState, Vec3 as V3 } from '../../state.ts';
 import type { LayoutArea, SimRobot } from '../robot.ts';
 import { PROTECTIVE_STOP_N } from '../gripper.ts';
 import { commandJoints, TIP_FLOOR, toBase, toTable } from './command.ts';
-import type { ArmBase } from './command.ts';
+import type { ArmBase, ToolOffset } from './command.ts';
 import { forwardKinematics, inverseKinematics, JAW_LIMITS, JOINT_LIMITS, jawLineYaw, SO101_GEOMETRY, wrapToPi } from './kinematics.ts';
 import type { EePose } from './kinematics.ts';
 import { SERVO_GAIN, STS3215_SPEED, ServoJoint } from './servo.ts';
@@ -65,6 +65,14 @@ export const JAW_RADIUS = 0.0747;
 /** Offset of the jaws' meeting plane from the roll axis toward the fixed jaw (m): URDF gripperframe x. */
 export const JAW_FACE = -0.0079;
 
+/** The grasp point for a jaw opening `width`: midway between the pads, 2.2 cm above the fingertips. */
+export function toolOffset(width: number): ToolOffset {
+  return { u: JAW_FACE + width / 2, s: SO101_GRIPPER_PAD_CENTRE };
+}
+
+/** Height of the jaw pads' centre above the fingertips (m): where the mount's finger pads centre. */
+export const SO101_GRIPPER_PAD_CENTRE = 0.022;
+
 export interface So101Geometry {
   /** Fixed jaw: half thickness (x), half width (y), half length (z, from the tip up to the hinge). */
   fixedJawHalf: V3;
@@ -76,7 +84,7 @@ export interface So101Geometry {
 
 export const SO101_GRIPPER: So101Geometry = {
   fixedJawHalf: [0.004, 0.01, JAW_RADIUS / 2],
-  movingJawHalf: [0.004, 0.01, 0.022],
+  movingJawHalf: [0.004, 0.01, SO101_GRIPPER_PAD_CENTRE],
   maxWidth: JAW_RADIUS,
 };
 
@@ -105,8 +113,8 @@ export const NOMINAL_ARM: Omit<ArmParams, 'gripForce'> = {
 export const MAX_RELATIVE_TARGET = 0.15;
 /** Mass the moving jaw's pad is simulated with (kg): the geared servo's reflected inertia, not the 12 g part. */
 const JAW_MASS = 0.2;
-/** A link this close to the table (m) counts as touching it. */
-const TABLE_MARGIN = 0.001;
+/** A link whose lowest point would go below this (m) is pressing into the table. */
+const TABLE_MARGIN = 0;
 
 /** Link boxes: name, half extents, and where they sit (filled by `linkPoses`). */
 const LINK_NAMES = ['arm_base', 'arm_shoulder', 'arm_upper', 'arm_lower', 'arm_wrist', 'palm', 'finger_l'] as const;
@@ -360,12 +368,27 @@ export class So101Arm implements SimRobot {
     return this.joints.map((j) => j.link);
   }
 
+  /** The commanded end-effector target, table frame [x, y, z, yaw]. */
+  targetPose(): EePose {
+    return [this.target[0], this.target[1], this.target[2], this.target[3]];
+  }
+
   /** Joint angles the encoders read (kinematic rad): what the robot reports. */
   motorAngles(): number[] {
     return this.joints.map((j) => j.motor);
   }
 
-  /** End-effector pose from the reported joints, table frame. */
+  /**
+   * The point the arm is commanded by: the grasp point between the jaw pads (where the opening the
+   * jaw servo reads puts it), 2.2 cm above the fingertips. Turning the wrist turns the jaws about it.
+   */
+  tool(): ToolOffset {
+    // Before the jaw's body exists (construction), its servo's angle tells the opening.
+    const w = this.moving ? this.width() : So101Arm.widthAt(this.jaw.motor);
+    return toolOffset(Math.max(0, w));
+  }
+
+  /** The grasp point's pose from the reported joints (table frame): what the robot reports. */
   reportedPose(): EePose {
     return [this.seenPose[0], this.seenPose[1], this.seenPose[2], this.seenPose[3]];
   }
@@ -373,8 +396,11 @@ export class So101Arm implements SimRobot {
   /** Updates what the robot believes from its encoders. */
   private see(): void {
     const q = this.motorAngles();
-    this.seenPose = toTable(this.base, forwardKinematics(q));
     this.seen.compute(q, this.base);
+    const tip = toTable(this.base, forwardKinematics(q));
+    const t = this.tool();
+    this.seen.gripperPoint(t.u, 0, t.s, _p);
+    this.seenPose = [_p.x, _p.y, _p.z, tip[3]];
   }
 
   // --- the jaw --------------------------------------------------------------------------------
@@ -442,7 +468,7 @@ export class So101Arm implements SimRobot {
   setTarget(desired: readonly number[]): void {
     const out = commandJoints({
       base: this.base, desired, present: this.motorAngles(), rollAim: this.rollAim,
-      limits: JOINT_LIMITS, maxStep: MAX_RELATIVE_TARGET, floor: TIP_FLOOR,
+      limits: JOINT_LIMITS, maxStep: MAX_RELATIVE_TARGET, floor: TIP_FLOOR, tool: this.tool(),
     });
     if (out.unreachable) this.report.unreachable++;
     if (out.limitHit) this.report.limitHits++;
@@ -517,13 +543,18 @@ export class So101Arm implements SimRobot {
         if ((arm === 'finger_l' || arm === 'palm') && this.pushNormals.length < 8) this.pushNormals.push([sign * c.ni.x, sign * c.ni.y, sign * c.ni.z]);
       }
     }
-    // The table: any link box reaching below its top while moving down.
+    // The table: a link box touching it may slide along it, not go on down into it (nor creep
+    // more than 2 mm in). Its downward push is taken off the next command, as for a block.
     for (const name of LINK_NAMES) {
       const h = LINK_HALF[name];
       const zNext = lowestZ(this.next.links[name], h);
-      if (zNext < TABLE_MARGIN && zNext < lowestZ(this.now.links[name], h) - 1e-9) {
+      if (zNext >= TABLE_MARGIN) continue;
+      const a = this.now.links[name].p, n = this.next.links[name].p;
+      const drop = lowestZ(this.now.links[name], h) - zNext;
+      if (drop > 1e-3 * dt && (drop > 0.2 * Math.hypot(n.x - a.x, n.y - a.y, n.z - a.z) || zNext < -0.002)) {
         stop = true;
         table = true;
+        if ((name === 'finger_l' || name === 'palm') && this.pushNormals.length < 8) this.pushNormals.push([0, 0, -1]);
       }
     }
     if (stop) {
@@ -612,7 +643,7 @@ export class So101Arm implements SimRobot {
    * finger pads centre), from the reported joints: where the robot believes its grasp point is.
    */
   graspPoint(out: Vec3 = new Vec3()): Vec3 {
-    return this.seen.gripperPoint(JAW_FACE + Math.max(0, this.width()) / 2, 0, SO101_GRIPPER.movingJawHalf[2], out);
+    return out.set(this.seenPose[0], this.seenPose[1], this.seenPose[2]);
   }
 
   velocity(out: Vec3): Vec3 {

@@ -1,0 +1,49 @@
+/**
+ * `simreal robot so101 --dry-run`: the driver over the simulated servo bus, set up as the
+ * simulator's SO-101 stands: the nominal calibration (the URDF's ranges), the base where the SO-101
+ * scenarios put it, and the arm at their home pose, so the dry run and the emulated SO-101 start
+ * and move alike.
+ */
+import { SO101_AREA, SO101_BASE } from '../../../sim/robot/so101/arm.ts';
+import { ARM_JOINTS, gripToTicks, nominalCalibration, radToTicks } from '../../../sim/robot/so101/calibration.ts';
+import type { So101Calibration } from '../../../sim/robot/so101/calibration.ts';
+import { toBase } from '../../../sim/robot/so101/command.ts';
+import type { ArmBase } from '../../../sim/robot/so101/command.ts';
+import { inverseKinematics, jawLineYaw, wrapToPi } from '../../../sim/robot/so101/kinematics.ts';
+import type { SerialLink } from './bus.ts';
+import { FeetechBusSim, openMockSo101Port } from './mock-bus.ts';
+
+export interface DryRunOptions {
+  /** Arm joints to start at (kinematic rad); default the SO-101 scenarios' home pose. */
+  joints?: readonly number[];
+  /** Gripper to start at (−1 open … 1 closed); default open. */
+  grip?: number;
+  /** The bus clock in ms (default performance.now); tests pass a manual one. */
+  clock?: () => number;
+}
+
+export interface DryRunArm {
+  sim: FeetechBusSim;
+  link: SerialLink;
+  calibration: So101Calibration;
+  base: ArmBase;
+}
+
+/** Joints of the SO-101 scenarios' home pose: fingertips above the middle of the blocks' area, jaws along x. */
+export function homeJoints(): number[] {
+  const h = SO101_AREA.home;
+  const q = inverseKinematics(toBase(SO101_BASE, [h.x, h.y, (h.z[0] + h.z[1]) / 2, 0]), 0).joints;
+  q[4] = jawLineYaw(wrapToPi(q[4]), 0);
+  return q;
+}
+
+export async function openDryRunArm(options: DryRunOptions = {}): Promise<DryRunArm> {
+  const calibration = nominalCalibration();
+  const joints = options.joints ?? homeJoints();
+  const positions: Record<number, number> = {};
+  ARM_JOINTS.forEach((m, i) => { positions[calibration[m].id] = radToTicks(i, calibration[m], joints[i]); });
+  positions[calibration.gripper.id] = gripToTicks(calibration.gripper, options.grip ?? -1);
+  const sim = new FeetechBusSim({ positions, clock: options.clock });
+  const { link } = await openMockSo101Port(sim);
+  return { sim, link, calibration, base: { ...SO101_BASE } };
+}
