@@ -9,7 +9,7 @@ import { ARM_JOINTS, gripToTicks, nominalCalibration, radToTicks } from '../../.
 import type { So101Calibration } from '../../../sim/robot/so101/calibration.ts';
 import { toBase } from '../../../sim/robot/so101/command.ts';
 import type { ArmBase } from '../../../sim/robot/so101/command.ts';
-import { inverseKinematics, jawLineYaw, wrapToPi } from '../../../sim/robot/so101/kinematics.ts';
+import { inverseKinematics, JAW_LIMITS, jawLineYaw, wrapToPi } from '../../../sim/robot/so101/kinematics.ts';
 import type { SerialLink } from './bus.ts';
 import { FeetechBusSim, openMockSo101Port } from './mock-bus.ts';
 
@@ -43,7 +43,10 @@ export async function openDryRunArm(options: DryRunOptions = {}): Promise<DryRun
   const positions: Record<number, number> = {};
   ARM_JOINTS.forEach((m, i) => { positions[calibration[m].id] = radToTicks(i, calibration[m], joints[i]); });
   positions[calibration.gripper.id] = gripToTicks(calibration.gripper, options.grip ?? -1);
-  const sim = new FeetechBusSim({ positions, clock: options.clock });
+  // The gripper servo stalls where the jaws meet (jaw angle 0), as on the arm; closing past it presses.
+  const g = calibration.gripper;
+  const meet = Math.round(g.range_min + (-JAW_LIMITS[0] / (JAW_LIMITS[1] - JAW_LIMITS[0])) * (g.range_max - g.range_min));
+  const sim = new FeetechBusSim({ positions, clock: options.clock, stops: { [g.id]: [meet, Infinity] } });
   const { link } = await openMockSo101Port(sim);
   return { sim, link, calibration, base: { ...SO101_BASE } };
 }

@@ -3,8 +3,8 @@
  * the real arm (so101.ts) and the emulated SO-101 (robots/emulated) both declare these features, so
  * a controller cannot tell them apart and a policy that drives one drives the other unchanged.
  *
- * - `ee.pose` [x, y, z, yaw, grip]: the point between the fingertips on the roll axis, table frame
- *   (forward kinematics of the present joints, sim/robot/so101/kinematics.ts).
+ * - `ee.pose` [x, y, z, yaw, grip]: the tool point midway between the jaw pads, table frame, yaw
+ *   of the jaw line (forward kinematics of the present joints and jaw, sim/robot/so101/).
  * - `joints`: the five arm joints in kinematic radians and the gripper as grip (−1 open … 1 closed).
  * - Actions: end-effector `[x, y, z, yaw, grip]` in the chosen form; the normalized form's step
  *   scale is the simulator's (sim/env.ts MAX_DELTA, MAX_DYAW) and the control rate the SO-101

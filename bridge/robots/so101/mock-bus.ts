@@ -23,6 +23,8 @@ export interface ServoSimOptions {
   position?: number;
   /** Max speed, ticks per second (default an STS3215 without load, 45 rpm: sim/robot/so101/servo.ts). */
   speed?: number;
+  /** Mechanical stops (actual ticks) the shaft stalls at, e.g. where a gripper's jaws meet. */
+  stops?: [number, number];
 }
 
 export class ServoSim {
@@ -31,6 +33,7 @@ export class ServoSim {
   /** Shaft position, ticks, before the homing offset. */
   actual: number;
   speed: number;
+  readonly stops: [number, number];
   /** Velocity (ticks/s). */
   velocity = 0;
   /** Time not yet simulated (ms), less than one step. */
@@ -46,6 +49,7 @@ export class ServoSim {
     this.id = o.id;
     this.actual = o.position ?? 2048;
     this.speed = o.speed ?? STS3215_SPEED_TICKS;
+    this.stops = o.stops ?? [-Infinity, Infinity];
     this.set(F.STS.MODEL_NUMBER, F.STS3215_MODEL_NUMBER);
     this.set(F.STS.ID, o.id);
     this.set(F.STS.MIN_POSITION_LIMIT, 0);
@@ -86,11 +90,12 @@ export class ServoSim {
   }
 
   advance(dtMs: number): void {
-    if (!this.torque || dtMs <= 0) {
+    if (!this.torque) {
       this.velocity = 0;
       this.pendingMs = 0;
       return;
     }
+    if (dtMs <= 0) return;
     const target = this.goal() + this.homingOffset();
     // Acceleration register: units of 100 steps/s²; 0 means no limit.
     const acc = this.get(F.STS.ACCELERATION);
@@ -101,6 +106,10 @@ export class ServoSim {
       this.pendingMs -= stepMs;
       this.velocity = servoStep(this.actual, this.velocity, target, p, SERVO_DT);
       this.actual += this.velocity * SERVO_DT;
+      if (this.actual < this.stops[0] || this.actual > this.stops[1]) {
+        this.actual = Math.max(this.stops[0], Math.min(this.stops[1], this.actual));
+        this.velocity = 0;
+      }
     }
   }
 
@@ -116,6 +125,8 @@ export interface BusSimOptions {
   ids?: number[];
   positions?: Record<number, number>;
   speed?: number;
+  /** Mechanical stops per servo id (actual ticks). */
+  stops?: Record<number, [number, number]>;
   /** Clock in ms (default performance.now); tests pass a manual one. */
   clock?: () => number;
 }
@@ -136,7 +147,7 @@ export class FeetechBusSim {
     this.clock = options.clock ?? (() => performance.now());
     this.last = this.clock();
     for (const id of options.ids ?? [1, 2, 3, 4, 5, 6]) {
-      this.servos.set(id, new ServoSim({ id, position: options.positions?.[id], speed: options.speed }));
+      this.servos.set(id, new ServoSim({ id, position: options.positions?.[id], speed: options.speed, stops: options.stops?.[id] }));
     }
   }
 

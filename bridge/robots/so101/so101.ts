@@ -10,7 +10,9 @@
  *     scaled together to at most `maxRelativeTarget` radians (LeRobot's `max_relative_target`);
  *  3. one SYNC_WRITE of Goal_Position to all six servos;
  *  4. the action returned is recomputed from the joints actually sent (forward kinematics).
- * Observations: one SYNC_READ of Present_Position → `joints` and `ee.pose` [x, y, z, yaw, grip].
+ * Observations: one SYNC_READ of Present_Position → `joints` and `ee.pose` [x, y, z, yaw, grip],
+ * the pose being the tool point: midway between the jaw pads, 2.2 cm above the fingertips
+ * (sim/robot/so101/jaw.ts), as the simulated arm reports it.
  *
  * Safety: torque is enabled only after Goal_Position has been set to the present position (no
  * jump on power-up); `emergencyStop` and `disconnect` switch torque off on every servo (the arm
@@ -24,10 +26,10 @@ import type { SerialLink, BusOptions } from './bus.ts';
 import * as F from './feetech.ts';
 import { SO101_MOTORS, ARM_JOINTS, ticksToRad, radToTicks, jointRange, ticksToGrip, gripToTicks } from '../../../sim/robot/so101/calibration.ts';
 import type { So101Calibration } from '../../../sim/robot/so101/calibration.ts';
-import { commandJoints, TIP_FLOOR, toTable } from '../../../sim/robot/so101/command.ts';
-import type { ArmBase } from '../../../sim/robot/so101/command.ts';
-import { forwardKinematics, jawLineYaw, SO101_GEOMETRY } from '../../../sim/robot/so101/kinematics.ts';
-import type { ArmGeometry } from '../../../sim/robot/so101/kinematics.ts';
+import { commandJoints, TIP_FLOOR, toolPose } from '../../../sim/robot/so101/command.ts';
+import type { ArmBase, ToolOffset } from '../../../sim/robot/so101/command.ts';
+import { jawAngleForGrip, toolOffset, widthAt } from '../../../sim/robot/so101/jaw.ts';
+import { jawLineYaw } from '../../../sim/robot/so101/kinematics.ts';
 import { SO101_CONTROL, so101Features } from './features.ts';
 
 export interface So101Options {
@@ -48,7 +50,6 @@ export interface So101Options {
   floor?: number;
   /** Limits the robot declares to the hub (hub ∩ these is enforced). */
   limits?: RobotLimits;
-  geometry?: ArmGeometry;
   /** Write the calibration's homing offsets and ranges into the servos' EPROM on connect (default false: verify only). */
   writeCalibration?: boolean;
   /** Servo position gains written on connect (LeRobot's defaults: P 16, I 0, D 32). */
@@ -63,7 +64,6 @@ export class So101Robot implements Robot {
   private readonly options: So101Options;
   private readonly cal: So101Calibration;
   private readonly ids: number[];
-  private readonly geometry: ArmGeometry;
   private bus: FeetechBus | null = null;
   private connected = false;
   private torqueOn = false;
@@ -83,7 +83,6 @@ export class So101Robot implements Robot {
     this.options = options;
     this.cal = options.calibration;
     this.ids = SO101_MOTORS.map((m) => this.cal[m].id);
-    this.geometry = options.geometry ?? SO101_GEOMETRY;
     this.base = options.base ?? { x: 0, y: 0, z: 0, yaw: 0 };
     this.limits = ARM_JOINTS.map((m, i) => jointRange(i, this.cal[m]));
     this.features = so101Features({ form: options.form, maxDelta: options.maxDelta, controlHz: options.controlHz, limits: options.limits });
@@ -138,7 +137,7 @@ export class So101Robot implements Robot {
     const ticks = await this.readPresent();
     const q = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], ticks[i]));
     const grip = ticksToGrip(this.cal.gripper, ticks[5]);
-    const pose = toTable(this.base, forwardKinematics(q, this.geometry));
+    const pose = toolPose(this.base, q, this.tool(grip));
     if (this.target) pose[3] = jawLineYaw(pose[3], this.target[3]);
     return { state: { 'ee.pose': [...pose, grip], joints: [...q, grip] } };
   }
@@ -158,9 +157,10 @@ export class So101Robot implements Robot {
     }
     const present = await this.readPresent();
     const presentQ = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], present[i]));
+    const tool = this.tool(ticksToGrip(this.cal.gripper, present[5]));
     const out = commandJoints({
       base: this.base, desired, present: presentQ, rollAim: this.rollAim, limits: this.limits,
-      maxStep: this.options.maxRelativeTarget ?? SO101_CONTROL.maxRelativeTarget, floor: this.options.floor ?? TIP_FLOOR,
+      maxStep: this.options.maxRelativeTarget ?? SO101_CONTROL.maxRelativeTarget, floor: this.options.floor ?? TIP_FLOOR, tool,
     });
     this.rollAim = out.rollAim;
     const q = out.goals;
@@ -172,9 +172,11 @@ export class So101Robot implements Robot {
     // What was actually sent, as the robot's form: forward kinematics of the ticks written.
     const sentQ = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], radToTicks(i, this.cal[m], q[i])));
     const sentGrip = ticksToGrip(this.cal.gripper, gripToTicks(this.cal.gripper, grip));
-    const applied = toTable(this.base, forwardKinematics(sentQ, this.geometry));
+    const applied = toolPose(this.base, sentQ, tool);
     applied[3] = jawLineYaw(applied[3], out.target[3]);
-    this.target = [applied[0], applied[1], applied[2], out.target[3]];
+    // The next step adds to the target the goals stand for (as the simulated arm does), not to its
+    // rounding to whole ticks: rounding errors do not add up.
+    this.target = out.target;
     this.grip = sentGrip;
     if (form === 'ee_target') return [applied[0], applied[1], applied[2], applied[3], sentGrip];
     const s = form === 'ee_delta_normalized' ? this.features.action.maxDelta! : [1, 1, 1, 1];
@@ -194,7 +196,7 @@ export class So101Robot implements Robot {
     }
     this.estopped = false;
     const q = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], present[i]));
-    this.target = toTable(this.base, forwardKinematics(q, this.geometry));
+    this.target = toolPose(this.base, q, this.tool(ticksToGrip(this.cal.gripper, present[5])));
     this.rollAim = q[4];
     this.grip = ticksToGrip(this.cal.gripper, present[5]);
   }
@@ -217,6 +219,11 @@ export class So101Robot implements Robot {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** The tool point (sim/robot/so101/jaw.ts) for the jaw opening a grip reading implies. */
+  private tool(grip: number): ToolOffset {
+    return toolOffset(widthAt(jawAngleForGrip(grip)));
+  }
 
   private requireBus(): FeetechBus {
     if (!this.bus) throw new Error('SO-101 is not connected');

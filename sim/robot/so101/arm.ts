@@ -35,6 +35,7 @@ import type { LayoutArea, SimRobot } from '../robot.ts';
 import { PROTECTIVE_STOP_N } from '../gripper.ts';
 import { commandJoints, TIP_FLOOR, toBase, toTable } from './command.ts';
 import type { ArmBase, ToolOffset } from './command.ts';
+import { angleForWidth, gripForJawAngle, JAW_FACE, JAW_RADIUS, jawAngleForGrip, PAD_CENTRE, toolOffset, widthAt } from './jaw.ts';
 import { forwardKinematics, inverseKinematics, JAW_LIMITS, JOINT_LIMITS, jawLineYaw, SO101_GEOMETRY, wrapToPi } from './kinematics.ts';
 import type { EePose } from './kinematics.ts';
 import { SERVO_GAIN, STS3215_SPEED, ServoJoint } from './servo.ts';
@@ -60,18 +61,6 @@ export const SO101_AREA: LayoutArea = {
   home: { x: 0, y: 0.03, spread: 0.03, z: [0.12, 0.15] },
 };
 
-/** Distance the moving jaw's tip is from its hinge (m): URDF gripperframe depth 0.0981 − hinge 0.0234. */
-export const JAW_RADIUS = 0.0747;
-/** Offset of the jaws' meeting plane from the roll axis toward the fixed jaw (m): URDF gripperframe x. */
-export const JAW_FACE = -0.0079;
-
-/** The grasp point for a jaw opening `width`: midway between the pads, 2.2 cm above the fingertips. */
-export function toolOffset(width: number): ToolOffset {
-  return { u: JAW_FACE + width / 2, s: SO101_GRIPPER_PAD_CENTRE };
-}
-
-/** Height of the jaw pads' centre above the fingertips (m): where the mount's finger pads centre. */
-export const SO101_GRIPPER_PAD_CENTRE = 0.022;
 
 export interface So101Geometry {
   /** Fixed jaw: half thickness (x), half width (y), half length (z, from the tip up to the hinge). */
@@ -84,7 +73,7 @@ export interface So101Geometry {
 
 export const SO101_GRIPPER: So101Geometry = {
   fixedJawHalf: [0.004, 0.01, JAW_RADIUS / 2],
-  movingJawHalf: [0.004, 0.01, SO101_GRIPPER_PAD_CENTRE],
+  movingJawHalf: [0.004, 0.01, PAD_CENTRE],
   maxWidth: JAW_RADIUS,
 };
 
@@ -315,6 +304,10 @@ export class So101Arm implements SimRobot {
   private readonly tipVelocity = new Vec3();
   private readonly linkByBody = new Map<Body, LinkName>();
   private readonly held = new Set<Body>();
+  /** Pad opening at the last substep (m). */
+  private lastWidth = 0;
+  /** Substeps the jaw has been pressing on something without moving. */
+  private stallSteps = 0;
   /** Normals (from the gripper into what it pushed on) of the protective stops since the last command. */
   private pushNormals: V3[] = [];
   /** The roll the current jaw line is reached with. */
@@ -330,7 +323,7 @@ export class So101Arm implements SimRobot {
       // The roll starts at the half turn nearest the middle of its range (the jaw line is the same).
       angle: i === 4 ? jawLineYaw(wrapToPi(q), 0) : q, limits: JOINT_LIMITS[i], offset: params.jointOffset[i] ?? 0, backlash: params.backlash[i] ?? 0,
     }));
-    this.jaw = new ServoJoint({ angle: this.jawGoal(-1), limits: JAW_LIMITS });
+    this.jaw = new ServoJoint({ angle: jawAngleForGrip(-1), limits: JAW_LIMITS });
     this.see();
     this.target = this.reportedPose();
     this.target[3] = jawLineYaw(this.target[3], startYaw);
@@ -383,9 +376,8 @@ export class So101Arm implements SimRobot {
    * jaw servo reads puts it), 2.2 cm above the fingertips. Turning the wrist turns the jaws about it.
    */
   tool(): ToolOffset {
-    // Before the jaw's body exists (construction), its servo's angle tells the opening.
-    const w = this.moving ? this.width() : So101Arm.widthAt(this.jaw.motor);
-    return toolOffset(Math.max(0, w));
+    // From the gripper servo's reading, as the driver of the real arm has it (a block held stalls it).
+    return toolOffset(widthAt(this.jaw.motor));
   }
 
   /** The grasp point's pose from the reported joints (table frame): what the robot reports. */
@@ -405,35 +397,22 @@ export class So101Arm implements SimRobot {
 
   // --- the jaw --------------------------------------------------------------------------------
 
-  /** Jaw angle for a grip command: linear over the jaw's range, closed at its lower end (as the driver maps ticks). */
-  private jawGoal(grip: number): number {
-    const g = Math.max(-1, Math.min(1, grip));
-    return JAW_LIMITS[0] + ((1 - g) / 2) * (JAW_LIMITS[1] - JAW_LIMITS[0]);
-  }
-
-  /** Opening between the pads for a jaw angle (negative below 0: pressing shut). */
-  private static widthAt(angle: number): number {
-    return angle <= 0 ? JAW_RADIUS * angle : JAW_RADIUS * Math.sin(Math.min(angle, Math.PI / 2));
-  }
-
   /** x of the moving pad's centre in the gripper frame for a jaw angle. */
   private jawCentreU(angle: number): number {
-    return JAW_FACE + Math.max(0, So101Arm.widthAt(angle)) + SO101_GRIPPER.movingJawHalf[0];
+    return JAW_FACE + Math.max(0, widthAt(angle)) + SO101_GRIPPER.movingJawHalf[0];
   }
 
-  /** Jaw angle the present pad opening implies (the gripper servo's reading). */
+  /**
+   * The gripper servo's reading: its motor angle, which a block between the jaws holds where the
+   * pads stalled on it (afterStep).
+   */
   jawAngle(): number {
-    const w = this.width();
-    // Past 90° the opening no longer tells the angle: the servo's own reading is the motor angle.
-    if (this.jaw.motor > Math.PI / 2 && w >= JAW_RADIUS - 5e-4) return this.jaw.motor;
-    const s = Math.max(-1, Math.min(1, w / JAW_RADIUS));
-    return w <= 0 ? w / JAW_RADIUS : Math.asin(s);
+    return this.jaw.motor;
   }
 
   /** Grip (−1 open … 1 closed) the jaw's reading gives. */
   reportedGrip(): number {
-    const t = (this.jawAngle() - JAW_LIMITS[0]) / (JAW_LIMITS[1] - JAW_LIMITS[0]);
-    return Math.max(-1, Math.min(1, 1 - 2 * t));
+    return gripForJawAngle(this.jawAngle());
   }
 
   // --- SimRobot -------------------------------------------------------------------------------
@@ -493,7 +472,7 @@ export class So101Arm implements SimRobot {
       j.plan(s, dt);
       this.qNext[i] = j.linkAt(Math.min(j.hi, Math.max(j.lo, j.motor + j.velocity * dt)));
     }
-    this.jaw.goal = this.jawGoal(this.grip);
+    this.jaw.goal = jawAngleForGrip(this.grip);
     this.jaw.plan(s, dt);
     this.next.compute(this.qNext, this.base);
     this.stopped = this.mustStop(dt);
@@ -584,7 +563,7 @@ export class So101Arm implements SimRobot {
     const vRel = (f.velocity.x - fx) * ax.x[0] + (f.velocity.y - fy) * ax.x[1] + (f.velocity.z - fz) * ax.x[2];
     const jawAngle = this.stopped ? this.jaw.motor : this.jaw.motor + this.jaw.velocity * dt;
     const speed = this.servo.speed * JAW_RADIUS;
-    let vWant = (JAW_FACE + So101Arm.widthAt(jawAngle) + half[0] - u) * invDt;
+    let vWant = (JAW_FACE + widthAt(jawAngle) + half[0] - u) * invDt;
     if (vWant > speed) vWant = speed; else if (vWant < -speed) vWant = -speed;
     const dvMax = (this.params.gripForce * dt) / JAW_MASS;
     let dv = vWant - vRel;
@@ -611,6 +590,11 @@ export class So101Arm implements SimRobot {
   afterStep(dt: number): void {
     for (const j of this.joints) j.advance(dt, this.stopped);
     this.jaw.advance(dt, false);
+    // The jaws meet at angle 0: a mechanical stop the servo presses against when told to close further.
+    if (this.jaw.motor < 0) {
+      this.jaw.motor = 0;
+      this.jaw.velocity = 0;
+    }
     this.see();
     this.now.compute(this.linkAngles(), this.base);
     for (const name of LINK_NAMES) {
@@ -620,7 +604,17 @@ export class So101Arm implements SimRobot {
     }
     this.moving.quaternion.copy(this.now.gripper.q);
     // A jaw held open by a block stalls its servo there: the encoder reads the stalled angle.
-    if (this.width() > So101Arm.widthAt(this.jaw.motor) + 5e-4) this.jaw.motor = this.jawAngle();
+    // (Stalled: for 3 substeps the servo has been closing while the pad stood still, wider than the
+    // servo's angle makes it: on a block, or the jaws met. Past 90° the opening no longer follows.)
+    const w = this.width();
+    const j = this.jaw;
+    const pressed = j.goal < j.motor && j.motor < Math.PI / 2 && Math.abs(w - this.lastWidth) < 2e-4 && w > widthAt(j.motor) + 2e-4;
+    this.lastWidth = w;
+    this.stallSteps = pressed ? this.stallSteps + 1 : 0;
+    if (this.stallSteps >= 3) {
+      j.motor = angleForWidth(w);
+      j.velocity = 0;
+    }
     this.tipPoint(_v);
     this.tipVelocity.set((_v.x - this.lastTip.x) / dt, (_v.y - this.lastTip.y) / dt, (_v.z - this.lastTip.z) / dt);
     this.lastTip.copy(_v);
