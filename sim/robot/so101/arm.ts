@@ -273,6 +273,8 @@ export interface ArmReport {
   limitHits: number;
   /** Commands whose target lay outside the reach with the tool down. */
   unreachable: number;
+  /** Times the wrist began a half turn to keep the roll within its limits. */
+  halfTurns: number;
   /** Links in contact with a block right now. */
   contacts: string[];
 }
@@ -286,7 +288,7 @@ export class So101Arm implements SimRobot {
   /** Jaw servo (URDF `gripper` angle, rad). */
   readonly jaw: ServoJoint;
   grip = -1;
-  readonly report: ArmReport = { protectiveStops: 0, tableStops: 0, limitHits: 0, unreachable: 0, contacts: [] };
+  readonly report: ArmReport = { protectiveStops: 0, tableStops: 0, limitHits: 0, unreachable: 0, halfTurns: 0, contacts: [] };
   private readonly world: World;
   private readonly links: Record<LinkName, Body>;
   private readonly now = new ArmFrames();
@@ -451,6 +453,7 @@ export class So101Arm implements SimRobot {
     });
     if (out.unreachable) this.report.unreachable++;
     if (out.limitHit) this.report.limitHits++;
+    if (Math.abs(out.rollAim - this.rollAim) > Math.PI / 2) this.report.halfTurns++;
     out.goals.forEach((g, i) => { this.joints[i].goal = g; });
     this.rollAim = out.rollAim;
     this.target = out.target;
@@ -561,7 +564,10 @@ export class So101Arm implements SimRobot {
     const vw = -w * invDt;
     const vs = (half[2] - s) * invDt;
     const vRel = (f.velocity.x - fx) * ax.x[0] + (f.velocity.y - fy) * ax.x[1] + (f.velocity.z - fz) * ax.x[2];
-    const jawAngle = this.stopped ? this.jaw.motor : this.jaw.motor + this.jaw.velocity * dt;
+    // The pad goes where the servo turns it; a servo stalled on a block (or on the other jaw) still
+    // drives toward its goal, pressing with its force limit.
+    const pressing = this.stallSteps >= 3 && this.jaw.goal < this.jaw.motor;
+    const jawAngle = pressing ? this.jaw.goal : this.jaw.motor + this.jaw.velocity * dt;
     const speed = this.servo.speed * JAW_RADIUS;
     let vWant = (JAW_FACE + widthAt(jawAngle) + half[0] - u) * invDt;
     if (vWant > speed) vWant = speed; else if (vWant < -speed) vWant = -speed;
@@ -594,6 +600,7 @@ export class So101Arm implements SimRobot {
     if (this.jaw.motor < 0) {
       this.jaw.motor = 0;
       this.jaw.velocity = 0;
+      this.stallSteps = 3;
     }
     this.see();
     this.now.compute(this.linkAngles(), this.base);
@@ -608,11 +615,12 @@ export class So101Arm implements SimRobot {
     // servo's angle makes it: on a block, or the jaws met. Past 90° the opening no longer follows.)
     const w = this.width();
     const j = this.jaw;
-    const pressed = j.goal < j.motor && j.motor < Math.PI / 2 && Math.abs(w - this.lastWidth) < 2e-4 && w > widthAt(j.motor) + 2e-4;
+    const still = Math.abs(w - this.lastWidth) < 2e-4;
     this.lastWidth = w;
-    this.stallSteps = pressed ? this.stallSteps + 1 : 0;
-    if (this.stallSteps >= 3) {
-      j.motor = angleForWidth(w);
+    if (j.goal >= j.motor || j.motor >= Math.PI / 2 || !still) this.stallSteps = 0;
+    else if (j.motor <= 0 || w > widthAt(j.motor) + 2e-4 || this.stallSteps >= 3) this.stallSteps++;
+    if (this.stallSteps >= 3 && j.motor > 0) {
+      j.motor = Math.max(0, angleForWidth(w));
       j.velocity = 0;
     }
     this.tipPoint(_v);
