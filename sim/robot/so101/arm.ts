@@ -36,6 +36,7 @@ import { PROTECTIVE_STOP_N } from '../gripper.ts';
 import { commandJoints, TIP_FLOOR, toBase, toTable } from './command.ts';
 import type { ArmBase, ToolOffset } from './command.ts';
 import { angleForWidth, gripForJawAngle, JAW_FACE, JAW_RADIUS, jawAngleForGrip, PAD_CENTRE, toolOffset, widthAt } from './jaw.ts';
+import { toLeRobot } from './lerobot.ts';
 import { forwardKinematics, inverseKinematics, JAW_LIMITS, JOINT_LIMITS, jawLineYaw, SO101_GEOMETRY, wrapToPi } from './kinematics.ts';
 import type { EePose } from './kinematics.ts';
 import { SERVO_GAIN, STS3215_SPEED, ServoJoint } from './servo.ts';
@@ -443,6 +444,25 @@ export class So101Arm implements SimRobot {
     }
     this.pushNormals = [];
     this.setTarget([p[0] + lead[0] + step[0], p[1] + lead[1] + step[1], p[2] + lead[2] + step[2], t[3] + dyaw]);
+  }
+
+  /** The encoders' reading in LeRobot's units (lerobot.ts): 5 joints in degrees, the gripper 0–100. */
+  lerobotState(out: Float32Array, offset: number): void {
+    toLeRobot(this.motorAngles(), this.jawAngle(), out, offset);
+  }
+
+  /**
+   * The joint goals (LeRobot's units) a step `[dx, dy, dz, dyaw]` (table frame, m and rad) with jaw
+   * command `grip` would send from the present state, without sending it: the action a LeRobot
+   * dataset records for that step.
+   */
+  lerobotGoalsFor(dx: number, dy: number, dz: number, dyaw: number, grip: number, out: Float32Array, offset: number): void {
+    const t = this.target;
+    const preview = commandJoints({
+      base: this.base, desired: [t[0] + dx, t[1] + dy, t[2] + dz, t[3] + dyaw], present: this.motorAngles(), rollAim: this.rollAim,
+      limits: JOINT_LIMITS, maxStep: MAX_RELATIVE_TARGET, floor: TIP_FLOOR, tool: this.tool(),
+    });
+    toLeRobot(preview.goals, jawAngleForGrip(grip), out, offset);
   }
 
   /** Sets the end-effector target (table frame) and the joints' goals, as the driver does (command.ts). */
