@@ -103,8 +103,8 @@ export const NOMINAL_ARM: Omit<ArmParams, 'gripForce'> = {
 export const MAX_RELATIVE_TARGET = 0.15;
 /** Mass the moving jaw's pad is simulated with (kg): the geared servo's reflected inertia, not the 12 g part. */
 const JAW_MASS = 0.2;
-/** A link whose lowest point would go below this (m) is pressing into the table. */
-const TABLE_MARGIN = 0;
+/** How far (m) a link may press into the table before it is stopped (the table's give, and the arm's). */
+const TABLE_PRESS = 0.001;
 
 /** Link boxes: name, half extents, and where they sit (filled by `linkPoses`). */
 const LINK_NAMES = ['arm_base', 'arm_shoulder', 'arm_upper', 'arm_lower', 'arm_wrist', 'palm', 'finger_l'] as const;
@@ -545,19 +545,15 @@ export class So101Arm implements SimRobot {
         if ((arm === 'finger_l' || arm === 'palm') && this.pushNormals.length < 8) this.pushNormals.push([sign * c.ni.x, sign * c.ni.y, sign * c.ni.z]);
       }
     }
-    // The table: a link box touching it may slide along it, not go on down into it (nor creep
-    // more than 2 mm in). Its downward push is taken off the next command, as for a block.
+    // The table: a link box may touch it and slide along it, but not press on more than 1 mm into
+    // it. Its downward push is taken off the next command, as for a block.
     for (const name of LINK_NAMES) {
       const h = LINK_HALF[name];
       const zNext = lowestZ(this.next.links[name], h);
-      if (zNext >= TABLE_MARGIN) continue;
-      const a = this.now.links[name].p, n = this.next.links[name].p;
-      const drop = lowestZ(this.now.links[name], h) - zNext;
-      if (drop > 1e-3 * dt && (drop > 0.2 * Math.hypot(n.x - a.x, n.y - a.y, n.z - a.z) || zNext < -0.002)) {
-        stop = true;
-        table = true;
-        if ((name === 'finger_l' || name === 'palm') && this.pushNormals.length < 8) this.pushNormals.push([0, 0, -1]);
-      }
+      if (zNext >= -TABLE_PRESS || zNext >= lowestZ(this.now.links[name], h)) continue;
+      stop = true;
+      table = true;
+      if ((name === 'finger_l' || name === 'palm') && this.pushNormals.length < 8) this.pushNormals.push([0, 0, -1]);
     }
     if (stop) {
       this.report.protectiveStops++;
