@@ -9,7 +9,7 @@ import { DatasetError } from '../sim/dataset/format.ts';
 import { mergeDatasets } from '../sim/dataset/merge.ts';
 import { formatSummary, summarize } from '../sim/dataset/summary.ts';
 import { verifyDataset } from '../sim/dataset/verify.ts';
-import { loadCalibration } from '../sim/robot/so101/calibration.ts';
+import { loadCalibration } from '../sim/robot/so101/calibration-file.ts';
 import type { So101Calibration } from '../sim/robot/so101/calibration.ts';
 import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';

@@ -22,10 +22,10 @@
  * Gripper: `closed` names the end of its range where the jaws close (LeRobot: range_min); grip
  * −1 (open) … 1 (closed) maps linearly between, as LeRobot's RANGE_0_100 does.
  *
+ * Browser-safe (the viewer's page draws the simulated arm); calibration-file.ts reads files.
  * `nominalCalibration()` is the calibration of the simulated arm: ranges are the URDF's limits
  * around mid-range 2048, so the mock servo bus and the simulator share joint limits.
  */
-import * as fs from 'node:fs';
 import { z } from 'zod';
 import { JAW_LIMITS, URDF_LIMITS, kinematicToUrdf, urdfToKinematic } from './kinematics.ts';
 import { STS3215_RESOLUTION } from './servo.ts';
@@ -63,22 +63,6 @@ export function parseCalibration(value: unknown, source = 'calibration'): So101C
     throw new Error(`${source}: ${i.path.join('.') || '(root)'}: ${i.message}`);
   }
   return r.data;
-}
-
-export function loadCalibration(path: string): So101Calibration {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read calibration file ${path}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`calibration file ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  return parseCalibration(json, path);
 }
 
 const RAD_PER_TICK = (2 * Math.PI) / STS3215_RESOLUTION;
