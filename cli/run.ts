@@ -13,7 +13,7 @@ import { formatRate } from '../policy/eval/stats.ts';
 import { RUN_DEFAULTS, STAGES } from '../workflows/run/options.ts';
 import type { StageName } from '../workflows/run/options.ts';
 import { runPipeline } from '../workflows/run/pipeline.ts';
-import { ScenarioError } from '../sim/scenario.ts';
+import { loadScenario, ScenarioError } from '../sim/scenario.ts';
 import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseBackend, parseIntOption, parseNumberOption } from './options.ts';
@@ -22,7 +22,7 @@ import { createProgress } from './progress.ts';
 interface RunFlags {
   out?: string;
   cache: string;
-  reality: string;
+  reality?: string;
   episodes: string;
   epochs: string;
   evalEpisodes: string;
@@ -42,6 +42,15 @@ function timestamp(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
+/** The emulated robot a run drives by default: the SO-101 lab for an SO-101 scenario, else the lab. */
+function defaultReality(scenarioPath: string): string {
+  try {
+    return loadScenario(scenarioPath).robot === 'so101' ? RUN_DEFAULTS.realitySo101 : RUN_DEFAULTS.reality;
+  } catch {
+    return RUN_DEFAULTS.reality; // the pipeline reports the scenario's problem
+  }
+}
+
 export const runCommand: CommandModule = {
   register(program: Command) {
     program
@@ -50,7 +59,7 @@ export const runCommand: CommandModule = {
       .argument('[scenario]', 'scenario file', RUN_DEFAULTS.scenario)
       .option('-o, --out <dir>', 'report folder (default runs/<date-time>)')
       .option('--cache <dir>', 'stage cache shared between runs', 'runs/cache')
-      .option('--reality <file>', 'reality file for the emulated robot (its physics, network and noise; the task is this run\'s)', RUN_DEFAULTS.reality)
+      .option('--reality <file>', `reality file for the emulated robot (its physics, network and noise; the task is this run's) (default: "${RUN_DEFAULTS.reality}", "${RUN_DEFAULTS.realitySo101}" for an SO-101 scenario)`)
       .option('-n, --episodes <count>', 'demonstrations per dataset (a third clean, a third each with DART noise σ and 2σ)', String(RUN_DEFAULTS.episodes))
       .option('--epochs <count>', 'most training epochs (early stopping may end sooner)', String(RUN_DEFAULTS.epochs))
       .option('--eval-episodes <count>', 'seeded episodes per evaluation condition', String(RUN_DEFAULTS.evalEpisodes))
@@ -74,7 +83,7 @@ export const runCommand: CommandModule = {
         process.once('SIGINT', onSigint);
         try {
           const { summary, reportPath } = await runPipeline({
-            scenarioPath, realityPath: flags.reality, out, cacheDir: resolve(flags.cache),
+            scenarioPath, realityPath: flags.reality ?? defaultReality(scenarioPath), out, cacheDir: resolve(flags.cache),
             episodes: parseIntOption('--episodes', flags.episodes, 2),
             epochs: parseIntOption('--epochs', flags.epochs, 1),
             evalEpisodes: parseIntOption('--eval-episodes', flags.evalEpisodes, 1),

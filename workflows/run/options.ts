@@ -45,6 +45,8 @@ export interface RunOptions {
 export const RUN_DEFAULTS = {
   scenario: 'scenarios/stack-2.json',
   reality: 'scenarios/reality/lab.json',
+  /** The emulated robot of an SO-101 scenario's run. */
+  realitySo101: 'scenarios/reality/so101-lab.json',
   episodes: 900,
   dartNoise: 0.1,
   epochs: 20,
