@@ -4,12 +4,11 @@
  * scenarios put it, and the arm at their home pose, so the dry run and the emulated SO-101 start
  * and move alike.
  */
-import { SO101_AREA, SO101_BASE } from '../../../sim/robot/so101/arm.ts';
+import { homeJoints, SO101_BASE } from '../../../sim/robot/so101/arm.ts';
 import { ARM_JOINTS, gripToTicks, nominalCalibration, radToTicks } from '../../../sim/robot/so101/calibration.ts';
 import type { So101Calibration } from '../../../sim/robot/so101/calibration.ts';
-import { toBase } from '../../../sim/robot/so101/command.ts';
 import type { ArmBase } from '../../../sim/robot/so101/command.ts';
-import { inverseKinematics, JAW_LIMITS, jawLineYaw, wrapToPi } from '../../../sim/robot/so101/kinematics.ts';
+import { JAW_LIMITS } from '../../../sim/robot/so101/kinematics.ts';
 import type { SerialLink } from './bus.ts';
 import { FeetechBusSim, openMockSo101Port } from './mock-bus.ts';
 
@@ -29,13 +28,7 @@ export interface DryRunArm {
   base: ArmBase;
 }
 
-/** Joints of the SO-101 scenarios' home pose: fingertips above the middle of the blocks' area, jaws along x. */
-export function homeJoints(): number[] {
-  const h = SO101_AREA.home;
-  const q = inverseKinematics(toBase(SO101_BASE, [h.x, h.y, (h.z[0] + h.z[1]) / 2, 0]), 0).joints;
-  q[4] = jawLineYaw(wrapToPi(q[4]), 0);
-  return q;
-}
+export { homeJoints };
 
 export async function openDryRunArm(options: DryRunOptions = {}): Promise<DryRunArm> {
   const calibration = nominalCalibration();

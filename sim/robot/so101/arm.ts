@@ -705,3 +705,34 @@ export function addRiser(world: World, material: Material): Body {
   world.addBody(b);
   return b;
 }
+
+/**
+ * The SO-101's bodies (as the simulated arm's `bodies()` lists them) for joint angles and a jaw
+ * angle alone, with the arm at `base`: how a viewer draws a real or emulated SO-101 from the
+ * `joints` it reports. Ids from `firstId`.
+ */
+export function so101Bodies(joints: readonly number[], jaw: number, firstId: number, base: ArmBase = SO101_BASE): BodyState[] {
+  const f = new ArmFrames();
+  f.compute(joints, base);
+  const out: BodyState[] = [];
+  let id = firstId;
+  const add = (name: string, kind: BodyState['kind'], ps: Pose, h: V3): void => {
+    out.push({ id: id++, name, kind, shape: { type: 'box', halfExtents: [h[0], h[1], h[2]] }, position: [ps.p.x, ps.p.y, ps.p.z], quaternion: [ps.q.x, ps.q.y, ps.q.z, ps.q.w] });
+  };
+  add('palm', 'palm', f.links.palm, LINK_HALF.palm);
+  add('finger_l', 'finger', f.links.finger_l, LINK_HALF.finger_l);
+  const m = SO101_GRIPPER.movingJawHalf;
+  const pad = { p: f.gripperPoint(JAW_FACE + Math.max(0, widthAt(jaw)) + m[0], 0, m[2], new Vec3()), q: f.gripper.q };
+  add('finger_r', 'finger', pad, m);
+  for (const name of ['arm_base', 'arm_shoulder', 'arm_upper', 'arm_lower', 'arm_wrist'] as const) add(name, 'link', f.links[name], LINK_HALF[name]);
+  out.push({ id: id++, name: 'riser', kind: 'link', shape: { type: 'box', halfExtents: [...RISER.half] as V3 }, position: [...RISER.centre] as V3, quaternion: [0, 0, 0, 1] });
+  return out;
+}
+
+/** Joints of the SO-101 scenarios' home pose: fingertips above the middle of the blocks' area, jaws along x. */
+export function homeJoints(base: ArmBase = SO101_BASE): number[] {
+  const h = SO101_AREA.home;
+  const q = inverseKinematics(toBase(base, [h.x, h.y, (h.z[0] + h.z[1]) / 2, 0]), 0).joints;
+  q[4] = jawLineYaw(wrapToPi(q[4]), 0);
+  return q;
+}
