@@ -20,7 +20,7 @@ import { Rng } from './rng.ts';
 import { nominalArm, nominalPhysics, sampleArm, samplePhysics } from './randomization.ts';
 import { MOUNT_AREA } from './robot/robot.ts';
 import type { LayoutArea } from './robot/robot.ts';
-import { SO101_AREA } from './robot/so101/arm.ts';
+import { SO101_AREA, SO101_BLOCK_SIZE } from './robot/so101/arm.ts';
 import type { PhysicsSample, RandomizationMode } from './randomization.ts';
 import { Scene } from './scene.ts';
 import type { Layout } from './scene.ts';
@@ -126,7 +126,10 @@ export class TabletopEnv {
     const ranges = this.randomization === 'train' ? this.scenario.randomization : this.scenario.heldout;
     const physics = this.randomization === 'none' ? nominalPhysics(n) : samplePhysics(root.fork('physics'), ranges, n);
     const robot = this.scenario.robot;
-    if (robot === 'so101') Object.assign(physics, this.randomization === 'none' ? nominalArm() : sampleArm(root.fork('arm'), ranges));
+    if (robot === 'so101') {
+      Object.assign(physics, this.randomization === 'none' ? nominalArm() : sampleArm(root.fork('arm'), ranges));
+      if (this.randomization === 'none') physics.blockSize = physics.blockSize.map(() => SO101_BLOCK_SIZE);
+    }
     const layout = this.task.layout(root.fork('task'), this.scenario.task, physics.blockSize, this.area);
     this.noise = root.fork('noise');
     this.current = new Scene({ task: this.task.id, physics, layout, dt: this.dt, robot });

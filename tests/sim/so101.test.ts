@@ -217,6 +217,19 @@ describe('the simulated SO-101', () => {
     };
     expect(run()).toEqual(run());
   });
+
+  it('reports the velocity of the tool point over the control step, as its encoders read once per command', () => {
+    const env = new TabletopEnv(loadScenario('scenarios/so101-stack-2.json'), { randomization: 'none' });
+    env.reset({ seed: 5 });
+    const arm = env.scene.gripper as So101Arm;
+    for (let k = 0; k < 6; k++) {
+      const before = arm.reportedPose();
+      const r = env.step(Float32Array.from([0.4, -0.3, k < 3 ? -0.5 : 0.5, 0, -1]));
+      const after = arm.reportedPose();
+      const dt = 1 / env.scenario.control.rateHz;
+      for (let i = 0; i < 3; i++) expect(r.obs[6 + i]).toBeCloseTo((after[i] - before[i]) / dt, 6);
+    }
+  });
 });
 
 describe('scenarios choosing the robot', () => {
@@ -246,5 +259,11 @@ describe('scenarios choosing the robot', () => {
     // The mount's physics draws are unchanged by the arm's stream: same seed, same blocks.
     const mount = new TabletopEnv({ ...scenario, robot: 'mount', randomization: { ...scenario.randomization, servoGain: undefined, servoSpeed: undefined, jointOffsetDeg: undefined, backlashDeg: undefined } });
     expect(mount.reset({ seed: 3 }).info.physics.blockSize).toEqual(info.physics.blockSize);
+  });
+
+  it('stack its own 4 cm blocks without randomization', () => {
+    const env = new TabletopEnv(loadScenario('scenarios/so101-stack-2.json'), { randomization: 'none' });
+    expect(env.reset({ seed: 3 }).info.physics.blockSize).toEqual([0.04, 0.04]);
+    expect(new TabletopEnv(loadScenario('scenarios/stack-2.json'), { randomization: 'none' }).reset({ seed: 3 }).info.physics.blockSize).toEqual([0.05, 0.05]);
   });
 });

@@ -51,6 +51,13 @@ export const SO101_BASE: ArmBase = { x: 0, y: 0.21, z: 0.14, yaw: -Math.PI / 2 }
 export const RISER = { centre: [0, 0.235, 0.07] as V3, half: [0.06, 0.055, 0.07] as V3 };
 
 /**
+ * Edge of the blocks the SO-101 scenarios stack without randomization (m): 4 cm cubes (their
+ * training range is 3.6–4.4 cm), which the jaws (7.5 cm at most, 7.9 mm off the roll axis) grasp
+ * with room to spare. The mount's nominal 5 cm blocks would lie outside it.
+ */
+export const SO101_BLOCK_SIZE = 0.04;
+
+/**
  * Blocks within the arm's reach with the tool down: 13.5–24.5 cm from the pan axis, where the
  * fingertips reach from the table to 15 cm above it without folding the elbow near its limit.
  */
@@ -303,7 +310,9 @@ export class So101Arm implements SimRobot {
   private readonly servo: { gain: number; speed: number };
   private readonly qNext = [0, 0, 0, 0, 0];
   private stopped = false;
-  private readonly lastTip = new Vec3();
+  /** The tool point (from the encoders) when the present control step began, and the time since (s). */
+  private readonly stepStartTip = new Vec3();
+  private stepElapsed = 0;
   private readonly tipVelocity = new Vec3();
   private readonly linkByBody = new Map<Body, LinkName>();
   private readonly held = new Set<Body>();
@@ -355,7 +364,7 @@ export class So101Arm implements SimRobot {
     this.moving.quaternion.copy(this.now.gripper.q);
     world.addBody(this.moving);
     this.fingers = [this.links.finger_l, this.moving];
-    this.tipPoint(this.lastTip);
+    this.tipPoint(this.stepStartTip);
   }
 
   // --- frames ---------------------------------------------------------------------------------
@@ -426,6 +435,7 @@ export class So101Arm implements SimRobot {
   }
 
   moveBy(dx: number, dy: number, dz: number, dyaw: number): void {
+    this.beginStep();
     const t = this.target;
     if (this.pushNormals.length === 0) {
       this.setTarget([t[0] + dx, t[1] + dy, t[2] + dz, t[3] + dyaw]);
@@ -480,6 +490,7 @@ export class So101Arm implements SimRobot {
   }
 
   hold(): void {
+    this.beginStep();
     for (const j of this.joints) j.goal = j.motor;
     const yaw = this.yaw;
     this.target = this.reportedPose();
@@ -640,8 +651,9 @@ export class So101Arm implements SimRobot {
       j.velocity = 0;
     }
     this.tipPoint(_v);
-    this.tipVelocity.set((_v.x - this.lastTip.x) / dt, (_v.y - this.lastTip.y) / dt, (_v.z - this.lastTip.z) / dt);
-    this.lastTip.copy(_v);
+    this.stepElapsed += dt;
+    const t = this.stepElapsed, a = this.stepStartTip;
+    this.tipVelocity.set((_v.x - a.x) / t, (_v.y - a.y) / t, (_v.z - a.z) / t);
   }
 
   /** The fingertip point on the roll axis from the reported joints (world). */
@@ -664,8 +676,19 @@ export class So101Arm implements SimRobot {
     return out.set(this.seenPose[0], this.seenPose[1], this.seenPose[2]);
   }
 
+  /**
+   * The tool point's velocity over the control step so far (from the encoders): what a robot that
+   * reads its joints once per command sees. (Over a substep it would be mostly the servos' settling:
+   * they reach a small step's goal well within the 50 ms.)
+   */
   velocity(out: Vec3): Vec3 {
     return out.copy(this.tipVelocity);
+  }
+
+  /** A control step begins: the velocity is measured from here. */
+  private beginStep(): void {
+    this.tipPoint(this.stepStartTip);
+    this.stepElapsed = 0;
   }
 
   bodies(firstId: number): BodyState[] {
