@@ -29,7 +29,7 @@ interface RunFlags {
   realityEpisodes: string;
   pose: 'auto' | 'on' | 'off';
   poseFrames: string;
-  dartNoise: string;
+  dartNoise?: string;
   seed: string;
   workers: string;
   backend?: string;
@@ -42,12 +42,12 @@ function timestamp(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-/** The emulated robot a run drives by default: the SO-101 lab for an SO-101 scenario, else the lab. */
-function defaultReality(scenarioPath: string): string {
+/** Whether the scenario runs the SO-101 (a scenario that does not load: no; the pipeline reports its problem). */
+function isSo101Scenario(scenarioPath: string): boolean {
   try {
-    return loadScenario(scenarioPath).robot === 'so101' ? RUN_DEFAULTS.realitySo101 : RUN_DEFAULTS.reality;
+    return loadScenario(scenarioPath).robot === 'so101';
   } catch {
-    return RUN_DEFAULTS.reality; // the pipeline reports the scenario's problem
+    return false;
   }
 }
 
@@ -66,7 +66,7 @@ export const runCommand: CommandModule = {
       .option('--reality-episodes <count>', 'episodes on the emulated robot', String(RUN_DEFAULTS.realityEpisodes))
       .addOption(new Option('--pose <when>', 'train and measure the pose estimator (rendered frames): auto = where the backend is a GPU').choices(['auto', 'on', 'off']).default(RUN_DEFAULTS.pose))
       .option('--pose-frames <count>', 'frames the pose estimator trains on, each rendered fresh (and as many for its ablation without randomization)', String(RUN_DEFAULTS.poseFrames))
-      .option('--dart-noise <std>', 'DART noise σ (standard deviation, in normalized action units) of the noisy thirds: σ and 2σ', String(RUN_DEFAULTS.dartNoise))
+      .option('--dart-noise <std>', `DART noise σ (standard deviation, in normalized action units) of the noisy thirds: σ and 2σ (default: ${RUN_DEFAULTS.dartNoise}, ${RUN_DEFAULTS.dartNoiseSo101} for an SO-101 scenario)`)
       .option('--seed <int>', 'base seed', String(RUN_DEFAULTS.seed))
       .option('-w, --workers <count>', 'worker threads for generation and evaluation', String(availableParallelism()))
       .option('--backend <name>', `TensorFlow.js backend: ${backendNames.join(', ')} (default: best available)`)
@@ -81,16 +81,17 @@ export const runCommand: CommandModule = {
           controller.abort();
         };
         process.once('SIGINT', onSigint);
+        const so101 = isSo101Scenario(scenarioPath);
         try {
           const { summary, reportPath } = await runPipeline({
-            scenarioPath, realityPath: flags.reality ?? defaultReality(scenarioPath), out, cacheDir: resolve(flags.cache),
+            scenarioPath, realityPath: flags.reality ?? (so101 ? RUN_DEFAULTS.realitySo101 : RUN_DEFAULTS.reality), out, cacheDir: resolve(flags.cache),
             episodes: parseIntOption('--episodes', flags.episodes, 2),
             epochs: parseIntOption('--epochs', flags.epochs, 1),
             evalEpisodes: parseIntOption('--eval-episodes', flags.evalEpisodes, 1),
             realityEpisodes: parseIntOption('--reality-episodes', flags.realityEpisodes, 1),
             pose: flags.pose,
             poseFrames: parseIntOption('--pose-frames', flags.poseFrames, 16),
-            dartNoise: parseNumberOption('--dart-noise', flags.dartNoise, 0, 1),
+            dartNoise: parseNumberOption('--dart-noise', flags.dartNoise ?? String(so101 ? RUN_DEFAULTS.dartNoiseSo101 : RUN_DEFAULTS.dartNoise), 0, 1),
             seed: parseIntOption('--seed', flags.seed, 0),
             workers: parseIntOption('--workers', flags.workers, 0),
             backend,
