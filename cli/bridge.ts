@@ -22,10 +22,12 @@ import { RobotClient } from '../bridge/robot-client.ts';
 import { ACTION_FORMS } from '../bridge/protocol.ts';
 import type { ActionForm } from '../bridge/protocol.ts';
 import { So101Robot } from '../bridge/robots/so101/so101.ts';
-import { loadCalibration, nominalCalibration } from '../bridge/robots/so101/calibration.ts';
+import { nominalCalibration } from '../sim/robot/so101/calibration.ts';
+import { loadCalibration } from '../sim/robot/so101/calibration-file.ts';
 import { openSerialLink } from '../bridge/robots/so101/bus.ts';
 import type { SerialLink } from '../bridge/robots/so101/bus.ts';
-import { FeetechBusSim, openMockSo101Port } from '../bridge/robots/so101/mock-bus.ts';
+import { openDryRunArm } from '../bridge/robots/so101/dry-run.ts';
+import { SO101_CONTROL_HZ } from '../bridge/robots/so101/features.ts';
 import { runBridgeBench, BENCH_PHASES } from '../bridge/bench/bench.ts';
 import { robotCredential, robotCredentialOptions, robotKeyFileFor } from './robot-credential.ts';
 import type { RobotCredentialFlags } from './robot-credential.ts';
@@ -156,7 +158,11 @@ async function runSo101(flags: So101Flags): Promise<void> {
   const token = robotCredential(flags);
   let link: SerialLink;
   if (flags.dryRun) {
-    link = (await openMockSo101Port(new FeetechBusSim({ positions: { 2: 2048 + 512, 3: 2048 - 1024, 4: 2048 - 512 } }))).link;
+    // The simulated bus stands and starts as the simulator's SO-101 (its calibration unless one is given).
+    const dry = await openDryRunArm();
+    link = dry.link;
+    if (!flags.calibration) calibration = dry.calibration;
+    base ??= dry.base;
   } else {
     try {
       link = await openSerialLink(flags.serial!, parseIntOption('--baud', flags.baud, 9600));
@@ -209,11 +215,11 @@ export const bridgeCommand: CommandModule = {
       .requiredOption('--bridge <url>', 'bridge URL, e.g. ws://localhost:8765')
       .option('--serial <path>', 'serial port of the servo bus adapter (e.g. /dev/ttyACM0)')
       .option('--baud <n>', 'bus baud rate', '1000000')
-      .option('--calibration <file.json>', 'calibration (LeRobot format; see bridge/robots/so101/calibration.ts)')
+      .option('--calibration <file.json>', 'calibration (LeRobot format; see sim/robot/so101/calibration.ts)')
       .option('--id <id>', 'robot id on the bridge', 'so101')
       .option('--form <form>', `action form: ${ACTION_FORMS.join(' | ')}`, 'ee_delta_normalized')
-      .option('--base <x,y,z,yaw>', 'pose of the arm base in the table frame (m, rad)')
-      .option('--control-hz <hz>', 'control rate the arm advertises', '30')
+      .option('--base <x,y,z,yaw>', 'pose of the arm base in the table frame (m, rad); --dry-run: where the SO-101 scenarios put it')
+      .option('--control-hz <hz>', 'control rate the arm advertises (the SO-101 scenarios run at 20)', String(SO101_CONTROL_HZ))
       .option('--write-calibration', 'write the homing offsets and ranges into the servos (otherwise only checked)')
       .option('--dry-run', 'use the simulated servo bus instead of a serial port')
       .action((flags: So101Flags) => runSo101(flags));

@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { RobotClient } from '../bridge/robot-client.ts';
 import { EmulatedRobot } from '../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../bridge/robots/emulated/reality.ts';
+import { ACTION_FORMS } from '../bridge/protocol.ts';
+import type { ActionForm } from '../bridge/protocol.ts';
 import { ScenarioError } from '../sim/scenario.ts';
 import { untilSignal } from './signals.ts';
 import { robotGroup } from './command-module.ts';
@@ -19,6 +21,7 @@ interface EmulateFlags extends RobotCredentialFlags {
   bridge: string;
   reality: string;
   speed: string;
+  form: string;
 }
 
 export const robotEmulateCommand: CommandModule = {
@@ -30,6 +33,7 @@ export const robotEmulateCommand: CommandModule = {
       .option('--reality <file>', 'reality file', 'scenarios/reality/lab.json')
       .option('--id <robot>', 'robot id on the bridge', 'emu-1')
       .option('--speed <factor>', 'simulated time runs this many times faster than real time', '1')
+      .option('--form <form>', `action form of an emulated SO-101, as \`robot so101 --form\`: ${ACTION_FORMS.join(' | ')}`, 'ee_delta_normalized')
       .action(async (flags: EmulateFlags) => {
         let reality;
         try {
@@ -38,8 +42,10 @@ export const robotEmulateCommand: CommandModule = {
           if (err instanceof ScenarioError) throw new UserError(err.message);
           throw err;
         }
-        const robot = new EmulatedRobot(reality, { speed: parseNumberOption('--speed', flags.speed, 0.01, 100) });
-        const client = new RobotClient({ url: flags.bridge, token: robotCredential(flags), id: flags.id, robot, model: `emulated:${reality.config.id}` });
+        if (!(ACTION_FORMS as readonly string[]).includes(flags.form)) throw new UserError(`--form must be one of ${ACTION_FORMS.join(', ')}`);
+        if (flags.form !== 'ee_delta_normalized' && reality.scenario.robot !== 'so101') throw new UserError(`--form ${flags.form} is for an emulated SO-101; ${flags.reality} sets up the ${reality.scenario.robot}, which takes ee_delta_normalized actions`);
+        const robot = new EmulatedRobot(reality, { speed: parseNumberOption('--speed', flags.speed, 0.01, 100), form: flags.form as ActionForm });
+        const client = new RobotClient({ url: flags.bridge, token: robotCredential(flags), id: flags.id, robot, model: reality.scenario.robot === 'so101' ? `so101 (emulated:${reality.config.id})` : `emulated:${reality.config.id}` });
         await client.start();
         process.stdout.write(`emulated robot ${flags.id} (${reality.config.id}: ${reality.scenario.id}) connecting to ${flags.bridge}; Ctrl-C to stop\n`);
         await untilSignal();

@@ -14,7 +14,7 @@ import { formatMachineSpeed } from '../policy/machine-speed.ts';
 import { RUN_DEFAULTS, STAGES } from '../workflows/run/options.ts';
 import type { StageName } from '../workflows/run/options.ts';
 import { runPipeline } from '../workflows/run/pipeline.ts';
-import { ScenarioError } from '../sim/scenario.ts';
+import { loadScenario, ScenarioError } from '../sim/scenario.ts';
 import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
 import { parseBackend, parseIntOption, parseNumberOption } from './options.ts';
@@ -23,14 +23,14 @@ import { createProgressGroup } from './progress.ts';
 interface RunFlags {
   out?: string;
   cache: string;
-  reality: string;
+  reality?: string;
   episodes: string;
   epochs: string;
   evalEpisodes: string;
   realityEpisodes: string;
   pose: 'auto' | 'on' | 'off';
   poseFrames: string;
-  dartNoise: string;
+  dartNoise?: string;
   seed: string;
   workers: string;
   backend?: string;
@@ -43,6 +43,15 @@ function timestamp(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
+/** Whether the scenario runs the SO-101 (a scenario that does not load: no; the pipeline reports its problem). */
+function isSo101Scenario(scenarioPath: string): boolean {
+  try {
+    return loadScenario(scenarioPath).robot === 'so101';
+  } catch {
+    return false;
+  }
+}
+
 export const runCommand: CommandModule = {
   register(program: Command) {
     program
@@ -51,14 +60,14 @@ export const runCommand: CommandModule = {
       .argument('[scenario]', 'scenario file', RUN_DEFAULTS.scenario)
       .option('-o, --out <dir>', 'report folder (default runs/<date-time>)')
       .option('--cache <dir>', 'stage cache shared between runs', 'runs/cache')
-      .option('--reality <file>', 'reality file for the emulated robot (its physics, network and noise; the task is this run\'s)', RUN_DEFAULTS.reality)
+      .option('--reality <file>', `reality file for the emulated robot (its physics, network and noise; the task is this run's) (default: "${RUN_DEFAULTS.reality}", "${RUN_DEFAULTS.realitySo101}" for an SO-101 scenario)`)
       .option('-n, --episodes <count>', 'demonstrations per dataset (a third clean, a third each with DART noise σ and 2σ)', String(RUN_DEFAULTS.episodes))
       .option('--epochs <count>', 'most training epochs (early stopping may end sooner)', String(RUN_DEFAULTS.epochs))
       .option('--eval-episodes <count>', 'seeded episodes per evaluation condition', String(RUN_DEFAULTS.evalEpisodes))
       .option('--reality-episodes <count>', 'episodes on the emulated robot', String(RUN_DEFAULTS.realityEpisodes))
       .addOption(new Option('--pose <when>', 'train and measure the pose estimator (rendered frames): auto = where the backend is a GPU').choices(['auto', 'on', 'off']).default(RUN_DEFAULTS.pose))
       .option('--pose-frames <count>', 'frames the pose estimator trains on, each rendered fresh (and as many for its ablation without randomization)', String(RUN_DEFAULTS.poseFrames))
-      .option('--dart-noise <std>', 'DART noise σ (standard deviation, in normalized action units) of the noisy thirds: σ and 2σ', String(RUN_DEFAULTS.dartNoise))
+      .option('--dart-noise <std>', `DART noise σ (standard deviation, in normalized action units) of the noisy thirds: σ and 2σ (default: ${RUN_DEFAULTS.dartNoise}, ${RUN_DEFAULTS.dartNoiseSo101} for an SO-101 scenario)`)
       .option('--seed <int>', 'base seed', String(RUN_DEFAULTS.seed))
       .option('-w, --workers <count>', 'worker threads for generation and evaluation', String(availableParallelism()))
       .option('--backend <name>', `TensorFlow.js backend: ${backendNames.join(', ')} (default: best available)`)
@@ -74,16 +83,17 @@ export const runCommand: CommandModule = {
           controller.abort();
         };
         process.once('SIGINT', onSigint);
+        const so101 = isSo101Scenario(scenarioPath);
         try {
           const { summary, reportPath } = await runPipeline({
-            scenarioPath, realityPath: flags.reality, out, cacheDir: resolve(flags.cache),
+            scenarioPath, realityPath: flags.reality ?? (so101 ? RUN_DEFAULTS.realitySo101 : RUN_DEFAULTS.reality), out, cacheDir: resolve(flags.cache),
             episodes: parseIntOption('--episodes', flags.episodes, 2),
             epochs: parseIntOption('--epochs', flags.epochs, 1),
             evalEpisodes: parseIntOption('--eval-episodes', flags.evalEpisodes, 1),
             realityEpisodes: parseIntOption('--reality-episodes', flags.realityEpisodes, 1),
             pose: flags.pose,
             poseFrames: parseIntOption('--pose-frames', flags.poseFrames, 16),
-            dartNoise: parseNumberOption('--dart-noise', flags.dartNoise, 0, 1),
+            dartNoise: parseNumberOption('--dart-noise', flags.dartNoise ?? String(so101 ? RUN_DEFAULTS.dartNoiseSo101 : RUN_DEFAULTS.dartNoise), 0, 1),
             seed: parseIntOption('--seed', flags.seed, 0),
             workers: parseIntOption('--workers', flags.workers, 0),
             backend,

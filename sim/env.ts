@@ -6,9 +6,10 @@
  * `physics` for the physics randomization, `noise` for action/observation noise and control
  * jitter), so each can change without moving the others.
  *
- * Action: normalized `[dx, dy, dz, dyaw, grip]` in [-1, 1]. The first four move the mount's
- * setpoint relative to where the gripper is now, by at most MAX_DELTA metres and MAX_DYAW
- * radians per control step; grip is the finger command (-1 open … 1 closed). The action reaches
+ * Action: normalized `[dx, dy, dz, dyaw, grip]` in [-1, 1]. The first four move the robot's
+ * end-effector setpoint by at most MAX_DELTA metres and MAX_DYAW radians per control step (the
+ * mount: from where the palm is now; the SO-101: from its previous target, as its driver does, then
+ * through inverse kinematics to its servos); grip is the jaw command (-1 open … 1 closed). The action reaches
  * the robot `actionLatency` control steps late, with the episode's action noise, and runs for one
  * control period of fixed physics substeps (the period jitters by `controlJitter`).
  *
@@ -16,7 +17,10 @@
  */
 import { Vec3 } from 'cannon-es';
 import { Rng } from './rng.ts';
-import { nominalPhysics, samplePhysics } from './randomization.ts';
+import { nominalArm, nominalPhysics, sampleArm, samplePhysics } from './randomization.ts';
+import { MOUNT_AREA } from './robot/robot.ts';
+import type { LayoutArea } from './robot/robot.ts';
+import { SO101_AREA, SO101_BLOCK_SIZE } from './robot/so101/arm.ts';
 import type { PhysicsSample, RandomizationMode } from './randomization.ts';
 import { Scene } from './scene.ts';
 import type { Layout } from './scene.ts';
@@ -101,6 +105,11 @@ export class TabletopEnv {
     for (const i of this.task.positionFeatures(scenario.task)) this.positionMask[ROBOT_FEATURES.length + i] = 1;
   }
 
+  /** Where the task lays its blocks out: what the scenario's robot reaches. */
+  get area(): LayoutArea {
+    return this.scenario.robot === 'so101' ? SO101_AREA : MOUNT_AREA;
+  }
+
   /** The episode's scene (privileged access for experts, renderers and tests). */
   get scene(): Scene {
     if (!this.current) throw new Error('call reset({ seed }) before using the environment');
@@ -114,12 +123,16 @@ export class TabletopEnv {
     this.seed = seed;
     const root = new Rng(seed);
     const n = this.task.blockCount(this.scenario.task);
-    const physics = this.randomization === 'none'
-      ? nominalPhysics(n)
-      : samplePhysics(root.fork('physics'), this.randomization === 'train' ? this.scenario.randomization : this.scenario.heldout, n);
-    const layout = this.task.layout(root.fork('task'), this.scenario.task, physics.blockSize);
+    const ranges = this.randomization === 'train' ? this.scenario.randomization : this.scenario.heldout;
+    const physics = this.randomization === 'none' ? nominalPhysics(n) : samplePhysics(root.fork('physics'), ranges, n);
+    const robot = this.scenario.robot;
+    if (robot === 'so101') {
+      Object.assign(physics, this.randomization === 'none' ? nominalArm() : sampleArm(root.fork('arm'), ranges));
+      if (this.randomization === 'none') physics.blockSize = physics.blockSize.map(() => SO101_BLOCK_SIZE);
+    }
+    const layout = this.task.layout(root.fork('task'), this.scenario.task, physics.blockSize, this.area);
     this.noise = root.fork('noise');
-    this.current = new Scene({ task: this.task.id, physics, layout, dt: this.dt });
+    this.current = new Scene({ task: this.task.id, physics, layout, dt: this.dt, robot });
     // Let the blocks settle onto the table before the first observation.
     this.current.advance(this.substeps);
     this.current.step = 0;
@@ -152,8 +165,7 @@ export class TabletopEnv {
       for (let i = 0; i < ACTION_SIZE; i++) executed[i] = Math.max(-1, Math.min(1, executed[i] + this.noise.normal(0, p.actionNoise)));
     }
     const g = scene.gripper;
-    const pos = g.palm.position;
-    g.setTarget(pos.x + executed[0] * MAX_DELTA, pos.y + executed[1] * MAX_DELTA, pos.z + executed[2] * MAX_DELTA, g.yaw + executed[3] * MAX_DYAW);
+    g.moveBy(executed[0] * MAX_DELTA, executed[1] * MAX_DELTA, executed[2] * MAX_DELTA, executed[3] * MAX_DYAW);
     g.grip = executed[4];
     const jitter = p.controlJitter > 0 ? this.noise.uniform(-p.controlJitter, p.controlJitter) : 0;
     const substeps = Math.max(1, Math.round(this.substeps * (1 + jitter)));

@@ -9,7 +9,8 @@
  * expert's label plus Gaussian noise, while the label stays the expert's clean choice, so the
  * data covers the states a slightly wrong policy visits, each labelled with the correction.
  */
-import { ACTION_SIZE, TimeLimit } from './env.ts';
+import { ACTION_SIZE, MAX_DELTA, MAX_DYAW, TimeLimit } from './env.ts';
+import type { So101Arm } from './robot/so101/arm.ts';
 import type { ResetInfo, TabletopEnv } from './env.ts';
 import type { Expert } from './experts/motion.ts';
 import { Rng, deriveSeed } from './rng.ts';
@@ -48,6 +49,12 @@ export interface EpisodeRecord {
   successAfter: Uint8Array;
   /** [length × blocks × 7] block position (3) and quaternion xyzw (4) at each frame */
   blockPoses: Float32Array;
+  /**
+   * SO-101 only: [length × 6] the joints as LeRobot's SO-101 records them (sim/robot/so101/lerobot.ts:
+   * 5 joints in degrees, the gripper 0–100) at each frame, and the joint goals the label commands.
+   */
+  joints?: Float32Array;
+  jointAction?: Float32Array;
   /** Optional per-frame hook output (e.g. rendered images), filled by the caller. */
   extras?: Record<string, unknown>;
 }
@@ -79,6 +86,9 @@ export function runEpisode(env: TabletopEnv, solve: ExpertFactory, options: RunE
   const done = new Uint8Array(max);
   const successAfter = new Uint8Array(max);
   const blockPoses = new Float32Array(max * nBlocks * 7);
+  const arm = env.scene.gripper.kind === 'so101' ? (env.scene.gripper as So101Arm) : null;
+  const joints = arm ? new Float32Array(max * 6) : null;
+  const jointAction = arm ? new Float32Array(max * 6) : null;
   const stageNames = env.task.stageNames(env.scenario.task);
   const stagesReached = stageNames.map(() => false);
   let obs = first;
@@ -95,6 +105,10 @@ export function runEpisode(env: TabletopEnv, solve: ExpertFactory, options: RunE
     observation.set(obs, t * obsSize);
     const label = expert.act();
     action.set(label, t * ACTION_SIZE);
+    if (arm && joints && jointAction) {
+      arm.lerobotState(joints, t * 6);
+      arm.lerobotGoalsFor(label[0] * MAX_DELTA, label[1] * MAX_DELTA, label[2] * MAX_DELTA, label[3] * MAX_DYAW, label[4], jointAction, t * 6);
+    }
     let sent: Float32Array = label;
     if (dart > 0) {
       sent = new Float32Array(ACTION_SIZE);
@@ -136,6 +150,7 @@ export function runEpisode(env: TabletopEnv, solve: ExpertFactory, options: RunE
     done: done.slice(0, t),
     successAfter: successAfter.slice(0, t),
     blockPoses: blockPoses.slice(0, t * nBlocks * 7),
+    ...(joints && jointAction ? { joints: joints.slice(0, t * 6), jointAction: jointAction.slice(0, t * 6) } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * way round). Every sampled value lands in the episode's record.
  */
 import type { Rng } from './rng.ts';
+import { NOMINAL_ARM } from './robot/so101/arm.ts';
 import type { Range } from './ranges.ts';
 import type { PhysicsRandomization } from './scenario.ts';
 
@@ -31,7 +32,19 @@ export interface PhysicsSample {
   controlJitter: number;
   /** Gravity vector (m/s²). */
   gravity: [number, number, number];
+  // The SO-101's own (present when the scene holds the SO-101; sampleArm).
+  /** Servo position gain (1/s). */
+  servoGain?: number;
+  /** Servo speed limit (rad/s). */
+  servoSpeed?: number;
+  /** Calibration error per arm joint (rad, signed). */
+  jointOffset?: number[];
+  /** Backlash per arm joint (rad of play). */
+  backlash?: number[];
 }
+
+/** The SO-101's part of a PhysicsSample. */
+export type ArmSample = Required<Pick<PhysicsSample, 'servoGain' | 'servoSpeed' | 'jointOffset' | 'backlash'>>;
 
 /** What "no randomization" means: the nominal robot and blocks. */
 export const NOMINAL: Omit<PhysicsSample, 'blockSize' | 'blockMass'> & { blockSize: number; blockMass: number } = {
@@ -127,4 +140,28 @@ export function nominalPhysics(blocks: number): PhysicsSample {
     blockSize: Array.from({ length: blocks }, () => NOMINAL.blockSize),
     blockMass: Array.from({ length: blocks }, () => NOMINAL.blockMass),
   };
+}
+
+/**
+ * Samples the SO-101's servo gain and speed, calibration error (a random sign per joint) and
+ * backlash from their ranges; a range the scenario leaves out stays nominal. Drawn from its own
+ * stream (`arm`), so the rest of the physics of a seed is the same with either robot.
+ */
+export function sampleArm(rng: Rng, ranges: PhysicsRandomization): ArmSample {
+  const deg = Math.PI / 180;
+  const gain = ranges.servoGain ? sampleRange(rng, ranges.servoGain) : NOMINAL_ARM.servoGain;
+  const speed = ranges.servoSpeed ? sampleRange(rng, ranges.servoSpeed) : NOMINAL_ARM.servoSpeed;
+  const jointOffset: number[] = [];
+  const backlash: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const off = ranges.jointOffsetDeg ? sampleRange(rng, ranges.jointOffsetDeg) * deg : 0;
+    jointOffset.push(rng.next() < 0.5 ? -off : off);
+    backlash.push(ranges.backlashDeg ? sampleRange(rng, ranges.backlashDeg) * deg : 0);
+  }
+  return { servoGain: gain, servoSpeed: speed, jointOffset, backlash };
+}
+
+/** The nominal SO-101 (randomization off). */
+export function nominalArm(): ArmSample {
+  return { servoGain: NOMINAL_ARM.servoGain, servoSpeed: NOMINAL_ARM.servoSpeed, jointOffset: [...NOMINAL_ARM.jointOffset], backlash: [...NOMINAL_ARM.backlash] };
 }

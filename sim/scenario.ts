@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeIssues } from './json-issues.ts';
+import { ROBOT_KINDS } from './robot/robot.ts';
 import { range } from './ranges.ts';
 import { VisualSchema } from './render/visual-schema.ts';
 
@@ -39,7 +40,18 @@ export const PhysicsRandomizationSchema = z.strictObject({
   controlJitter: range(0, 0.5),
   /** Gravity tilts by this many degrees, in a random direction. */
   gravityTilt: range(0, 10),
+  // The SO-101's own (robot "so101" only; absent: the nominal arm).
+  /** Servo position gain (1/s); nominal 100. */
+  servoGain: range(10, 1000).optional(),
+  /** Servo speed limit (rad/s); an STS3215 without load: 4.71. */
+  servoSpeed: range(0.5, 10).optional(),
+  /** Calibration error per arm joint (degrees), each joint a random sign: the arm's zero is off by this. */
+  jointOffsetDeg: range(0, 10).optional(),
+  /** Backlash per arm joint (degrees of play); the STS3215's datasheet gives ≤ 0.5°, measured ~1°. */
+  backlashDeg: range(0, 5).optional(),
 });
+/** The keys of PhysicsRandomizationSchema that only the SO-101 uses. */
+export const ARM_RANDOMIZATION_KEYS = ['servoGain', 'servoSpeed', 'jointOffsetDeg', 'backlashDeg'] as const;
 export type PhysicsRandomization = z.infer<typeof PhysicsRandomizationSchema>;
 
 export const TaskSchema = z.discriminatedUnion('id', [
@@ -63,6 +75,8 @@ export const ScenarioSchema = z.strictObject({
   /** Versioned id, e.g. `stack-3`. */
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lowercase id such as stack-3'),
   description: z.string().optional(),
+  /** The robot: the gripper on its 4-DoF mount (default) or the SO-101 arm (sim/robot/so101/). */
+  robot: z.enum(ROBOT_KINDS).default('mount'),
   task: TaskSchema,
   control: z.strictObject({
     /** Policy/control rate (Hz). */
@@ -75,8 +89,16 @@ export const ScenarioSchema = z.strictObject({
   randomization: PhysicsRandomizationSchema,
   heldout: PhysicsRandomizationSchema,
   visual: VisualSchema.optional(),
+}).superRefine((s, ctx) => {
+  if (s.robot === 'so101') return;
+  for (const block of ['randomization', 'heldout'] as const) {
+    for (const k of ARM_RANDOMIZATION_KEYS) {
+      if (s[block][k] !== undefined) ctx.addIssue({ code: 'custom', path: [block, k], message: `${k} randomizes the SO-101 arm; this scenario's robot is "${s.robot}" (set "robot": "so101" or remove ${k})` });
+    }
+  }
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
+export type ScenarioInput = z.input<typeof ScenarioSchema>;
 
 export class ScenarioError extends Error {
   readonly source: string;

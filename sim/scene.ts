@@ -1,6 +1,6 @@
 /**
- * A Scene is one episode's physical world: the table, the gripper and the blocks, built from a
- * physics sample and a layout. It is the one place that touches cannon-es bodies; tasks, experts
+ * A Scene is one episode's physical world: the table, the robot (the gripper on its mount, or the
+ * SO-101 arm) and the blocks, built from a physics sample and a layout. It is the one place that touches cannon-es bodies; tasks, experts
  * and the environment read it through small accessors, and everything outside sim/ sees only the
  * plain SimState it produces.
  */
@@ -10,6 +10,8 @@ import { createTabletop, GROUP_GRIPPER, GROUP_OBJECT, GROUP_STATIC } from './phy
 import type { Tabletop } from './physics/world.ts';
 import { Gripper, GRIPPER_GEOMETRY } from './robot/gripper.ts';
 import type { Workspace } from './robot/gripper.ts';
+import type { RobotKind, SimRobot } from './robot/robot.ts';
+import { addRiser, NOMINAL_ARM, So101Arm } from './robot/so101/arm.ts';
 import type { PhysicsSample } from './randomization.ts';
 import type { BodyState, SimState, Vec3 as V3 } from './state.ts';
 
@@ -24,7 +26,7 @@ export interface BlockPose {
 
 export interface Layout {
   blocks: BlockPose[];
-  /** Gripper start: palm centre and yaw. */
+  /** Gripper start: palm centre and yaw (the SO-101: the fingertip point on its roll axis). */
   gripper: { position: V3; yaw: number };
   /** Task targets to draw and observe (world frame). */
   goals: V3[];
@@ -50,11 +52,15 @@ export interface SceneOptions {
   layout: Layout;
   /** Physics substep (s). */
   dt: number;
+  /** Default 'mount'. */
+  robot?: RobotKind;
 }
 
 export class Scene {
   readonly tabletop: Tabletop;
-  readonly gripper: Gripper;
+  /** The robot (named for the gripper every robot ends in; `robot` is the same object). */
+  readonly gripper: SimRobot;
+  readonly robot: SimRobot;
   readonly blocks: Body[];
   readonly blockSizes: number[];
   readonly goals: V3[];
@@ -67,7 +73,7 @@ export class Scene {
   time = 0;
   private readonly gravity: Vec3;
 
-  constructor({ task, physics, layout, dt }: SceneOptions) {
+  constructor({ task, physics, layout, dt, robot = 'mount' }: SceneOptions) {
     if (layout.blocks.length !== physics.blockSize.length) {
       throw new Error(`layout has ${layout.blocks.length} blocks but the physics sample has ${physics.blockSize.length}`);
     }
@@ -103,21 +109,39 @@ export class Scene {
       world.addBody(b);
       return b;
     });
-    this.gripper = new Gripper({
-      world,
-      material: materials.finger,
-      params: {
-        gain: physics.gripperGain,
-        maxSpeed: 0.6,
-        maxYawRate: 3,
-        fingerSpeed: 0.15,
-        gripForce: physics.gripForce,
-        fingerMass: 0.2,
-      },
-      workspace: WORKSPACE,
-      start: layout.gripper.position,
-      startYaw: layout.gripper.yaw,
-    });
+    if (robot === 'so101') {
+      addRiser(world, materials.table);
+      this.gripper = new So101Arm({
+        world,
+        material: materials.finger,
+        params: {
+          servoGain: physics.servoGain ?? NOMINAL_ARM.servoGain,
+          servoSpeed: physics.servoSpeed ?? NOMINAL_ARM.servoSpeed,
+          jointOffset: physics.jointOffset ?? NOMINAL_ARM.jointOffset,
+          backlash: physics.backlash ?? NOMINAL_ARM.backlash,
+          gripForce: physics.gripForce,
+        },
+        start: layout.gripper.position,
+        startYaw: layout.gripper.yaw,
+      });
+    } else {
+      this.gripper = new Gripper({
+        world,
+        material: materials.finger,
+        params: {
+          gain: physics.gripperGain,
+          maxSpeed: 0.6,
+          maxYawRate: 3,
+          fingerSpeed: 0.15,
+          gripForce: physics.gripForce,
+          fingerMass: 0.2,
+        },
+        workspace: WORKSPACE,
+        start: layout.gripper.position,
+        startYaw: layout.gripper.yaw,
+      });
+    }
+    this.robot = this.gripper;
   }
 
   /** Advances physics by `substeps` fixed steps with the gripper's current commands. */
@@ -147,7 +171,7 @@ export class Scene {
     return this.gripper.graspPoint(out);
   }
 
-  /** The plain-data snapshot of this moment. Ids: table 1, blocks 2…, palm, left finger, right finger. */
+  /** The plain-data snapshot of this moment. Ids: table 1, blocks 2…, palm, left finger, right finger, then the arm's links. */
   snapshot(): SimState {
     const bodies: BodyState[] = [];
     const pose = (b: Body): { position: V3; quaternion: [number, number, number, number] } => ({
@@ -163,18 +187,14 @@ export class Scene {
       const h = this.blockSizes[i] / 2;
       bodies.push({ id: 2 + i, name: `block${i}`, kind: 'block', shape: { type: 'box', halfExtents: [h, h, h] }, ...pose(b) });
     });
-    const g = this.gripper.geometry;
-    let id = 2 + this.blocks.length;
-    bodies.push({ id: id++, name: 'palm', kind: 'palm', shape: { type: 'box', halfExtents: [...g.palmHalf] as V3 }, ...pose(this.gripper.palm) });
-    bodies.push({ id: id++, name: 'finger_l', kind: 'finger', shape: { type: 'box', halfExtents: [...g.fingerHalf] as V3 }, ...pose(this.gripper.fingers[0]) });
-    bodies.push({ id: id++, name: 'finger_r', kind: 'finger', shape: { type: 'box', halfExtents: [...g.fingerHalf] as V3 }, ...pose(this.gripper.fingers[1]) });
-    const p = this.gripper.palm.position;
+    bodies.push(...this.gripper.bodies(2 + this.blocks.length));
     return {
       time: this.time,
       step: this.step,
       task: this.task,
+      ...(this.gripper.kind === 'so101' ? { robot: 'so101' as const } : {}),
       bodies,
-      gripper: { position: [p.x, p.y, p.z], yaw: this.gripper.yaw, width: this.gripper.width(), grip: this.gripper.grip },
+      gripper: this.gripper.state(),
       goals: this.goals.map((g2) => [...g2] as V3),
     };
   }

@@ -10,7 +10,7 @@
 export type Vec3 = [number, number, number];
 export type Quat = [number, number, number, number];
 
-export type BodyKind = 'table' | 'block' | 'distractor' | 'palm' | 'finger';
+export type BodyKind = 'table' | 'block' | 'distractor' | 'palm' | 'finger' | 'link';
 
 export type ShapeSpec =
   | { type: 'box'; halfExtents: Vec3 }
@@ -24,7 +24,11 @@ export interface BodyState {
    * (0 is reserved for "nothing": background).
    */
   id: number;
-  /** Unique within an episode: `table`, `block0`…, `distractor0`…, `palm`, `finger_l`, `finger_r`. */
+  /**
+   * Unique within an episode: `table`, `block0`…, `distractor0`…, `palm`, `finger_l`, `finger_r`;
+   * with the SO-101 (`palm` its gripper body, `finger_l`/`finger_r` its fixed and moving jaw) also
+   * `arm_base`, `arm_shoulder`, `arm_upper`, `arm_lower`, `arm_wrist` and `riser` (kind `link`).
+   */
   name: string;
   kind: BodyKind;
   shape: ShapeSpec;
@@ -33,7 +37,7 @@ export interface BodyState {
 }
 
 export interface GripperState {
-  /** Palm centre in the world frame. */
+  /** Palm centre in the world frame (the SO-101: the fingertip point on its roll axis, as it reports it). */
   position: Vec3;
   /** Rotation of the gripper about world z. */
   yaw: number;
@@ -49,6 +53,8 @@ export interface SimState {
   /** Control steps since reset. */
   step: number;
   task: string;
+  /** Which robot the scene holds (absent: the gripper on its 4-DoF mount). */
+  robot?: 'mount' | 'so101';
   bodies: BodyState[];
   gripper: GripperState;
   /** Task-specific targets to draw (e.g. the goal of Reach/Push), world frame. */

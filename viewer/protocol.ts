@@ -62,7 +62,7 @@ export const ShapeSpecSchema = z.discriminatedUnion('type', [
 export const BodyStateSchema = z.object({
   id: z.int().min(0).max(65535),
   name: z.string().max(64),
-  kind: z.enum(['table', 'block', 'distractor', 'palm', 'finger']),
+  kind: z.enum(['table', 'block', 'distractor', 'palm', 'finger', 'link']),
   shape: ShapeSpecSchema,
   position: Vec3,
   quaternion: Quat,
@@ -72,6 +72,7 @@ export const SimStateSchema = z.object({
   time: finite,
   step: z.int().min(0),
   task: z.string().max(64),
+  robot: z.enum(['mount', 'so101']).optional(),
   bodies: z.array(BodyStateSchema).max(1024),
   gripper: z.object({ position: Vec3, yaw: finite, width: finite, grip: finite }),
   goals: z.array(Vec3).max(64),

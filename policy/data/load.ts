@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { TabletopEnv } from '../../sim/env.ts';
 import type { EpisodeRecord } from '../../sim/episode.ts';
 import { DatasetReader } from '../../sim/dataset/reader.ts';
-import { DatasetError } from '../../sim/dataset/format.ts';
+import { DatasetError, policyKeys } from '../../sim/dataset/format.ts';
 import { readSimrealMeta } from '../../sim/dataset/lerobot-sink.ts';
 import { decodePngRgb } from '../../sim/dataset/png.ts';
 import { Rng } from '../../sim/rng.ts';
@@ -84,13 +84,15 @@ async function readLeRobot(path: string, options: LoadOptions): Promise<FrameSet
   try {
     const features = reader.features;
     const have = Object.keys(features);
-    const need = ['observation.state', 'action'];
+    // SO-101 datasets keep LeRobot's joint features in observation.state/action and simreal's in sim.*.
+    const keys = policyKeys(features);
+    const need = [keys.state, keys.action];
     if (options.poses) need.push('sim.block_poses');
     const imageKey = options.camera ? `${IMAGE_KEY_PREFIX}${options.camera}` : null;
     if (imageKey) need.push(imageKey);
     for (const k of need) if (!features[k]) throw missing(path, k, options.purpose, have);
-    const stateNames = namesOf(features['observation.state'].names, features['observation.state'].shape[0], 'state');
-    const actionNames = namesOf(features.action.names, features.action.shape[0], 'action');
+    const stateNames = namesOf(features[keys.state].names, features[keys.state].shape[0], 'state');
+    const actionNames = namesOf(features[keys.action].names, features[keys.action].shape[0], 'action');
     const poseWidth = features['sim.block_poses'] ? features['sim.block_poses'].shape[0] : 0;
     const blockCount = poseWidth / 7;
     const meta = readSimrealMeta(path);
@@ -114,7 +116,7 @@ async function readLeRobot(path: string, options: LoadOptions): Promise<FrameSet
     const blockPoses = options.poses ? new Float32Array(frames * poseWidth) : null;
     const images = img ? new Uint8Array(frames * img.h * img.w * 3) : null;
     const video = imageKey !== null && features[imageKey].dtype === 'video';
-    const columns = ['observation.state', 'action', ...(options.poses ? ['sim.block_poses'] : []), ...(imageKey && !video ? [imageKey] : [])];
+    const columns = [keys.state, keys.action, ...(options.poses ? ['sim.block_poses'] : []), ...(imageKey && !video ? [imageKey] : [])];
     const episodes: FrameEpisode[] = [];
     let f = 0;
     for (let k = 0; k < entries.length; k++) {
@@ -125,8 +127,8 @@ async function readLeRobot(path: string, options: LoadOptions): Promise<FrameSet
       const start = f;
       for (const t of picks[k]) {
         const r = rows[t];
-        state.set(r['observation.state'] as ArrayLike<number>, f * S);
-        action.set(r.action as ArrayLike<number>, f * A);
+        state.set(r[keys.state] as ArrayLike<number>, f * S);
+        action.set(r[keys.action] as ArrayLike<number>, f * A);
         if (blockPoses) blockPoses.set(r['sim.block_poses'] as ArrayLike<number>, f * poseWidth);
         if (decoded && images && img) images.set(decoded[t], f * img.h * img.w * 3);
         else if (images && img && imageKey) {

@@ -20,6 +20,7 @@ import { loadScenario } from '../scenario.ts';
 import { SWEEP_SUBSTEPS, sweepMujoco, sweepSimreal } from './sweep.ts';
 import type { SweepResult } from './sweep.ts';
 import { graspSlip, stackDrift } from './stability.ts';
+import { compareWithMount, sweepSo101, towerBesideArm } from './so101.ts';
 
 export interface PhysicsBenchOptions {
   /** Timed physics steps per engine. Default 60,000. */
@@ -119,6 +120,9 @@ export async function benchPhysics(options: PhysicsBenchOptions = {}) {
   const simreal = sweepSimreal(steps);
   log(`MuJoCo sweep, ${steps} steps…`);
   const mujoco = await sweepMujoco(steps);
+  log(`SO-101 sweep and the mount's again, alternating, ${steps} steps each…`);
+  sweepSo101(2400);
+  const so101 = compareWithMount(steps);
   log('whole environment with the expert…');
   const env = envControlSteps(scenario, 20);
   log(`resting 5-block towers, ${stackSeconds} s each…`);
@@ -127,6 +131,8 @@ export async function benchPhysics(options: PhysicsBenchOptions = {}) {
     cannonDefaults: await stackDrift(5, stackSeconds, 'cannon-defaults'),
     mujoco: await stackDrift(5, stackSeconds, 'mujoco'),
   };
+  log(`a 5-block tower beside the SO-101, ${stackSeconds} s…`);
+  const towerSo101 = towerBesideArm(5, stackSeconds);
   log('grasp and carry…');
   const grasp = graspSlip();
   log('worker scaling…');
@@ -158,6 +164,14 @@ export async function benchPhysics(options: PhysicsBenchOptions = {}) {
       control_steps_per_s: round(mujoco.stepsPerSecond / SWEEP_SUBSTEPS, 0),
     },
     ratio_vs_mujoco: round(simreal.stepsPerSecond / mujoco.stepsPerSecond, 2),
+    so101: {
+      scene: 'the same three blocks, the SO-101 (links, servos, jaws) sweeping through them: the sweep scaled into its reach, commanded through its inverse kinematics',
+      physics_steps_per_s: round(so101.so101.stepsPerSecond, 0),
+      mount_physics_steps_per_s_alternating: round(so101.mount.stepsPerSecond, 0),
+      ratio_vs_mount: round(so101.ratio, 2),
+      target_ratio_vs_mount: 0.7,
+      tower_beside_arm: { what: `5 blocks of 5 cm resting ${stackSeconds} s 17 cm beside the arm, which holds still; target top drift <= 2 mm`, ...drift(towerSo101) },
+    },
     stability: {
       tower: `5 blocks of 5 cm resting ${stackSeconds} s; target top drift <= 2 mm`,
       simreal: drift(towers.simreal),

@@ -7,6 +7,7 @@
  * timed.
  */
 import { nominalPhysics } from '../randomization.ts';
+import type { Gripper } from '../robot/gripper.ts';
 import { Scene } from '../scene.ts';
 import { createMujocoScene } from './mujoco.ts';
 
@@ -40,7 +41,7 @@ export function sweepSimreal(steps: number, segmentSteps = 2400): SweepResult {
   let done = 0, time = 0;
   while (done < steps) {
     const scene = new Scene({ task: 'bench', physics: nominalPhysics(3), layout: { blocks: BLOCKS, gripper: { position: [0, 0.08, 0.15], yaw: 0 }, goals: [] }, dt: SWEEP_DT });
-    const g = scene.gripper;
+    const g = scene.gripper as Gripper;
     const n = Math.min(segmentSteps, steps - done);
     const t0 = performance.now();
     for (let i = 0; i < n; i += SWEEP_SUBSTEPS) {

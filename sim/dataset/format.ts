@@ -17,6 +17,7 @@
  * silently become inputs or targets of a policy that will later run on a real robot.
  */
 import { z } from 'zod';
+import { LEROBOT_SO101_NAMES } from '../robot/so101/lerobot.ts';
 import { VIDEO_CODECS, VIDEO_PIX_FMT } from './video.ts';
 import type { VideoCodec } from './video.ts';
 
@@ -136,17 +137,28 @@ export function featureWidth(f: Feature): number {
 export interface FeatureLayout {
   observationNames: string[];
   blockCount: number;
+  /**
+   * `so101`: LeRobot's SO-101 features (`observation.state` and `action` the six `{motor}.pos`,
+   * joints in degrees, gripper 0–100: sim/robot/so101/lerobot.ts), simreal's own observation and
+   * normalized end-effector action moved to `sim.state` and `sim.action`.
+   */
+  robot?: 'mount' | 'so101';
   /** Cameras with rendered frames (`observation.images.<name>`), their size and storage: `video` (MP4, `codec` default av1) or `png` (the default here; `simreal generate` asks for video). */
   cameras?: { names: string[]; width: number; height: number; format?: 'video' | 'png'; codec?: VideoCodec };
 }
 
 /**
  * The features of a simreal dataset, in column order: LeRobot's user features first, then its
- * DEFAULT_FEATURES, as LeRobotDataset.create orders them.
+ * DEFAULT_FEATURES, as LeRobotDataset.create orders them. Where simreal's policies read their
+ * state and action: `sim.state`/`sim.action` when present (SO-101 datasets), else
+ * `observation.state`/`action` (policyKeys).
  */
 export function simrealFeatures(layout: FeatureLayout): Record<string, Feature> {
+  const so101 = layout.robot === 'so101';
   const features: Record<string, Feature> = {
-    'observation.state': { dtype: 'float32', shape: [layout.observationNames.length], names: [...layout.observationNames] },
+    'observation.state': so101
+      ? { dtype: 'float32', shape: [LEROBOT_SO101_NAMES.length], names: [...LEROBOT_SO101_NAMES] }
+      : { dtype: 'float32', shape: [layout.observationNames.length], names: [...layout.observationNames] },
   };
   for (const cam of layout.cameras?.names ?? []) {
     const c = layout.cameras!;
@@ -158,7 +170,13 @@ export function simrealFeatures(layout: FeatureLayout): Record<string, Feature> 
       ...(video ? { info: videoInfo(c.width, c.height, 0, c.codec ?? 'av1') } : {}),
     };
   }
-  features.action = { dtype: 'float32', shape: [ACTION_NAMES.length], names: [...ACTION_NAMES] };
+  features.action = so101
+    ? { dtype: 'float32', shape: [LEROBOT_SO101_NAMES.length], names: [...LEROBOT_SO101_NAMES] }
+    : { dtype: 'float32', shape: [ACTION_NAMES.length], names: [...ACTION_NAMES] };
+  if (so101) {
+    features['sim.state'] = { dtype: 'float32', shape: [layout.observationNames.length], names: [...layout.observationNames] };
+    features['sim.action'] = { dtype: 'float32', shape: [ACTION_NAMES.length], names: [...ACTION_NAMES] };
+  }
   features['next.reward'] = { dtype: 'float32', shape: [1], names: null };
   features['next.done'] = { dtype: 'bool', shape: [1], names: null };
   features['next.success'] = { dtype: 'bool', shape: [1], names: null };
@@ -237,4 +255,9 @@ export class DatasetError extends Error {
     this.name = 'DatasetError';
     this.file = file;
   }
+}
+
+/** The features holding simreal's policy state and action in a dataset with these features. */
+export function policyKeys(features: Record<string, Feature>): { state: string; action: string } {
+  return features['sim.state'] && features['sim.action'] ? { state: 'sim.state', action: 'sim.action' } : { state: 'observation.state', action: 'action' };
 }

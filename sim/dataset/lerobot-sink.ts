@@ -15,6 +15,7 @@ import { formatJson } from '../format-json.ts';
 import type { ExtraValue } from './meta.ts';
 import type { EpisodeFrames, WriterOptions } from './writer.ts';
 import { DatasetWriter } from './writer.ts';
+import { LEROBOT_SO101_TYPE } from '../robot/so101/lerobot.ts';
 
 /**
  * meta/simreal.json: how the dataset was generated (the generation metadata, tagged). `firstIndex`
@@ -79,11 +80,12 @@ export function episodeFrames(ep: EpisodeRecord, features: Record<string, Featur
     if (!rendered[cam]) throw new Error(`episode ${ep.index} has no rendered frames for camera ${cam}`);
     images[name] = rendered[cam];
   }
+  const so101 = features['sim.state'] !== undefined;
+  if (so101 && (!ep.joints || !ep.jointAction)) throw new Error(`episode ${ep.index} has no SO-101 joints for the dataset's LeRobot SO-101 features`);
   return {
     length: ep.length,
     columns: {
-      'observation.state': ep.observation,
-      action: ep.action,
+      ...(so101 ? { 'observation.state': ep.joints!, action: ep.jointAction!, 'sim.state': ep.observation, 'sim.action': ep.action } : { 'observation.state': ep.observation, action: ep.action }),
       'next.reward': ep.reward,
       'next.done': ep.done,
       'next.success': ep.successAfter,
@@ -118,7 +120,7 @@ export function episodeExtras(ep: EpisodeRecord): Record<string, ExtraValue> {
 /** The features an episode implies (its observation names, block count) and the run's cameras. */
 export function featuresForEpisode(ep: EpisodeRecord, cameras: GenerationMeta['cameras']): Record<string, Feature> {
   const blockCount = ep.length > 0 ? ep.blockPoses.length / (ep.length * 7) : 0;
-  return simrealFeatures({ observationNames: ep.observationNames, blockCount, cameras });
+  return simrealFeatures({ observationNames: ep.observationNames, blockCount, cameras, robot: ep.joints ? 'so101' : 'mount' });
 }
 
 export class LeRobotSink implements EpisodeSink {
@@ -163,7 +165,7 @@ export class LeRobotSink implements EpisodeSink {
     if (ep.index !== expected) throw new Error(`episode ${ep.index} arrived where episode ${expected} was expected (sinks take episodes in index order)`);
     const features = featuresForEpisode(ep, this.meta.cameras);
     if (!this.writer) {
-      this.writer = DatasetWriter.create(this.dir, ep.fps, features, this.options);
+      this.writer = DatasetWriter.create(this.dir, ep.fps, features, { ...this.options, ...(ep.joints ? { robotType: LEROBOT_SO101_TYPE } : {}) });
       writeSimrealMeta(this.dir, toSimrealMeta(this.meta));
     } else {
       const why = featuresMismatch(this.writer.features, features);

@@ -115,8 +115,8 @@ export async function runJobEpisode(job: PreparedJob, index: number, seed: numbe
     for (const p of pending) collect(await p);
     record.extras = { images };
   }
-  for (const a of [record.observation, record.action, record.executedAction, record.reward, record.done, record.successAfter, record.blockPoses]) {
-    transfer.push(a.buffer as ArrayBuffer);
+  for (const a of [record.observation, record.action, record.executedAction, record.reward, record.done, record.successAfter, record.blockPoses, record.joints, record.jointAction]) {
+    if (a) transfer.push(a.buffer as ArrayBuffer);
   }
   return { record, transfer };
 }

@@ -4,7 +4,10 @@
  * - `front`: fixed in the world, in front of the table (−y side) and above it, looking at the
  *   workspace.
  * - `wrist`: attached to the palm (gripper frame: x = opening axis, y = finger width, z = up),
- *   just beside the palm and looking down between the fingers.
+ *   just beside the palm and looking down between the fingers. On the SO-101 (`SO101_WRIST_MOUNT`)
+ *   it sits where TheRobotStudio's SO-101 wrist camera mounts do (SO-ARM100
+ *   Optional/Wrist_Cam_Mount_32x32_UVC_Module, SO101_Wrist_Cam_Hex-Nut_Mount_32x32_UVC_Module): a
+ *   32 mm module on the wrist roll follower, outside the fixed jaw, looking down along the jaws.
  *
  * Conventions of everything this module returns (OpenCV): camera frame x right, y down, z forward
  * along the optical axis; pixel (u, v) with u to the right, v down from the top row, pixel
@@ -36,6 +39,19 @@ export const CAMERA_MOUNTS: Record<CameraName, CameraMount> = {
   front: { parent: 'world', position: [0, -0.78, 0.58], target: [0, -0.03, 0.02], up: [0, 0, 1], fovDeg: 45, near: 0.05, far: 20 },
   wrist: { parent: 'palm', position: [0, 0.03, -0.004], target: [0, 0, -0.08], up: [0, 1, 0], fovDeg: 75, near: 0.005, far: 20 },
 };
+
+/**
+ * The SO-101's wrist camera, in its gripper body's frame (sim/robot/so101/arm.ts `palm`: x the
+ * opening axis, toward the moving jaw; z up the tool; centred 8.6 cm above the fingertips, 1.2 cm
+ * off the roll axis): 2 cm outside the fixed jaw's side, level with the bottom of the gripper
+ * body, aimed at the point between the fingertips and a little past it.
+ */
+export const SO101_WRIST_MOUNT: CameraMount = { parent: 'palm', position: [-0.05, 0, 0.012], target: [0.035, 0, -0.1], up: [1, 0, 0], fovDeg: 75, near: 0.005, far: 20 };
+
+/** A camera's mount on a robot (the world-fixed ones are the same for every robot). */
+export function cameraMount(name: CameraName, robot: 'mount' | 'so101' = 'mount'): CameraMount {
+  return name === 'wrist' && robot === 'so101' ? SO101_WRIST_MOUNT : CAMERA_MOUNTS[name];
+}
 
 export function isCameraName(name: string): name is CameraName {
   return (CAMERA_NAMES as readonly string[]).includes(name);

@@ -220,6 +220,9 @@ const NOMINAL_COLORS: Record<string, [number, number, number]> = {
   background: [200, 208, 218],
   palm: [60, 62, 70],
   finger: [90, 92, 100],
+  // The SO-101's printed parts (its URDF's "3d_printed" material, rgba 1.0 0.82 0.12) and its stand.
+  arm: [255, 209, 31],
+  riser: [120, 110, 100],
 };
 const BLOCK_COLORS: Array<[number, number, number]> = [
   [210, 50, 45], [50, 160, 70], [45, 90, 200], [230, 190, 40], [160, 70, 190], [40, 180, 190], [230, 120, 40], [120, 120, 120],
@@ -240,6 +243,8 @@ export function nominalLook(seed: number, bodyNames: readonly string[]): Look {
     if (name === 'table') surfaces[name] = flat(3, NOMINAL_COLORS.table);
     else if (name === 'palm') surfaces[name] = flat(4, NOMINAL_COLORS.palm);
     else if (name.startsWith('finger')) surfaces[name] = flat(5, NOMINAL_COLORS.finger);
+    else if (name.startsWith('arm_')) surfaces[name] = flat(6, NOMINAL_COLORS.arm);
+    else if (name === 'riser') surfaces[name] = flat(7, NOMINAL_COLORS.riser);
     else surfaces[name] = flat(10 + b, BLOCK_COLORS[b++ % BLOCK_COLORS.length]);
   }
   const cameras = {} as Record<CameraName, CameraLook>;

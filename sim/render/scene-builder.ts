@@ -47,7 +47,7 @@ import {
   uniform, uv, varying, vec3, vec4, viewportCoordinate,
 } from 'three/tsl';
 import type { ShapeSpec, SimState } from '../state.ts';
-import { CAMERA_MOUNTS, CAMERA_NAMES } from './cameras.ts';
+import { CAMERA_MOUNTS, CAMERA_NAMES, cameraMount } from './cameras.ts';
 import type { CameraFrame, CameraName } from './cameras.ts';
 import { FLOOR_Z, ROOM_HALF } from './look.ts';
 import type { Look, SurfaceLook } from './look.ts';
@@ -155,8 +155,9 @@ function shapeKey(s: ShapeSpec): number {
 export function mountedPose(
   name: CameraName, offset: readonly number[], rotationDeg: readonly number[],
   out: { position: Vector3; quaternion: Quaternion } = { position: new Vector3(), quaternion: new Quaternion() },
+  robot: 'mount' | 'so101' = 'mount',
 ): { position: Vector3; quaternion: Quaternion } {
-  const m = CAMERA_MOUNTS[name];
+  const m = cameraMount(name, robot);
   // Nominal orientation in the parent frame (cameras look down their −z), then the jitter.
   _mount.up.set(m.up[0], m.up[1], m.up[2]);
   _mount.position.set(m.position[0], m.position[1], m.position[2]);
@@ -230,6 +231,8 @@ export class SceneBuilder {
   private readonly noiseSeed = uniform(0, 'uint').setGroup(renderGroup);
   private generation = 0;
   private palmId = -1;
+  /** The robot of the last state drawn (its wrist camera mount differs). */
+  private robot: 'mount' | 'so101' = 'mount';
   /** Camera pose in its mount's parent frame, from the look. */
   private readonly mountPose: Record<CameraName, { position: Vector3; quaternion: Quaternion }>;
   private readonly textureScratch: Uint8Array;
@@ -341,7 +344,7 @@ export class SceneBuilder {
   }
 
   private setMount(name: CameraName, offset: readonly number[], rotationDeg: readonly number[]): void {
-    const pose = mountedPose(name, offset, rotationDeg, this.mountPose[name]);
+    const pose = mountedPose(name, offset, rotationDeg, this.mountPose[name], this.robot);
     const cam = this.cameras[name];
     cam.quaternion.copy(pose.quaternion);
     cam.position.copy(pose.position);
@@ -431,6 +434,12 @@ export class SceneBuilder {
   /** Copies a SimState into the scene (creates meshes for new ids, hides vanished ones). */
   update(state: SimState): void {
     const gen = ++this.generation;
+    const robot = state.robot ?? 'mount';
+    if (robot !== this.robot) {
+      this.robot = robot;
+      const c = this.look?.cameras.wrist;
+      this.setMount('wrist', c?.positionOffset ?? [0, 0, 0], c?.rotationDeg ?? [0, 0, 0]);
+    }
     let palm = -1;
     for (let i = 0; i < state.bodies.length; i++) {
       const b = state.bodies[i];
@@ -459,7 +468,7 @@ export class SceneBuilder {
     }
     for (const [id, view] of this.bodies) if (view.seen !== gen) this.removeBody(id, view);
 
-    // The arm rod and the wrist camera ride on the palm.
+    // The arm rod (the mount's; the SO-101 draws its own links) and the wrist camera ride on the palm.
     if (palm >= 0) {
       const b = state.bodies[palm];
       if (this.palmId !== b.id) {
@@ -470,7 +479,7 @@ export class SceneBuilder {
       _q2.set(b.quaternion[0], b.quaternion[1], b.quaternion[2], b.quaternion[3]);
       _v2.set(b.position[0], b.position[1], b.position[2]);
       const top = (b.shape.type === 'box' ? b.shape.halfExtents[2] : 0.01) + ROD_LENGTH / 2;
-      this.rod.visible = true;
+      this.rod.visible = robot === 'mount';
       this.rod.quaternion.copy(_q2);
       this.rod.position.copy(_v.set(0, 0, top).applyQuaternion(_q2).add(_v2));
       const cam = this.cameras.wrist, pose = this.mountPose.wrist;

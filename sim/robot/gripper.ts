@@ -20,7 +20,8 @@ import { Body, Box, Quaternion, Vec3 } from 'cannon-es';
 import type { World } from 'cannon-es';
 import type { Material } from 'cannon-es';
 import { GROUP_GRIPPER, GROUP_OBJECT, GROUP_STATIC } from '../physics/world.ts';
-import type { Vec3 as V3 } from '../state.ts';
+import type { BodyState, GripperState, Vec3 as V3 } from '../state.ts';
+import type { SimRobot } from './robot.ts';
 
 export interface GripperGeometry {
   /** Palm half extents (m). */
@@ -93,7 +94,8 @@ export interface GripperOptions {
   geometry?: GripperGeometry;
 }
 
-export class Gripper {
+export class Gripper implements SimRobot {
+  readonly kind = 'mount' as const;
   readonly palm: Body;
   readonly fingers: [Body, Body];
   readonly geometry: GripperGeometry;
@@ -169,6 +171,40 @@ export class Gripper {
     const l = this.limit;
     if (l) for (let i = 0; i < 3; i++) this.setpoint[i] = Math.min(l.max[i], Math.max(l.min[i], this.setpoint[i]));
     this.setpoint[3] = wrapAngle(yaw);
+  }
+
+  /** Moves the setpoint by a step from where the palm is now. */
+  moveBy(dx: number, dy: number, dz: number, dyaw: number): void {
+    const p = this.palm.position;
+    this.setTarget(p.x + dx, p.y + dy, p.z + dz, this.yaw + dyaw);
+  }
+
+  hold(): void {
+    const p = this.palm.position;
+    this.setTarget(p.x, p.y, p.z, this.yaw);
+  }
+
+  /** The mount's commanded velocity (the palm's). */
+  velocity(out: Vec3): Vec3 {
+    return out.copy(this.palm.velocity);
+  }
+
+  bodies(firstId: number): BodyState[] {
+    const g = this.geometry;
+    const pose = (b: Body): { position: V3; quaternion: [number, number, number, number] } => ({
+      position: [b.position.x, b.position.y, b.position.z],
+      quaternion: [b.quaternion.x, b.quaternion.y, b.quaternion.z, b.quaternion.w],
+    });
+    return [
+      { id: firstId, name: 'palm', kind: 'palm', shape: { type: 'box', halfExtents: [...g.palmHalf] as V3 }, ...pose(this.palm) },
+      { id: firstId + 1, name: 'finger_l', kind: 'finger', shape: { type: 'box', halfExtents: [...g.fingerHalf] as V3 }, ...pose(this.fingers[0]) },
+      { id: firstId + 2, name: 'finger_r', kind: 'finger', shape: { type: 'box', halfExtents: [...g.fingerHalf] as V3 }, ...pose(this.fingers[1]) },
+    ];
+  }
+
+  state(): GripperState {
+    const p = this.palm.position;
+    return { position: [p.x, p.y, p.z], yaw: this.yaw, width: this.width(), grip: this.grip };
   }
 
   /** Drives palm and fingers for the coming substep of length `dt`. Call before `world.step(dt)`. */

@@ -16,11 +16,12 @@ export const ROBOT_FEATURES = [
 export const ROBOT_POSITION_FEATURES = [0, 1, 2, 5];
 
 const _tcp = new Vec3();
+const _vel = new Vec3();
 
 export function observeRobot(scene: Scene, out: Float32Array, offset: number): number {
   const g = scene.gripper;
   const t = scene.tcp(_tcp);
-  const v = g.palm.velocity;
+  const v = g.velocity(_vel);
   out[offset] = t.x; out[offset + 1] = t.y; out[offset + 2] = t.z;
   out[offset + 3] = Math.sin(g.yaw); out[offset + 4] = Math.cos(g.yaw);
   out[offset + 5] = g.width();

@@ -2,8 +2,9 @@
  * Grasp-v1: pick the target block out of clutter and lift it.
  *
  * Task: block 0 is the target; blocks 1…M are distractors packed around it (2–4 cm apart).
- * Randomizations: target position in the central table area, distractors in a ring of 7–12 cm
- *   around it, all yaws in ±45°, gripper start; sizes and physics from the scenario.
+ * Randomizations: target position in the central area the robot reaches, distractors in a ring of
+ *   7–12 cm around it (clear of the robot's base), all yaws in ±45°, gripper start; sizes and
+ *   physics from the scenario.
  * Success: the target is held by both fingers at least 8 cm above where it started.
  * Fail: any block left the table.
  */
@@ -12,6 +13,8 @@ import type { TaskConfig } from '../scenario.ts';
 import {
   anyFellOff, blockFeatureNames, blockPositionIndices, isGrasped, observeBlock, tcpDistance,
 } from './features.ts';
+import { inKeepOut, MOUNT_AREA } from '../robot/robot.ts';
+import { homePose } from './task.ts';
 import type { Evaluation, TaskSpec } from './task.ts';
 
 type GraspConfig = Extract<TaskConfig, { id: 'Grasp-v1' }>;
@@ -28,9 +31,9 @@ export const Grasp: TaskSpec<GraspConfig> = {
 
   stageNames: () => ['reached', 'grasped', 'lifted'],
 
-  layout(rng: Rng, c, sizes) {
+  layout(rng: Rng, c, sizes, area = MOUNT_AREA) {
     for (let attempt = 0; attempt < 500; attempt++) {
-      const tx = rng.uniform(-0.1, 0.1), ty = rng.uniform(-0.1, 0.1);
+      const tx = rng.uniform(area.centre.x[0], area.centre.x[1]), ty = rng.uniform(area.centre.y[0], area.centre.y[1]);
       const blocks = [{ x: tx, y: ty, yaw: rng.uniform(-Math.PI / 4, Math.PI / 4) }];
       let ok = true;
       for (let i = 1; i < sizes.length && ok; i++) {
@@ -39,6 +42,7 @@ export const Grasp: TaskSpec<GraspConfig> = {
           const r = rng.uniform(0.07, 0.12), a = rng.uniform(0, 2 * Math.PI);
           const x = tx + r * Math.cos(a), y = ty + r * Math.sin(a);
           const rad = (sizes[i] * Math.SQRT2) / 2;
+          if (inKeepOut(area, x, y, rad)) continue;
           if (blocks.every((b, j) => Math.hypot(b.x - x, b.y - y) >= rad + (sizes[j] * Math.SQRT2) / 2 + 0.02)) {
             blocks.push({ x, y, yaw: rng.uniform(-Math.PI / 4, Math.PI / 4) });
             ok = true;
@@ -47,11 +51,7 @@ export const Grasp: TaskSpec<GraspConfig> = {
         }
       }
       if (ok) {
-        return {
-          blocks,
-          gripper: { position: [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(0.17, 0.22)], yaw: rng.uniform(-0.3, 0.3) },
-          goals: [[tx, ty, sizes[0] / 2 + LIFT_HEIGHT]],
-        };
+        return { blocks, gripper: homePose(rng, area, 0.3), goals: [[tx, ty, sizes[0] / 2 + LIFT_HEIGHT]] };
       }
     }
     throw new Error(`cannot place ${sizes.length - 1} distractors around the target`);

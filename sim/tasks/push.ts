@@ -2,14 +2,17 @@
  * Push-v1: push a block across the table to a goal.
  *
  * Task: one block, one goal on the table.
- * Randomizations: block anywhere in the central area with yaw in ±45°; goal 10–18 cm away in any
- *   direction (kept on the table area); gripper start; sizes and physics from the scenario.
+ * Randomizations: block anywhere in the robot's central area with yaw in ±45°; goal 10–18 cm away
+ *   in any direction (kept within 2 cm of the robot's area); gripper start; sizes and physics from
+ *   the scenario.
  * Success: the block's centre is within 3 cm of the goal (horizontally).
  * Fail: the block left the table.
  */
 import type { Rng } from '../rng.ts';
 import type { TaskConfig } from '../scenario.ts';
 import { anyFellOff, blockFeatureNames, blockPositionIndices, observeBlock, tcpDistance } from './features.ts';
+import { inKeepOut, MOUNT_AREA } from '../robot/robot.ts';
+import { homePose } from './task.ts';
 import type { Evaluation, TaskSpec } from './task.ts';
 
 type PushConfig = Extract<TaskConfig, { id: 'Push-v1' }>;
@@ -22,17 +25,15 @@ export const Push: TaskSpec<PushConfig> = {
   blockCount: () => 1,
   stageNames: () => ['touched', 'within_6cm', 'at_goal'],
 
-  layout(rng: Rng, _c, sizes) {
+  layout(rng: Rng, _c, sizes, area = MOUNT_AREA) {
+    // Goals may lie up to 2 cm past the area blocks start in.
+    const gx0 = area.x[0] - 0.02, gx1 = area.x[1] + 0.02, gy0 = area.y[0] - 0.02, gy1 = area.y[1] + 0.02;
     for (;;) {
-      const x = rng.uniform(-0.1, 0.1), y = rng.uniform(-0.1, 0.1);
+      const x = rng.uniform(area.centre.x[0], area.centre.x[1]), y = rng.uniform(area.centre.y[0], area.centre.y[1]);
       const d = rng.uniform(0.1, 0.18), a = rng.uniform(0, 2 * Math.PI);
       const gx = x + d * Math.cos(a), gy = y + d * Math.sin(a);
-      if (Math.abs(gx) > 0.18 || Math.abs(gy) > 0.18) continue;
-      return {
-        blocks: [{ x, y, yaw: rng.uniform(-Math.PI / 4, Math.PI / 4) }],
-        gripper: { position: [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(0.17, 0.22)], yaw: rng.uniform(-0.3, 0.3) },
-        goals: [[gx, gy, sizes[0] / 2]],
-      };
+      if (gx < gx0 || gx > gx1 || gy < gy0 || gy > gy1 || inKeepOut(area, gx, gy, sizes[0])) continue;
+      return { blocks: [{ x, y, yaw: rng.uniform(-Math.PI / 4, Math.PI / 4) }], gripper: homePose(rng, area, 0.3), goals: [[gx, gy, sizes[0] / 2]] };
     }
   },
 

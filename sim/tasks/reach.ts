@@ -2,12 +2,14 @@
  * Reach-v1: bring the tool centre point (between the finger pads) to a goal in the air.
  *
  * Task: no objects; one goal point.
- * Randomizations: goal x, y in ±15 cm, height 3–20 cm; gripper start; physics from the scenario.
+ * Randomizations: goal x, y within 1 cm inside the robot's area (±15 cm with the mount), height
+ *   3–20 cm (up to the robot's home height); gripper start; physics from the scenario.
  * Success: the tool centre point is within 2 cm of the goal.
  */
 import type { Rng } from '../rng.ts';
 import type { TaskConfig } from '../scenario.ts';
 import { tcpDistance } from './features.ts';
+import { MOUNT_AREA } from '../robot/robot.ts';
 import type { Evaluation, TaskSpec } from './task.ts';
 
 type ReachConfig = Extract<TaskConfig, { id: 'Reach-v1' }>;
@@ -20,11 +22,12 @@ export const Reach: TaskSpec<ReachConfig> = {
   blockCount: () => 0,
   stageNames: () => ['reached'],
 
-  layout(rng: Rng) {
+  layout(rng: Rng, _c, _sizes, area = MOUNT_AREA) {
+    const h = area.home, s = h.spread + 0.03;
     return {
       blocks: [],
-      gripper: { position: [rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08), rng.uniform(0.15, 0.25)], yaw: rng.uniform(-0.5, 0.5) },
-      goals: [[rng.uniform(-0.15, 0.15), rng.uniform(-0.15, 0.15), rng.uniform(0.03, 0.2)]],
+      gripper: { position: [h.x + rng.uniform(-s, s), h.y + rng.uniform(-s, s), rng.uniform(h.z[1] - 0.07, h.z[1] + 0.03)], yaw: rng.uniform(-0.5, 0.5) },
+      goals: [[rng.uniform(area.x[0] + 0.01, area.x[1] - 0.01), rng.uniform(area.y[0] + 0.01, area.y[1] - 0.01), rng.uniform(0.03, Math.min(0.2, h.z[1]))]],
     };
   },
 

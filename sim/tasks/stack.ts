@@ -4,8 +4,8 @@
  * Task: block 0 stays where it lies; block k goes onto block k−1, in order. Blocks are numbered
  *   from left to right (ascending x) as they lie at the start, so that a camera, which cannot
  *   tell randomly textured blocks apart, can still tell which is which: the order is visible.
- * Randomizations: block positions anywhere in the table area with room for the fingers between
- *   them, block yaws in ±45°, the gripper's start within 5 cm of its home pose and ±0.3 rad;
+ * Randomizations: block positions anywhere in the robot's area with room for the fingers between
+ *   them, block yaws in ±45°, the gripper's start around its home pose and ±0.3 rad;
  *   block sizes and all physics come from the scenario's ranges.
  * Success: every block k rests on block k−1 (centres within 1.5 cm horizontally, heights within
  *   1 cm of touching), the gripper has let go of the top block, and everything is still.
@@ -17,7 +17,8 @@ import type { TaskConfig } from '../scenario.ts';
 import {
   anyFellOff, blockFeatureNames, blockPositionIndices, isGrasped, maxBlockSpeed, observeBlock, tcpDistance,
 } from './features.ts';
-import { scatterBlocks } from './task.ts';
+import { MOUNT_AREA } from '../robot/robot.ts';
+import { homePose, scatterBlocks } from './task.ts';
 import type { Evaluation, TaskSpec } from './task.ts';
 
 type StackConfig = Extract<TaskConfig, { id: 'StackBlocks-v1' }>;
@@ -50,15 +51,11 @@ export const StackBlocks: TaskSpec<StackConfig> = {
 
   stageNames: (c) => Array.from({ length: c.blocks - 1 }, (_, i) => `block${i + 1}_on_block${i}`),
 
-  layout(rng: Rng, c, sizes) {
+  layout(rng: Rng, c, sizes, area = MOUNT_AREA) {
     // Numbered left to right: block i takes the i-th placement by x (sizes stay with their index;
     // the 4.5 cm gaps leave room for any size difference the ranges allow).
-    const placed = scatterBlocks(rng, sizes, 0.045).sort((a, b) => a.x - b.x);
-    return {
-      blocks: placed,
-      gripper: { position: [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(0.17, 0.22)], yaw: rng.uniform(-0.3, 0.3) },
-      goals: [],
-    };
+    const placed = scatterBlocks(rng, sizes, 0.045, area).sort((a, b) => a.x - b.x);
+    return { blocks: placed, gripper: homePose(rng, area, 0.3), goals: [] };
   },
 
   featureNames(c) {

@@ -84,7 +84,7 @@ describe('emulated robot on its own', () => {
     const robot = new EmulatedRobot(reality);
     await robot.connect();
     try {
-      const palm = (): number => (robot as unknown as { env: TabletopEnv }).env.scene.gripper.palm.position.x;
+      const palm = (): number => (robot as unknown as { env: TabletopEnv }).env.scene.gripper.state().position[0];
       await new Promise((r) => setTimeout(r, 120));
       const x0 = palm();
       // Three steps of +x sent at once: they arrive in the same control period.
@@ -130,8 +130,7 @@ describe('emulated robot through the bridge', () => {
     const ctl = await connectController(bridge as RunningBridge);
     await leaseReady(ctl, 'emu-1');
     const palm = (): number[] => {
-      const p = (robot as unknown as { env: TabletopEnv }).env.scene.gripper.palm.position;
-      return [p.x, p.y, p.z];
+      return (robot as unknown as { env: TabletopEnv }).env.scene.gripper.state().position;
     };
     for (let i = 0; i < 6; i++) {
       await ctl.command('emu-1', [1, 0, 0, 0, -1], { form: 'ee_delta_normalized' });

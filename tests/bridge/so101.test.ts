@@ -3,8 +3,8 @@ import * as F from '../../bridge/robots/so101/feetech.ts';
 import { FeetechBus } from '../../bridge/robots/so101/bus.ts';
 import { FeetechBusSim, openMockSo101Port } from '../../bridge/robots/so101/mock-bus.ts';
 import { So101Robot } from '../../bridge/robots/so101/so101.ts';
-import { nominalCalibration, parseCalibration, ticksToRad, radToTicks, gripToTicks, ticksToGrip } from '../../bridge/robots/so101/calibration.ts';
-import { forwardKinematics, inverseKinematics } from '../../bridge/robots/so101/kinematics.ts';
+import { mid, nominalCalibration, parseCalibration, ticksToRad, ticksToUrdf, radToTicks, gripToTicks, ticksToGrip } from '../../sim/robot/so101/calibration.ts';
+import { forwardKinematics, inverseKinematics } from '../../sim/robot/so101/kinematics.ts';
 import { Rng } from '../../sim/rng.ts';
 
 describe('Feetech packets', () => {
@@ -76,10 +76,15 @@ describe('SO-101 calibration and kinematics', () => {
       gripper: { id: 6, drive_mode: 0, homing_offset: 1407, range_min: 2031, range_max: 3476 },
     });
     const m = cal.shoulder_pan;
-    expect(ticksToRad(m, (758 + 3292) / 2)).toBe(0);
-    expect(ticksToRad(m, 2025 + 1024)).toBeCloseTo(Math.PI / 2, 9);
-    expect(radToTicks(m, ticksToRad(m, 2500))).toBe(2500);
-    expect(radToTicks(m, 10)).toBe(3292); // clipped to the range
+    // Mid-range is the URDF's zero (LeRobot's calibration pose); the URDF's pan turns clockwise seen
+    // from above, the kinematic pan counter-clockwise.
+    expect(ticksToRad(0, m, (758 + 3292) / 2)).toBeCloseTo(0, 12);
+    expect(ticksToUrdf(m, 2025 + 1024)).toBeCloseTo(Math.PI / 2, 9);
+    expect(ticksToRad(0, m, 2025 + 1024)).toBeCloseTo(-Math.PI / 2, 9);
+    expect(radToTicks(0, m, ticksToRad(0, m, 2500))).toBe(2500);
+    expect(radToTicks(0, m, -10)).toBe(3292); // clipped to the range
+    // The upper arm at mid-range stands 76° up (the URDF's zero pose).
+    expect(ticksToRad(1, cal.shoulder_lift, mid(cal.shoulder_lift))).toBeCloseTo(Math.atan2(0.11257, 0.028), 9);
     expect(gripToTicks(cal.gripper, 1)).toBe(2031);
     expect(ticksToGrip(cal.gripper, 3476)).toBe(-1);
     expect(() => parseCalibration({ ...cal, gripper: { ...cal.gripper, id: 1 } })).toThrow(/distinct/);
@@ -143,7 +148,7 @@ describe('So101Robot against the simulated bus', () => {
     const pose = obs.state['ee.pose'];
     for (let k = 0; k < 3; k++) expect(pose[k]).toBeCloseTo(target[k], 2);
     expect(pose[4]).toBeCloseTo(1, 2);
-    expect(sim.servos.get(6)!.goal()).toBe(2000); // gripper closed = range_min
+    expect(sim.servos.get(6)!.goal()).toBe(nominalCalibration().gripper.range_min); // gripper closed = range_min
     await robot.disconnect();
   });
 

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { WorkspaceGuard, excursion } from '../../bridge/robots/workspace-guard.ts';
 import { FeetechBusSim, openMockSo101Port } from '../../bridge/robots/so101/mock-bus.ts';
 import { So101Robot } from '../../bridge/robots/so101/so101.ts';
-import { nominalCalibration } from '../../bridge/robots/so101/calibration.ts';
+import { nominalCalibration } from '../../sim/robot/so101/calibration.ts';
 import { MockRobot } from '../../bridge/robots/mock.ts';
 import { DEFAULT_SAFETY_LIMITS } from '../../bridge/config.ts';
 import type { SafetyLimits } from '../../bridge/protocol.ts';

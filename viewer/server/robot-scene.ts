@@ -5,12 +5,20 @@
  * table frame, the palm centre as in SimState) turned into the simulator's gripper bodies above
  * the table, streamed as pose frames like the simulation's.
  *
+ * An SO-101 (a robot whose `joints` feature names the SO-101's six motors, as the driver and the
+ * emulated SO-101 declare it) is drawn as the arm itself from those joints, standing where the
+ * SO-101 scenarios put it (sim/robot/so101/arm.ts `so101Bodies`).
+ *
  * Blocks the robot perceives are drawn too: any `state` feature whose names hold `<p>.x`, `<p>.y`,
  * `<p>.z` and `<p>.size` (as the simulator's task observation `policy.state` does: `block0.x`…,
  * with `<p>.sin4yaw`/`<p>.cos4yaw` for the yaw) gives a cube named `<p>` at that pose.
  */
 import type { HubMessageOf, Observation, RobotInfo, RobotState } from '../../bridge/protocol.ts';
 import { GRIPPER_GEOMETRY } from '../../sim/robot/gripper.ts';
+import { homeJoints, so101Bodies } from '../../sim/robot/so101/arm.ts';
+import { SO101_MOTORS } from '../../sim/robot/so101/calibration.ts';
+import { jawAngleForGrip } from '../../sim/robot/so101/jaw.ts';
+import type { BodyState } from '../../sim/state.ts';
 import { TABLE_HALF_EXTENT, TABLE_THICKNESS } from '../../sim/scene.ts';
 import type { SimState } from '../../sim/state.ts';
 import { POSE_COLUMNS, encodePoseFrame, relayHub } from '../protocol.ts';
@@ -19,8 +27,25 @@ import type { PageLink, Pages } from './source.ts';
 
 /** Ids of the bodies drawn for a robot. */
 const TABLE_ID = 1, PALM_ID = 2, FINGER_L_ID = 3, FINGER_R_ID = 4;
-/** Perceived block k is body BLOCK_ID_BASE + k. */
-const BLOCK_ID_BASE = 5;
+/** Rows of the table and the gripper; with the SO-101, of the table and the arm's 9 bodies. */
+const GRIPPER_ROWS = 4, SO101_ROWS = 10;
+
+/** Whether a robot reports SO-101 joints (the driver's and the emulated SO-101's `joints`). */
+export function isSo101(info: RobotInfo | undefined): boolean {
+  const j = info?.features.observation.joints;
+  return !!j && j.kind === 'state' && JSON.stringify(j.names ?? []) === JSON.stringify(SO101_MOTORS);
+}
+
+/** Pose rows of the table and an SO-101 at `joints` (5 arm joints in rad, then grip). */
+export function so101Rows(joints: readonly number[], out: Float64Array): void {
+  const bodies = so101Bodies(joints.slice(0, 5), jawAngleForGrip(joints[5] ?? -1), PALM_ID);
+  const all: Array<Pick<BodyState, 'id' | 'position' | 'quaternion'>> = [{ id: TABLE_ID, position: [0, 0, -TABLE_THICKNESS / 2], quaternion: [0, 0, 0, 1] }, ...bodies];
+  for (let i = 0; i < all.length; i++) {
+    const o = i * POSE_COLUMNS, b = all[i];
+    out[o] = b.id; out[o + 1] = b.position[0]; out[o + 2] = b.position[1]; out[o + 3] = b.position[2];
+    out[o + 4] = b.quaternion[0]; out[o + 5] = b.quaternion[1]; out[o + 6] = b.quaternion[2]; out[o + 7] = b.quaternion[3];
+  }
+}
 
 /** The drawn bodies of a gripper at `pose` = [x, y, z, yaw, grip] (grip -1 open … 1 closed). */
 export function gripperState(label: string, pose: readonly number[]): SimState {
@@ -115,6 +140,8 @@ export class RobotScene {
   readonly robots = new Map<string, RobotInfo>();
   private readonly lastObs = new Map<string, Observation>();
   private drawn: string | null = null;
+  /** Rows of the table and the drawn robot (GRIPPER_ROWS or SO101_ROWS); perceived blocks follow. */
+  private robotRows = GRIPPER_ROWS;
   private episode = -1;
   private rows = new Float64Array(4 * POSE_COLUMNS);
   /** The drawn robot's perceived blocks and the edge lengths they were last drawn with. */
@@ -168,7 +195,7 @@ export class RobotScene {
     if (obs.robot !== this.drawn) return;
     const pose = this.poseOf(obs);
     if (!pose) return;
-    gripperRows(pose, this.rows);
+    this.drawRobot(obs, pose);
     if (this.blockRows(obs)) {
       this.episode++;
       this.pages.send(this.episodeMessage(this.drawn));
@@ -202,6 +229,14 @@ export class RobotScene {
     return { op: 'robots', robots: [...this.robots.values()], canEstop: this.canEstop };
   }
 
+  /** Writes the drawn robot's rows from an observation: the SO-101 from its joints, else the gripper at its pose. */
+  private drawRobot(obs: Observation | undefined, pose: readonly number[] | null): void {
+    const joints = obs?.state.joints;
+    if (this.robotRows === SO101_ROWS && joints && joints.length === 6 && joints.every(Number.isFinite)) so101Rows(joints, this.rows);
+    else if (this.robotRows === SO101_ROWS) so101Rows(so101Home(), this.rows);
+    else gripperRows(pose ?? [0, 0, 0.2, 0, -1], this.rows);
+  }
+
   private poseOf(obs: Observation): number[] | null {
     const info = this.robots.get(obs.robot);
     const key = info?.features.action.poseKey ?? 'ee.pose';
@@ -226,11 +261,11 @@ export class RobotScene {
     if (want === null) return;
     this.blocks = blockSlots(this.robots.get(want)!);
     this.sizes = this.blocks.map(() => 0.05);
-    this.rows = new Float64Array((4 + this.blocks.length) * POSE_COLUMNS);
-    for (let i = 0; i < this.blocks.length; i++) this.rows[(4 + i) * POSE_COLUMNS + 3] = -10; // out of sight until perceived
+    this.robotRows = isSo101(this.robots.get(want)) ? SO101_ROWS : GRIPPER_ROWS;
+    this.rows = new Float64Array((this.robotRows + this.blocks.length) * POSE_COLUMNS);
+    for (let i = 0; i < this.blocks.length; i++) this.rows[(this.robotRows + i) * POSE_COLUMNS + 3] = -10; // out of sight until perceived
     const obs = this.lastObs.get(want);
-    const pose = obs ? this.poseOf(obs) : null;
-    gripperRows(pose ?? [0, 0, 0.2, 0, -1], this.rows);
+    this.drawRobot(obs, obs ? this.poseOf(obs) : null);
     this.blockRows(obs);
     this.episode++;
     this.pages.send(this.episodeMessage(want));
@@ -244,8 +279,8 @@ export class RobotScene {
   private blockRows(obs: Observation | undefined): boolean {
     let resized = false;
     for (let i = 0; i < this.blocks.length; i++) {
-      const b = this.blocks[i], o = (4 + i) * POSE_COLUMNS;
-      this.rows[o] = BLOCK_ID_BASE + i;
+      const b = this.blocks[i], o = (this.robotRows + i) * POSE_COLUMNS;
+      this.rows[o] = this.robotRows + 1 + i;
       if (this.rows[o + 7] === 0) this.rows[o + 7] = 1;
       const v = obs?.state[b.key];
       if (!v) continue;
@@ -264,9 +299,13 @@ export class RobotScene {
 
   private episodeMessage(id: string): ServerMessageOf<'episode'> {
     const state = gripperState(id, [0, 0, 0.2, 0, -1]);
+    if (this.robotRows === SO101_ROWS) {
+      state.robot = 'so101';
+      state.bodies = [state.bodies[0], ...so101Bodies(so101Home().slice(0, 5), jawAngleForGrip(-1), PALM_ID)];
+    }
     for (let i = 0; i < this.blocks.length; i++) {
       const h = this.sizes[i] / 2;
-      state.bodies.push({ id: BLOCK_ID_BASE + i, name: this.blocks[i].name, kind: 'block', shape: { type: 'box', halfExtents: [h, h, h] }, position: [0, 0, h], quaternion: [0, 0, 0, 1] });
+      state.bodies.push({ id: this.robotRows + 1 + i, name: this.blocks[i].name, kind: 'block', shape: { type: 'box', halfExtents: [h, h, h] }, position: [0, 0, h], quaternion: [0, 0, 0, 1] });
     }
     for (let i = 0; i < state.bodies.length; i++) {
       const o = i * POSE_COLUMNS, b = state.bodies[i];
@@ -288,6 +327,11 @@ export class RobotScene {
 
   private frame(): Uint8Array {
     this.moment.episode = Math.max(0, this.episode);
-    return encodePoseFrame(this.moment, this.rows, 4 + this.blocks.length, this.seq++);
+    return encodePoseFrame(this.moment, this.rows, this.robotRows + this.blocks.length, this.seq++);
   }
+}
+
+/** Joints the SO-101 is drawn at before its first observation: the scenarios' home pose, jaws open. */
+function so101Home(): number[] {
+  return [...homeJoints(), -1];
 }

@@ -20,10 +20,20 @@
  *   beyond the box by more than the margin stops the arm and raises the e-stop as a fault.
  * - Each observation says how many actions it reflects (those that reached the arm by the step it
  *   was taken in), so the hub never mistakes a command still on the network for one already done.
+ * - With a reality whose scenario has `"robot": "so101"` it is an emulated SO-101: `ee.pose`,
+ *   `joints`, the action form and its step scale, and the control rate are exactly those of the
+ *   driver of the real arm (bridge/robots/so101/features.ts), read from the simulated arm's encoders
+ *   (`ee.pose` is the fingertip point on the roll axis, as the driver reports it). Commands in
+ *   `ee_target` or `ee_delta` form become the simulator's normalized step from the arm's target
+ *   (clipped to one step's reach, MAX_DELTA / MAX_DYAW, like every simulator action). Besides the
+ *   driver's features it publishes `policy.state` and `episode`: what a real arm's setup gets from
+ *   perception and from whoever resets the scene.
  */
 import { ACTION_SIZE, MAX_DELTA, MAX_DYAW, TabletopEnv } from '../../../sim/env.ts';
 import { Rng } from '../../../sim/rng.ts';
-import type { ActionVector, Features, SafetyLimits } from '../../protocol.ts';
+import type { So101Arm } from '../../../sim/robot/so101/arm.ts';
+import type { ActionForm, ActionVector, Features, SafetyLimits } from '../../protocol.ts';
+import { so101Features } from '../so101/features.ts';
 import type { Robot, RobotObservation } from '../../robot.ts';
 import { WorkspaceGuard } from '../workspace-guard.ts';
 import type { Reality } from './reality.ts';
@@ -38,6 +48,10 @@ export interface EmulatedRobotOptions {
   guard?: boolean;
   /** How far the palm may be beyond the box before the arm stops and raises the e-stop (default 5 mm). */
   workspaceMarginM?: number;
+  /** Action form an emulated SO-101 takes, as `simreal robot so101 --form` (default `ee_delta_normalized`); the mount takes normalized steps only. */
+  form?: ActionForm;
+  /** No control loop of its own: `advance()` runs one control period (tests). Default false. */
+  manual?: boolean;
 }
 
 export interface EpisodeResult {
@@ -62,6 +76,8 @@ export class EmulatedRobot implements Robot {
   private readonly env: TabletopEnv;
   private steps = 0;
   private readonly speed: number;
+  private readonly manual: boolean;
+  private readonly form: ActionForm;
   private readonly jitter: Rng;
   private connected = false;
   private timer: NodeJS.Timeout | null = null;
@@ -89,22 +105,34 @@ export class EmulatedRobot implements Robot {
   constructor(reality: Reality, options: EmulatedRobotOptions = {}) {
     this.reality = reality;
     this.speed = options.speed ?? 1;
+    this.manual = options.manual ?? false;
     if (!(this.speed > 0 && this.speed <= 100)) throw new RangeError(`speed must be in (0, 100], got ${this.speed}`);
+    const arm = reality.scenario.robot === 'so101';
+    this.form = options.form ?? 'ee_delta_normalized';
+    if (!arm && this.form !== 'ee_delta_normalized') throw new RangeError(`the emulated ${reality.scenario.robot} takes ee_delta_normalized actions only, not ${this.form}`);
     this.env = new TabletopEnv(reality.scenario, { randomization: 'train' });
     this.jitter = new Rng(reality.config.seed).fork('transport');
     this.guard = options.guard === false ? null : new WorkspaceGuard({ marginM: options.workspaceMarginM });
     const names = this.env.observationSpace.names;
     // Observations and commands flow at the loop's real-time rate.
     const hz = reality.scenario.control.rateHz * this.speed;
-    this.features = {
-      observation: {
-        'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'], hz },
-        'policy.state': { kind: 'state', dtype: 'float32', shape: [names.length], names, hz },
-        episode: { kind: 'state', dtype: 'float64', shape: [6], names: ['index', 'step', 'success', 'fail', 'prev_success', 'prev_fail'], hz },
-      },
-      action: { form: 'ee_delta_normalized', maxDelta: [MAX_DELTA, MAX_DELTA, MAX_DELTA, MAX_DYAW], poseKey: 'ee.pose' },
-      controlHz: hz,
+    const world = {
+      'policy.state': { kind: 'state' as const, dtype: 'float32' as const, shape: [names.length], names, hz },
+      episode: { kind: 'state' as const, dtype: 'float64' as const, shape: [6], names: ['index', 'step', 'success', 'fail', 'prev_success', 'prev_fail'], hz },
     };
+    if (arm) {
+      const f = so101Features({ form: this.form, controlHz: hz });
+      this.features = { ...f, observation: { ...f.observation, ...world } };
+    } else {
+      this.features = {
+        observation: {
+          'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'], hz },
+          ...world,
+        },
+        action: { form: 'ee_delta_normalized', maxDelta: [MAX_DELTA, MAX_DELTA, MAX_DELTA, MAX_DYAW], poseKey: 'ee.pose' },
+        controlHz: hz,
+      };
+    }
   }
 
   get isConnected(): boolean {
@@ -121,6 +149,7 @@ export class EmulatedRobot implements Robot {
     if (this.connected) return;
     this.connected = true;
     this.startEpisode();
+    if (this.manual) return;
     const period = 1000 / (this.reality.scenario.control.rateHz * this.speed);
     this.timer = setInterval(() => this.tick(), period);
   }
@@ -137,8 +166,21 @@ export class EmulatedRobot implements Robot {
     this.prev = this.last;
     this.last = { success: 0, fail: 0 };
     // The scene was set up afresh, the arm with it: its safe zone starts from where it now is.
-    this.guard?.rebase(this.palm());
+    this.guard?.rebase(this.measured());
     this.publish();
+  }
+
+  /** Runs one control period now (a robot made with `manual: true`). */
+  advance(): void {
+    if (!this.manual) throw new Error('advance() is for an emulated robot made with manual: true; this one runs its own loop');
+    if (!this.connected) throw new Error('connect() before advance()');
+    this.tick();
+  }
+
+  /** The simulated SO-101 (null for the mount). */
+  private get arm(): So101Arm | null {
+    const g = this.env.scene.gripper;
+    return g.kind === 'so101' ? (g as So101Arm) : null;
   }
 
   /** One control period of the arm. */
@@ -161,14 +203,13 @@ export class EmulatedRobot implements Robot {
     let ev;
     if (this.command && !this.estopped && !this.guardStep()) this.command = null;
     if (this.command && !this.estopped) {
-      const r = this.env.step(this.command);
+      const r = this.env.step(this.normalized(this.command));
       this.obs = r.obs;
       ev = r.info;
     } else {
       // No fresh command (or e-stopped): the arm holds exactly where it is while the world goes on.
       const scene = this.env.scene;
-      const g = scene.gripper, p = g.palm.position;
-      g.setTarget(p.x, p.y, p.z, g.yaw);
+      scene.gripper.hold();
       scene.advance(this.env.substeps);
       this.obs = this.env.observe();
       ev = this.env.evaluate();
@@ -190,7 +231,7 @@ export class EmulatedRobot implements Robot {
    */
   private guardStep(): boolean {
     const g = this.env.scene.gripper;
-    const measured = this.palm();
+    const measured = this.measured();
     if (!this.guard) {
       g.limit = null;
       return true;
@@ -212,23 +253,29 @@ export class EmulatedRobot implements Robot {
   private watch(): void {
     const b = this.watchBox;
     if (!b) return;
-    const p = this.env.scene.gripper.palm.position;
-    const v = [p.x, p.y, p.z];
+    const v = this.measured();
     for (let i = 0; i < 3; i++) this.maxExcursion = Math.max(this.maxExcursion, v[i] - b.max[i], b.min[i] - v[i]);
   }
 
+  /** A command in the robot's form as the simulator's normalized step (from the arm's target). */
+  private normalized(c: Float32Array): Float32Array {
+    const arm = this.arm;
+    if (!arm || this.form === 'ee_delta_normalized') return c;
+    const t = arm.targetPose();
+    const d = this.form === 'ee_target' ? [c[0] - t[0], c[1] - t[1], c[2] - t[2], c[3] - t[3]] : [c[0], c[1], c[2], c[3]];
+    const scale = [MAX_DELTA, MAX_DELTA, MAX_DELTA, MAX_DYAW];
+    return Float32Array.from([0, 1, 2, 3].map((i) => d[i] / scale[i]).concat(c[4]));
+  }
+
   private publish(): void {
-    const scene = this.env.scene;
-    const p = scene.gripper.palm.position;
-    const observation: RobotObservation = {
-      state: {
-        'ee.pose': [p.x, p.y, p.z, scene.gripper.yaw, scene.gripper.grip],
-        'policy.state': Array.from(this.obs),
-        episode: [this.episode, this.steps, this.last.success, this.last.fail, this.prev.success, this.prev.fail],
-      },
-      t: Date.now(),
-      actions: this.settled,
-    };
+    const arm = this.arm;
+    const g = this.env.scene.gripper.state();
+    const state: Record<string, number[]> = arm
+      ? { 'ee.pose': [...arm.reportedPose().slice(0, 3), g.yaw, arm.reportedGrip()], joints: [...arm.motorAngles(), arm.reportedGrip()] }
+      : { 'ee.pose': [...g.position, g.yaw, g.grip] };
+    state['policy.state'] = Array.from(this.obs);
+    state.episode = [this.episode, this.steps, this.last.success, this.last.fail, this.prev.success, this.prev.fail];
+    const observation: RobotObservation = { state, t: Date.now(), actions: this.settled };
     this.outgoing.push({ at: Date.now() + this.delay(), value: observation });
   }
 
@@ -248,13 +295,14 @@ export class EmulatedRobot implements Robot {
     // Counted first: a refused action is settled too (it will never move the arm).
     const index = ++this.sent;
     const a = new Float32Array(ACTION_SIZE);
+    const normalized = this.form === 'ee_delta_normalized';
     for (let i = 0; i < ACTION_SIZE; i++) {
       const v = action[i];
       if (!Number.isFinite(v)) {
         if (this.incoming.length === 0) this.settled = index;
         throw new RangeError(`action[${i}] is not a finite number`);
       }
-      a[i] = Math.max(-1, Math.min(1, v));
+      a[i] = normalized || i === 4 ? Math.max(-1, Math.min(1, v)) : v;
     }
     if (this.estopped) this.settled = index;
     else this.incoming.push({ at: Date.now() + this.delay(), value: a, index });
@@ -276,12 +324,13 @@ export class EmulatedRobot implements Robot {
   }
 
   setLimits(limits: SafetyLimits): void {
-    this.guard?.setLimits(limits, this.connected ? this.palm() : undefined);
+    this.guard?.setLimits(limits, this.connected ? this.measured() : undefined);
   }
 
-  private palm(): number[] {
-    const p = this.env.scene.gripper.palm.position;
-    return [p.x, p.y, p.z];
+  /** Where the end effector is, as `ee.pose` reports it: the mount's palm, the SO-101's grasp point from its encoders. */
+  private measured(): number[] {
+    const arm = this.arm;
+    return arm ? arm.reportedPose().slice(0, 3) : [...this.env.scene.gripper.state().position];
   }
 
   onFault(listener: (reason: string) => void): void {

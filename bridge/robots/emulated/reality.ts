@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { loadScenario, PhysicsRandomizationSchema, ScenarioError } from '../../../sim/scenario.ts';
+import { ARM_RANDOMIZATION_KEYS, loadScenario, PhysicsRandomizationSchema, ScenarioError } from '../../../sim/scenario.ts';
 import type { Scenario } from '../../../sim/scenario.ts';
 
 export const RealitySchema = z.strictObject({
@@ -58,5 +58,9 @@ export function loadReality(path: string): Reality {
   }
   const scenarioPath = resolve(dirname(path), r.data.scenario);
   const base = loadScenario(scenarioPath);
+  const armKeys = ARM_RANDOMIZATION_KEYS.filter((k) => r.data.physics[k] !== undefined);
+  if (base.robot !== 'so101' && armKeys.length > 0) {
+    throw new ScenarioError(path, armKeys.map((k) => `physics.${k}: randomizes the SO-101 arm, but ${r.data.scenario} sets up the ${base.robot} (point "scenario" at an SO-101 scenario or remove ${k})`));
+  }
   return { config: r.data, scenario: { ...base, randomization: r.data.physics }, path };
 }

@@ -22,7 +22,7 @@
 export const INSTRUCTION = { PING: 0x01, READ: 0x02, WRITE: 0x03, REG_WRITE: 0x04, ACTION: 0x05, SYNC_READ: 0x82, SYNC_WRITE: 0x83 } as const;
 export const BROADCAST_ID = 0xfe;
 export const STS3215_MODEL_NUMBER = 777;
-export const STS3215_RESOLUTION = 4096;
+export { STS3215_RESOLUTION } from '../../../sim/robot/so101/servo.ts';
 
 /** STS series control table: [address, size in bytes]. */
 export const STS = {

@@ -2,8 +2,11 @@
  * A simulated Feetech servo bus: six STS3215 servos that answer real protocol packets, for tests
  * and `simreal robot so101 --dry-run`. Each servo has a control-table memory; PING, READ, WRITE,
  * SYNC_WRITE and SYNC_READ behave as on the hardware (no answer to a bad checksum or to a
- * broadcast write); with torque on, Present_Position moves toward Goal_Position at a bounded
- * speed. Faults can be injected: an error byte, a silent servo, corrupted answers.
+ * broadcast write); with torque on, Present_Position moves toward Goal_Position as the simulated
+ * arm's joints do (sim/robot/so101/servo.ts `servoStep`: a trapezoidal profile with the STS3215's
+ * speed, the Acceleration register's limit and a settling gain, at 1/240 s steps), so the dry run and
+ * the simulator move the same way. Faults can be injected: an error byte, a silent servo,
+ * corrupted answers.
  *
  * `openMockSo101Port` wires it under `serialport`'s own mock binding (@serialport/binding-mock),
  * so the driver runs unchanged over a SerialPortMock.
@@ -11,14 +14,17 @@
 import { SerialPortMock } from 'serialport';
 import * as F from './feetech.ts';
 import { portLink } from './bus.ts';
+import { SERVO_DT, SERVO_GAIN, STS3215_SPEED_TICKS, servoStep } from '../../../sim/robot/so101/servo.ts';
 import type { SerialLink } from './bus.ts';
 
 export interface ServoSimOptions {
   id: number;
   /** Initial actual position, ticks (default 2048). */
   position?: number;
-  /** Max speed, ticks per second (default 3000 ≈ 264°/s, an STS3215 at 7.4 V without load). */
+  /** Max speed, ticks per second (default an STS3215 without load, 45 rpm: sim/robot/so101/servo.ts). */
   speed?: number;
+  /** Mechanical stops (actual ticks) the shaft stalls at, e.g. where a gripper's jaws meet. */
+  stops?: [number, number];
 }
 
 export class ServoSim {
@@ -27,6 +33,11 @@ export class ServoSim {
   /** Shaft position, ticks, before the homing offset. */
   actual: number;
   speed: number;
+  readonly stops: [number, number];
+  /** Velocity (ticks/s). */
+  velocity = 0;
+  /** Time not yet simulated (ms), less than one step. */
+  private pendingMs = 0;
   /** Error byte put in every status packet (see feetech.ts STATUS_ERROR_BITS). */
   error = 0;
   /** When true, the servo does not answer (unplugged). */
@@ -37,7 +48,8 @@ export class ServoSim {
   constructor(o: ServoSimOptions) {
     this.id = o.id;
     this.actual = o.position ?? 2048;
-    this.speed = o.speed ?? 3000;
+    this.speed = o.speed ?? STS3215_SPEED_TICKS;
+    this.stops = o.stops ?? [-Infinity, Infinity];
     this.set(F.STS.MODEL_NUMBER, F.STS3215_MODEL_NUMBER);
     this.set(F.STS.ID, o.id);
     this.set(F.STS.MIN_POSITION_LIMIT, 0);
@@ -78,17 +90,34 @@ export class ServoSim {
   }
 
   advance(dtMs: number): void {
-    if (!this.torque || dtMs <= 0) return;
+    if (!this.torque) {
+      this.velocity = 0;
+      this.pendingMs = 0;
+      return;
+    }
+    if (dtMs <= 0) return;
     const target = this.goal() + this.homingOffset();
-    const step = (this.speed * dtMs) / 1000;
-    const diff = target - this.actual;
-    this.actual = Math.abs(diff) <= step ? target : this.actual + Math.sign(diff) * step;
+    // Acceleration register: units of 100 steps/s²; 0 means no limit.
+    const acc = this.get(F.STS.ACCELERATION);
+    const p = { gain: SERVO_GAIN, speed: this.speed, accel: acc > 0 ? acc * 100 : Infinity };
+    this.pendingMs += dtMs;
+    const stepMs = SERVO_DT * 1000;
+    while (this.pendingMs >= stepMs - 1e-9) {
+      this.pendingMs -= stepMs;
+      this.velocity = servoStep(this.actual, this.velocity, target, p, SERVO_DT);
+      this.actual += this.velocity * SERVO_DT;
+      if (this.actual < this.stops[0] || this.actual > this.stops[1]) {
+        this.actual = Math.max(this.stops[0], Math.min(this.stops[1], this.actual));
+        this.velocity = 0;
+      }
+    }
   }
 
   /** Refreshes the read-only registers before a read. */
   refresh(): void {
     this.set(F.STS.PRESENT_POSITION, F.encodeSignMagnitude(this.present(), 15));
     this.mem[F.STS.MOVING[0]] = this.torque && Math.abs(this.goal() + this.homingOffset() - this.actual) > 0.5 ? 1 : 0;
+    this.set(F.STS.PRESENT_VELOCITY, F.encodeSignMagnitude(Math.max(-32767, Math.min(32767, Math.round(this.velocity))), 15));
   }
 }
 
@@ -96,6 +125,8 @@ export interface BusSimOptions {
   ids?: number[];
   positions?: Record<number, number>;
   speed?: number;
+  /** Mechanical stops per servo id (actual ticks). */
+  stops?: Record<number, [number, number]>;
   /** Clock in ms (default performance.now); tests pass a manual one. */
   clock?: () => number;
 }
@@ -116,7 +147,7 @@ export class FeetechBusSim {
     this.clock = options.clock ?? (() => performance.now());
     this.last = this.clock();
     for (const id of options.ids ?? [1, 2, 3, 4, 5, 6]) {
-      this.servos.set(id, new ServoSim({ id, position: options.positions?.[id], speed: options.speed }));
+      this.servos.set(id, new ServoSim({ id, position: options.positions?.[id], speed: options.speed, stops: options.stops?.[id] }));
     }
   }
 

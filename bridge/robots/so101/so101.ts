@@ -3,13 +3,16 @@
  *
  * Commands are end-effector actions `[x, y, z, yaw, grip]` in the table frame (the form is
  * chosen in the options; default `ee_delta_normalized`). Each step:
- *  1. the new target = previous target (+ delta), in the table frame, then in the arm's base frame;
- *  2. inverse kinematics with the tool pointing down (kinematics.ts);
- *  3. joints clipped to the calibrated ranges, then to `maxRelativeTarget` radians from the
- *     present joint positions (LeRobot's `max_relative_target`);
- *  4. one SYNC_WRITE of Goal_Position to all six servos;
- *  5. the action returned is recomputed from the joints actually sent (forward kinematics).
- * Observations: one SYNC_READ of Present_Position → `joints` and `ee.pose` [x, y, z, yaw, grip].
+ *  1. the new target = previous target (+ delta), in the table frame;
+ *  2. joint goals as the simulated SO-101 computes them (sim/robot/so101/command.ts): fingertips
+ *     kept 3 mm above the table, inverse kinematics with the tool pointing down, the roll that
+ *     turns least for the jaw line, goals clipped to the calibrated ranges and all joints' steps
+ *     scaled together to at most `maxRelativeTarget` radians (LeRobot's `max_relative_target`);
+ *  3. one SYNC_WRITE of Goal_Position to all six servos;
+ *  4. the action returned is recomputed from the joints actually sent (forward kinematics).
+ * Observations: one SYNC_READ of Present_Position → `joints` and `ee.pose` [x, y, z, yaw, grip],
+ * the pose being the tool point: midway between the jaw pads, 2.2 cm above the fingertips
+ * (sim/robot/so101/jaw.ts), as the simulated arm reports it.
  *
  * Safety: torque is enabled only after Goal_Position has been set to the present position (no
  * jump on power-up); `emergencyStop` and `disconnect` switch torque off on every servo (the arm
@@ -21,7 +24,8 @@
  * the arm (goal := present) and the step fails, which raises the e-stop; otherwise the target is
  * clipped into the box, and the joint step (which joint limits and `maxRelativeTarget` may bend
  * off the straight line) is shortened until the pose it reaches, after rounding to servo ticks,
- * lies in the box (or no further out than the arm already is).
+ * lies in the box (or no further out than the arm already is), with the jaw where it is and where
+ * it is commanded (the tool point moves with the jaw).
  */
 import type { ActionForm, ActionVector, Features, RobotLimits, SafetyLimits } from '../../protocol.ts';
 import type { Robot, RobotObservation } from '../../robot.ts';
@@ -29,10 +33,13 @@ import { WorkspaceGuard, excursion } from '../workspace-guard.ts';
 import { FeetechBus } from './bus.ts';
 import type { SerialLink, BusOptions } from './bus.ts';
 import * as F from './feetech.ts';
-import { SO101_MOTORS, ARM_JOINTS, ticksToRad, radToTicks, jointRange, ticksToGrip, gripToTicks } from './calibration.ts';
-import type { So101Calibration } from './calibration.ts';
-import { forwardKinematics, inverseKinematics, unwrapNear, SO101_GEOMETRY } from './kinematics.ts';
-import type { ArmGeometry } from './kinematics.ts';
+import { SO101_MOTORS, ARM_JOINTS, ticksToRad, radToTicks, jointRange, ticksToGrip, gripToTicks } from '../../../sim/robot/so101/calibration.ts';
+import type { So101Calibration } from '../../../sim/robot/so101/calibration.ts';
+import { commandJoints, TIP_FLOOR, toolPose } from '../../../sim/robot/so101/command.ts';
+import type { ArmBase, ToolOffset } from '../../../sim/robot/so101/command.ts';
+import { jawAngleForGrip, toolOffset, widthAt } from '../../../sim/robot/so101/jaw.ts';
+import { jawLineYaw } from '../../../sim/robot/so101/kinematics.ts';
+import { SO101_CONTROL, so101Features } from './features.ts';
 
 export interface So101Options {
   /** The byte link to the servo bus (openSerialLink for hardware, openMockSo101Port for the simulation). */
@@ -40,17 +47,18 @@ export interface So101Options {
   calibration: So101Calibration;
   /** Action form (default `ee_delta_normalized`). */
   form?: ActionForm;
-  /** Per-step scale of a normalized action, [m, m, m, rad] (default [0.01, 0.01, 0.01, 0.1]). */
+  /** Per-step scale of a normalized action, [m, m, m, rad] (default the simulator's, features.ts). */
   maxDelta?: [number, number, number, number];
-  /** Control rate the robot advertises (default 30 Hz). */
+  /** Control rate the robot advertises (default 20 Hz, features.ts). */
   controlHz?: number;
   /** The arm's base in the table frame (default at the origin, facing +x). */
   base?: { x: number; y: number; z: number; yaw: number };
-  /** Largest joint move per step from the present position, radians (default 0.15). */
+  /** Largest joint move per step from the present position, radians (default 0.15, features.ts); all joints' moves are scaled together. */
   maxRelativeTarget?: number;
+  /** Lowest fingertip height in the table frame the arm is sent to (default 3 mm). */
+  floor?: number;
   /** Limits the robot declares to the hub (hub ∩ these is enforced). */
   limits?: RobotLimits;
-  geometry?: ArmGeometry;
   /** Write the calibration's homing offsets and ranges into the servos' EPROM on connect (default false: verify only). */
   writeCalibration?: boolean;
   /** Servo position gains written on connect (LeRobot's defaults: P 16, I 0, D 32). */
@@ -67,7 +75,6 @@ export class So101Robot implements Robot {
   private readonly options: So101Options;
   private readonly cal: So101Calibration;
   private readonly ids: number[];
-  private readonly geometry: ArmGeometry;
   private bus: FeetechBus | null = null;
   private connected = false;
   private torqueOn = false;
@@ -76,6 +83,11 @@ export class So101Robot implements Robot {
   private target: [number, number, number, number] | null = null;
   private grip = -1;
   private presentTicks: number[] = [];
+  private readonly base: ArmBase;
+  /** Calibrated joint ranges (kinematic rad). */
+  private readonly limits: Array<[number, number]>;
+  /** The roll the current jaw line is reached with (command.ts). */
+  private rollAim = 0;
   private faultListener: ((reason: string) => void) | null = null;
   private readonly guard: WorkspaceGuard;
   /** sendAction calls so far, and how many had finished writing goals. */
@@ -86,18 +98,10 @@ export class So101Robot implements Robot {
     this.options = options;
     this.cal = options.calibration;
     this.ids = SO101_MOTORS.map((m) => this.cal[m].id);
-    this.geometry = options.geometry ?? SO101_GEOMETRY;
     this.guard = new WorkspaceGuard({ marginM: options.workspaceMarginM });
-    const form = options.form ?? 'ee_delta_normalized';
-    this.features = {
-      observation: {
-        'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'], unit: 'm, rad' },
-        joints: { kind: 'state', dtype: 'float64', shape: [6], names: [...SO101_MOTORS], unit: 'rad (gripper: grip)' },
-      },
-      action: { form, poseKey: 'ee.pose', ...(form === 'ee_delta_normalized' ? { maxDelta: options.maxDelta ?? [0.01, 0.01, 0.01, 0.1] } : {}) },
-      controlHz: options.controlHz ?? 30,
-      ...(options.limits ? { limits: options.limits } : {}),
-    };
+    this.base = options.base ?? { x: 0, y: 0, z: 0, yaw: 0 };
+    this.limits = ARM_JOINTS.map((m, i) => jointRange(i, this.cal[m]));
+    this.features = so101Features({ form: options.form, maxDelta: options.maxDelta, controlHz: options.controlHz, limits: options.limits });
   }
 
   get isConnected(): boolean {
@@ -149,10 +153,10 @@ export class So101Robot implements Robot {
     // Goals written before this read are the ones its pose follows.
     const actions = this.done;
     const ticks = await this.readPresent();
-    const q = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], ticks[i]));
+    const q = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], ticks[i]));
     const grip = ticksToGrip(this.cal.gripper, ticks[5]);
-    const pose = this.toTable(forwardKinematics(q, this.geometry));
-    if (this.target) pose[3] = unwrapNear(pose[3], this.target[3]);
+    const pose = toolPose(this.base, q, this.tool(grip));
+    if (this.target) pose[3] = jawLineYaw(pose[3], this.target[3]);
     return { state: { 'ee.pose': [...pose, grip], joints: [...q, grip] }, actions };
   }
 
@@ -183,37 +187,42 @@ export class So101Robot implements Robot {
       desired = [prev[0] + a[0] * s[0], prev[1] + a[1] * s[1], prev[2] + a[2] * s[2], prev[3] + a[3] * s[3]];
     }
     const present = await this.readPresent();
-    const presentQ = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], present[i]));
+    const presentQ = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], present[i]));
+    const tool = this.tool(ticksToGrip(this.cal.gripper, present[5]));
     // The safe zone, on the measured pose.
-    const measured = this.toTable(forwardKinematics(presentQ, this.geometry));
+    const measured = toolPose(this.base, presentQ, tool);
     const breach = this.guard.check(measured);
     if (breach) {
       await this.hold();
       throw new Error(`SO-101 stopped: ${breach}`);
     }
     this.guard.clampTarget(desired, measured);
-    const ik = inverseKinematics(this.toBase(desired), presentQ[0], this.geometry);
-    const maxRel = this.options.maxRelativeTarget ?? 0.15;
-    const qFull = ik.joints.map((v, i) => {
-      const m = this.cal[ARM_JOINTS[i]];
-      const [lo, hi] = jointRange(m);
-      const ref = presentQ[i];
-      const near = i === 4 ? unwrapNear(v, ref) : v;
-      const clipped = Math.max(lo, Math.min(hi, near));
-      return Math.max(ref - maxRel, Math.min(ref + maxRel, clipped));
+    const out = commandJoints({
+      base: this.base, desired, present: presentQ, rollAim: this.rollAim, limits: this.limits,
+      maxStep: this.options.maxRelativeTarget ?? SO101_CONTROL.maxRelativeTarget, floor: this.options.floor ?? TIP_FLOOR, tool,
     });
-    const q = this.keepInside(presentQ, qFull, measured);
+    this.rollAim = out.rollAim;
     const grip = Math.max(-1, Math.min(1, action[4]));
+    // The tool point moves with the jaw (midway between the pads): the step must keep it in the box
+    // at the present opening and at the commanded one (and so at every opening between).
+    const q = this.keepInside(presentQ, out.goals, measured, [tool, this.tool(grip)]);
+    if (q !== out.goals) {
+      // The step was shortened to stay in the box: the target is where the shortened step goes.
+      const reached = toolPose(this.base, q, tool);
+      out.target = [reached[0], reached[1], reached[2], jawLineYaw(reached[3], out.target[3])];
+    }
     const goals = new Map<number, number>();
-    ARM_JOINTS.forEach((m, i) => goals.set(this.cal[m].id, F.encodeSignMagnitude(radToTicks(this.cal[m], q[i]), 15)));
+    ARM_JOINTS.forEach((m, i) => goals.set(this.cal[m].id, F.encodeSignMagnitude(radToTicks(i, this.cal[m], q[i]), 15)));
     goals.set(this.cal.gripper.id, F.encodeSignMagnitude(gripToTicks(this.cal.gripper, grip), 15));
     await bus.syncWrite(F.STS.GOAL_POSITION, goals);
     // What was actually sent, as the robot's form: forward kinematics of the ticks written.
-    const sentQ = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], radToTicks(this.cal[m], q[i])));
+    const sentQ = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], radToTicks(i, this.cal[m], q[i])));
     const sentGrip = ticksToGrip(this.cal.gripper, gripToTicks(this.cal.gripper, grip));
-    const applied = this.toTable(forwardKinematics(sentQ, this.geometry));
-    applied[3] = unwrapNear(applied[3], desired[3]);
-    this.target = applied;
+    const applied = toolPose(this.base, sentQ, tool);
+    applied[3] = jawLineYaw(applied[3], out.target[3]);
+    // The next step adds to the target the goals stand for (as the simulated arm does), not to its
+    // rounding to whole ticks: rounding errors do not add up.
+    this.target = out.target;
     this.grip = sentGrip;
     if (form === 'ee_target') return [applied[0], applied[1], applied[2], applied[3], sentGrip];
     const s = form === 'ee_delta_normalized' ? this.features.action.maxDelta! : [1, 1, 1, 1];
@@ -225,14 +234,14 @@ export class So101Robot implements Robot {
    * written as, is inside the box (or no further out than the present pose). Bisection on the
    * fraction of the step (the box is convex and a step is short, so the path leaves it once).
    */
-  private keepInside(presentQ: number[], q: number[], measured: readonly number[]): number[] {
+  private keepInside(presentQ: number[], q: number[], measured: readonly number[], tools: ToolOffset[]): number[] {
     const box = this.guard.box;
     if (!box) return q;
     const limit = excursion(measured, box) + 1e-9;
     const at = (t: number): number[] => q.map((v, i) => presentQ[i] + t * (v - presentQ[i]));
     const out = (qq: number[]): number => {
-      const sent = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], radToTicks(this.cal[m], qq[i])));
-      return excursion(this.toTable(forwardKinematics(sent, this.geometry)), box);
+      const sent = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], radToTicks(i, this.cal[m], qq[i])));
+      return Math.max(...tools.map((tool) => excursion(toolPose(this.base, sent, tool), box)));
     };
     if (out(q) <= limit) return q;
     let lo = 0;
@@ -245,8 +254,8 @@ export class So101Robot implements Robot {
     return lo > 0 && out(at(lo)) <= limit ? at(lo) : presentQ;
   }
 
-  private poseOfTicks(ticks: number[]): [number, number, number, number] {
-    return this.toTable(forwardKinematics(ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], ticks[i])), this.geometry));
+  private poseOfTicks(ticks: number[]): number[] {
+    return toolPose(this.base, ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], ticks[i])), this.tool(ticksToGrip(this.cal.gripper, ticks[5])));
   }
 
   /** Goal := present position on every servo, torque on (re-arms after an e-stop). */
@@ -261,8 +270,9 @@ export class So101Robot implements Robot {
       for (const id of this.ids) await bus.writeRegister(id, F.STS.LOCK, 1);
     }
     this.estopped = false;
-    const q = ARM_JOINTS.map((m, i) => ticksToRad(this.cal[m], present[i]));
-    this.target = this.toTable(forwardKinematics(q, this.geometry));
+    const q = ARM_JOINTS.map((m, i) => ticksToRad(i, this.cal[m], present[i]));
+    this.target = toolPose(this.base, q, this.tool(ticksToGrip(this.cal.gripper, present[5])));
+    this.rollAim = q[4];
     this.grip = ticksToGrip(this.cal.gripper, present[5]);
   }
 
@@ -285,6 +295,11 @@ export class So101Robot implements Robot {
 
   // -------------------------------------------------------------------------------------------
 
+  /** The tool point (sim/robot/so101/jaw.ts) for the jaw opening a grip reading implies. */
+  private tool(grip: number): ToolOffset {
+    return toolOffset(widthAt(jawAngleForGrip(grip)));
+  }
+
   private requireBus(): FeetechBus {
     if (!this.bus) throw new Error('SO-101 is not connected');
     return this.bus;
@@ -300,21 +315,5 @@ export class So101Robot implements Robot {
     const r = await this.requireBus().syncRead(F.STS.PRESENT_POSITION, this.ids);
     this.presentTicks = this.ids.map((id) => F.decodeSignMagnitude(r.get(id)!, 15));
     return this.presentTicks;
-  }
-
-  private toTable(p: readonly number[]): [number, number, number, number] {
-    const b = this.options.base ?? { x: 0, y: 0, z: 0, yaw: 0 };
-    const c = Math.cos(b.yaw);
-    const s = Math.sin(b.yaw);
-    return [b.x + c * p[0] - s * p[1], b.y + s * p[0] + c * p[1], b.z + p[2], p[3] + b.yaw];
-  }
-
-  private toBase(p: readonly number[]): [number, number, number, number] {
-    const b = this.options.base ?? { x: 0, y: 0, z: 0, yaw: 0 };
-    const c = Math.cos(b.yaw);
-    const s = Math.sin(b.yaw);
-    const dx = p[0] - b.x;
-    const dy = p[1] - b.y;
-    return [c * dx + s * dy, -s * dx + c * dy, p[2] - b.z, p[3] - b.yaw];
   }
 }

@@ -12,16 +12,23 @@
  * }
  * ```
  *
- * Joint angle from servo ticks (the arm joints): q = s · (ticks − mid) · 2π / 4096 + zero_offset_rad,
- * with mid = (range_min + range_max) / 2 (LeRobot's "degrees" normalization) and s = −1 when
- * drive_mode is 1. `zero_offset_rad` maps LeRobot's zero (middle of the range) to the kinematic
- * zero of kinematics.ts (arm stretched out horizontally, tool in line with the forearm); find it by
- * posing the arm that way and reading the joints. Gripper: `closed` names the end of its range
- * where the jaws close (LeRobot: range_min); grip −1 (open) … 1 (closed) maps linearly between.
+ * Joint angles from servo ticks (the arm joints), in two steps:
+ * 1. LeRobot's joint angle, which is the angle of the matching joint of so101_new_calib.urdf:
+ *    a = s · (ticks − mid) · 2π / 4096 + zero_offset_rad, with mid = (range_min + range_max) / 2
+ *    (LeRobot's calibration puts each joint's zero at the middle of its range, the URDF's zero
+ *    pose) and s = −1 when drive_mode is 1. `zero_offset_rad` corrects an arm whose mid-range pose
+ *    was not quite the URDF's zero.
+ * 2. The kinematic angle of kinematics.ts: URDF_SIGN · a + URDF_ZERO.
+ * Gripper: `closed` names the end of its range where the jaws close (LeRobot: range_min); grip
+ * −1 (open) … 1 (closed) maps linearly between, as LeRobot's RANGE_0_100 does.
+ *
+ * Browser-safe (the viewer's page draws the simulated arm); calibration-file.ts reads files.
+ * `nominalCalibration()` is the calibration of the simulated arm: ranges are the URDF's limits
+ * around mid-range 2048, so the mock servo bus and the simulator share joint limits.
  */
-import * as fs from 'node:fs';
 import { z } from 'zod';
-import { STS3215_RESOLUTION } from './feetech.ts';
+import { JAW_LIMITS, URDF_LIMITS, kinematicToUrdf, urdfToKinematic } from './kinematics.ts';
+import { STS3215_RESOLUTION } from './servo.ts';
 
 export const SO101_MOTORS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'] as const;
 export type So101Motor = (typeof SO101_MOTORS)[number];
@@ -58,55 +65,58 @@ export function parseCalibration(value: unknown, source = 'calibration'): So101C
   return r.data;
 }
 
-export function loadCalibration(path: string): So101Calibration {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read calibration file ${path}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`calibration file ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  return parseCalibration(json, path);
-}
+const RAD_PER_TICK = (2 * Math.PI) / STS3215_RESOLUTION;
+const MID = STS3215_RESOLUTION / 2;
 
-/** A nominal calibration (ids 1–6, ±90° around mid-range, full-turn wrist roll) for the simulated bus. */
+/** The simulated arm's calibration: ids 1–6, every range the URDF's limits around mid-range 2048. */
 export function nominalCalibration(): So101Calibration {
-  const arm = { drive_mode: 0 as const, homing_offset: 0, range_min: 1024, range_max: 3072, zero_offset_rad: 0, closed: 'min' as const };
+  const arm = (id: number, limit: number): MotorCalibration => {
+    const half = Math.round(limit / RAD_PER_TICK);
+    return { id, drive_mode: 0, homing_offset: 0, range_min: MID - half, range_max: MID + half, zero_offset_rad: 0, closed: 'min' };
+  };
   return {
-    shoulder_pan: { id: 1, ...arm },
-    shoulder_lift: { id: 2, ...arm },
-    elbow_flex: { id: 3, ...arm },
-    wrist_flex: { id: 4, ...arm },
-    wrist_roll: { id: 5, ...arm, range_min: 0, range_max: 4095 },
-    gripper: { id: 6, ...arm, range_min: 2000, range_max: 3400 },
+    shoulder_pan: arm(1, URDF_LIMITS[0]),
+    shoulder_lift: arm(2, URDF_LIMITS[1]),
+    elbow_flex: arm(3, URDF_LIMITS[2]),
+    wrist_flex: arm(4, URDF_LIMITS[3]),
+    wrist_roll: arm(5, URDF_LIMITS[4]),
+    // The jaw's URDF range, ticks increasing as it opens; closed at range_min.
+    gripper: {
+      id: 6, drive_mode: 0, homing_offset: 0, zero_offset_rad: 0, closed: 'min',
+      range_min: MID + Math.round(JAW_LIMITS[0] / RAD_PER_TICK), range_max: MID + Math.round(JAW_LIMITS[1] / RAD_PER_TICK),
+    },
   };
 }
-
-const RAD_PER_TICK = (2 * Math.PI) / STS3215_RESOLUTION;
 
 export function mid(m: MotorCalibration): number {
   return (m.range_min + m.range_max) / 2;
 }
 
-export function ticksToRad(m: MotorCalibration, ticks: number): number {
+/** LeRobot's joint angle (= the URDF joint angle, rad) for servo ticks. */
+export function ticksToUrdf(m: MotorCalibration, ticks: number): number {
   return (m.drive_mode ? -1 : 1) * (ticks - mid(m)) * RAD_PER_TICK + m.zero_offset_rad;
 }
 
-/** Nearest tick for an angle, clipped to the calibrated range. */
-export function radToTicks(m: MotorCalibration, rad: number): number {
+/** Nearest tick for a URDF joint angle, clipped to the calibrated range. */
+export function urdfToTicks(m: MotorCalibration, rad: number): number {
   const t = mid(m) + (m.drive_mode ? -1 : 1) * (rad - m.zero_offset_rad) / RAD_PER_TICK;
   return Math.max(m.range_min, Math.min(m.range_max, Math.round(t)));
 }
 
-/** Joint range in radians [lo, hi]. */
-export function jointRange(m: MotorCalibration): [number, number] {
-  const a = ticksToRad(m, m.range_min);
-  const b = ticksToRad(m, m.range_max);
+/** Kinematic angle (kinematics.ts) of arm joint `i` (0 = shoulder_pan … 4 = wrist_roll) for servo ticks. */
+export function ticksToRad(i: number, m: MotorCalibration, ticks: number): number {
+  return urdfToKinematic(i, ticksToUrdf(m, ticks));
+}
+
+/** Nearest tick for a kinematic angle of arm joint `i`, clipped to the calibrated range. */
+export function radToTicks(i: number, m: MotorCalibration, rad: number): number {
+  return urdfToTicks(m, kinematicToUrdf(i, rad));
+}
+
+/** Calibrated range of arm joint `i` in kinematic radians [lo, hi]. */
+export function jointRange(i: number, m: MotorCalibration): [number, number] {
+  const a = ticksToRad(i, m, m.range_min);
+  const b = ticksToRad(i, m, m.range_max);
   return a < b ? [a, b] : [b, a];
 }
 
