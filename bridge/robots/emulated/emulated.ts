@@ -9,9 +9,13 @@
  *   after `hold` or under e-stop, the arm holds exactly where it is (no action noise) while the
  *   world goes on.
  * - Observations: `ee.pose` [x, y, z, yaw, grip] (palm, for the bridge's safety checks),
- *   `policy.state` (the task observation the simulator's policies read: robot state plus perceived
- *   block poses, with the reality's perception noise), and `episode` [index, step, success, fail,
- *   prev_success, prev_fail] (the last two: how episode index − 1 ended).
+ *   `policy.state` (the task observation the simulator's policies read: robot state plus the true
+ *   block poses, with the reality's perception noise: what only a simulator knows), `robot.state`
+ *   (the robot's own part of it, ROBOT_FEATURES: tool centre point, gripper yaw and width,
+ *   velocities, finger command — what a real arm reports of itself), and `episode` [index, step,
+ *   success, fail, prev_success, prev_fail] (the last two: how episode index − 1 ended).
+ * - Camera (optional, robots/emulated/camera.ts): `camera.<name>` with its calibration; each
+ *   control step hands the camera the state its observation reports.
  * - Episodes: when the task succeeds, fails or runs out of time, the result is published in
  *   `episode` and, after `resetPauseMs` (someone resetting the scene), the next layout appears.
  * - E-stop latches the arm still until `hold` (sent by the hub after a reset by the lease holder).
@@ -23,9 +27,11 @@
  */
 import { ACTION_SIZE, MAX_DELTA, MAX_DYAW, TabletopEnv } from '../../../sim/env.ts';
 import { Rng } from '../../../sim/rng.ts';
+import { ROBOT_FEATURES } from '../../../sim/tasks/features.ts';
 import type { ActionVector, Features, SafetyLimits } from '../../protocol.ts';
 import type { Robot, RobotObservation } from '../../robot.ts';
 import { WorkspaceGuard } from '../workspace-guard.ts';
+import type { EmulatedCamera } from './camera.ts';
 import type { Reality } from './reality.ts';
 
 export interface EmulatedRobotOptions {
@@ -38,6 +44,8 @@ export interface EmulatedRobotOptions {
   guard?: boolean;
   /** How far the palm may be beyond the box before the arm stops and raises the e-stop (default 5 mm). */
   workspaceMarginM?: number;
+  /** The reality's camera (openEmulatedCamera), declared as its image feature and triggered each control step. */
+  camera?: EmulatedCamera;
 }
 
 export interface EpisodeResult {
@@ -80,6 +88,7 @@ export class EmulatedRobot implements Robot {
   private sent = 0;
   private settled = 0;
   private readonly guard: WorkspaceGuard | null;
+  private readonly camera: EmulatedCamera | null;
   private faultListener: ((reason: string) => void) | null = null;
   /** Largest excursion of the palm beyond `watchBox` seen so far (metres; benchmarks read it). */
   maxExcursion = 0;
@@ -93,6 +102,7 @@ export class EmulatedRobot implements Robot {
     this.env = new TabletopEnv(reality.scenario, { randomization: 'train' });
     this.jitter = new Rng(reality.config.seed).fork('transport');
     this.guard = options.guard === false ? null : new WorkspaceGuard({ marginM: options.workspaceMarginM });
+    this.camera = options.camera ?? null;
     const names = this.env.observationSpace.names;
     // Observations and commands flow at the loop's real-time rate.
     const hz = reality.scenario.control.rateHz * this.speed;
@@ -100,7 +110,9 @@ export class EmulatedRobot implements Robot {
       observation: {
         'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'], hz },
         'policy.state': { kind: 'state', dtype: 'float32', shape: [names.length], names, hz },
+        'robot.state': { kind: 'state', dtype: 'float32', shape: [ROBOT_FEATURES.length], names: [...ROBOT_FEATURES], hz },
         episode: { kind: 'state', dtype: 'float64', shape: [6], names: ['index', 'step', 'success', 'fail', 'prev_success', 'prev_fail'], hz },
+        ...(this.camera ? { [this.camera.key]: this.camera.spec } : {}),
       },
       action: { form: 'ee_delta_normalized', maxDelta: [MAX_DELTA, MAX_DELTA, MAX_DELTA, MAX_DYAW], poseKey: 'ee.pose' },
       controlHz: hz,
@@ -220,16 +232,20 @@ export class EmulatedRobot implements Robot {
   private publish(): void {
     const scene = this.env.scene;
     const p = scene.gripper.palm.position;
+    const t = Date.now();
     const observation: RobotObservation = {
       state: {
         'ee.pose': [p.x, p.y, p.z, scene.gripper.yaw, scene.gripper.grip],
         'policy.state': Array.from(this.obs),
+        'robot.state': Array.from(this.obs.subarray(0, ROBOT_FEATURES.length)),
         episode: [this.episode, this.steps, this.last.success, this.last.fail, this.prev.success, this.prev.fail],
       },
-      t: Date.now(),
+      t,
       actions: this.settled,
     };
-    this.outgoing.push({ at: Date.now() + this.delay(), value: observation });
+    this.outgoing.push({ at: t + this.delay(), value: observation });
+    // The camera sees the moment this observation reports.
+    this.camera?.capture(this.env.state(), t, (this.reality.config.seed + this.episode) >>> 0);
   }
 
   async getObservation(): Promise<RobotObservation> {
