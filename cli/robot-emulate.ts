@@ -87,7 +87,7 @@ export const robotEmulateCommand: CommandModule = {
         await client.stop();
         await camera?.close();
         const r = robot.results;
-        process.stdout.write(`${r.length} episodes finished, ${r.filter((e) => e.success).length} succeeded${camera ? `; camera: ${camera.stats.rendered} frames (${camera.stats.skipped} skipped while drawing, ${camera.stats.meanRenderMs.toFixed(1)} ms each)` : ''}\n`);
+        process.stdout.write(`${r.length} episodes finished, ${r.filter((e) => e.success).length} succeeded${camera ? `; camera: ${camera.stats.rendered} frames (${camera.stats.skipped} skipped while one was drawing; ${camera.stats.meanRenderMs.toFixed(1)} ms each, at most ${camera.stats.maxRenderMs.toFixed(0)} ms; ${camera.stats.looks} looks, ${(camera.stats.lookMs + camera.stats.warmUpMs).toFixed(0)} ms to prepare them)` : ''}\n`);
       });
   },
 };

@@ -7,7 +7,8 @@
  *   episode's seed, as the reality's physics lies outside the training physics. The camera itself
  *   does not move: it stays at the reality's fixed place near the front mount (`pose`), whatever
  *   the look would jitter.
- * - Timing: the arm's control loop triggers it (`capture`, called each control step with the
+ * - Timing: the next episode's look is drawn while the scene is reset (`prepare`), so frames keep
+ *   their pace across episodes. The arm's control loop triggers it (`capture`, called each control step with the
  *   state the step's observation reports), every round(rate / fps)-th step, so a frame shows
  *   exactly the moment of one observation and carries its time as capture time. It renders one
  *   frame at a time: a step that comes while the previous frame is still drawing is skipped
@@ -149,6 +150,12 @@ export interface EmulatedCameraStats {
   skipped: number;
   /** Mean time to draw and read back one frame (ms). */
   meanRenderMs: number;
+  /** Looks drawn (one per episode), the time their textures took and their first (unseen) frames (ms, in all). */
+  looks: number;
+  lookMs: number;
+  warmUpMs: number;
+  /** Longest time to draw and read back one frame (ms). */
+  maxRenderMs: number;
 }
 
 /** The emulated robot's camera (see the header). Make it with `openEmulatedCamera`. */
@@ -156,7 +163,7 @@ export class EmulatedCamera {
   readonly key: string;
   readonly spec: FeatureSpec;
   readonly calibration: CameraFile;
-  readonly stats: EmulatedCameraStats = { triggered: 0, rendered: 0, skipped: 0, meanRenderMs: 0 };
+  readonly stats: EmulatedCameraStats = { triggered: 0, rendered: 0, skipped: 0, meanRenderMs: 0, looks: 0, lookMs: 0, warmUpMs: 0, maxRenderMs: 0 };
   private readonly reality: Reality;
   private readonly config: RealityCamera;
   private readonly renderer: HeadlessRenderer;
@@ -165,6 +172,8 @@ export class EmulatedCamera {
   private readonly every: number;
   private look: { seed: number; look: Look } | null = null;
   private busy = false;
+  /** The frame (or warm-up) being drawn. */
+  private inflight: Promise<void> = Promise.resolve();
   private steps = 0;
   private renderMs = 0;
   private listener: ((rgb: Uint8Array, t: number) => void) | null = null;
@@ -189,6 +198,37 @@ export class EmulatedCamera {
   }
 
   /**
+   * Dresses the scene in the look of the episode of `episodeSeed` (its textures are drawn now, which
+   * takes a while on a CPU): the robot calls it while the scene is being reset between episodes, so
+   * that the first frames of the next one come on time.
+   */
+  prepare(episodeSeed: number, bodyNames: readonly string[], warmUp?: SimState): void {
+    if (this.closed || this.look?.seed === episodeSeed) return;
+    const t0 = performance.now();
+    const look = sampleLook(visualConfig(this.reality.scenario.visual), this.config.looks, episodeSeed, bodyNames);
+    look.cameras.front = fixedPose(this.config);
+    this.builder.setLook(look);
+    this.look = { seed: episodeSeed, look };
+    this.stats.looks++;
+    this.stats.lookMs += performance.now() - t0;
+    // A first frame in a new look uploads its textures and may compile shaders for its set of
+    // lights: drawn now, unseen, that time falls into the reset pause instead of the next episode.
+    if (!warmUp) return;
+    const warm = async (): Promise<void> => {
+      if (this.closed) return;
+      this.busy = true;
+      const t1 = performance.now();
+      try {
+        await this.renderer.render([{ builder: this.builder, camera: 'front', state: warmUp }]);
+        this.stats.warmUpMs += performance.now() - t1;
+      } finally {
+        this.busy = false;
+      }
+    };
+    this.inflight = this.inflight.then(warm, warm).catch(() => {});
+  }
+
+  /**
    * One control step's moment: `state` as the step's observation reports it, taken at `t` (ms since
    * the Unix epoch), in the episode of `episodeSeed`. Renders it if this step is one the camera
    * fires on and no frame is still drawing.
@@ -201,14 +241,9 @@ export class EmulatedCamera {
       return;
     }
     this.busy = true;
-    if (this.look?.seed !== episodeSeed) {
-      const look = sampleLook(visualConfig(this.reality.scenario.visual), this.config.looks, episodeSeed, state.bodies.map((b) => b.name));
-      look.cameras.front = fixedPose(this.config);
-      this.builder.setLook(look);
-      this.look = { seed: episodeSeed, look };
-    }
+    this.prepare(episodeSeed, state.bodies.map((b) => b.name));
     const t0 = performance.now();
-    this.renderer
+    this.inflight = this.renderer
       .render([{ builder: this.builder, camera: 'front', state, noiseSeed: deriveSeed(episodeSeed, 'camera-noise', state.step) }])
       .then(
         ([view]) => {
@@ -216,6 +251,7 @@ export class EmulatedCamera {
           this.stats.rendered++;
           this.renderMs += ms;
           this.stats.meanRenderMs = this.renderMs / this.stats.rendered;
+          this.stats.maxRenderMs = Math.max(this.stats.maxRenderMs, ms);
           this.busy = false;
           if (!view.rgb || this.closed) return;
           const { latencyMs, jitterMs } = this.reality.config.transport;

@@ -194,6 +194,11 @@ export class EmulatedRobot implements Robot {
       this.resetAt = now + this.reality.config.resetPauseMs / this.speed;
     }
     this.publish();
+    // The camera's look of the next episode is made ready while the scene is reset.
+    if (this.resetAt > 0) {
+      const state = this.env.state();
+      this.camera?.prepare((this.reality.config.seed + this.episode + 1) >>> 0, state.bodies.map((b) => b.name), state);
+    }
   }
 
   /**
