@@ -397,36 +397,44 @@ export class RobotClient extends EventEmitter<RobotClientEvents> {
       this.settle(obs.actions ?? resolvedBefore);
       const t = obs.t ?? performance.timeOrigin + performance.now();
       this.sendJson({ op: 'observation', robot: this.options.id, seq: this.obsSeq = (this.obsSeq + 1) >>> 0, t, ...(this.lastCmdSeq !== undefined ? { cmdSeq: this.lastCmdSeq } : {}), state: obs.state });
-      if (obs.frames) {
-        const maxBuffered = this.options.maxBufferedBytes ?? 8 << 20;
-        for (const [key, data] of Object.entries(obs.frames)) {
-          if (ws.bufferedAmount > maxBuffered) break;
-          const channel = this.channels.indexOf(key);
-          const spec = this.robot.features.observation[key];
-          if (channel < 0 || !spec || spec.kind === 'state') continue;
-          const bytes = payloadBytes(spec.dtype, spec.shape);
-          if (data.byteLength !== bytes) {
-            this.log(`frame ${key} has ${data.byteLength} bytes, expected ${bytes}; skipped`);
-            continue;
-          }
-          // One buffer per channel, reused once the previous frame has left.
-          let buf = this.frameBuffers.get(key);
-          if (!buf || buf.byteLength !== FRAME_HEADER_BYTES + bytes || this.framesInFlight.has(buf)) {
-            buf = Buffer.allocUnsafeSlow(FRAME_HEADER_BYTES + bytes);
-            this.frameBuffers.set(key, buf);
-          }
-          writeFrameHeader(buf, { kind: spec.kind, dtype: spec.dtype, shape: spec.shape, handle: this.handle, channel, seq: this.frameSeq = (this.frameSeq + 1) >>> 0, t, format: spec.format ?? null });
-          buf.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), FRAME_HEADER_BYTES);
-          const sent = buf;
-          this.framesInFlight.add(sent);
-          ws.send(sent, { binary: true }, () => this.framesInFlight.delete(sent));
-        }
-      }
+      if (obs.frames) for (const [key, data] of Object.entries(obs.frames)) this.sendFrame(key, data, t);
     } catch (e) {
       this.fail(e);
     } finally {
       this.reading = false;
     }
+  }
+
+  /**
+   * Sends one frame of an image or tensor feature of the robot now, captured at `t` (ms since the
+   * Unix epoch), for robots whose cameras run on their own clock rather than in getObservation.
+   * False when it was not sent: not registered, the socket more than `maxBufferedBytes` behind
+   * (frames are skipped, never queued), or not a frame of a declared feature.
+   */
+  sendFrame(key: string, data: ArrayBufferView, t: number): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== ws.OPEN || this._state !== 'registered') return false;
+    if (ws.bufferedAmount > (this.options.maxBufferedBytes ?? 8 << 20)) return false;
+    const channel = this.channels.indexOf(key);
+    const spec = this.robot.features.observation[key];
+    if (channel < 0 || !spec || spec.kind === 'state') return false;
+    const bytes = payloadBytes(spec.dtype, spec.shape);
+    if (data.byteLength !== bytes) {
+      this.log(`frame ${key} has ${data.byteLength} bytes, expected ${bytes}; skipped`);
+      return false;
+    }
+    // One buffer per channel, reused once the previous frame has left.
+    let buf = this.frameBuffers.get(key);
+    if (!buf || buf.byteLength !== FRAME_HEADER_BYTES + bytes || this.framesInFlight.has(buf)) {
+      buf = Buffer.allocUnsafeSlow(FRAME_HEADER_BYTES + bytes);
+      this.frameBuffers.set(key, buf);
+    }
+    writeFrameHeader(buf, { kind: spec.kind, dtype: spec.dtype, shape: spec.shape, handle: this.handle, channel, seq: this.frameSeq = (this.frameSeq + 1) >>> 0, t, format: spec.format ?? null });
+    buf.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), FRAME_HEADER_BYTES);
+    const sent = buf;
+    this.framesInFlight.add(sent);
+    ws.send(sent, { binary: true }, () => this.framesInFlight.delete(sent));
+    return true;
   }
 
   private async safeHold(): Promise<void> {

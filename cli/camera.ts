@@ -1,11 +1,14 @@
 /**
- * `simreal camera …`: cameras. Subcommands: `calibrate` (a camera file from photos of a ChArUco
- * board) and `board` (the board to print). The work lives in sim/camera/calibration.
+ * `simreal camera …`: cameras. Without a subcommand it publishes a camera on the bridge as a
+ * robot's image feature (camera-capture.ts); subcommands: `calibrate` (a camera file from photos
+ * of a ChArUco board) and `board` (the board to print). The calibration work lives in
+ * sim/camera/calibration.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandModule } from './command-module.ts';
+import { registerCameraCapture } from './camera-capture.ts';
 import { UserError } from './errors.ts';
 import { parseIntOption, parseNumberOption } from './options.ts';
 
@@ -91,7 +94,8 @@ function fmt(v: number, digits: number): string {
 
 export const cameraCommand: CommandModule = {
   register(program: Command) {
-    const camera = program.command('camera').description('Cameras: calibrate a real camera (intrinsics, distortion, pose on the table) and print the calibration board.');
+    const camera = program.command('camera').description('Cameras: publish a camera on the bridge as a robot\'s image feature; calibrate a real camera (intrinsics, distortion, pose on the table) and print the calibration board.');
+    registerCameraCapture(camera);
 
     camera
       .command('calibrate')

@@ -14,6 +14,11 @@
  * loop leaves in one write (cork); observations for anyone but the lease holder, and camera frames,
  * go out after the turn's control traffic; the recorder is handed entries and never awaited.
  *
+ * Cameras (since protocol 1.2): a connection holding a robot's credential may `attach` image
+ * features to that robot instead of registering it; its frames are checked against what it
+ * attached and forwarded like the robot's own. Controllers' `estimate`s (what their pose estimator
+ * saw) go to the robot's subscribers on the data path, like observations.
+ *
  * Each robot's safety state (lease, watchdog, e-stop, clamp, pose estimate) is a RobotSlot
  * (robot-slot.ts); this file keeps connections (rate limits, error budgets, backpressure, bulk
  * frame sending) and routes messages between them and the slots.
@@ -70,7 +75,12 @@ export interface HubStats {
   messagesOut: number;
   errorsSent: number;
   framesIn: number;
+  /** Frames refused: not of their feature's declared size, type or format, or not the sender's to send. */
+  framesRefused: number;
   framesDropped: number;
+  /** Estimates forwarded from controllers, and those skipped for a subscriber behind. */
+  estimates: number;
+  estimatesDropped: number;
   observationsDropped: number;
   commandsForwarded: number;
   commandsClamped: number;
@@ -79,6 +89,9 @@ export interface HubStats {
   /** Acks for commands the hub sent but no longer waited for (the lease ended, or skipped). */
   lateAcks: number;
 }
+
+/** Connections one robot credential may hold at once: the robot, its cameras, and a reconnect each. */
+export const ROBOT_CREDENTIAL_CONNECTIONS = 4;
 
 /**
  * Refusals caused by the robot's state, not by the sender: an honest controller meets them whenever
@@ -119,6 +132,8 @@ interface Conn {
   subs: Map<string, Set<string> | null>;
   leases: Set<string>;
   robot: RobotSlot<Conn> | null;
+  /** For a camera connection: the robot it attached features to. */
+  attached: RobotSlot<Conn> | null;
   alive: boolean;
   closed: boolean;
   dropped: number;
@@ -155,7 +170,7 @@ export class BridgeHub {
   private nextHandle = 1;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly bulk: Array<{ conn: Conn; data: Buffer }> = [];
-  private later: Array<{ conn: Conn; data: Buffer }> = [];
+  private later: Array<{ conn: Conn; data: Buffer; estimate?: boolean }> = [];
   private laterScheduled = false;
   private bulkScheduled = false;
   private closing = false;
@@ -163,7 +178,7 @@ export class BridgeHub {
   /** CPU time by message kind and stage, when made with `profile: true`. */
   readonly profile: HubProfile | null;
   readonly stats: HubStats = {
-    connections: 0, messagesIn: 0, messagesOut: 0, errorsSent: 0, framesIn: 0, framesDropped: 0, observationsDropped: 0,
+    connections: 0, messagesIn: 0, messagesOut: 0, errorsSent: 0, framesIn: 0, framesRefused: 0, framesDropped: 0, estimates: 0, estimatesDropped: 0, observationsDropped: 0,
     commandsForwarded: 0, commandsClamped: 0, holds: 0, closedForAbuse: 0, lateAcks: 0,
   };
 
@@ -208,7 +223,8 @@ export class BridgeHub {
     const inRole = this.roleCounts.get(role) ?? 0;
     if (inRole >= this.config.roleConnections[role]) return `the hub already has ${inRole} ${role} connections (its limit); other roles keep their own places`;
     const mine = this.tokenCounts.get(`${credential}\u0000${role}`) ?? 0;
-    const cap = credential.startsWith('robot:') ? Math.min(2, this.config.tokenConnections) : this.config.tokenConnections;
+    // A robot's credential: the robot and its camera processes, each with room to reconnect.
+    const cap = credential.startsWith('robot:') ? Math.min(ROBOT_CREDENTIAL_CONNECTIONS, this.config.tokenConnections) : this.config.tokenConnections;
     if (mine >= cap) return `this credential already has ${mine} ${role} connections (its limit)`;
     return null;
   }
@@ -242,6 +258,7 @@ export class BridgeHub {
       subs: new Map(),
       leases: new Set(),
       robot: null,
+      attached: null,
       alive: true,
       closed: false,
       dropped: 0,
@@ -399,7 +416,55 @@ export class BridgeHub {
         const page = this.robotPage(msg.after, Math.min(msg.limit ?? this.config.robotPageSize, this.config.robotPageSize));
         return this.send(conn, { op: 'ok', of: 'list_robots', ...(msg.id !== undefined ? { id: msg.id } : {}), ...page });
       }
+      case 'attach': return this.onAttach(conn, msg);
+      case 'estimate': return this.onEstimate(conn, msg);
+      case 'hold': return this.onControllerHold(conn, msg);
     }
+  }
+
+  /** A camera process adds image features to the robot its credential is for. */
+  private onAttach(conn: Conn, msg: ClientMessageOf<'attach'>): void {
+    const ref = { op: 'attach', robot: msg.robot, ...(msg.id !== undefined ? { id: msg.id } : {}) };
+    if (conn.robot) return this.error(conn, 'already_registered', `this connection registered robot ${conn.robot.id}; a camera attaches from a connection of its own`, ref);
+    if (conn.pinnedRobot !== undefined && conn.pinnedRobot !== msg.robot) {
+      return this.error(conn, 'forbidden', `this connection's credential is for robot ${conn.pinnedRobot}, not ${msg.robot}`, ref);
+    }
+    if (conn.attached && conn.attached.id !== msg.robot) return this.error(conn, 'forbidden', `this connection attached to robot ${conn.attached.id}; attach to ${msg.robot} from another connection`, ref);
+    const r = this.lookup(conn, msg.robot, 'attach', msg.id);
+    if (!r) return;
+    const bytes = JSON.stringify(r.features).length + JSON.stringify(msg.features).length;
+    if (bytes > this.config.maxFeatureBytes) {
+      return this.error(conn, 'too_large', `robot ${r.id}'s features with these would be ${bytes} bytes of JSON; the limit is ${this.config.maxFeatureBytes}`, ref);
+    }
+    const a = r.attach(conn, msg.features);
+    if ('code' in a) return this.error(conn, a.code, a.message, ref);
+    conn.attached = r;
+    this.log(`${conn.session} attached ${Object.keys(msg.features).join(', ')} to robot ${r.id}`);
+    this.send(conn, { op: 'ok', of: 'attach', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id, handle: r.handle, channels: a.channels });
+    this.broadcast({ op: 'robot', info: r.info() });
+  }
+
+  /** What a controller's pose estimator saw: to the robot's subscribers, droppable like observations. */
+  private onEstimate(conn: Conn, msg: ClientMessageOf<'estimate'>): void {
+    const r = this.robots.get(msg.robot);
+    if (!r) return this.error(conn, 'unknown_robot', `no robot ${msg.robot} is registered`, { op: 'estimate', robot: msg.robot, seq: msg.seq });
+    this.stats.estimates++;
+    const out: HubMessage = { ...msg, by: conn.peer };
+    const buf = Buffer.from(JSON.stringify(out));
+    for (const c of r.subscribers) this.later.push({ conn: c, data: buf, estimate: true });
+    if (this.later.length && !this.laterScheduled) {
+      this.laterScheduled = true;
+      setImmediate(this.sendLater);
+    }
+  }
+
+  private onControllerHold(conn: Conn, msg: ClientMessageOf<'hold'>): void {
+    const ref = { op: 'hold', robot: msg.robot, ...(msg.id !== undefined ? { id: msg.id } : {}) };
+    const r = this.lookup(conn, msg.robot, 'hold', msg.id);
+    if (!r) return;
+    const e = r.controllerHold(conn, msg.reason);
+    if (e) return this.error(conn, e.code, e.message, ref);
+    this.send(conn, { op: 'ok', of: 'hold', ...(msg.id !== undefined ? { id: msg.id } : {}), robot: r.id });
   }
 
   /** What a slot needs to speak, bound to one robot. */
@@ -427,6 +492,7 @@ export class BridgeHub {
   private onRegister(conn: Conn, msg: ClientMessageOf<'register'>): void {
     const ref = { op: 'register', id: msg.id, robot: msg.robot };
     if (conn.robot) return this.error(conn, 'already_registered', `this connection already registered robot ${conn.robot.id}`, ref);
+    if (conn.attached) return this.error(conn, 'already_registered', `this connection attached features to robot ${conn.attached.id}; register from a connection of its own`, ref);
     if (conn.pinnedRobot !== undefined && conn.pinnedRobot !== msg.robot) {
       return this.error(conn, 'forbidden', `this connection's credential is for robot ${conn.pinnedRobot}, not ${msg.robot}`, ref);
     }
@@ -454,7 +520,12 @@ export class BridgeHub {
       this.robots.set(r.id, r);
       for (const c of this.wildcardSubs) r.subscribers.add(c);
     } else {
-      r.reconnect(conn, declaration);
+      // Cameras attached before a restart keep their channels if the robot's features keep their keys;
+      // otherwise they are sent away to attach again (their channel numbers moved).
+      for (const c of r.reconnect(conn, declaration)) {
+        c.attached = null;
+        c.ws.close(1012, `robot ${r.id} registered again with other features; attach again`);
+      }
     }
     conn.robot = r;
     this.log(`robot ${r.id} registered by ${conn.session} (handle ${r.handle}, ${features.action.form})`);
@@ -488,6 +559,10 @@ export class BridgeHub {
     this.robots.delete(r.id);
     r.stopWatchdog();
     for (const c of r.subscribers) c.subs.delete(r.id);
+    for (const c of r.attachedConns) {
+      c.attached = null;
+      c.ws.close(1001, `robot ${r.id} departed and was forgotten; attach again when it is back`);
+    }
     this.log(`robot ${r.id} forgotten (departed)`);
     this.broadcast({ op: 'robot_removed', robot: r.id });
   }
@@ -544,27 +619,44 @@ export class BridgeHub {
     this.later = [];
     const p = this.profile;
     const t = p ? p.now() : 0;
-    for (const j of jobs) if (!this.sendDroppable(j.conn, j.data, false)) this.stats.observationsDropped++;
+    for (const j of jobs) {
+      if (this.sendDroppable(j.conn, j.data, false)) continue;
+      if (j.estimate) this.stats.estimatesDropped++;
+      else this.stats.observationsDropped++;
+    }
     if (p) p.add('fanout', p.now() - t, 'observation');
   };
 
+  /** A frame refused: answered with why, counted, never forwarded. */
+  private refuseFrame(conn: Conn, code: ErrorCode, message: string, ref?: { robot?: string; seq?: number }): void {
+    this.stats.framesRefused++;
+    this.error(conn, code, message, ref);
+  }
+
   private onFrame(conn: Conn, data: Buffer, now: number): void {
-    const r = conn.robot;
-    if (!r) return this.error(conn, conn.role === 'robot' ? 'not_registered' : 'forbidden', conn.role === 'robot' ? 'register before sending frames' : `a ${conn.role} may not send binary frames`);
+    const r = conn.robot ?? conn.attached;
+    if (!r) {
+      this.stats.framesRefused++;
+      return this.error(conn, conn.role === 'robot' ? 'not_registered' : 'forbidden', conn.role === 'robot' ? 'register (or attach a camera) before sending frames' : `a ${conn.role} may not send binary frames`);
+    }
     const p = this.profile;
     const tp = p ? p.now() : 0;
     const parsed = parseMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     if (p) p.add('parse', p.now() - tp);
-    if (!parsed.ok) return this.error(conn, 'bad_frame', parsed.error.message, { robot: r.id });
+    if (!parsed.ok) return this.refuseFrame(conn, 'bad_frame', parsed.error.message, { robot: r.id });
     const f: Frame = parsed.msg.frame;
-    if (f.handle !== r.handle) return this.error(conn, 'forbidden', `frame carries handle ${f.handle}; this robot's handle is ${r.handle}`, { robot: r.id });
+    if (f.handle !== r.handle) return this.refuseFrame(conn, 'forbidden', `frame carries handle ${f.handle}; this robot's handle is ${r.handle}`, { robot: r.id });
     const key = r.channels[f.channel];
     const spec = key === undefined ? undefined : r.features.observation[key];
     if (!spec || spec.kind === 'state' || FRAME_KINDS[spec.kind] !== FRAME_KINDS[f.kind]) {
-      return this.error(conn, 'bad_frame', `channel ${f.channel} is not an image or tensor feature of ${r.id}`, { robot: r.id });
+      return this.refuseFrame(conn, 'bad_frame', `channel ${f.channel} is not an image or tensor feature of ${r.id}`, { robot: r.id });
+    }
+    // Each channel has one sender: the robot for its own features, a camera for what it attached.
+    if (r.channelOwner(f.channel) !== (conn.robot ? null : conn)) {
+      return this.refuseFrame(conn, 'forbidden', `${key} of ${r.id} is sent by ${conn.robot ? 'the camera that attached it' : 'another connection'}, not this one`, { robot: r.id, seq: f.seq });
     }
     if (spec.dtype !== f.dtype || spec.shape.length !== f.shape.length || spec.shape.some((d, i) => d !== f.shape[i]) || (spec.format ?? null) !== f.format) {
-      return this.error(conn, 'bad_frame', `frame on ${key} is ${f.dtype}${JSON.stringify(f.shape)}${f.format ? ` ${f.format}` : ''}; declared ${spec.dtype}${JSON.stringify(spec.shape)}${spec.format ? ` ${spec.format}` : ''}`, { robot: r.id, seq: f.seq });
+      return this.refuseFrame(conn, 'bad_frame', `frame on ${key} is ${f.dtype}${JSON.stringify(f.shape)}${f.format ? ` ${f.format}` : ''}; declared ${spec.dtype}${JSON.stringify(spec.shape)}${spec.format ? ` ${spec.format}` : ''}`, { robot: r.id, seq: f.seq });
     }
     this.stats.framesIn++;
     if (this.recorder) {
@@ -729,6 +821,11 @@ export class BridgeHub {
         conn.leases.delete(id);
         r.endLease('controller_disconnected', `controller ${conn.name ?? conn.session} disconnected`);
       }
+    }
+    const a = conn.attached;
+    if (a && a.detach(conn)) {
+      conn.attached = null;
+      if (!this.closing && this.robots.get(a.id) === a) this.broadcast({ op: 'robot', info: a.info() });
     }
     const r = conn.robot;
     if (r && r.conn === conn) {

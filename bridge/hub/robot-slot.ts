@@ -11,8 +11,15 @@
  * ever dropped: when `maxPendingCommands` deltas are waiting to show up in the pose, further
  * commands are refused (`window_full`) until observations catch up.
  *
+ * Attached features (since protocol 1.2): a camera process holding the robot's credential may add
+ * image or tensor features to it (`attach`). They follow the robot's own features in
+ * `features.observation`, so a frame's channel is still the index in that key order; each belongs
+ * to the connection that attached it, which alone may send its frames. A robot coming back with the
+ * same features keeps them; one that comes back with other features (or takes an attached key for
+ * itself) drops them, and the hub closes those camera connections so that they attach again.
+ *
  * Transitions are methods (`register`, `lease`, `command`, `observe`, `ack`, `estop`, `reset`,
- * `hold`, `disconnect`); refusals come back as `{ code, message }` for the hub to answer with, and
+ * `hold`, `disconnect`, `attach`, `detach`); refusals come back as `{ code, message }` for the hub to answer with, and
  * everything the slot has to say goes out through a `SlotLink` (to the robot, to everybody). The
  * slot is generic in the connection type `C`: the hub passes its connections, unit tests plain
  * objects.
@@ -20,6 +27,7 @@
 import { CommandClamp } from './safety.ts';
 import { hubNow } from './clock.ts';
 import type { Pose4 } from './safety.ts';
+import { MAX_FEATURES } from '../protocol.ts';
 import type {
   ActionVector, ClampReason, ClientMessageOf, ErrorCode, Features, HoldReason, HubMessage, Peer, RobotInfo, RobotState,
   SafetyLimits,
@@ -89,12 +97,25 @@ function err(code: ErrorCode, message: string): SlotError {
   return { code, message };
 }
 
+/** Features one connection attached to a robot. */
+interface Attachment<C> {
+  conn: C;
+  features: Features['observation'];
+}
+
 export class RobotSlot<C> {
   readonly id: string;
   readonly handle: number;
   name: string | undefined;
   model: string | undefined;
+  /** The robot's own features followed by every attached one (what clients are told). */
   features: Features;
+  /** The features the robot itself declared. */
+  private declared: Features;
+  /** Attachments in the order they came (their features follow the robot's in that order). */
+  private readonly attachments: Array<Attachment<C>> = [];
+  /** Which connection may send each channel (the robot's own, or the attaching one). */
+  private channelOwners: Array<C | null> = [];
   limits: SafetyLimits;
   /** Feature keys in declaration order: a frame's channel number indexes this. */
   channels: string[];
@@ -141,9 +162,10 @@ export class RobotSlot<C> {
     this.handle = options.handle;
     this.name = d.name;
     this.model = d.model;
+    this.declared = d.features;
     this.features = d.features;
     this.limits = d.limits;
-    this.channels = Object.keys(d.features.observation);
+    this.channels = [];
     this.clamp = new CommandClamp(d.limits, d.features.action);
     this.conn = options.conn;
     this.link = options.link;
@@ -152,19 +174,85 @@ export class RobotSlot<C> {
     this.ctrlNext = (options.ctrlSeqStart ?? 1) >>> 0;
     this.leaseStart = this.ctrlNext;
     this.state = { connected: true, lease: null, estop: null, holding: true, holdReason: 'registered' };
+    this.merge();
   }
 
-  /** The same robot back (a restart): its e-stop latch, if any, survives; it stays stopped until leased. */
-  reconnect(conn: C, d: SlotDeclaration): void {
+  /** Rebuilds `features` and the channel table from the declaration and the attachments. */
+  private merge(): void {
+    const observation: Features['observation'] = { ...this.declared.observation };
+    const owners: Array<C | null> = Object.keys(observation).map(() => null);
+    for (const a of this.attachments) {
+      for (const [k, f] of Object.entries(a.features)) {
+        observation[k] = f;
+        owners.push(a.conn);
+      }
+    }
+    this.features = this.attachments.length ? { ...this.declared, observation } : this.declared;
+    this.channels = Object.keys(observation);
+    this.channelOwners = owners;
+  }
+
+  /** The connection that may send frames on `channel` (null: the robot's own connection). */
+  channelOwner(channel: number): C | null | undefined {
+    return channel < this.channelOwners.length ? this.channelOwners[channel] : undefined;
+  }
+
+  /**
+   * Adds image or tensor features sent by another connection (a camera process). Answers the
+   * channel of each, or a refusal: a key the robot or another attachment already has.
+   */
+  attach(conn: C, features: Features['observation']): { channels: Record<string, number> } | SlotError {
+    for (const [k, f] of Object.entries(features)) {
+      if (f.kind === 'state') return err('invalid', `attach image or tensor features: ${k} is a state feature (state travels in the robot's own observations)`);
+      if (k in this.features.observation) {
+        const mine = this.attachments.find((a) => a.conn === conn && k in a.features);
+        if (!mine) return err('feature_in_use', `robot ${this.id} already has a feature ${k}${k in this.declared.observation ? ' of its own' : ' attached by another connection'}`);
+      }
+    }
+    if (this.channels.length + Object.keys(features).length > MAX_FEATURES) return err('too_large', `robot ${this.id} would have more than ${MAX_FEATURES} features`);
+    const existing = this.attachments.find((a) => a.conn === conn);
+    if (existing) existing.features = { ...existing.features, ...features };
+    else this.attachments.push({ conn, features: { ...features } });
+    this.merge();
+    const channels: Record<string, number> = {};
+    for (const k of Object.keys(features)) channels[k] = this.channels.indexOf(k);
+    this.link.log(`${this.id}: attached ${Object.keys(features).join(', ')}`);
+    return { channels };
+  }
+
+  /** Removes what `conn` attached (it disconnected); true if it had attached anything. */
+  detach(conn: C): boolean {
+    const i = this.attachments.findIndex((a) => a.conn === conn);
+    if (i < 0) return false;
+    const [a] = this.attachments.splice(i, 1);
+    this.merge();
+    this.link.log(`${this.id}: detached ${Object.keys(a.features).join(', ')}`);
+    return true;
+  }
+
+  /** Connections with attached features. */
+  get attachedConns(): C[] {
+    return this.attachments.map((a) => a.conn);
+  }
+
+  /**
+   * The same robot back (a restart): its e-stop latch, if any, survives; it stays stopped until
+   * leased. Attachments survive when the robot declares the same feature keys as before; otherwise
+   * they are dropped (their channels would move): returns the connections that lost theirs.
+   */
+  reconnect(conn: C, d: SlotDeclaration): C[] {
     this.conn = conn;
     this.firstSeq = (this.hubSeq + 1) >>> 0;
     this.name = d.name;
     this.model = d.model;
-    this.features = d.features;
+    const sameKeys = Object.keys(d.features.observation).join('\u0000') === Object.keys(this.declared.observation).join('\u0000');
+    const dropped = sameKeys ? [] : this.attachments.splice(0).map((a) => a.conn);
+    this.declared = d.features;
+    this.merge();
     this.limits = d.limits;
     this.clamp = new CommandClamp(d.limits, d.features.action);
-    this.channels = Object.keys(d.features.observation);
     this.state = { ...this.state, connected: true, holding: true, holdReason: 'registered' };
+    return dropped;
   }
 
   /** After the hub has answered `register`: the robot holds, and hears of a latched e-stop. */
@@ -361,20 +449,37 @@ export class RobotSlot<C> {
     return null;
   }
 
-  hold(reason: HoldReason, message: string): void {
+  /**
+   * Tells the robot to hold, with `reason` (a hold reason every robot knows); `code` names the cause
+   * in the robot's state and the `status` everyone hears (default: the reason itself).
+   */
+  hold(reason: HoldReason, message: string, code: string = reason): void {
     const t = this.now();
     this.stopWatchdog();
     if (this.deltas.length > 0) this.settleAfter = this.deltas[this.deltas.length - 1].seq;
     this.clamp.restart();
-    this.state = { ...this.state, holding: true, holdReason: reason === 'estop' ? 'estop' : this.state.estop ? 'estop' : reason };
+    this.state = { ...this.state, holding: true, holdReason: reason === 'estop' ? 'estop' : this.state.estop ? 'estop' : code };
     this.link.countHold();
     this.link.toRobot({ op: 'hold', robot: this.id, reason, message, t });
     if (reason !== 'registered') {
       const level = reason === 'watchdog' || reason === 'controller_disconnected' ? 'warn' : 'info';
-      this.link.broadcast({ op: 'status', level, code: reason, message: `${this.id}: ${message}`, robot: this.id, t });
-      this.link.log(`hold ${this.id}: ${reason} (${message})`);
+      this.link.broadcast({ op: 'status', level, code, message: `${this.id}: ${message}`, robot: this.id, t });
+      this.link.log(`hold ${this.id}: ${code} (${message})`);
     }
     this.link.stateChanged();
+  }
+
+  /**
+   * The lease holder asks for a hold, saying why (its camera stopped, say). The robot hears a
+   * `watchdog` hold (a reason every 1.x robot knows: the controller has nothing to send) with the
+   * holder's words; the state and the status say `controller_hold`. Its next command moves it again.
+   */
+  controllerHold(conn: C, reason: string): SlotError | null {
+    const h = this.leaseHolder;
+    if (h?.conn !== conn) return err('not_leased', `hold asks for the lease on ${this.id}; you do not hold it`);
+    if (!this.conn) return err('robot_offline', `robot ${this.id} is not connected`);
+    this.hold('watchdog', `${h.peer.name ?? h.peer.session} holds it: ${reason}`, 'controller_hold');
+    return null;
   }
 
   /** The robot's connection closed: its lease ends; returns who held it. */

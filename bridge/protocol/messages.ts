@@ -7,9 +7,11 @@
  * (they are stripped, so a v1.1 peer can add optional fields) and strictly about everything else:
  * bounded strings, bounded arrays, finite numbers, identifier patterns.
  *
- * This module depends on zod only: robots, browsers and the hub all import it.
+ * This module depends on zod and the camera file's schema (sim/camera/camera-file.ts, plain zod)
+ * only: robots, browsers and the hub all import it.
  */
 import { z } from 'zod';
+import { CameraFileSchema } from '../../sim/camera/camera-file.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -69,6 +71,11 @@ export const FeatureSpecSchema = z
     format: ImageFormatSchema.optional(),
     hz: z.number().positive().max(10000).optional(),
     unit: z.string().max(32).optional(),
+    /**
+     * Image features (since 1.2): the camera's calibration, a camera file (sim/camera/camera-file.ts:
+     * intrinsics, lens distortion, pose in the table frame) for images of exactly this feature's size.
+     */
+    calibration: CameraFileSchema.optional(),
   })
   .superRefine((f, ctx) => {
     const n = f.shape.reduce((a, b) => a * b, 1);
@@ -80,6 +87,12 @@ export const FeatureSpecSchema = z
       const layout = IMAGE_FORMAT_LAYOUT[f.format];
       if (f.shape.length !== 3 || f.shape[2] !== layout.channels || f.dtype !== layout.dtype) {
         ctx.addIssue({ code: 'custom', message: `a ${f.format} image has shape [height, width, ${layout.channels}] and dtype ${layout.dtype}` });
+      }
+    }
+    if (f.calibration) {
+      if (f.kind !== 'image') ctx.addIssue({ code: 'custom', path: ['calibration'], message: 'only image features carry a calibration' });
+      else if (f.calibration.width !== f.shape[1] || f.calibration.height !== f.shape[0]) {
+        ctx.addIssue({ code: 'custom', path: ['calibration'], message: `the calibration is for ${f.calibration.width}x${f.calibration.height} images, the feature's are ${f.shape[1]}x${f.shape[0]}: calibrate the camera at the size it streams` });
       }
     }
   });
@@ -230,6 +243,53 @@ export const ListRobotsSchema = z.object({
   limit: z.number().int().min(1).max(1000).optional(),
 });
 
+/**
+ * A camera (or another sensor) attaches image or tensor features to a robot that another
+ * connection registered, with that robot's own credential (since 1.2). Its frames then carry the
+ * robot's handle and the channels the `ok` names.
+ */
+export const AttachSchema = z.object({
+  op: op('attach'),
+  id: CorrSchema.optional(),
+  robot: RobotIdSchema,
+  features: z.record(FeatureKeySchema, FeatureSpecSchema).refine((o) => Object.keys(o).length >= 1 && Object.keys(o).length <= 8, 'attach 1 to 8 features'),
+});
+
+/** One block as a controller's pose estimator sees it (table frame, metres, radians). */
+export const BlockEstimateSchema = z.object({
+  /** The block's name in the task (`block0`, `target`, `distractor1`). */
+  name: z.string().regex(/^[A-Za-z][\w-]{0,31}$/),
+  position: Vec3Schema,
+  yaw: z.number().min(-10).max(10),
+  /** Edge length (m). */
+  size: z.number().min(0).max(1),
+  /** Detection confidence, 0…1. */
+  score: z.number().min(0).max(1).optional(),
+});
+export type BlockEstimateMessage = z.infer<typeof BlockEstimateSchema>;
+
+const EstimateFields = {
+  robot: RobotIdSchema,
+  /** Increasing per estimating controller. */
+  seq: SeqSchema,
+  /** Capture time of the frame the estimate comes from (ms since the Unix epoch, the camera's clock). */
+  t: TimeSchema,
+  /** The image feature the estimate was made from, and that frame's seq. */
+  camera: FeatureKeySchema,
+  frameSeq: SeqSchema.optional(),
+  blocks: z.array(BlockEstimateSchema).max(32),
+  /** When the estimate was made (ms since the Unix epoch, the controller's clock). */
+  estimatedAt: TimeSchema.optional(),
+};
+/** A controller publishes what its pose estimator saw, for viewers to draw (since 1.2). */
+export const EstimateSchema = z.object({ op: op('estimate'), ...EstimateFields });
+
+/**
+ * The lease holder asks the hub to hold its robot now, saying why (since 1.2): e.g. its camera
+ * stopped sending, so it has nothing to act on.
+ */
+export const ControllerHoldSchema = z.object({ op: op('hold'), id: CorrSchema.optional(), robot: RobotIdSchema, reason: ShortText.min(1) });
+
 export const ClientMessageSchema = z.discriminatedUnion('op', [
   RegisterSchema,
   ObservationSchema,
@@ -243,6 +303,9 @@ export const ClientMessageSchema = z.discriminatedUnion('op', [
   UnsubscribeSchema,
   PingSchema,
   ListRobotsSchema,
+  AttachSchema,
+  EstimateSchema,
+  ControllerHoldSchema,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ClientOp = ClientMessage['op'];
@@ -263,6 +326,9 @@ export const PERMISSIONS: Record<ClientOp, readonly Role[]> = {
   unsubscribe: ['controller', 'viewer'],
   ping: ['robot', 'controller', 'viewer'],
   list_robots: ['controller', 'viewer'],
+  attach: ['robot'],
+  estimate: ['controller'],
+  hold: ['controller'],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -338,12 +404,14 @@ export const OkSchema = z.object({
   /** For `list_robots`: the page, and the cursor of the next one (absent on the last page). */
   robots: z.array(RobotInfoSchema).max(1000).optional(),
   next: RobotIdSchema.optional(),
+  /** For `attach`: the binary channel of each attached feature (since 1.2). */
+  channels: z.record(FeatureKeySchema, z.number().int().min(0).max(65535)).optional(),
 });
 export const ERROR_CODES = [
   'bad_json', 'not_object', 'unknown_op', 'invalid', 'bad_frame', 'too_large', 'rate_limited', 'forbidden',
   'unknown_robot', 'robot_offline', 'robot_id_in_use', 'already_registered', 'not_registered', 'limits_conflict',
   'lease_held', 'not_leased', 'estop_latched', 'not_latched', 'stale_seq', 'wrong_form', 'no_pose', 'stale_pose',
-  'unknown_command', 'internal', 'window_full', 'hub_full',
+  'unknown_command', 'internal', 'window_full', 'hub_full', 'feature_in_use',
 ] as const;
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
@@ -403,6 +471,8 @@ export const StatusSchema = z.object({
   robot: RobotIdSchema.optional(),
   t: TimeSchema,
 });
+/** A controller's estimate, forwarded to the robot's subscribers with who sent it (since 1.2). */
+export const HubEstimateSchema = z.object({ op: op('estimate'), ...EstimateFields, by: PeerSchema });
 export const PongSchema = z.object({ op: op('pong'), id: CorrSchema.optional(), t: TimeSchema.optional(), hubTime: TimeSchema });
 
 export const HubMessageSchema = z.discriminatedUnion('op', [
@@ -420,6 +490,7 @@ export const HubMessageSchema = z.discriminatedUnion('op', [
   HubEstopSchema,
   StatusSchema,
   PongSchema,
+  HubEstimateSchema,
 ]);
 export type HubMessage = z.infer<typeof HubMessageSchema>;
 export type HubOp = HubMessage['op'];

@@ -6,4 +6,4 @@
 export const SUBPROTOCOL = 'simreal.bridge.v1';
 /** Browsers cannot set headers: they may carry the token as a second subprotocol with this prefix. */
 export const TOKEN_SUBPROTOCOL_PREFIX = 'simreal.token.';
-export const PROTOCOL_VERSION = { major: 1, minor: 1 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 2 } as const;

@@ -14,6 +14,13 @@ const features = {
   controlHz: 20,
 } as const;
 
+const calibration = {
+  schemaVersion: 1 as const, name: 'front', width: 640, height: 480,
+  intrinsics: { fx: 579.4, fy: 579.4, cx: 320, cy: 240 },
+  distortion: [0, 0, 0, 0, 0] as [number, number, number, number, number],
+  cameraToTable: [1, 0, 0, 0, 0, 0, 1, -0.78, 0, -1, 0, 0.58, 0, 0, 0, 1],
+};
+
 const clientExamples: ClientMessage[] = [
   { op: 'register', id: 1, robot: 'emu-1', name: 'Emulated arm', features: structuredClone(features) as never },
   { op: 'observation', robot: 'emu-1', seq: 7, t: 1_700_000_000_000.5, cmdSeq: 41, state: { 'ee.pose': [0.1, 0, 0.2, 0, -1] } },
@@ -27,6 +34,9 @@ const clientExamples: ClientMessage[] = [
   { op: 'unsubscribe', robot: 'emu-1' },
   { op: 'ping', id: 5, t: 3 },
   { op: 'list_robots', id: 6, after: 'emu-1', limit: 10 },
+  { op: 'attach', id: 7, robot: 'so101-1', features: { 'camera.front': { kind: 'image', dtype: 'uint8', shape: [480, 640, 3], format: 'rgb8', hz: 30, calibration: structuredClone(calibration) } } },
+  { op: 'estimate', robot: 'emu-1', seq: 12, t: 1_700_000_000_000, camera: 'camera.front', frameSeq: 40, blocks: [{ name: 'block0', position: [0.01, -0.02, 0.025], yaw: 0.3, size: 0.05, score: 0.9 }], estimatedAt: 1_700_000_000_020 },
+  { op: 'hold', id: 8, robot: 'emu-1', reason: 'camera.front sent no frame for 150 ms' },
 ];
 
 describe('protocol: JSON messages', () => {
@@ -57,6 +67,7 @@ describe('protocol: JSON messages', () => {
       { op: 'estop', robot: 'emu-1', reason: 'operator', by: { role: 'controller', session: 's4' }, t: 4 },
       { op: 'status', level: 'warn', code: 'watchdog', message: 'emu-1: no command', robot: 'emu-1', t: 5 },
       { op: 'pong', id: 5, t: 3, hubTime: 6 },
+      { op: 'estimate', robot: 'emu-1', seq: 12, t: 1, camera: 'camera.front', blocks: [{ name: 'block0', position: [0, 0, 0.025], yaw: 0, size: 0.05 }], by: { role: 'controller', session: 's4', name: 'policy' } },
     ];
     expect(new Set(examples.map((m) => m.op))).toEqual(new Set(HUB_OPS));
     for (const m of examples) {

@@ -84,8 +84,10 @@ describe('the emulated SO-101 and the driver of the real one', () => {
       const { emulated, driver } = await pair(form);
       const e = emulated.features, d = driver.features;
       for (const [key, spec] of Object.entries(d.observation)) expect(e.observation[key], `${form}: observation ${key}`).toEqual(spec);
-      // Beyond the driver's: what a real setup gets from perception and from whoever resets the scene.
-      expect(Object.keys(e.observation).filter((k) => !(k in d.observation)).sort()).toEqual(['episode', 'policy.state']);
+      // Beyond the driver's: what a real setup gets from perception and from whoever resets the
+      // scene, and the arm's own part of policy.state (what a camera-driven controller joins its
+      // estimated blocks to).
+      expect(Object.keys(e.observation).filter((k) => !(k in d.observation)).sort()).toEqual(['episode', 'policy.state', 'robot.state']);
       expect(e.action, form).toEqual(d.action);
       expect(e.controlHz).toBe(d.controlHz);
       expect(e.limits).toEqual(d.limits);

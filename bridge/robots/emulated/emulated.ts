@@ -9,9 +9,13 @@
  *   after `hold` or under e-stop, the arm holds exactly where it is (no action noise) while the
  *   world goes on.
  * - Observations: `ee.pose` [x, y, z, yaw, grip] (palm, for the bridge's safety checks),
- *   `policy.state` (the task observation the simulator's policies read: robot state plus perceived
- *   block poses, with the reality's perception noise), and `episode` [index, step, success, fail,
- *   prev_success, prev_fail] (the last two: how episode index − 1 ended).
+ *   `policy.state` (the task observation the simulator's policies read: robot state plus the true
+ *   block poses, with the reality's perception noise: what only a simulator knows), `robot.state`
+ *   (the robot's own part of it, ROBOT_FEATURES: tool centre point, gripper yaw and width,
+ *   velocities, finger command — what a real arm reports of itself), and `episode` [index, step,
+ *   success, fail, prev_success, prev_fail] (the last two: how episode index − 1 ended).
+ * - Camera (optional, robots/emulated/camera.ts): `camera.<name>` with its calibration; each
+ *   control step hands the camera the state its observation reports.
  * - Episodes: when the task succeeds, fails or runs out of time, the result is published in
  *   `episode` and, after `resetPauseMs` (someone resetting the scene), the next layout appears.
  * - E-stop latches the arm still until `hold` (sent by the hub after a reset by the lease holder).
@@ -31,11 +35,13 @@
  */
 import { ACTION_SIZE, MAX_DELTA, MAX_DYAW, TabletopEnv } from '../../../sim/env.ts';
 import { Rng } from '../../../sim/rng.ts';
+import { ROBOT_FEATURES } from '../../../sim/tasks/features.ts';
 import type { So101Arm } from '../../../sim/robot/so101/arm.ts';
 import type { ActionForm, ActionVector, Features, SafetyLimits } from '../../protocol.ts';
 import { so101Features } from '../so101/features.ts';
 import type { Robot, RobotObservation } from '../../robot.ts';
 import { WorkspaceGuard } from '../workspace-guard.ts';
+import type { EmulatedCamera } from './camera.ts';
 import type { Reality } from './reality.ts';
 
 export interface EmulatedRobotOptions {
@@ -52,6 +58,8 @@ export interface EmulatedRobotOptions {
   form?: ActionForm;
   /** No control loop of its own: `advance()` runs one control period (tests). Default false. */
   manual?: boolean;
+  /** The reality's camera (openEmulatedCamera), declared as its image feature and triggered each control step. */
+  camera?: EmulatedCamera;
 }
 
 export interface EpisodeResult {
@@ -96,6 +104,7 @@ export class EmulatedRobot implements Robot {
   private sent = 0;
   private settled = 0;
   private readonly guard: WorkspaceGuard | null;
+  private readonly camera: EmulatedCamera | null;
   private faultListener: ((reason: string) => void) | null = null;
   /** Largest excursion of the palm beyond `watchBox` seen so far (metres; benchmarks read it). */
   maxExcursion = 0;
@@ -113,12 +122,15 @@ export class EmulatedRobot implements Robot {
     this.env = new TabletopEnv(reality.scenario, { randomization: 'train' });
     this.jitter = new Rng(reality.config.seed).fork('transport');
     this.guard = options.guard === false ? null : new WorkspaceGuard({ marginM: options.workspaceMarginM });
+    this.camera = options.camera ?? null;
     const names = this.env.observationSpace.names;
     // Observations and commands flow at the loop's real-time rate.
     const hz = reality.scenario.control.rateHz * this.speed;
     const world = {
       'policy.state': { kind: 'state' as const, dtype: 'float32' as const, shape: [names.length], names, hz },
       episode: { kind: 'state' as const, dtype: 'float64' as const, shape: [6], names: ['index', 'step', 'success', 'fail', 'prev_success', 'prev_fail'], hz },
+      'robot.state': { kind: 'state' as const, dtype: 'float32' as const, shape: [ROBOT_FEATURES.length], names: [...ROBOT_FEATURES], hz },
+      ...(this.camera ? { [this.camera.key]: this.camera.spec } : {}),
     };
     if (arm) {
       const f = so101Features({ form: this.form, controlHz: hz });
@@ -223,6 +235,11 @@ export class EmulatedRobot implements Robot {
       this.resetAt = now + this.reality.config.resetPauseMs / this.speed;
     }
     this.publish();
+    // The camera's look of the next episode is made ready while the scene is reset.
+    if (this.resetAt > 0) {
+      const state = this.env.state();
+      this.camera?.prepare((this.reality.config.seed + this.episode + 1) >>> 0, state.bodies.map((b) => b.name), state);
+    }
   }
 
   /**
@@ -274,9 +291,13 @@ export class EmulatedRobot implements Robot {
       ? { 'ee.pose': [...arm.reportedPose().slice(0, 3), g.yaw, arm.reportedGrip()], joints: [...arm.motorAngles(), arm.reportedGrip()] }
       : { 'ee.pose': [...g.position, g.yaw, g.grip] };
     state['policy.state'] = Array.from(this.obs);
+    state['robot.state'] = Array.from(this.obs.subarray(0, ROBOT_FEATURES.length));
     state.episode = [this.episode, this.steps, this.last.success, this.last.fail, this.prev.success, this.prev.fail];
-    const observation: RobotObservation = { state, t: Date.now(), actions: this.settled };
-    this.outgoing.push({ at: Date.now() + this.delay(), value: observation });
+    const t = Date.now();
+    const observation: RobotObservation = { state, t, actions: this.settled };
+    this.outgoing.push({ at: t + this.delay(), value: observation });
+    // The camera sees the moment this observation reports.
+    this.camera?.capture(this.env.state(), t, (this.reality.config.seed + this.episode) >>> 0);
   }
 
   async getObservation(): Promise<RobotObservation> {

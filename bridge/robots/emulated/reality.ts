@@ -2,7 +2,8 @@
  * A "reality": what the emulated robot is, written down in `scenarios/reality/*.json`. It names
  * the task scenario to set up, physics that the policies never trained on (ranges in the same form
  * as a scenario's randomization block, typically outside its training ranges), the transport
- * between robot and bridge (latency and jitter), and an optional camera.
+ * between robot and bridge (latency and jitter), and an optional camera with its look, place and
+ * calibration (robots/emulated/camera.ts).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -28,12 +29,45 @@ export const RealitySchema = z.strictObject({
   }),
   /** Pause between episodes, as a person would take to reset the scene (ms, real time). */
   resetPauseMs: z.number().min(0).max(60_000).default(500),
-  /** A camera stream rendered with the scenario's held-out look (needs a WebGPU adapter). */
+  /**
+   * The robot's camera (robots/emulated/camera.ts), rendered with sim/render's headless renderer
+   * (a WebGPU adapter is needed; without one the robot runs without it). Its look lies outside the
+   * training looks as the physics lies outside the training physics, and it sits at its own fixed
+   * place near the nominal front mount.
+   */
   camera: z.strictObject({
+    /** The feature is `camera.<name>`; the scene's camera it is drawn from is the front mount. */
     name: z.string().regex(/^[a-z]+$/).default('front'),
     width: z.int().min(16).max(1024),
     height: z.int().min(16).max(1024),
-    hz: z.number().positive().max(60),
+    /**
+     * Frames per second. The camera is triggered by the arm's control loop, as a camera read in a
+     * robot's observation is: each frame shows the state of one control step, every
+     * round(rate / fps)-th step, so fps is at most the control rate.
+     */
+    fps: z.number().positive().max(120),
+    /** Visual ranges of its looks, drawn afresh each episode: the scenario's held-out ranges or its training ones. */
+    looks: z.enum(['heldout', 'train']).default('heldout'),
+    /** Where it is: an offset from the front mount (m, mount frame), a rotation about its own axes (degrees), its vertical field of view (degrees). */
+    pose: z.strictObject({
+      positionOffset: z.tuple([z.number().min(-0.3).max(0.3), z.number().min(-0.3).max(0.3), z.number().min(-0.3).max(0.3)]),
+      rotationDeg: z.tuple([z.number().min(-45).max(45), z.number().min(-45).max(45), z.number().min(-45).max(45)]),
+      fovDeg: z.number().min(5).max(120),
+    }),
+    /** The calibration the robot publishes with it (a camera file, relative to this file). */
+    calibration: z.string().min(1),
+    /**
+     * What that calibration gets wrong, as every real calibration does (written into the file by
+     * `simreal robot emulate --write-calibration`): the camera's position (m, table frame) and
+     * rotation (degrees about the camera's own x, y, z), the focal length (per cent) and the
+     * principal point (pixels).
+     */
+    calibrationError: z.strictObject({
+      positionM: z.tuple([z.number(), z.number(), z.number()]),
+      rotationDeg: z.tuple([z.number(), z.number(), z.number()]),
+      focalPct: z.number().min(-20).max(20),
+      principalPointPx: z.tuple([z.number(), z.number()]),
+    }),
   }).optional(),
 });
 export type RealityConfig = z.infer<typeof RealitySchema>;
