@@ -19,7 +19,7 @@ import { Rng } from './rng.ts';
 import { nominalPhysics, samplePhysics } from './randomization.ts';
 import type { PhysicsSample, RandomizationMode } from './randomization.ts';
 import { Scene } from './scene.ts';
-import type { Layout } from './scene.ts';
+import type { Layout, SceneState } from './scene.ts';
 import type { Scenario } from './scenario.ts';
 import type { SimState } from './state.ts';
 import { ROBOT_FEATURES, ROBOT_POSITION_FEATURES, observeRobot } from './tasks/features.ts';
@@ -62,6 +62,21 @@ export interface StepResult {
   terminated: boolean;
   truncated: boolean;
   info: StepInfo;
+}
+
+/**
+ * A moment of an episode as plain data (JSON-safe): the seed and ranges that rebuild its scene,
+ * the scene's changing state, the actions still in the latency queue and where the noise stream
+ * is. `restore` continues the episode from it, in this environment or in another one made from
+ * the same scenario and randomization.
+ */
+export interface EnvSnapshot {
+  scenario: string;
+  randomization: RandomizationMode;
+  seed: number;
+  scene: SceneState;
+  queue: number[][];
+  noise: [number, number, number, number];
 }
 
 export interface EnvOptions {
@@ -173,6 +188,29 @@ export class TabletopEnv {
 
   evaluate(): Evaluation {
     return this.task.evaluate(this.scene, this.scenario.task);
+  }
+
+  /** This moment of the episode (see EnvSnapshot). */
+  snapshot(): EnvSnapshot {
+    return {
+      scenario: this.scenario.id,
+      randomization: this.randomization,
+      seed: this.seed,
+      scene: this.scene.saveState(),
+      queue: this.queue.map((a) => Array.from(a)),
+      noise: this.noise.getState(),
+    };
+  }
+
+  /** Continues the episode a snapshot was taken of: its scene is rebuilt from the seed, then set to the saved state. */
+  restore(s: EnvSnapshot): void {
+    if (s.scenario !== this.scenario.id || s.randomization !== this.randomization) {
+      throw new RangeError(`the snapshot is of scenario ${s.scenario} with ${s.randomization} randomization; this environment runs ${this.scenario.id} with ${this.randomization}`);
+    }
+    this.reset({ seed: s.seed });
+    this.scene.restoreState(s.scene);
+    this.queue = s.queue.map((a) => Float32Array.from(a));
+    this.noise.setState(s.noise);
   }
 
   /** Plain-data snapshot of the current moment. */
