@@ -1,17 +1,17 @@
 /**
  * Scripted expert for Grasp-v1 (privileged: reads the true scene state).
  *
- * Stages (pick.ts): Reach – above the target, fingers open just wider than it, yaw on the pair
- * of faces whose finger positions have the most room between the distractors; Descend; Grasp;
- * Lift past the lift goal; Holding.
+ * Stages (pick.ts, which reads them off the state: the expert remembers nothing between calls):
+ * Reach – above the target, fingers open just wider than it, yaw across the pair of faces whose
+ * finger positions have the most room between the distractors; Descend; Grasp; Lift past the lift
+ * goal; Holding.
  */
 import { GRIPPER_GEOMETRY } from '../robot/gripper.ts';
 import { Scene } from '../scene.ts';
 import type { TabletopEnv } from '../env.ts';
-import { isGrasped } from '../tasks/features.ts';
 import { LIFT_HEIGHT } from '../tasks/grasp.ts';
-import { alignedYaw, graspHeight } from './motion.ts';
-import { Pick } from './pick.ts';
+import { graspHeight } from './motion.ts';
+import { angleTo, holdTests, pick } from './pick.ts';
 import type { Expert } from './motion.ts';
 
 /** Clearance (m) between the fingers, opened to `width` around the target at `yaw`, and the distractors. */
@@ -29,9 +29,19 @@ function fingerClearance(scene: Scene, yaw: number, width: number): number {
   return best;
 }
 
+/**
+ * The gripper yaw nearest `current` that puts the fingers across the faces perpendicular to
+ * `faceYaw`: the fingers are symmetric under a half turn, so it is `faceYaw` modulo π.
+ */
+export function acrossYaw(current: number, faceYaw: number): number {
+  let d = angleTo(current, faceYaw) % Math.PI;
+  if (d > Math.PI / 2) d -= Math.PI;
+  if (d < -Math.PI / 2) d += Math.PI;
+  return current + d;
+}
+
 export function solve(env: TabletopEnv): Expert {
-  const pick = new Pick(env);
-  let yaw = env.scene.gripper.yaw;
+  let stage = 'start';
 
   const act = (): Float32Array => {
     const scene = env.scene;
@@ -42,27 +52,29 @@ export function solve(env: TabletopEnv): Expert {
     const blockYaw = Scene.yawOf(b.quaternion);
     let top = 0;
     for (let i = 1; i < scene.blocks.length; i++) top = Math.max(top, scene.blocks[i].position.z + scene.blockSizes[i] / 2);
-    if (pick.stage === 'reach') {
-      // Of the two face pairs, grasp across the one with more room for the fingers.
-      const y0 = alignedYaw(g.yaw, blockYaw), y1 = alignedYaw(g.yaw, blockYaw + Math.PI / 2);
-      const c0 = fingerClearance(scene, y0, openWidth), c1 = fingerClearance(scene, y1, openWidth);
-      yaw = c1 > c0 + 0.005 ? y1 : c0 > c1 + 0.005 ? y0 : Math.abs(y0 - g.yaw) <= Math.abs(y1 - g.yaw) ? y0 : y1;
-    }
-    return pick.act(
+    // Of the two face pairs, grasp across the one with more room for the fingers (the nearer one
+    // unless the other has 5 mm more; both depend on the blocks alone, so the choice is stable).
+    const y0 = acrossYaw(g.yaw, blockYaw), y1 = acrossYaw(g.yaw, blockYaw + Math.PI / 2);
+    const c0 = fingerClearance(scene, y0, openWidth), c1 = fingerClearance(scene, y1, openWidth);
+    const yaw = c1 > c0 + 0.005 ? y1 : c0 > c1 + 0.005 ? y0 : Math.abs(y0 - g.yaw) <= Math.abs(y1 - g.yaw) ? y0 : y1;
+    const d = pick(
+      env,
       { x: b.position.x, y: b.position.y, z: b.position.z, size, yaw },
       {
         openWidth,
         hover: Math.max(top + 0.015 + GRIPPER_GEOMETRY.fingerHalf[2], graspHeight(b.position.z, size) + 0.04),
         liftZ: graspHeight(size / 2 + LIFT_HEIGHT + 0.03, size),
-        held: () => isGrasped(scene, b),
+        ...holdTests(scene, b, size),
       },
     );
+    stage = d.stage;
+    return d.action;
   };
 
   return {
     act,
     get stage() {
-      return pick.stage;
+      return stage;
     },
   };
 }
