@@ -20,7 +20,7 @@ import { nominalPhysics, samplePhysics } from './randomization.ts';
 import type { PhysicsSample, RandomizationMode } from './randomization.ts';
 import { Scene } from './scene.ts';
 import type { Layout, SceneState } from './scene.ts';
-import type { Scenario } from './scenario.ts';
+import type { PhysicsRandomization, Scenario } from './scenario.ts';
 import type { SimState } from './state.ts';
 import { ROBOT_FEATURES, ROBOT_POSITION_FEATURES, observeRobot } from './tasks/features.ts';
 import { taskSpec } from './tasks/index.ts';
@@ -73,6 +73,7 @@ export interface StepResult {
 export interface EnvSnapshot {
   scenario: string;
   randomization: RandomizationMode;
+  ranges: PhysicsRandomization | null;
   seed: number;
   scene: SceneState;
   queue: number[][];
@@ -82,6 +83,11 @@ export interface EnvSnapshot {
 export interface EnvOptions {
   /** Which ranges physics is sampled from: the scenario's training ranges, held-out ranges, or none. Default 'train'. */
   randomization?: RandomizationMode;
+  /**
+   * Ranges to sample physics from instead of the scenario's (robustness sweeps: sim/robustness.ts
+   * gives the nominal ranges with one parameter fixed); `randomization` then only names the run.
+   */
+  ranges?: PhysicsRandomization;
 }
 
 const _tcp = new Vec3();
@@ -90,6 +96,8 @@ export class TabletopEnv {
   readonly scenario: Scenario;
   readonly task: TaskSpec;
   readonly randomization: RandomizationMode;
+  /** Ranges physics is sampled from when they replace the scenario's (EnvOptions.ranges). */
+  readonly ranges: PhysicsRandomization | null;
   readonly actionSpace: BoxSpace;
   readonly observationSpace: BoxSpace;
   /** Physics step (s) and substeps per control period. */
@@ -106,6 +114,7 @@ export class TabletopEnv {
     this.scenario = scenario;
     this.task = taskSpec(scenario.task);
     this.randomization = options.randomization ?? 'train';
+    this.ranges = options.ranges ?? null;
     this.dt = 1 / scenario.control.physicsHz;
     this.substeps = scenario.control.physicsHz / scenario.control.rateHz;
     const names = [...ROBOT_FEATURES, ...this.task.featureNames(scenario.task)];
@@ -129,9 +138,8 @@ export class TabletopEnv {
     this.seed = seed;
     const root = new Rng(seed);
     const n = this.task.blockCount(this.scenario.task);
-    const physics = this.randomization === 'none'
-      ? nominalPhysics(n)
-      : samplePhysics(root.fork('physics'), this.randomization === 'train' ? this.scenario.randomization : this.scenario.heldout, n);
+    const ranges = this.ranges ?? (this.randomization === 'train' ? this.scenario.randomization : this.randomization === 'heldout' ? this.scenario.heldout : null);
+    const physics = ranges ? samplePhysics(root.fork('physics'), ranges, n) : nominalPhysics(n);
     const layout = this.task.layout(root.fork('task'), this.scenario.task, physics.blockSize);
     this.noise = root.fork('noise');
     this.current = new Scene({ task: this.task.id, physics, layout, dt: this.dt });
@@ -195,6 +203,7 @@ export class TabletopEnv {
     return {
       scenario: this.scenario.id,
       randomization: this.randomization,
+      ranges: this.ranges,
       seed: this.seed,
       scene: this.scene.saveState(),
       queue: this.queue.map((a) => Array.from(a)),
@@ -204,8 +213,8 @@ export class TabletopEnv {
 
   /** Continues the episode a snapshot was taken of: its scene is rebuilt from the seed, then set to the saved state. */
   restore(s: EnvSnapshot): void {
-    if (s.scenario !== this.scenario.id || s.randomization !== this.randomization) {
-      throw new RangeError(`the snapshot is of scenario ${s.scenario} with ${s.randomization} randomization; this environment runs ${this.scenario.id} with ${this.randomization}`);
+    if (s.scenario !== this.scenario.id || s.randomization !== this.randomization || JSON.stringify(s.ranges) !== JSON.stringify(this.ranges)) {
+      throw new RangeError(`the snapshot is of scenario ${s.scenario} with ${s.randomization} randomization${s.ranges ? ' (own ranges)' : ''}; this environment runs ${this.scenario.id} with ${this.randomization}${this.ranges ? ' (own ranges)' : ''}: make it with the same options`);
     }
     this.reset({ seed: s.seed });
     this.scene.restoreState(s.scene);

@@ -15,31 +15,38 @@ import { VisualSchema } from './render/visual-schema.ts';
 
 export const SCHEMA_VERSION = 1;
 
-export const PhysicsRandomizationSchema = z.strictObject({
+/** What each physics range may span, [lowest, highest]. */
+export const PHYSICS_BOUNDS = {
   /** Block edge length (m), per block. */
-  blockSize: range(0.02, 0.08),
+  blockSize: [0.02, 0.08],
   /** Block mass (kg), per block. */
-  blockMass: range(0.01, 1),
+  blockMass: [0.01, 1],
   /** Friction coefficient, sampled separately for block–table, block–block and finger–block. */
-  friction: range(0.05, 2),
-  restitution: range(0, 0.9),
-  linearDamping: range(0, 0.9),
-  angularDamping: range(0, 0.9),
+  friction: [0.05, 2],
+  restitution: [0, 0.9],
+  linearDamping: [0, 0.9],
+  angularDamping: [0, 0.9],
   /** Mount position gain (1/s). */
-  gripperGain: range(2, 100),
+  gripperGain: [2, 100],
   /** Largest finger force (N). */
-  gripForce: range(1, 60),
+  gripForce: [1, 60],
   /** Control steps between choosing an action and it reaching the robot (integer). */
-  actionLatency: range(0, 10),
+  actionLatency: [0, 10],
   /** Std of Gaussian noise added to each normalized action component. */
-  actionNoise: range(0, 1),
+  actionNoise: [0, 1],
   /** Std of Gaussian noise on observed positions (m). */
-  observationNoise: range(0, 0.1),
+  observationNoise: [0, 0.1],
   /** Control period varies by up to this fraction (substeps per period are rounded). */
-  controlJitter: range(0, 0.5),
+  controlJitter: [0, 0.5],
   /** Gravity tilts by this many degrees, in a random direction. */
-  gravityTilt: range(0, 10),
-});
+  gravityTilt: [0, 10],
+} as const satisfies Record<string, readonly [number, number]>;
+
+type PhysicsParameter = keyof typeof PHYSICS_BOUNDS;
+
+export const PhysicsRandomizationSchema = z.strictObject(
+  Object.fromEntries(Object.entries(PHYSICS_BOUNDS).map(([k, [lo, hi]]) => [k, range(lo, hi)])) as { [K in PhysicsParameter]: ReturnType<typeof range> },
+);
 export type PhysicsRandomization = z.infer<typeof PhysicsRandomizationSchema>;
 
 export const TaskSchema = z.discriminatedUnion('id', [

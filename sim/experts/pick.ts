@@ -5,23 +5,25 @@
  * whether they hold the block), so it can be asked for the right action in a state it never led
  * to (a learner's state in DAgger, an episode restored mid-way).
  *
- *   Reach   – above the block at a clear height (rising first when low and far, so the fingers
- *             never sweep through other blocks), fingers open, yaw as the caller asks
- *   Descend – lined up and open: down to grasp height, tracking the block (turning in place when
- *             off by more than 0.1 rad); low but off by more than 1.5 cm: back up (Reach)
+ *   Reach   – to the hover height above the block (rising first when below it and more than 2 cm
+ *             off, so the fingers never sweep through other blocks), fingers open, yaw as asked
+ *   Descend – open and lined up: down to grasp height, tracking the block; how far down blends
+ *             with how well lined up the fingers are (fully within 6 mm and 0.05 rad, not at all
+ *             beyond 1.5 cm or 0.1 rad), so there is no edge where the answer jumps
  *   Grasp   – within 6 mm of grasp height: close, and keep closing while the fingers settle on the
  *             block; closed past it (a miss) or stalled wide: open again (Reach)
  *   Lift    – held: straight up to the caller's height
  *   Holding – lifted; the caller takes over
  *
- * Hysteresis comes from the state too: a gripper already below the hover height is descending, so
- * it keeps descending while within 1.5 cm of the block, though it only starts at 6 mm.
+ * The motions blend continuously with the state where they can: an imitating policy smooths what
+ * it learns, and a jump in the expert's answer becomes a place where the learner hesitates.
  */
 import type { Body } from 'cannon-es';
 import type { TabletopEnv } from '../env.ts';
-import type { Scene } from '../scene.ts';
+import { Scene } from '../scene.ts';
+import { GRIPPER_GEOMETRY } from '../robot/gripper.ts';
 import { isGrasped } from '../tasks/features.ts';
-import { graspHeight, gripFor, moveTo } from './motion.ts';
+import { alignedYaw, graspHeight, gripFor, moveTo } from './motion.ts';
 
 export type PickStage = 'reach' | 'descend' | 'grasp' | 'lift' | 'holding';
 
@@ -94,23 +96,64 @@ export function pick(env: TabletopEnv, t: PickTarget, goal: PickGoal): Decision 
   }
   const nearGrasp = xy < 0.01 && Math.abs(tz - zg) < 0.006;
   if (pressing(env, t.size)) {
-    // Closing, or closed: on the block (keep closing until it holds), or on nothing (open again).
+    // Closing, or closed, on the block: keep closing until it holds. Closed on nothing (a miss,
+    // or stalled wide): carry on below, where every action opens the fingers.
     const onBlock = w > t.size - 0.008 && (nearGrasp || goal.between());
     const stalledWide = w > t.size + 0.004 && Math.abs(g.widthRate()) < 0.002;
     if (onBlock && !stalledWide) return { stage: 'grasp', action: moveTo(env, t.x, t.y, zg, g.yaw, 1) };
-    return { stage: 'reach', action: moveTo(env, tx, ty, tz, g.yaw, open) };
   }
   const opened = w > (t.size + goal.openWidth) / 2;
   // Close from 6 mm above grasp height on: the command takes effect after the action latency,
   // and the same test holds on the way down and while the fingers wait for it.
   if (nearGrasp && opened && yawErr < 0.1) return { stage: 'grasp', action: moveTo(env, t.x, t.y, zg, t.yaw, 1) };
-  const low = tz < goal.hover - 0.015;
-  if (low && xy < 0.015) {
-    // Descending: open first where the fingers are not yet wide enough to pass the block, and
-    // turn in place where they are not lined up with its faces.
-    return { stage: 'descend', action: moveTo(env, t.x, t.y, opened && yawErr < 0.1 ? zg : tz, t.yaw, open) };
+  // How far down toward grasp height: all the way lined up within 6 mm and 0.05 rad with the
+  // fingers open, none beyond 1.5 cm or 0.1 rad, in proportion between (a learner that imitates
+  // the expert blends the same way instead of averaging two different moves).
+  const depth = opened ? ramp(xy, 0.015, 0.006) * ramp(yawErr, 0.1, 0.05) : 0;
+  // Below the hover height and more than 2 cm off: rise before moving sideways (starting once the
+  // fingertips are 5 mm above everything, at full speed from the hover height).
+  const sideways = Math.max(ramp(xy, 0.02, 0.015), ramp(tz, goal.hover - 0.01, goal.hover));
+  return {
+    stage: depth > 0 ? 'descend' : 'reach',
+    action: moveTo(env, tx + sideways * (t.x - tx), ty + sideways * (t.y - ty), goal.hover + depth * (zg - goal.hover), t.yaw, open),
+  };
+}
+
+/**
+ * The gripper yaw for grasping block `i` with the fingers opened to `width`: across the pair of
+ * faces nearest the current yaw (at most 45° to turn), unless a neighbouring block leaves a
+ * finger there less than 8 mm of room and the other pair 5 mm more. Room depends on the blocks
+ * alone, so the choice stays put while the gripper turns.
+ */
+export function graspYaw(env: TabletopEnv, i: number, current: number, width: number): number {
+  const scene = env.scene;
+  const faces = Scene.yawOf(scene.blocks[i].quaternion);
+  const near = alignedYaw(current, faces);
+  const room = (yaw: number): number => fingerRoom(scene, i, yaw, width);
+  const here = room(near);
+  if (here >= 0.008) return near;
+  const other = near + (angleTo(near, current) > 0 ? Math.PI / 2 : -Math.PI / 2);
+  return room(other) > here + 0.005 ? other : near;
+}
+
+/** Room (m) between the fingers, opened to `width` around block `i` at `yaw`, and the other blocks. */
+function fingerRoom(scene: Scene, i: number, yaw: number, width: number): number {
+  const t = scene.blocks[i].position;
+  const off = width / 2 + GRIPPER_GEOMETRY.fingerHalf[0];
+  let best = Infinity;
+  for (const side of [-1, 1]) {
+    const fx = t.x + side * off * Math.cos(yaw), fy = t.y + side * off * Math.sin(yaw);
+    for (let k = 0; k < scene.blocks.length; k++) {
+      if (k === i) continue;
+      const d = scene.blocks[k].position;
+      best = Math.min(best, Math.hypot(d.x - fx, d.y - fy) - (scene.blockSizes[k] * Math.SQRT2) / 2 - GRIPPER_GEOMETRY.fingerHalf[0]);
+    }
   }
-  if (!low && xy < 0.006 && yawErr < 0.05 && opened) return { stage: 'descend', action: moveTo(env, t.x, t.y, zg, t.yaw, open) };
-  if (low && xy > 0.02) return { stage: 'reach', action: moveTo(env, tx, ty, goal.hover, t.yaw, open) };
-  return { stage: 'reach', action: moveTo(env, t.x, t.y, Math.max(goal.hover, tz), t.yaw, open) };
+  return best;
+}
+
+/** 0 at `zeroAt`, 1 at `oneAt`, linear between, clamped (either order). */
+export function ramp(v: number, zeroAt: number, oneAt: number): number {
+  const r = (v - zeroAt) / (oneAt - zeroAt);
+  return r < 0 ? 0 : r > 1 ? 1 : r;
 }

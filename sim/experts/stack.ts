@@ -8,11 +8,12 @@
  * gripper) it carries on from there.
  *
  *   Pick    – reach, descend, grasp block j (pick.ts), yaw on its faces
- *   Lift    – block j held below the carrying height and not above block j−1: straight up
- *   Carry   – the held block above block j−1 at carrying height, lined up with its faces
- *   Lower   – lined up (within 4 mm to start, 1 cm to go on): down until the held block is 2 mm
- *             above block j−1
- *   Release – the held block at its place, or any other block between the fingers: open, still
+ *   Lift    – block j held, not yet clear of the others: up (sideways only as it clears them)
+ *   Carry   – the held block to above block j−1 at carrying height, lined up with its faces
+ *   Lower   – lined up: down onto block j−1 (how far down blends with how well lined up it is, so
+ *             lowering and carrying never give opposite answers at a boundary)
+ *   Release – the lined-up block within 8 → 2 mm of resting on block j−1: the fingers open as it
+ *             goes down; any other block between the fingers: open, still
  *   Done    – every block on its place and the fingers open: rise
  */
 import type { TabletopEnv } from '../env.ts';
@@ -22,7 +23,7 @@ import { isGrasped } from '../tasks/features.ts';
 import { isOn } from '../tasks/stack.ts';
 import { yawDiff90 } from '../tasks/task.ts';
 import { alignedYaw, graspHeight, gripFor, moveTo } from './motion.ts';
-import { holdTests, holds, pick } from './pick.ts';
+import { graspYaw, holdTests, holds, pick, ramp } from './pick.ts';
 import type { Decision } from './pick.ts';
 import type { Expert } from './motion.ts';
 
@@ -33,34 +34,28 @@ function blockBetweenFingers(env: TabletopEnv): number {
   return -1;
 }
 
-/** The height (m) block i's centre is let go at: 2 mm above resting on block i − 1. */
-function releaseZ(env: TabletopEnv, i: number): number {
-  const s = env.scene;
-  return s.blocks[i - 1].position.z + (s.blockSizes[i - 1] + s.blockSizes[i]) / 2 + 0.002;
-}
-
-/** Whether block i, held, is where it is let go: over block i − 1 and within 3 mm of releaseZ. */
-function atRelease(env: TabletopEnv, i: number): boolean {
-  const b = env.scene.blocks[i].position, base = env.scene.blocks[i - 1].position;
-  return Math.hypot(base.x - b.x, base.y - b.y) < 0.01 && b.z - releaseZ(env, i) < 0.003;
-}
-
-/**
- * How far the tower is built: blocks 1…k each on the one below (stackedCount), where the block
- * between the fingers counts only once it is low enough to let go. (Carried a centimetre above
- * its place it already passes the task's test; letting go there drops it.)
- */
+/** stackedCount, up to the block between the fingers: that one is still being placed. */
 function builtCount(env: TabletopEnv, between: number): number {
-  const n = env.scene.blocks.length;
   let k = 0;
-  while (k + 1 < n && isOn(env.scene, k + 1) && (k + 1 !== between || atRelease(env, k + 1))) k++;
+  while (k + 1 < env.scene.blocks.length && k + 1 !== between && isOn(env.scene, k + 1)) k++;
   return k;
 }
 
-/** Open the fingers without moving. */
-function release(env: TabletopEnv, size: number, stage: string): Decision {
+/**
+ * Let go of block i: open the fingers. A block that has reached its place (block i − 1 below it)
+ * keeps being lowered onto it while the fingers open, so it lands instead of dropping the last
+ * few millimetres; any other block is let go where it is.
+ */
+function release(env: TabletopEnv, i: number, placed: boolean, stage: string): Decision {
+  const scene = env.scene;
   const [tx, ty, tz] = env.tcp();
-  const a = moveTo(env, tx, ty, tz, env.scene.gripper.yaw, gripFor(size + 0.03), { gain: 0.2 });
+  const open = gripFor(scene.blockSizes[i] + 0.03);
+  if (placed && i > 0) {
+    const b = scene.blocks[i].position, base = scene.blocks[i - 1].position;
+    const rest = base.z + (scene.blockSizes[i - 1] + scene.blockSizes[i]) / 2;
+    return { action: moveTo(env, tx + (base.x - b.x), ty + (base.y - b.y), tz + (rest - b.z), scene.gripper.yaw, open, { speed: 0.5 }), stage };
+  }
+  const a = moveTo(env, tx, ty, tz, scene.gripper.yaw, open, { gain: 0.2 });
   a[0] = a[1] = a[2] = 0;
   return { action: a, stage };
 }
@@ -72,13 +67,26 @@ export function decideStack(env: TabletopEnv): Decision {
   const [tx, ty, tz] = env.tcp();
   const n = scene.blocks.length;
   const between = blockBetweenFingers(env);
+  // How far the tower is built (the task's own test: what the policy observes as stacked.*), not
+  // counting the block between the fingers.
   const k = builtCount(env, between);
+
+  // The fingers still around the block just set down (the top of the tower): open them, and rise
+  // only as fast as they clear it (1 → 12 mm of room), so a finger that still touches it does not
+  // drag it along.
+  if (between < 0 && k >= 1) {
+    const p = scene.blocks[k].position, size = scene.blockSizes[k];
+    const around = Math.hypot(p.x - tx, p.y - ty) < 0.02 && tz - GRIPPER_GEOMETRY.fingerHalf[2] < p.z + size / 2;
+    if (around && g.width() < size + 0.012) {
+      const clear = ramp(g.width() - size, 0.001, 0.012);
+      return { action: moveTo(env, tx, ty, tz + 0.03 * clear, g.yaw, gripFor(size + 0.03)), stage: `release:block${k}` };
+    }
+  }
 
   if (k >= n - 1) {
     // Built: let go of the top block, then rise clear.
     const top = scene.blocks[n - 1], size = scene.blockSizes[n - 1];
-    const near = Math.hypot(top.position.x - tx, top.position.y - ty) < 0.03 && tz < top.position.z + 0.05;
-    if (between >= 0 || (near && g.width() < size + 0.012)) return release(env, size, 'release');
+    if (between >= 0) return release(env, between, true, 'release');
     const hover = top.position.z + size / 2 + 0.015 + GRIPPER_GEOMETRY.fingerHalf[2];
     return { action: moveTo(env, tx, ty, Math.max(tz, hover), g.yaw, gripFor(size + 0.03), { gain: 0.3 }), stage: 'done' };
   }
@@ -88,8 +96,9 @@ export function decideStack(env: TabletopEnv): Decision {
   const base = scene.blocks[j - 1];
   const blockYaw = Scene.yawOf(b.quaternion);
   const tag = (s: string): string => `${s}:block${j}`;
-  // A block between the fingers that is not the next one: just placed, or the wrong one. Let go.
-  if (between >= 0 && between !== j) return release(env, scene.blockSizes[between], tag('release'));
+  // A block between the fingers that is not the next one: just placed (let it down onto its
+  // place), or the wrong one (let it go where it is).
+  if (between >= 0 && between !== j) return release(env, between, between < j, tag('release'));
 
   // Clearance: the highest top among the other blocks. Empty fingers pass 1.5 cm above it
   // (hover); a held block passes with its bottom 2 cm above it (carry).
@@ -97,26 +106,33 @@ export function decideStack(env: TabletopEnv): Decision {
   for (let i = 0; i < n; i++) if (i !== j) top = Math.max(top, scene.blocks[i].position.z + scene.blockSizes[i] / 2);
   const carryZ = graspHeight(top + 0.02 + size / 2, size);
 
-  if (between === j && holds(scene, b, size)) {
-    // Steer by where the held block is, not the fingers: an off-centre grasp, or a block that
+  if (between === j && (holds(scene, b, size) || isOn(scene, j))) {
+    // One law for lift, carry, lower and let go, blended by the state: sideways toward block j − 1
+    // as far as the held block clears the others (its bottom 0–1 cm above their tops); down onto
+    // it as far as it is lined up (fully within 4 mm and 0.06 rad, not beyond 12 mm or 0.12 rad),
+    // else at carrying height; the fingers open as the lined-up block comes within 8 → 2 mm of
+    // resting on it, so it is set down, not dropped, and the opening never waits on a still
+    // gripper. Steered by the held block, not the fingers: an off-centre grasp, or a block that
     // slid down between the fingers, cancels out.
     const ex = base.position.x - b.position.x, ey = base.position.y - b.position.y;
     const off = Math.hypot(ex, ey);
     const yawErr = yawDiff90(blockYaw, Scene.yawOf(base.quaternion));
     const bottom = b.position.z - size / 2;
+    const rest = base.position.z + (scene.blockSizes[j - 1] + size) / 2;
     const carryTcp = tz + (top + 0.02 + size / 2 - b.position.z);
-    const lowered = bottom < top + 0.015;
-    if ((off < 0.004 && Math.abs(yawErr) < 0.06) || (lowered && off < 0.01 && Math.abs(yawErr) < 0.1)) {
-      return { action: moveTo(env, tx + ex, ty + ey, tz + (releaseZ(env, j) - b.position.z), g.yaw + yawErr, 1, { gain: 0.5, speed: 0.5 }), stage: tag('lower') };
-    }
-    if (bottom < top + 0.008) return { action: moveTo(env, tx, ty, carryTcp, g.yaw, 1, { speed: 0.5 }), stage: tag('lift') };
-    return { action: moveTo(env, tx + ex, ty + ey, carryTcp, g.yaw + yawErr, 1, { speed: 0.5 }), stage: tag('carry') };
+    const placeTcp = tz + (rest - b.position.z);
+    const down = ramp(off, 0.012, 0.004) * ramp(Math.abs(yawErr), 0.12, 0.06);
+    const sideways = Math.max(ramp(bottom, top, top + 0.01), down);
+    const letGo = down * ramp(b.position.z - rest, 0.008, 0.002);
+    const grip = 1 + letGo * (gripFor(size + 0.03) - 1);
+    const stage = letGo > 0 ? 'release' : down > 0 ? 'lower' : sideways < 1 ? 'lift' : 'carry';
+    return { action: moveTo(env, tx + sideways * ex, ty + sideways * ey, carryTcp + down * (placeTcp - carryTcp), g.yaw + yawErr, grip, { speed: 0.5 }), stage: tag(stage) };
   }
 
   const hover = Math.max(top + 0.015 + GRIPPER_GEOMETRY.fingerHalf[2], graspHeight(b.position.z, size) + 0.04);
   const d = pick(
     env,
-    { x: b.position.x, y: b.position.y, z: b.position.z, size, yaw: alignedYaw(g.yaw, blockYaw) },
+    { x: b.position.x, y: b.position.y, z: b.position.z, size, yaw: graspYaw(env, j, g.yaw, size + 0.03) },
     { openWidth: size + 0.03, hover, liftZ: carryZ, ...holdTests(scene, b, size) },
   );
   return { action: d.action, stage: tag(d.stage) };
