@@ -8,7 +8,7 @@
 import type { EChartsOption } from 'echarts';
 import type { ParameterSweep, SweepResult } from '../../policy/eval/sweep.ts';
 import { INTEGER_PARAMETERS, PARAMETER_UNITS } from '../../sim/robustness.ts';
-import { chartSvg } from './report.ts';
+import { chartSvg } from './charts.ts';
 
 const TRAIN = 'rgba(58, 154, 91, 0.18)';
 const HELDOUT = 'rgba(217, 130, 43, 0.22)';
@@ -105,4 +105,25 @@ export function sweepFigure(r: SweepResult, columns = 4, cellWidth = 250, cellHe
     yAxis: pieces.map((p) => p.yAxis),
     series: pieces.flatMap((p) => p.series),
   } as EChartsOption, width, height);
+}
+
+const escHtml = (t: string): string => t.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+/**
+ * The report's "where it breaks" section: one small chart per swept parameter, and the lowest
+ * success inside each training range, so a reader sees at once which parameter a policy is
+ * fragile to.
+ */
+export function sweepSection(s: SweepResult | null): string {
+  if (!s) return '';
+  const weakest = s.sweeps
+    .map((p) => ({ p, low: p.points.filter((x) => x.region === 'train').reduce((m, x) => Math.min(m, x.success.rate), Infinity) }))
+    .filter((x) => Number.isFinite(x.low))
+    .sort((a, b) => a.low - b.low)
+    .slice(0, 3)
+    .map((x) => `${x.p.parameter} (${(100 * x.low).toFixed(0)} %)`);
+  return `<h2>Where it breaks</h2>
+<p>Success of ${escHtml(s.model)} on ${escHtml(s.scenario)} as one physics parameter at a time moves across and beyond its training range (shaded green; held-out range orange; dashed: nominal value), every other parameter at its nominal value: ${s.episodes} seeded episodes per value, bars are 95 % Wilson intervals. Lowest success inside a training range: ${escHtml(weakest.join(', '))}.</p>
+<div class="charts">${s.sweeps.map((p) => `<figure id="sweep-${p.parameter}">${sweepChart(p)}</figure>`).join('')}</div>
+`;
 }
