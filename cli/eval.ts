@@ -4,11 +4,15 @@
  * rates, failure causes; pose error and grasp success for the pose estimator. `--json` prints the
  * whole result as one JSON object on the last line.
  */
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { backendNames } from '../policy/backend.ts';
 import { evaluate, formatEvalResult } from '../policy/eval/evaluate.ts';
+import { formatSweep, parseSweepParameters, sweep } from '../policy/eval/sweep.ts';
+import { SWEEP_PARAMETERS } from '../sim/robustness.ts';
+import { sweepFigure } from '../workflows/report/sweep-charts.ts';
 import { evaluatePoseFrames, formatPoseFrames } from '../policy/eval/pose-frames.ts';
 import { readModelCard } from '../policy/model-card.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
@@ -19,7 +23,10 @@ import { asUserError, UserError } from './errors.ts';
 import { loadScenarioOrExit, parseBackend, parseIntOption } from './options.ts';
 
 interface EvalFlags {
-  episodes: string;
+  episodes?: string;
+  sweep?: string;
+  points: string;
+  chart?: string;
   randomization: RandomizationMode;
   looks?: RandomizationMode;
   frames?: string;
@@ -58,14 +65,57 @@ async function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlag
   }
 }
 
-async function run(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
+/** Default episodes: per evaluation, and per value of a sweep. */
+const EPISODES = 200, SWEEP_EPISODES = 50;
+
+async function runSweep(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
+  const scenario = loadScenarioOrExit(scenarioPath);
+  let progress: Progress | null = null;
+  try {
+    const result = await sweep({
+      modelDir,
+      scenario,
+      scenarioLabel: scenarioPath,
+      parameters: parseSweepParameters(flags.sweep as string),
+      points: parseIntOption('--points', flags.points, 2, 1000),
+      episodes: flags.episodes === undefined ? SWEEP_EPISODES : parseIntOption('--episodes', flags.episodes, 1),
+      seed: flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff),
+      workers: parseIntOption('--workers', flags.workers, 0, 256),
+      backend: parseBackend(flags.backend),
+      group: flags.group === undefined ? undefined : parseIntOption('--group', flags.group, 1, 1024),
+      log: (line) => process.stderr.write(`${line}\n`),
+      onEpisode: (done, total) => {
+        progress ??= createProgress({ total, enabled: flags.progress, unit: 'episodes', fields: {} });
+        progress.update(done, {});
+      },
+    });
+    (progress as Progress | null)?.stop();
+    process.stdout.write(`${formatSweep(result)}\n`);
+    if (flags.chart) {
+      writeFileSync(flags.chart, sweepFigure(result));
+      process.stdout.write(`chart: ${flags.chart}\n`);
+    }
+    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } catch (err) {
+    (progress as Progress | null)?.stop();
+    throw asUserError(err);
+  }
+}
+
+async function run(modelDir: string, scenarioPath: string, flags: EvalFlags, command: Command): Promise<void> {
+  if (flags.sweep !== undefined) {
+    const clash = ['randomization', 'looks', 'frames', 'perception'].filter((k) => command.getOptionValueSource(k) === 'cli');
+    if (clash.length) throw new UserError(`--sweep keeps every parameter but the swept one at its nominal value, so --${clash[0]} does not apply; leave it out (or evaluate without --sweep)`);
+    return runSweep(modelDir, scenarioPath, flags);
+  }
+  if (flags.chart) throw new UserError('--chart draws a sweep; add --sweep <parameter>|all');
   if (flags.frames !== undefined) {
     const kind = (() => { try { return readModelCard(modelDir).kind; } catch { return null; } })();
     if (kind !== null && kind !== 'pose') throw new UserError(`--frames measures a pose estimator on rendered frames; ${modelDir} is a ${kind} model (use --episodes)`);
     return runFrames(modelDir, scenarioPath, flags);
   }
   const scenario = loadScenarioOrExit(scenarioPath);
-  const episodes = parseIntOption('--episodes', flags.episodes, 1);
+  const episodes = flags.episodes === undefined ? EPISODES : parseIntOption('--episodes', flags.episodes, 1);
   let progress: Progress | null = null;
   try {
     const result = await evaluate({
@@ -99,10 +149,10 @@ export const evalCommand: CommandModule = {
   register(program: Command) {
     program
       .command('eval')
-      .description('Evaluate a trained model in closed loop on seeded episodes it never saw: success with a 95% Wilson interval, per-stage success, failure causes; pose error for the pose estimator.')
+      .description('Evaluate a trained model in closed loop on seeded episodes it never saw: success with a 95% Wilson interval, per-stage success, failure causes; pose error for the pose estimator; --sweep: success along each physics parameter, with the training and held-out ranges marked.')
       .argument('<model>', 'model folder from simreal train (model.json, weights.bin, model-card.json), or `expert` for the scripted expert as a baseline')
       .argument('<scenario>', 'scenario file, e.g. scenarios/stack-3.json')
-      .option('-n, --episodes <count>', 'number of seeded episodes', '200')
+      .option('-n, --episodes <count>', `number of seeded episodes (default ${EPISODES}; with --sweep, per value: default ${SWEEP_EPISODES})`)
       .addOption(new Option('--randomization <mode>', 'physics and visual ranges: training, held-out, or none').choices(['train', 'heldout', 'none']).default('heldout'))
       .addOption(new Option('--looks <mode>', 'visual ranges of rendered frames, when they should differ from --randomization').choices(['train', 'heldout', 'none']))
       .option('--frames <count>', 'pose estimators: measure the error on this many rendered frames (per block: mean, median, p90 with bootstrap intervals) instead of running episodes')
@@ -111,6 +161,9 @@ export const evalCommand: CommandModule = {
       .option('-w, --workers <count>', 'worker threads (0: run in this thread)', String(availableParallelism()))
       .addOption(new Option('--backend <name>', 'tfjs backend for inference (default: the first that works)').choices([...backendNames]))
       .option('--group <n>', 'environments stepped together (one batched inference per step)')
+      .option('--sweep <parameters>', `where it breaks: success at each of --points values of one physics parameter across and beyond its training range, the others nominal; a parameter (${SWEEP_PARAMETERS.join(', ')}), several separated by commas, or all`)
+      .option('--points <count>', 'values per swept parameter (integer parameters may get fewer)', '12')
+      .option('--chart <file.svg>', 'with --sweep: also draw every swept parameter as an SVG figure')
       .option('--json', 'print the result as one JSON object on the last line')
       .option('--no-progress', 'no progress bar')
       .action(run);

@@ -27,6 +27,8 @@ interface RunFlags {
   episodes: string;
   epochs: string;
   evalEpisodes: string;
+  sweepPoints: string;
+  sweepEpisodes: string;
   realityEpisodes: string;
   pose: 'auto' | 'on' | 'off';
   poseFrames: string;
@@ -64,6 +66,8 @@ export const runCommand: CommandModule = {
       .option('-n, --episodes <count>', 'demonstrations per dataset (a third clean, a third each with DART noise σ and 2σ)', String(RUN_DEFAULTS.episodes))
       .option('--epochs <count>', 'most training epochs (early stopping may end sooner)', String(RUN_DEFAULTS.epochs))
       .option('--eval-episodes <count>', 'seeded episodes per evaluation condition', String(RUN_DEFAULTS.evalEpisodes))
+      .option('--sweep-points <count>', 'where it breaks: values of each physics parameter the policy is tried at', String(RUN_DEFAULTS.sweepPoints))
+      .option('--sweep-episodes <count>', 'where it breaks: seeded episodes per value', String(RUN_DEFAULTS.sweepEpisodes))
       .option('--reality-episodes <count>', 'episodes on the emulated robot', String(RUN_DEFAULTS.realityEpisodes))
       .addOption(new Option('--pose <when>', 'train and measure the pose estimator (rendered frames): auto = where the backend is a GPU').choices(['auto', 'on', 'off']).default(RUN_DEFAULTS.pose))
       .option('--pose-frames <count>', 'frames the pose estimator trains on, each rendered fresh (and as many for its ablation without randomization)', String(RUN_DEFAULTS.poseFrames))
@@ -90,6 +94,8 @@ export const runCommand: CommandModule = {
             episodes: parseIntOption('--episodes', flags.episodes, 2),
             epochs: parseIntOption('--epochs', flags.epochs, 1),
             evalEpisodes: parseIntOption('--eval-episodes', flags.evalEpisodes, 1),
+            sweepPoints: parseIntOption('--sweep-points', flags.sweepPoints, 2, 1000),
+            sweepEpisodes: parseIntOption('--sweep-episodes', flags.sweepEpisodes, 1),
             realityEpisodes: parseIntOption('--reality-episodes', flags.realityEpisodes, 1),
             pose: flags.pose,
             poseFrames: parseIntOption('--pose-frames', flags.poseFrames, 16),

@@ -14,6 +14,8 @@ import type { TrainProgress } from '../policy/train/trainer.ts';
 import type { CommandModule } from './command-module.ts';
 import { UserError, asUserError } from './errors.ts';
 import { streamOptions, trainPoseFromDatasets, trainPoseFromScenario } from './train-pose.ts';
+import { daggerOptions, trainDaggerFromDatasets, trainDaggerFromScenario } from './train-dagger.ts';
+import type { DaggerFlags } from './train-dagger.ts';
 import type { StreamFlags } from './train-pose.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
@@ -137,11 +139,42 @@ function common(cmd: Command, defaults: { epochs: number; batch: number; lr: num
 
 export const trainCommand: CommandModule = {
   register(program: Command) {
-    const train = program.command('train').description('Train a policy (bc, visuomotor) or the pose estimator (pose) on generated datasets.');
-    common(train.command('bc').description('State behaviour cloning MLP: observation → action (mix clean and --dart-noise datasets)'), { epochs: 60, batch: 256, lr: 1e-3, patience: 8 })
+    const train = program.command('train').description('Train a policy (bc, dagger, visuomotor) or the pose estimator (pose).');
+    daggerOptions(common(train.command('bc').description('State behaviour cloning MLP: observation → action (mix clean and --dart-noise datasets); --dagger N adds N DAgger rounds'), { epochs: 60, batch: 256, lr: 1e-3, patience: 8 })
       .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
       .option('--select-episodes <n>', 'after each epoch, roll out on this many seeded episodes (training randomization) and keep the epoch with the best success; 0: select by validation loss', '40')
-      .action((datasets: string[], flags: TrainFlags) => run(trainBc, datasets, flags));
+      .option('--dagger <rounds>', 'then this many DAgger rounds: roll the policy out (mixed with the scripted expert), label every visited state with the expert\'s action, retrain on everything (see train dagger)'))
+      .action((datasets: string[], flags: TrainFlags & DaggerFlags) => {
+        if (flags.dagger !== undefined) {
+          if (flags.resume) throw new UserError('--resume continues a BC run; a DAgger run (--dagger) starts over (use --overwrite)');
+          return trainDaggerFromDatasets(datasets, flags);
+        }
+        const stray = ['episodesPerRound', 'beta', 'betaDecay', 'roundEpochs'].find((k) => (flags as unknown as Record<string, unknown>)[k] !== undefined);
+        if (stray) throw new UserError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is a DAgger option; add --dagger <rounds>`);
+        return run(trainBc, datasets, flags);
+      });
+    daggerOptions(
+      train.command('dagger')
+        .description('DAgger (Ross et al. 2011) with the scripted expert: BC on expert demonstrations, then rounds of rolling the policy out (β-mixed with the expert), labelling every visited state with the expert\'s action, and retraining on everything. --rounds 0 is plain BC on --labels expert labels: the same-budget baseline.')
+        .argument('<scenario>', 'scenario file, e.g. scenarios/stack-3.json')
+        .requiredOption('-o, --out <dir>', 'output folder: model.json, weights.bin, model-card.json (with every round), and rounds/round-<i>/')
+        .option('--rounds <n>', 'DAgger rounds after round 0 (default 4; 0: plain BC)')
+        .option('--demos <n>', 'round 0: expert demonstrations, a third clean and a third each with DART noise σ and 2σ (default 300)')
+        .option('--labels <n>', 'round 0: instead of --demos, whole demonstrations (clean, σ, 2σ in turn) until this many expert labels — give a BC baseline a DAgger run\'s label count')
+        .option('--dart-noise <std>', 'DART σ of the noisy demonstrations (default 0.1)')
+        .option('--epochs <n>', 'most epochs of round 0 (default 60)')
+        .option('--batch-size <n>', 'mini-batch size (default 256)')
+        .option('--lr <rate>', 'Adam learning rate (default 0.001)')
+        .option('--patience <n>', 'stop a round after this many epochs without improvement (default 8)')
+        .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
+        .option('--select-episodes <n>', 'closed-loop selection episodes after each epoch (training randomization); 0: select by validation loss', '40')
+        .option('--seed <int>', 'seed of the demonstrations, rollouts, split, batch order and initial weights', '0')
+        .addOption(new Option('--backend <name>', 'tfjs backend (default: the first that works)').choices([...backendNames]))
+        .option('-w, --workers <n>', 'worker threads generating the demonstrations (default: available cores)')
+        .option('--overwrite', 'delete --out first')
+        .option('--no-progress', 'no progress bar (one line per epoch)')
+        .option('--json', 'print the model card as JSON on the last line'),
+    ).action((scenarioPath: string, flags: DaggerFlags) => trainDaggerFromScenario(scenarioPath, flags));
     streamOptions(common(train.command('pose').description('Pose estimator: camera frame → block positions in the table frame. From a scenario file (e.g. scenarios/stack-2.json) it trains on frames rendered on the fly, each seen once; from --render datasets, on their frames'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 }))
       .option('--camera <name>', 'camera whose frames to learn from', 'front')
       .action((sources: string[], flags: TrainFlags & StreamFlags) => {

@@ -47,6 +47,39 @@ const Perception = z.object({
 });
 export type PerceptionCard = z.infer<typeof Perception>;
 
+/** DAgger runs (policy/train/dagger.ts): the schedule, and per round what was collected and how the learner did. */
+const Dagger = z.object({
+  algorithm: z.string(),
+  beta: z.object({ initial: z.number(), decay: z.number(), schedule: z.string() }),
+  /** Each round starts from the previous round's weights. */
+  warmStart: z.boolean(),
+  episodesPerRound: z.int().nonnegative(),
+  /** Steps a rollout ran at most. */
+  horizon: z.int().positive(),
+  roundEpochs: z.int().nonnegative(),
+  /** Expert labels (frames: an observation with the expert's action), counted alike for demonstrations and rollouts. */
+  labels: z.object({ demonstrations: z.int().nonnegative(), rollouts: z.int().nonnegative(), total: z.int().nonnegative() }),
+  rounds: z.array(z.object({
+    round: z.int().nonnegative(),
+    /** Probability that a rollout step executed the expert's action (1 in round 0: demonstrations). */
+    beta: z.number(),
+    episodes: z.int().nonnegative(),
+    /** Labels this round added, and all labels trained on after it. */
+    labels: z.int().nonnegative(),
+    totalLabels: z.int().nonnegative(),
+    /** Success of this round's mixed rollouts (null in round 0). */
+    rolloutSuccess: z.number().nullable(),
+    /** The retrained learner's closed-loop success on the selection seeds (null when not measured). */
+    selectSuccess: z.number().nullable(),
+    valLoss: z.number(),
+    epochs: z.int().nonnegative(),
+    seconds: z.number(),
+  })),
+  /** The round whose model was saved. */
+  bestRound: z.int().nonnegative(),
+});
+export type DaggerRecord = z.infer<typeof Dagger>;
+
 export const ModelCardSchema = z.object({
   format: z.literal('simreal-model-card'),
   version: z.literal(1),
@@ -101,6 +134,8 @@ export const ModelCardSchema = z.object({
     architecture: z.record(z.string(), z.unknown()),
   }),
   metrics: z.record(z.string(), z.number()),
+  /** State policies trained with DAgger: rounds, β and labels (absent otherwise). */
+  dagger: Dagger.optional(),
   /** Pose estimators: how to use the model (absent on the other kinds). */
   perception: Perception.optional(),
 });

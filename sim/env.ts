@@ -23,8 +23,8 @@ import type { LayoutArea } from './robot/robot.ts';
 import { SO101_AREA, SO101_BLOCK_SIZE } from './robot/so101/arm.ts';
 import type { PhysicsSample, RandomizationMode } from './randomization.ts';
 import { Scene } from './scene.ts';
-import type { Layout } from './scene.ts';
-import type { Scenario } from './scenario.ts';
+import type { Layout, SceneState } from './scene.ts';
+import type { PhysicsRandomization, Scenario } from './scenario.ts';
 import type { SimState } from './state.ts';
 import { ROBOT_FEATURES, ROBOT_POSITION_FEATURES, observeRobot } from './tasks/features.ts';
 import { taskSpec } from './tasks/index.ts';
@@ -68,9 +68,30 @@ export interface StepResult {
   info: StepInfo;
 }
 
+/**
+ * A moment of an episode as plain data (JSON-safe): the seed and ranges that rebuild its scene,
+ * the scene's changing state, the actions still in the latency queue and where the noise stream
+ * is. `restore` continues the episode from it, in this environment or in another one made from
+ * the same scenario and randomization.
+ */
+export interface EnvSnapshot {
+  scenario: string;
+  randomization: RandomizationMode;
+  ranges: PhysicsRandomization | null;
+  seed: number;
+  scene: SceneState;
+  queue: number[][];
+  noise: [number, number, number, number];
+}
+
 export interface EnvOptions {
   /** Which ranges physics is sampled from: the scenario's training ranges, held-out ranges, or none. Default 'train'. */
   randomization?: RandomizationMode;
+  /**
+   * Ranges to sample physics from instead of the scenario's (robustness sweeps: sim/robustness.ts
+   * gives the nominal ranges with one parameter fixed); `randomization` then only names the run.
+   */
+  ranges?: PhysicsRandomization;
 }
 
 const _tcp = new Vec3();
@@ -79,6 +100,8 @@ export class TabletopEnv {
   readonly scenario: Scenario;
   readonly task: TaskSpec;
   readonly randomization: RandomizationMode;
+  /** Ranges physics is sampled from when they replace the scenario's (EnvOptions.ranges). */
+  readonly ranges: PhysicsRandomization | null;
   readonly actionSpace: BoxSpace;
   readonly observationSpace: BoxSpace;
   /** Physics step (s) and substeps per control period. */
@@ -95,6 +118,7 @@ export class TabletopEnv {
     this.scenario = scenario;
     this.task = taskSpec(scenario.task);
     this.randomization = options.randomization ?? 'train';
+    this.ranges = options.ranges ?? null;
     this.dt = 1 / scenario.control.physicsHz;
     this.substeps = scenario.control.physicsHz / scenario.control.rateHz;
     const names = [...ROBOT_FEATURES, ...this.task.featureNames(scenario.task)];
@@ -123,16 +147,15 @@ export class TabletopEnv {
     this.seed = seed;
     const root = new Rng(seed);
     const n = this.task.blockCount(this.scenario.task);
-    const ranges = this.randomization === 'train' ? this.scenario.randomization : this.scenario.heldout;
-    const physics = this.randomization === 'none' ? nominalPhysics(n) : samplePhysics(root.fork('physics'), ranges, n);
-    const robot = this.scenario.robot;
-    if (robot === 'so101') {
-      Object.assign(physics, this.randomization === 'none' ? nominalArm() : sampleArm(root.fork('arm'), ranges));
-      if (this.randomization === 'none') physics.blockSize = physics.blockSize.map(() => SO101_BLOCK_SIZE);
+    const ranges = this.ranges ?? (this.randomization === 'train' ? this.scenario.randomization : this.randomization === 'heldout' ? this.scenario.heldout : null);
+    const physics = ranges ? samplePhysics(root.fork('physics'), ranges, n) : nominalPhysics(n);
+    if (this.scenario.robot === 'so101') {
+      Object.assign(physics, ranges ? sampleArm(root.fork('arm'), ranges) : nominalArm());
+      if (!ranges) physics.blockSize = physics.blockSize.map(() => SO101_BLOCK_SIZE);
     }
     const layout = this.task.layout(root.fork('task'), this.scenario.task, physics.blockSize, this.area);
     this.noise = root.fork('noise');
-    this.current = new Scene({ task: this.task.id, physics, layout, dt: this.dt, robot });
+    this.current = new Scene({ task: this.task.id, physics, layout, dt: this.dt, robot: this.scenario.robot });
     // Let the blocks settle onto the table before the first observation.
     this.current.advance(this.substeps);
     this.current.step = 0;
@@ -185,6 +208,30 @@ export class TabletopEnv {
 
   evaluate(): Evaluation {
     return this.task.evaluate(this.scene, this.scenario.task);
+  }
+
+  /** This moment of the episode (see EnvSnapshot). */
+  snapshot(): EnvSnapshot {
+    return {
+      scenario: this.scenario.id,
+      randomization: this.randomization,
+      ranges: this.ranges,
+      seed: this.seed,
+      scene: this.scene.saveState(),
+      queue: this.queue.map((a) => Array.from(a)),
+      noise: this.noise.getState(),
+    };
+  }
+
+  /** Continues the episode a snapshot was taken of: its scene is rebuilt from the seed, then set to the saved state. */
+  restore(s: EnvSnapshot): void {
+    if (s.scenario !== this.scenario.id || s.randomization !== this.randomization || JSON.stringify(s.ranges) !== JSON.stringify(this.ranges)) {
+      throw new RangeError(`the snapshot is of scenario ${s.scenario} with ${s.randomization} randomization${s.ranges ? ' (own ranges)' : ''}; this environment runs ${this.scenario.id} with ${this.randomization}${this.ranges ? ' (own ranges)' : ''}: make it with the same options`);
+    }
+    this.reset({ seed: s.seed });
+    this.scene.restoreState(s.scene);
+    this.queue = s.queue.map((a) => Float32Array.from(a));
+    this.noise.setState(s.noise);
   }
 
   /** Plain-data snapshot of the current moment. */

@@ -55,6 +55,16 @@ export class Rng {
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
+  /** Where the stream is (to carry it on elsewhere with `setState`). */
+  getState(): [number, number, number, number] {
+    return [this.a, this.b, this.c, this.d];
+  }
+
+  /** Continues from a `getState()` of a stream with the same seed. */
+  setState(state: readonly [number, number, number, number]): void {
+    [this.a, this.b, this.c, this.d] = state;
+  }
+
   /** An independent stream named `name`, fixed by this stream's seed alone. */
   fork(name: string | number): Rng {
     return new Rng(deriveSeed(this.seed, name));

@@ -16,42 +16,54 @@ import { VisualSchema } from './render/visual-schema.ts';
 
 export const SCHEMA_VERSION = 1;
 
-export const PhysicsRandomizationSchema = z.strictObject({
+/** What each physics range may span, [lowest, highest]. */
+export const PHYSICS_BOUNDS = {
   /** Block edge length (m), per block. */
-  blockSize: range(0.02, 0.08),
+  blockSize: [0.02, 0.08],
   /** Block mass (kg), per block. */
-  blockMass: range(0.01, 1),
+  blockMass: [0.01, 1],
   /** Friction coefficient, sampled separately for block–table, block–block and finger–block. */
-  friction: range(0.05, 2),
-  restitution: range(0, 0.9),
-  linearDamping: range(0, 0.9),
-  angularDamping: range(0, 0.9),
+  friction: [0.05, 2],
+  restitution: [0, 0.9],
+  linearDamping: [0, 0.9],
+  angularDamping: [0, 0.9],
   /** Mount position gain (1/s). */
-  gripperGain: range(2, 100),
+  gripperGain: [2, 100],
   /** Largest finger force (N). */
-  gripForce: range(1, 60),
+  gripForce: [1, 60],
   /** Control steps between choosing an action and it reaching the robot (integer). */
-  actionLatency: range(0, 10),
+  actionLatency: [0, 10],
   /** Std of Gaussian noise added to each normalized action component. */
-  actionNoise: range(0, 1),
+  actionNoise: [0, 1],
   /** Std of Gaussian noise on observed positions (m). */
-  observationNoise: range(0, 0.1),
+  observationNoise: [0, 0.1],
   /** Control period varies by up to this fraction (substeps per period are rounded). */
-  controlJitter: range(0, 0.5),
+  controlJitter: [0, 0.5],
   /** Gravity tilts by this many degrees, in a random direction. */
-  gravityTilt: range(0, 10),
-  // The SO-101's own (robot "so101" only; absent: the nominal arm).
+  gravityTilt: [0, 10],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/** The SO-101's own (robot "so101" only; absent from a scenario: the nominal arm). Not swept. */
+export const ARM_BOUNDS = {
   /** Servo position gain (1/s); nominal 100. */
-  servoGain: range(10, 1000).optional(),
+  servoGain: [10, 1000],
   /** Servo speed limit (rad/s); an STS3215 without load: 4.71. */
-  servoSpeed: range(0.5, 10).optional(),
+  servoSpeed: [0.5, 10],
   /** Calibration error per arm joint (degrees), each joint a random sign: the arm's zero is off by this. */
-  jointOffsetDeg: range(0, 10).optional(),
+  jointOffsetDeg: [0, 10],
   /** Backlash per arm joint (degrees of play); the STS3215's datasheet gives ≤ 0.5°, measured ~1°. */
-  backlashDeg: range(0, 5).optional(),
-});
+  backlashDeg: [0, 5],
+} as const satisfies Record<string, readonly [number, number]>;
+
+type PhysicsParameter = keyof typeof PHYSICS_BOUNDS;
+type ArmParameter = keyof typeof ARM_BOUNDS;
 /** The keys of PhysicsRandomizationSchema that only the SO-101 uses. */
-export const ARM_RANDOMIZATION_KEYS = ['servoGain', 'servoSpeed', 'jointOffsetDeg', 'backlashDeg'] as const;
+export const ARM_RANDOMIZATION_KEYS = Object.keys(ARM_BOUNDS) as ArmParameter[];
+
+export const PhysicsRandomizationSchema = z.strictObject({
+  ...(Object.fromEntries(Object.entries(PHYSICS_BOUNDS).map(([k, [lo, hi]]) => [k, range(lo, hi)])) as { [K in PhysicsParameter]: ReturnType<typeof range> }),
+  ...(Object.fromEntries(Object.entries(ARM_BOUNDS).map(([k, [lo, hi]]) => [k, range(lo, hi).optional()])) as { [K in ArmParameter]: ReturnType<ReturnType<typeof range>['optional']> }),
+});
 export type PhysicsRandomization = z.infer<typeof PhysicsRandomizationSchema>;
 
 export const TaskSchema = z.discriminatedUnion('id', [

@@ -43,6 +43,29 @@ export const WORKSPACE: Workspace = {
   max: [0.3, 0.3, 0.35],
 };
 
+/** A body's pose and velocity. */
+export interface BodyMotion {
+  position: V3;
+  quaternion: [number, number, number, number];
+  velocity: V3;
+  angularVelocity: V3;
+}
+
+/**
+ * Everything that changes while a scene runs, as plain data: blocks, palm and fingers (in that
+ * order), the gripper's setpoint, finger command and yaw, and what the solver remembers from the
+ * last step. With the scene rebuilt from the same physics sample and layout, `restoreState` carries
+ * the episode on from here. What touches what (the contact list experts and tasks read) is known
+ * again after the next physics step.
+ */
+export interface SceneState {
+  step: number;
+  time: number;
+  bodies: BodyMotion[];
+  gripper: { setpoint: [number, number, number, number]; grip: number; yaw: number };
+  solver: { headBodies: number; rows: number[] };
+}
+
 export interface SceneOptions {
   /** The task's id (recorded in the state). */
   task: string;
@@ -197,6 +220,61 @@ export class Scene {
       gripper: this.gripper.state(),
       goals: this.goals.map((g2) => [...g2] as V3),
     };
+  }
+
+  /** The gripper on its mount, whose state a snapshot can hold (the SO-101's servos it cannot yet). */
+  private mount(): Gripper {
+    if (!(this.gripper instanceof Gripper)) {
+      throw new RangeError(`saving and restoring a scene mid-episode works with the gripper on its mount; this scene has the ${this.gripper.kind}, whose servo states a snapshot does not hold yet`);
+    }
+    return this.gripper;
+  }
+
+  private moving(): Body[] {
+    const g = this.mount();
+    return [...this.blocks, g.palm, ...g.fingers];
+  }
+
+  /** The scene's changing state (see SceneState). */
+  saveState(): SceneState {
+    const v = (x: Vec3): V3 => [x.x, x.y, x.z];
+    const g = this.mount();
+    return {
+      step: this.step,
+      time: this.time,
+      bodies: this.moving().map((b) => ({
+        position: v(b.position), quaternion: [b.quaternion.x, b.quaternion.y, b.quaternion.z, b.quaternion.w], velocity: v(b.velocity), angularVelocity: v(b.angularVelocity),
+      })),
+      gripper: { setpoint: [g.setpoint[0], g.setpoint[1], g.setpoint[2], g.setpoint[3]], grip: g.grip, yaw: g.yaw },
+      solver: this.tabletop.solver.memory(),
+    };
+  }
+
+  /** Puts a `saveState()` of a scene built from the same physics sample and layout into this one. */
+  restoreState(state: SceneState): void {
+    const bodies = this.moving();
+    if (state.bodies.length !== bodies.length) {
+      throw new RangeError(`the saved state has ${state.bodies.length} moving bodies but this scene has ${bodies.length}: it comes from another task or layout`);
+    }
+    bodies.forEach((b, i) => {
+      const m = state.bodies[i];
+      b.position.set(...m.position);
+      b.previousPosition.set(...m.position);
+      b.quaternion.set(...m.quaternion);
+      b.previousQuaternion.set(...m.quaternion);
+      b.velocity.set(...m.velocity);
+      b.angularVelocity.set(...m.angularVelocity);
+      b.force.set(0, 0, 0);
+      b.torque.set(0, 0, 0);
+    });
+    const g = this.mount();
+    for (let i = 0; i < 4; i++) g.setpoint[i] = state.gripper.setpoint[i];
+    g.grip = state.gripper.grip;
+    g.yaw = state.gripper.yaw;
+    this.tabletop.world.contacts.length = 0;
+    this.tabletop.solver.setMemory(state.solver);
+    this.step = state.step;
+    this.time = state.time;
   }
 
   /** Yaw of a block about world z (meaningful while it is upright). */

@@ -15,11 +15,11 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice, BackendName } from '../backend.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
-import type { Scenario } from '../../sim/scenario.ts';
+import type { PhysicsRandomization, Scenario } from '../../sim/scenario.ts';
 import { TabletopEnv } from '../../sim/env.ts';
 import { PolicyInputError } from '../errors.ts';
 import { MODEL_CARD, readModelCard } from '../model-card.ts';
-import type { ModelKind } from '../model-card.ts';
+import type { ModelCard, ModelKind } from '../model-card.ts';
 import { checkCardFits } from './policies.ts';
 import { openGroupRunner } from './run-groups.ts';
 import type { EvalMode, GroupJob, GroupResult } from './run-groups.ts';
@@ -97,8 +97,24 @@ function planMode(kind: ModelKind, scenario: Scenario): EvalMode {
   return kind === 'pose' && scenario.task.id !== 'Grasp-v1' ? 'pose-only' : 'rollout';
 }
 
-export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
-  const t0 = performance.now();
+/** What an evaluation runs: the checked model (or expert), its job for the group runners, and the seeds in groups. */
+export interface EvaluationPlan {
+  job: GroupJob;
+  /** The model's card (null for the scripted expert). */
+  card: ModelCard | null;
+  /** How results name what was evaluated. */
+  label: string;
+  kind: ModelKind | 'expert';
+  modelScenario: string;
+  base: number;
+  seeds: number[];
+  skipped: number;
+  derivation: string;
+  groups: number[][];
+}
+
+/** Checks the model against the scenario and lays out the seeds (shared by evaluate and sweeps). */
+export function planEvaluation(o: EvaluateOptions): EvaluationPlan {
   const label = o.scenarioLabel ?? o.scenario.id;
   if (!(Number.isInteger(o.episodes) && o.episodes > 0)) throw new PolicyInputError(`--episodes must be a positive integer, got ${o.episodes}`);
   const isExpert = o.modelDir === EXPERT && !existsSync(join(o.modelDir, MODEL_CARD));
@@ -114,52 +130,92 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
   const base = o.seed ?? DEFAULT_EVAL_SEED;
   const { seeds, skipped, derivation } = evalSeeds(o.episodes, base, card?.dataset.seeds ?? []);
   const group = o.group ?? (card?.kind === 'visuomotor' || o.perception ? 4 : mode === 'pose-only' ? 25 : 16);
-  const groups = seedGroups(seeds, group);
-  const workers = o.choice ? 0 : Math.max(0, Math.min(o.workers ?? availableParallelism(), groups.length));
   const looks = o.looks ?? o.randomization;
-  const job: GroupJob = { modelDir: o.modelDir, scenario: o.scenario, scenarioLabel: label, randomization: o.randomization, looks, perception: o.perception, backend: o.backend, group, mode };
-  let done = 0, ok = 0;
-  const tick = (success: boolean): void => {
-    done++;
-    if (success) ok++;
-    o.onEpisode?.(done, seeds.length, ok);
+  return {
+    job: { modelDir: o.modelDir, scenario: o.scenario, scenarioLabel: label, randomization: o.randomization, looks, perception: o.perception, backend: o.backend, group, mode },
+    card,
+    label: isExpert ? 'scripted expert' : o.modelDir,
+    kind: card?.kind ?? 'expert',
+    modelScenario: card?.scenario.id ?? o.scenario.id,
+    base, seeds, skipped, derivation,
+    groups: seedGroups(seeds, group),
   };
-  const onEpisode = (e: EpisodeOutcome): void => tick(e.success);
+}
+
+/** One unit of work for a group runner: a group of seeds, optionally under physics ranges of its own (sweeps). */
+export interface PlanTask {
+  seeds: number[];
+  ranges?: PhysicsRandomization;
+}
+
+export interface RunPlanOptions {
+  /** Worker threads; 0 runs in this thread. Default: available cores, at most one per task. */
+  workers?: number;
+  /** A backend already selected (inline only). */
+  choice?: BackendChoice;
+  onEpisode?: (e: EpisodeOutcome) => void;
+  /** Called with the number of seeds of each finished pose-only task (they have no episodes). */
+  onPoseOnly?: (count: number) => void;
+  log?: (line: string) => void;
+}
+
+/** Runs the tasks of a plan, inline or in a pool of worker threads; results come back in task order. */
+export async function runPlan(job: GroupJob, tasks: PlanTask[], o: RunPlanOptions = {}): Promise<{ results: GroupResult[]; backend: string; device: string; workers: number }> {
+  const workers = o.choice ? 0 : Math.max(0, Math.min(o.workers ?? availableParallelism(), tasks.length));
   const results: GroupResult[] = [];
   let backend = '', device = '';
+  const onEpisode = o.onEpisode ?? (() => {});
   if (workers === 0) {
     const runner = await openGroupRunner(job, o.choice);
     backend = runner.backend;
     device = runner.device;
     o.log?.(`backend: ${backend} on ${device}`);
     try {
-      for (let i = 0; i < groups.length; i++) {
-        const r = await runner.run(i, groups[i], onEpisode);
-        if (mode === 'pose-only') for (let k = 0; k < groups[i].length; k++) tick(false);
+      for (let i = 0; i < tasks.length; i++) {
+        const r = await runner.run(i, tasks[i].seeds, onEpisode, tasks[i].ranges);
+        if (job.mode === 'pose-only') o.onPoseOnly?.(tasks[i].seeds.length);
         results.push(r);
       }
     } finally {
       await runner.dispose();
     }
   } else {
-    ({ backend, device } = await runInWorkers(job, groups, workers, (e) => onEpisode(e), results, (count) => { for (let k = 0; k < count; k++) tick(false); }, o.log));
+    ({ backend, device } = await runInWorkers(job, tasks, workers, onEpisode, results, (count) => o.onPoseOnly?.(count), o.log));
   }
   results.sort((a, b) => a.index - b.index);
-  const outcomes = results.flatMap((r) => r.outcomes);
-  const poseErrors = results.flatMap((r) => r.poseErrors);
+  return { results, backend, device, workers };
+}
+
+export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
+  const t0 = performance.now();
+  const plan = planEvaluation(o);
+  const { job, card, seeds, groups } = plan;
+  let done = 0, ok = 0;
+  const tick = (success: boolean): void => {
+    done++;
+    if (success) ok++;
+    o.onEpisode?.(done, seeds.length, ok);
+  };
+  const run = await runPlan(job, groups.map((g) => ({ seeds: g })), {
+    workers: o.workers, choice: o.choice, log: o.log,
+    onEpisode: (e) => tick(e.success),
+    onPoseOnly: (count) => { for (let k = 0; k < count; k++) tick(false); },
+  });
+  const outcomes = run.results.flatMap((r) => r.outcomes);
+  const poseErrors = run.results.flatMap((r) => r.poseErrors);
   const stageNames = new TabletopEnv(o.scenario, { randomization: 'none' }).task.stageNames(o.scenario.task);
   return {
-    model: isExpert ? 'scripted expert' : o.modelDir,
-    kind: card?.kind ?? 'expert',
-    modelScenario: card?.scenario.id ?? o.scenario.id,
+    model: plan.label,
+    kind: plan.kind,
+    modelScenario: plan.modelScenario,
     scenario: o.scenario.id,
     randomization: o.randomization,
-    looks,
+    looks: job.looks ?? o.randomization,
     perception: o.perception ?? null,
-    backend,
-    device,
-    workers,
-    seeds: { base, count: seeds.length, derivation, skippedAsTrainingSeeds: skipped, first: seeds.slice(0, 5) },
+    backend: run.backend,
+    device: run.device,
+    workers: run.workers,
+    seeds: { base: plan.base, count: seeds.length, derivation: plan.derivation, skippedAsTrainingSeeds: plan.skipped, first: seeds.slice(0, 5) },
     episodes: seeds.length,
     ...summarizeOutcomes(outcomes, stageNames),
     pose: card?.kind === 'pose' || o.perception ? summarizePose(poseErrors.map(([, e]) => e), o.scenario.task.id === 'Grasp-v1') : null,
@@ -170,7 +226,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
 
 function runInWorkers(
   job: GroupJob,
-  groups: number[][],
+  tasks: PlanTask[],
   n: number,
   onEpisode: (e: EpisodeOutcome) => void,
   results: GroupResult[],
@@ -189,13 +245,13 @@ function runInWorkers(
     };
     const dispatch = (w: Worker): void => {
       if (failed) return;
-      if (next >= groups.length) {
+      if (next >= tasks.length) {
         if (busy === 0) stop(null);
         return;
       }
       busy++;
       const index = next++;
-      w.postMessage({ index, seeds: groups[index] });
+      w.postMessage({ index, seeds: tasks[index].seeds, ranges: tasks[index].ranges });
     };
     for (let i = 0; i < n; i++) {
       const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: job });
@@ -221,7 +277,7 @@ function runInWorkers(
       });
       w.on('error', (err) => stop(err));
       w.on('exit', (code) => {
-        if (code !== 0 && !failed && next < groups.length) stop(new Error(`an evaluation worker exited with code ${code}`));
+        if (code !== 0 && !failed && next < tasks.length) stop(new Error(`an evaluation worker exited with code ${code}`));
       });
     }
   });

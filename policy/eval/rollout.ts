@@ -6,7 +6,7 @@
  */
 import { TabletopEnv, TimeLimit } from '../../sim/env.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
-import type { Scenario } from '../../sim/scenario.ts';
+import type { PhysicsRandomization, Scenario } from '../../sim/scenario.ts';
 import { failureCause } from './stats.ts';
 import type { EpisodeOutcome } from './stats.ts';
 import { periodicYield } from '../event-loop.ts';
@@ -23,6 +23,8 @@ export interface RolloutPolicy {
 export interface RolloutOptions {
   scenario: Scenario;
   randomization: RandomizationMode;
+  /** Physics ranges replacing the scenario's (robustness sweeps). */
+  ranges?: PhysicsRandomization;
   /** Environments stepped together. Default 16. */
   group?: number;
   onEpisode?: (o: EpisodeOutcome) => void;
@@ -37,7 +39,7 @@ export function seedGroups(seeds: number[], group: number): number[][] {
 
 /** Runs one group of seeds to the end; outcomes in seed order. */
 export async function rolloutGroup(policy: RolloutPolicy, seeds: number[], o: RolloutOptions): Promise<EpisodeOutcome[]> {
-  const envs = seeds.map(() => new TabletopEnv(o.scenario, { randomization: o.randomization }));
+  const envs = seeds.map(() => new TabletopEnv(o.scenario, { randomization: o.randomization, ranges: o.ranges }));
   const limits = envs.map((e) => new TimeLimit(e));
   const stageNames = envs[0].task.stageNames(o.scenario.task);
   const obs: Float32Array[] = [];

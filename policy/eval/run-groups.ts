@@ -5,7 +5,7 @@
  */
 import type { BackendChoice, BackendName } from '../backend.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
-import type { Scenario } from '../../sim/scenario.ts';
+import type { PhysicsRandomization, Scenario } from '../../sim/scenario.ts';
 import { selectBackend } from '../backend.ts';
 import { openSavedModel } from '../saved-model.ts';
 import type { SavedModel } from '../saved-model.ts';
@@ -50,7 +50,8 @@ export interface GroupResult {
 export interface GroupRunner {
   backend: string;
   device: string;
-  run(index: number, seeds: number[], onEpisode?: (o: EpisodeOutcome) => void): Promise<GroupResult>;
+  /** Runs one group of seeds; `ranges` replace the job's physics ranges (robustness sweeps). */
+  run(index: number, seeds: number[], onEpisode?: (o: EpisodeOutcome) => void, ranges?: PhysicsRandomization): Promise<GroupResult>;
   dispose(): Promise<void>;
 }
 
@@ -74,8 +75,8 @@ export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Pr
     return {
       backend: 'none',
       device: 'scripted expert (no model)',
-      async run(index, seeds, onEpisode) {
-        return { index, outcomes: await rolloutGroup(policy, seeds, { scenario: job.scenario, randomization: job.randomization, onEpisode }), poseErrors: [] };
+      async run(index, seeds, onEpisode, ranges) {
+        return { index, outcomes: await rolloutGroup(policy, seeds, { scenario: job.scenario, randomization: job.randomization, ranges, onEpisode }), poseErrors: [] };
       },
       async dispose() {},
     };
@@ -121,13 +122,13 @@ export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Pr
   return {
     backend: saved.backend,
     device: saved.device,
-    async run(index, seeds, onEpisode) {
+    async run(index, seeds, onEpisode, ranges) {
       if (job.mode === 'pose-only') {
         const errors = await poseErrorsOnly(estimator!, card, { ...perception, physics: job.randomization }, seeds);
         return { index, outcomes: [], poseErrors: [...errors.entries()] };
       }
       const p = policy as RolloutPolicy & { errors?: PoseErrors };
-      const outcomes = await rolloutGroup(p, seeds, { scenario: job.scenario, randomization: job.randomization, onEpisode });
+      const outcomes = await rolloutGroup(p, seeds, { scenario: job.scenario, randomization: job.randomization, ranges, onEpisode });
       const poseErrors = p.errors ? seeds.map((s): [number, number[]] => [s, p.errors!.get(s) ?? []]) : [];
       return { index, outcomes, poseErrors };
     },

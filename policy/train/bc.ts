@@ -33,6 +33,35 @@ export const bcRecipe: Recipe = {
     };
   },
   architecture: (o) => ({ hidden: o.hidden ?? DEFAULT_MLP.hidden }),
+  /**
+   * The warm model's weights under the new data's input normalization, computing the same
+   * function: the first hidden layer absorbs the change (W' = W·diag(s'/s), b' = b + W·(m' − m)/s).
+   * Keeping the old statistics instead would feed states far from the first data (DAgger's
+   * rollouts) to the network as inputs tens of standard deviations wide.
+   */
+  warmStart(tf, prepared, warm, warmCard) {
+    const old = warmCard.normalization, now = prepared.card.normalization;
+    if (!old || !now) throw new Error('a state policy card records its input normalization');
+    const model = prepared.save;
+    const norm = model.getLayer('normalize').getWeights().map((t) => ({ data: Float32Array.from(t.dataSync()), shape: t.shape }));
+    model.setWeights(warm.getWeights());
+    const [kernel, bias] = warm.getLayer('hidden0').getWeights();
+    const [S, H] = kernel.shape as [number, number];
+    const k = kernel.dataSync() as Float32Array;
+    const k2 = new Float32Array(S * H), b2 = Float32Array.from(bias.dataSync());
+    for (let i = 0; i < S; i++) {
+      const scale = now.std[i] / old.std[i], shift = (now.mean[i] - old.mean[i]) / old.std[i];
+      for (let h = 0; h < H; h++) {
+        k2[i * H + h] = k[i * H + h] * scale;
+        b2[h] += k[i * H + h] * shift;
+      }
+    }
+    const t = [tf.tensor(norm[0].data, norm[0].shape), tf.tensor(norm[1].data, norm[1].shape), tf.tensor2d(k2, [S, H]), tf.tensor1d(b2)];
+    model.getLayer('normalize').setWeights([t[0], t[1]]);
+    model.getLayer('hidden0').setWeights([t[2], t[3]]);
+    tf.dispose(t);
+  },
+
   prepare(tf, set, split, _scenario, o, rng) {
     const S = set.stateNames.length, A = set.actionNames.length;
     const { mean, std } = columnStats(set.state, S, split.trainFrames);

@@ -18,9 +18,9 @@ import { loadFrames } from '../data/load.ts';
 import type { LoadOptions } from '../data/load.ts';
 import { epochBatches, orderedBatches, splitByEpisode } from '../data/split.ts';
 import type { Split } from '../data/split.ts';
-import { gitCommit, MODEL_CARD, writeModelCard } from '../model-card.ts';
+import { gitCommit, MODEL_CARD, readModelCard, writeModelCard } from '../model-card.ts';
 import type { ModelCard, ModelKind } from '../model-card.ts';
-import { saveLayersModel } from '../model-io.ts';
+import { loadLayersModel, saveLayersModel } from '../model-io.ts';
 import type { ConvArch } from '../models/layers.ts';
 import { checkpointDir } from './checkpoint.ts';
 import type { EpochRecord } from './checkpoint.ts';
@@ -55,6 +55,11 @@ export interface TrainOptions {
    * loss breaks ties). 0 turns it off. Default 40 for BC.
    */
   selectEpisodes?: number;
+  /**
+   * A saved model (folder) of the same kind and architecture to start from: its weights, its
+   * input normalization included, replace the fresh initialization (DAgger's later rounds).
+   */
+  warmStart?: string;
   /** The scenario, when the dataset does not record it (foreign LeRobot datasets). */
   scenario?: Scenario;
   /** Frames already in memory (tests, in-process experiments) instead of `datasets`. */
@@ -98,6 +103,11 @@ export interface Recipe {
   /** What identifies the architecture (part of the resume fingerprint and the card). */
   architecture(o: TrainOptions): Record<string, unknown>;
   prepare(tf: TF, set: FrameSet, split: Split, scenario: Scenario, o: TrainOptions, rng: Rng): Prepared;
+  /**
+   * Starts `prepared` (built with the normalization of the data it trains on now) from the weights
+   * of `warm`, a model of the same architecture; by default they are copied as they are.
+   */
+  warmStart?(tf: TF, prepared: Prepared, warm: LayersModel, warmCard: ModelCard): void;
   /** Closed-loop selection score for this kind of model, if it has one. */
   score?(tf: TF, scenario: Scenario, o: TrainOptions, seed: number): TrainLoopOptions['score'];
 }
@@ -154,6 +164,7 @@ export async function runTraining(recipe: Recipe, o: TrainOptions): Promise<Trai
     log(`data: ${set.episodes.length} episodes, ${set.frames} frames from ${set.source.path} (${split.trainEpisodes.length} episodes / ${split.trainFrames.length} frames to train, ${split.valEpisodes.length} / ${split.valFrames.length} to validate)`);
     const rng = new Rng(seed).fork(`model-${recipe.kind}`);
     const prepared = recipe.prepare(tf, set, split, scenario, o, rng);
+    if (o.warmStart) await warmStartFrom(tf, prepared, recipe, o.warmStart);
     const source: BatchSource = {
       trainSize: split.trainFrames.length,
       valSize: split.valFrames.length,
@@ -168,7 +179,7 @@ export async function runTraining(recipe: Recipe, o: TrainOptions): Promise<Trai
     const fingerprint = {
       kind: recipe.kind, data: set.source.path, episodes: set.episodes.length, frames: set.frames, seed, batchSize, valFraction,
       successOnly: !!o.successOnly, maxEpisodes: o.maxEpisodes ?? null, framesPerEpisode: o.framesPerEpisode ?? null, architecture,
-      selectEpisodes: o.selectEpisodes ?? null,
+      selectEpisodes: o.selectEpisodes ?? null, warmStart: o.warmStart ?? null,
     };
     const result = await trainLoop({
       tf, model: prepared.train, loss: prepared.loss, source: o.wrapSource ? o.wrapSource(source) : source,
@@ -232,6 +243,28 @@ export async function runTraining(recipe: Recipe, o: TrainOptions): Promise<Trai
     return { out, card, stoppedBy: result.stoppedBy };
   } finally {
     if (!o.choice) choice.dispose();
+  }
+}
+
+/** Starts `prepared` from the weights of the model saved in `dir` (the recipe's warmStart, or a plain copy). */
+async function warmStartFrom(tf: TF, prepared: Prepared, recipe: Recipe, dir: string): Promise<void> {
+  const card = readModelCard(dir);
+  if (card.kind !== recipe.kind) throw new PolicyInputError(`cannot warm-start a ${recipe.kind} model from ${dir}, a ${card.kind} model`);
+  const warm = await loadLayersModel(tf, dir);
+  try {
+    const have = warm.getWeights(), want = prepared.save.getWeights();
+    const shapes = (ws: Tensor[]): string => ws.map((w) => w.shape.join('x')).join(',');
+    if (shapes(have) !== shapes(want)) {
+      throw new PolicyInputError(`cannot warm-start from ${dir}: its weights [${shapes(have)}] differ from the model being trained [${shapes(want)}] (another architecture or observation)`);
+    }
+    if (recipe.warmStart) recipe.warmStart(tf, prepared, warm, card);
+    else {
+      prepared.save.setWeights(have);
+      if (card.normalization) prepared.card.normalization = card.normalization;
+      if (card.outputScaling) prepared.card.outputScaling = card.outputScaling;
+    }
+  } finally {
+    warm.dispose();
   }
 }
 

@@ -1,37 +1,21 @@
 /**
  * Scripted expert for Grasp-v1 (privileged: reads the true scene state).
  *
- * Stages (pick.ts): Reach – above the target, fingers open just wider than it, yaw on the pair
- * of faces whose finger positions have the most room between the distractors; Descend; Grasp;
- * Lift past the lift goal; Holding.
+ * Stages (pick.ts, which reads them off the state: the expert remembers nothing between calls):
+ * Reach – above the target, fingers open just wider than it, yaw across the pair of faces nearest
+ * the fingers unless a distractor crowds a finger there (graspYaw); Descend; Grasp; Lift past the
+ * lift goal; Holding. A distractor caught between the fingers is let go where it is.
  */
 import { GRIPPER_GEOMETRY } from '../robot/gripper.ts';
-import { Scene } from '../scene.ts';
 import type { TabletopEnv } from '../env.ts';
-import { isGrasped } from '../tasks/features.ts';
 import { LIFT_HEIGHT } from '../tasks/grasp.ts';
-import { alignedYaw, graspHeight } from './motion.ts';
-import { Pick } from './pick.ts';
+import { graspHeight, gripFor, moveTo } from './motion.ts';
+import { isGrasped } from '../tasks/features.ts';
+import { graspYaw, holdTests, pick } from './pick.ts';
 import type { Expert } from './motion.ts';
 
-/** Clearance (m) between the fingers, opened to `width` around the target at `yaw`, and the distractors. */
-function fingerClearance(scene: Scene, yaw: number, width: number): number {
-  const t = scene.blocks[0].position;
-  const off = width / 2 + GRIPPER_GEOMETRY.fingerHalf[0];
-  let best = Infinity;
-  for (const side of [-1, 1]) {
-    const fx = t.x + side * off * Math.cos(yaw), fy = t.y + side * off * Math.sin(yaw);
-    for (let i = 1; i < scene.blocks.length; i++) {
-      const d = scene.blocks[i].position;
-      best = Math.min(best, Math.hypot(d.x - fx, d.y - fy) - (scene.blockSizes[i] * Math.SQRT2) / 2);
-    }
-  }
-  return best;
-}
-
 export function solve(env: TabletopEnv): Expert {
-  const pick = new Pick(env);
-  let yaw = env.scene.gripper.yaw;
+  let stage = 'start';
 
   const act = (): Float32Array => {
     const scene = env.scene;
@@ -39,30 +23,37 @@ export function solve(env: TabletopEnv): Expert {
     const b = scene.blocks[0];
     const size = scene.blockSizes[0];
     const openWidth = size + 0.022;
-    const blockYaw = Scene.yawOf(b.quaternion);
     let top = 0;
     for (let i = 1; i < scene.blocks.length; i++) top = Math.max(top, scene.blocks[i].position.z + scene.blockSizes[i] / 2);
-    if (pick.stage === 'reach') {
-      // Of the two face pairs, grasp across the one with more room for the fingers.
-      const y0 = alignedYaw(g.yaw, blockYaw), y1 = alignedYaw(g.yaw, blockYaw + Math.PI / 2);
-      const c0 = fingerClearance(scene, y0, openWidth), c1 = fingerClearance(scene, y1, openWidth);
-      yaw = c1 > c0 + 0.005 ? y1 : c0 > c1 + 0.005 ? y0 : Math.abs(y0 - g.yaw) <= Math.abs(y1 - g.yaw) ? y0 : y1;
+    const yaw = graspYaw(env, 0, g.yaw, openWidth);
+    // A distractor between the fingers: let go of it where it is.
+    for (let i = 1; i < scene.blocks.length; i++) {
+      if (isGrasped(scene, scene.blocks[i])) {
+        const [tx, ty, tz] = env.tcp();
+        const a = moveTo(env, tx, ty, tz, g.yaw, gripFor(openWidth), { gain: 0.2 });
+        a[0] = a[1] = a[2] = 0;
+        stage = 'release';
+        return a;
+      }
     }
-    return pick.act(
+    const d = pick(
+      env,
       { x: b.position.x, y: b.position.y, z: b.position.z, size, yaw },
       {
         openWidth,
         hover: Math.max(top + 0.015 + GRIPPER_GEOMETRY.fingerHalf[2], graspHeight(b.position.z, size) + 0.04),
         liftZ: graspHeight(size / 2 + LIFT_HEIGHT + 0.03, size),
-        held: () => isGrasped(scene, b),
+        ...holdTests(scene, b, size),
       },
     );
+    stage = d.stage;
+    return d.action;
   };
 
   return {
     act,
     get stage() {
-      return pick.stage;
+      return stage;
     },
   };
 }

@@ -123,6 +123,22 @@ export class WarmStartSolver extends Solver {
     this.prevCount = 0;
   }
 
+  /** What the solver remembers from the last step (impulses and anchors per row), as plain numbers. */
+  memory(): { headBodies: number; rows: number[] } {
+    return { headBodies: this.headBodies, rows: Array.from(this.prev.subarray(0, this.prevCount * REC)) };
+  }
+
+  /** Takes up `memory()` of a solver of the same world (bodies added in the same order). */
+  setMemory(m: { headBodies: number; rows: number[] }): void {
+    const n = m.rows.length / REC;
+    if (!Number.isInteger(n)) throw new RangeError(`solver memory holds ${m.rows.length} numbers, not a multiple of ${REC}`);
+    this.grow(n);
+    this.headBodies = m.headBodies;
+    if (this.heads.length < 2 * m.headBodies * m.headBodies) this.heads = new Int32Array(2 * m.headBodies * m.headBodies);
+    this.prev.set(m.rows);
+    this.prevCount = n;
+  }
+
   private grow(n: number): void {
     if (this.lambda.length >= n) return;
     const size = Math.max(n, this.lambda.length * 2);

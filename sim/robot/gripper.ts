@@ -293,6 +293,18 @@ export class Gripper implements SimRobot {
     return c * (b.x - a.x) + s * (b.y - a.y) - 2 * this.geometry.fingerHalf[0];
   }
 
+  /** How fast the fingers open (m/s; negative while closing), from their velocities along the opening axis. */
+  widthRate(): number {
+    const a = this.fingers[0].velocity, b = this.fingers[1].velocity;
+    const c = Math.cos(this.yaw), s = Math.sin(this.yaw);
+    return c * (b.x - a.x) + s * (b.y - a.y);
+  }
+
+  /** The opening the finger command asks for (m): what the fingers close to when nothing is between them. */
+  commandedWidth(): number {
+    return (this.geometry.maxWidth * (1 - this.grip)) / 2;
+  }
+
   /** Point midway between the fingertips' centres of pad (world frame): where a grasped block sits. */
   graspPoint(out: Vec3 = new Vec3()): Vec3 {
     const a = this.fingers[0].position, b = this.fingers[1].position;

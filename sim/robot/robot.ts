@@ -36,6 +36,10 @@ export interface SimRobot {
   afterStep(dt: number): void;
   /** Inner distance between the jaws (m). */
   width(): number;
+  /** How fast the jaws open (m/s; negative while closing). */
+  widthRate(): number;
+  /** The opening the jaw command asks for (m): what the jaws close to when nothing is between them. */
+  commandedWidth(): number;
   /** Tool centre point: midway between the jaw pads (world frame). */
   graspPoint(out?: Vec3): Vec3;
   /** Velocity of the end effector (m/s). */

@@ -32,6 +32,8 @@ async function smallRun(over: Partial<Parameters<typeof runPipeline>[0]> = {}): 
     dartNoise: 0.1,
     epochs: 2,
     evalEpisodes: 6,
+    sweepPoints: 2,
+    sweepEpisodes: 2,
     realityEpisodes: 1,
     // The pose estimator's plumbing on a tiny scale where a WebGPU adapter renders (CI: lavapipe).
     pose: 'on',
@@ -53,7 +55,7 @@ beforeAll(async () => {
 
 describe('simreal run (a small run of the main job)', () => {
   it('runs every stage and writes summary.json and report.html', () => {
-    expect(summary.stages.map((s) => s.name)).toEqual(['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'pose', 'reality', 'montage']);
+    expect(summary.stages.map((s) => s.name)).toEqual(['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'sweep', 'pose', 'reality', 'montage']);
     // Without a WebGPU adapter the two rendering stages are left out (see 'without a WebGPU adapter').
     expect(summary.stages.filter((s) => s.skipped).map((s) => s.name)).toEqual(RENDERS ? [] : ['pose', 'montage']);
     expect(summary.stages.every((s) => !s.cached)).toBe(true);
@@ -76,6 +78,14 @@ describe('simreal run (a small run of the main job)', () => {
       expect(r.rate.high).toBeGreaterThanOrEqual(r.rate.rate);
     }
     expect(summary.training.length).toBe(2);
+    // Where it breaks: every physics parameter, two values each, with its ranges.
+    expect(summary.sweep?.sweeps.map((p) => p.parameter)).toEqual(Object.keys(JSON.parse(readFileSync('scenarios/stack-2.json', 'utf8')).randomization));
+    for (const p of summary.sweep!.sweeps) {
+      expect(p.points.length).toBe(2);
+      for (const x of p.points) expect(x.success.trials).toBe(2);
+    }
+    expect(summary.sweep?.sweeps.find((p) => p.parameter === 'friction')?.train).toEqual([[0.6, 1]]);
+    expect(readFileSync(reportPath, 'utf8')).toContain('Where it breaks');
     expect(summary.bridge?.commands).toBeGreaterThan(0);
     expect(summary.trajectory?.points.length).toBeGreaterThan(1);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toEqual(summary);
@@ -200,7 +210,7 @@ describe('the report in Chromium', needs('chromium'), () => {
     });
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(pathToFileURL(reportPath).href);
-    for (const id of ['chart-success', 'chart-training', 'chart-trajectory', 'chart-latency']) {
+    for (const id of ['chart-success', 'chart-training', 'chart-trajectory', 'chart-latency', 'sweep-friction', 'sweep-actionLatency']) {
       const paths = await page.locator(`#${id} svg path`).count();
       expect(paths, id).toBeGreaterThan(3);
       const box = await page.locator(`#${id} svg`).boundingBox();

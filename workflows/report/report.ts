@@ -5,21 +5,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as echarts from 'echarts';
 import type { EChartsOption } from 'echarts';
 import { formatMachineSpeed } from '../../policy/machine-speed.ts';
 import type { RunSummary } from './summary.ts';
-
-const PALETTE = ['#2f6fb0', '#d9822b', '#3a9a5b', '#b8443b', '#7d5ba6', '#8c6d46'];
-
-/** Renders one chart to an SVG string (no DOM, no animation). */
-export function chartSvg(option: EChartsOption, width = 640, height = 320): string {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
-  chart.setOption({ animation: false, color: PALETTE, textStyle: { fontFamily: 'DejaVu Sans, Arial, sans-serif' }, ...option });
-  const svg = chart.renderToSVGString();
-  chart.dispose();
-  return svg;
-}
+import { PALETTE, chartSvg } from './charts.ts';
+import { sweepSection } from './sweep-charts.ts';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '–');
@@ -170,7 +160,7 @@ th { background: #f3f5f8; } code, pre { font-family: DejaVu Sans Mono, monospace
 <h2>Success</h2>
 ${table(['policy and conditions', 'success', '95 % interval', 'episodes', 'per stage', 'failures'], successRows)}
 <figure id="chart-success">${successChart(s)}</figure>
-${s.pose ? `<h2>Pose estimator</h2><p>Mean error ${s.pose.meanCm.toFixed(2)} cm, median ${s.pose.medianCm.toFixed(2)} cm over ${s.pose.frames} held-out frames${s.pose.ablationMeanCm !== null ? `; trained without randomization: mean ${s.pose.ablationMeanCm.toFixed(2)} cm` : ''}.</p>` : ''}
+${sweepSection(s.sweep ?? null)}${s.pose ? `<h2>Pose estimator</h2><p>Mean error ${s.pose.meanCm.toFixed(2)} cm, median ${s.pose.medianCm.toFixed(2)} cm over ${s.pose.frames} held-out frames${s.pose.ablationMeanCm !== null ? `; trained without randomization: mean ${s.pose.ablationMeanCm.toFixed(2)} cm` : ''}.</p>` : ''}
 <h2>Training</h2>
 ${table(['model', 'epochs', 'samples/s', 'time'], s.training.map((t) => [esc(t.model), String(t.epochs.length), t.samplesPerSec.toFixed(0), `${t.seconds.toFixed(1)} s`]))}
 <div class="charts"><figure id="chart-training">${trainingChart(s)}</figure></div>

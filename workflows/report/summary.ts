@@ -3,6 +3,7 @@
  * from it alone, so a summary can be re-rendered or compared without re-running anything.
  */
 import type { Rate } from '../../policy/eval/stats.ts';
+import type { SweepResult } from '../../policy/eval/sweep.ts';
 
 export interface StageRecord {
   name: string;
@@ -63,6 +64,8 @@ export interface RunSummary {
     roundTripMs: { p50: number; p99: number; max: number };
     histogram: { edgesMs: number[]; counts: number[] };
   } | null;
+  /** Where the policy breaks: its success along each physics parameter (policy/eval/sweep.ts), if swept. */
+  sweep: SweepResult | null;
   /** Montage of randomized training frames (PNG file name next to the report), if rendered. */
   montage: string | null;
   trajectory: { label: string; seed: number; success: boolean; points: TrajectoryPoint[] } | null;

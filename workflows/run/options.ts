@@ -4,7 +4,7 @@
  */
 import type { BackendName } from '../../policy/backend.ts';
 
-export const STAGES = ['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'pose', 'reality', 'montage'] as const;
+export const STAGES = ['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'sweep', 'pose', 'reality', 'montage'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /**
@@ -31,6 +31,9 @@ export interface RunOptions {
   /** Training epochs (upper bound; early stopping may end sooner). */
   epochs: number;
   evalEpisodes: number;
+  /** Where it breaks: values per physics parameter, and seeded episodes per value. */
+  sweepPoints: number;
+  sweepEpisodes: number;
   realityEpisodes: number;
   /**
    * The pose estimator (rendered frames → block positions, trained with and without visual
@@ -69,6 +72,8 @@ export const RUN_DEFAULTS = {
   dartNoiseSo101: 0.05,
   epochs: 20,
   evalEpisodes: 200,
+  sweepPoints: 8,
+  sweepEpisodes: 20,
   realityEpisodes: 20,
   pose: 'auto' as const,
   poseFrames: 60_000,

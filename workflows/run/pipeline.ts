@@ -5,7 +5,8 @@
  *                       DART noise σ and 2σ
  *   2. ablation data    the same without randomization
  *   3. train            the state BC policy on (1), and the ablation policy on (2)
- *   4. evaluate         BC under training, held-out and no randomization; the ablation on held-out
+ *   4. evaluate         BC under training, held-out and no randomization; the ablation on held-out;
+ *                       where it breaks: BC along each physics parameter, the others nominal
  *   5. reality          a bridge and an emulated-reality robot; the policy drives it through the bridge
  *   6. report           montage, trajectory, charts → runs/<time>/report.html + summary.json
  *
@@ -61,7 +62,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     results: {},
   };
   const stages: StageRecord[] = [];
-  const report: RunReport = { success: [], training: [], pose: null, bridge: null, montage: null, notes: [] };
+  const report: RunReport = { success: [], training: [], pose: null, sweep: null, bridge: null, montage: null, notes: [] };
   for (const name of STAGES) {
     const group = CONCURRENT.find((g) => g.includes(name));
     if (!group || !c.trainInWorkers) await runStages([name], c, cache, stages, report);
@@ -89,6 +90,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     success: report.success,
     training: report.training,
     pose: report.pose,
+    sweep: report.sweep,
     bridge: report.bridge,
     montage: report.montage,
     trajectory,
@@ -99,6 +101,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
       `npx simreal train bc ${parts.map(([l]) => `data/none-${l}`).join(' ')} --epochs ${o.epochs} --seed ${o.seed} --out models/bc-none`,
       ...(['train', 'heldout', 'none'] as const).map((m) => `npx simreal eval models/bc ${sp} --episodes ${o.evalEpisodes} --randomization ${m}`),
       `npx simreal eval models/bc-none ${sp} --episodes ${o.evalEpisodes} --randomization heldout`,
+      `npx simreal eval models/bc ${sp} --sweep all --points ${o.sweepPoints} --episodes ${o.sweepEpisodes}`,
       'npx simreal bridge --port 8765 --token-file ~/.config/simreal/token &',
       `npx simreal robot emulate --bridge ws://localhost:8765 --reality ${o.realityPath} &`,
       `npx simreal policy run models/bc --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.realityEpisodes}`,

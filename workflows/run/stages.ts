@@ -21,6 +21,9 @@ import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
 import type { Reality } from '../../bridge/robots/emulated/reality.ts';
 import { evaluate } from '../../policy/eval/evaluate.ts';
 import type { EvalResult } from '../../policy/eval/evaluate.ts';
+import { sweep } from '../../policy/eval/sweep.ts';
+import type { SweepResult } from '../../policy/eval/sweep.ts';
+import { SWEEP_PARAMETERS } from '../../sim/robustness.ts';
 import { trainBc } from '../../policy/train/bc.ts';
 import { readCheckpointState } from '../../policy/train/checkpoint.ts';
 import { trainInWorker } from '../../policy/train/in-worker.ts';
@@ -52,6 +55,7 @@ export interface StageResults {
   train: TrainResultLite;
   'train-ablation': TrainResultLite;
   eval: Record<string, EvalResult>;
+  sweep: SweepResult;
   pose: NonNullable<RunSummary['pose']>;
   reality: BridgeRunResult;
   montage: MontageResult;
@@ -83,6 +87,7 @@ export interface RunReport {
   success: SuccessRow[];
   training: RunSummary['training'];
   pose: RunSummary['pose'];
+  sweep: RunSummary['sweep'];
   bridge: RunSummary['bridge'];
   montage: string | null;
   notes: string[];
@@ -252,6 +257,32 @@ const evalStage: Stage<'eval'> = {
   },
 };
 
+/** Where it breaks: the state policy swept along every physics parameter, the others nominal. */
+const sweepStage: Stage<'sweep'> = {
+  name: 'sweep',
+  title: ({ o }) => `where it breaks: every physics parameter at ${o.sweepPoints} values, ${o.sweepEpisodes} episodes each`,
+  gate: (c) => (resultOf(c, 'train') ? 'run' : 'absent'),
+  inputs: (c) => ({ bc: resultOf(c, 'train'), points: c.o.sweepPoints, episodes: c.o.sweepEpisodes, scenario: c.scenario }),
+  async run(c) {
+    const { o, scenario } = c;
+    const bc = resultOf(c, 'train') as TrainResultLite;
+    let bar: ReturnType<ProgressFactory> | null = null;
+    const r = await sweep({
+      modelDir: bc.dir, scenario, scenarioLabel: o.scenarioPath, parameters: [...SWEEP_PARAMETERS], points: o.sweepPoints, episodes: o.sweepEpisodes,
+      workers: o.workers, backend: o.backend,
+      onEpisode: (done, total) => {
+        bar ??= o.progress(total, 'episodes (sweep)');
+        bar.update(done);
+      },
+    });
+    (bar as ReturnType<ProgressFactory> | null)?.stop();
+    return r;
+  },
+  report: (_c, result, r) => {
+    r.sweep = result;
+  },
+};
+
 /**
  * Pose estimator: trained straight from the renderer (policy/train/pose-stream.ts) on freshly
  * randomized frames, and, as its ablation, on frames of the nominal look with the same budget;
@@ -392,6 +423,7 @@ export const STAGE_TABLE: { [K in StageName]: Stage<K> } = {
   train,
   'train-ablation': trainAblation,
   eval: evalStage,
+  sweep: sweepStage,
   pose,
   reality,
   montage,

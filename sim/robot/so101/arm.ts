@@ -672,6 +672,16 @@ export class So101Arm implements SimRobot {
     return (b.x - a.x) * x[0] + (b.y - a.y) * x[1] + (b.z - a.z) * x[2] - SO101_GRIPPER.fixedJawHalf[0] - SO101_GRIPPER.movingJawHalf[0];
   }
 
+  widthRate(): number {
+    const a = this.links.finger_l.velocity, b = this.moving.velocity;
+    const x = this.now.axes.x;
+    return (b.x - a.x) * x[0] + (b.y - a.y) * x[1] + (b.z - a.z) * x[2];
+  }
+
+  commandedWidth(): number {
+    return widthAt(jawAngleForGrip(this.grip));
+  }
+
   /**
    * Tool centre point: midway between the jaw pads, 2.2 cm above the fingertips (where the mount's
    * finger pads centre), from the reported joints: where the robot believes its grasp point is.
