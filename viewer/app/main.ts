@@ -72,6 +72,8 @@ const view = {
   poseFrames: 0,
   contactFrames: 0,
   cameraFrames: 0,
+  /** Estimates controllers published for the robot drawn in 3D (bridge mode). */
+  estimates: 0,
   status: null as ServerMessageOf<'status'> | null,
   timeline: null as ServerMessageOf<'timeline'> | null,
   notices: [] as string[],
@@ -89,6 +91,10 @@ const view = {
   },
   state: (): SimState | null => stage.state,
   pick: (x: number, y: number) => stage.pick(x, y),
+  /** The estimated blocks drawn as ghost boxes. */
+  ghosts: () => stage.ghostBlocks,
+  /** The camera panels: frames drawn and estimated blocks outlined in the last one. */
+  cameras: () => panel.cameras(),
 };
 (window as unknown as { simrealViewer: typeof view }).simrealViewer = view;
 
@@ -204,6 +210,14 @@ function handleHub(m: HubMessage): void {
     case 'hold': panel.hold(m.robot, m.message); break;
     case 'robots': panel.setRobots(m.robots as RobotInfo[], null); break;
     case 'status': notice(m.level, m.message); break;
+    case 'estimate':
+      panel.estimate(m);
+      // Ghost boxes for the robot drawn in 3D (its episode's scenario is `robot:<id>`).
+      if (view.scenario === `robot:${m.robot}`) {
+        stage.setGhosts(m.blocks);
+        view.estimates++;
+      }
+      break;
     default: break;
   }
 }
