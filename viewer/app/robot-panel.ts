@@ -6,15 +6,22 @@
  * A camera panel shows the stream with a caption (feature, size, frames per second, whether it
  * is calibrated) and, where a controller publishes estimates from it (`estimate`) and the
  * camera carries its calibration, the estimated blocks drawn into the image: each block's cube
- * projected with the calibration, in the ghost boxes' colour.
+ * projected with the calibration, in the ghost boxes' colour, into the frames captured up to
+ * ESTIMATE_MAX_AGE_MS after the one the estimate was made from.
  */
 import { IMAGE_FORMAT_LAYOUT } from '../../bridge/protocol.ts';
 import type { Frame, HubMessageOf, Observation, RobotInfo, RobotState } from '../../bridge/protocol.ts';
+import { cameraForImage } from '../../sim/camera/camera.ts';
 import type { CameraFile } from '../../sim/camera/camera-file.ts';
 import { project } from '../../sim/camera/projection.ts';
 
 /** Colour of estimated blocks (as the 3D view's ghost boxes). */
 const GHOST_COLOUR = 'rgb(51, 217, 255)';
+/**
+ * An estimate is drawn into frames captured at most this long after the frame it was made from
+ * (both times on the camera's clock): once its controller stops publishing, the outlines go.
+ */
+export const ESTIMATE_MAX_AGE_MS = 2000;
 
 interface CameraView {
   canvas: HTMLCanvasElement;
@@ -74,9 +81,16 @@ export class RobotPanel {
     for (const info of list) {
       seen.add(info.id);
       let v = this.robots.get(info.id);
-      if (!v || v.info.handle !== info.handle) {
-        v?.root.remove();
+      // Rebuilt when its features change too: a camera attached (or detached) on the same handle
+      // adds a channel, and its calibration comes with it.
+      if (!v || v.info.handle !== info.handle || JSON.stringify(v.info.features.observation) !== JSON.stringify(info.features.observation)) {
+        const estimate = v && v.info.handle === info.handle ? v.estimate : null;
+        if (v) {
+          v.root.remove();
+          this.byHandle.delete(v.info.handle);
+        }
         v = this.build(info);
+        v.estimate = estimate;
         this.robots.set(info.id, v);
       }
       v.info = info;
@@ -145,10 +159,20 @@ export class RobotPanel {
     return out;
   }
 
-  /** Draws the estimated blocks' cubes into a camera image with its calibration; returns how many. */
+  /**
+   * Draws the estimated blocks' cubes into a camera image with its calibration (scaled to the
+   * frame's size if it differs, refused for another aspect ratio); returns how many of them
+   * reach into the image.
+   */
   private drawEstimate(c: CameraView, m: HubMessageOf<'estimate'>): number {
-    const cal = c.calibration;
-    if (!cal) return 0;
+    if (!c.calibration) return 0;
+    const w = c.canvas.width, hgt = c.canvas.height;
+    let cal: CameraFile;
+    try {
+      cal = cameraForImage(c.calibration, w, hgt);
+    } catch {
+      return 0;
+    }
     const ctx = c.ctx;
     ctx.strokeStyle = GHOST_COLOUR;
     ctx.lineWidth = Math.max(1, c.canvas.width / 160);
@@ -164,6 +188,8 @@ export class RobotPanel {
       }
       if (corners.some((q) => q === null)) continue;
       const q = corners as Array<{ u: number; v: number }>;
+      const us = q.map((p) => p.u), vs = q.map((p) => p.v);
+      if (Math.max(...us) < 0 || Math.min(...us) > w || Math.max(...vs) < 0 || Math.min(...vs) > hgt) continue;
       ctx.beginPath();
       for (let i = 0; i < 4; i++) {
         const j = (i + 1) % 4;
@@ -258,7 +284,8 @@ export class RobotPanel {
       }
     }
     c.ctx.putImageData(c.image, 0, 0);
-    c.outlines = v.estimate && v.estimate.camera === key ? this.drawEstimate(c, v.estimate) : 0;
+    const est = v.estimate && v.estimate.camera === key && f.t - v.estimate.t <= ESTIMATE_MAX_AGE_MS ? v.estimate : null;
+    c.outlines = est ? this.drawEstimate(c, est) : 0;
     c.frames++;
     c.recent++;
     const now = performance.now();
@@ -266,8 +293,8 @@ export class RobotPanel {
       c.fps = (c.recent * 1000) / (now - c.since);
       c.recent = 0;
       c.since = now;
-      const est = v.estimate && v.estimate.camera === key ? ` · ${c.outlines} estimated blocks from ${v.estimate.by.name ?? v.estimate.by.session}` : '';
-      c.caption.textContent = `${key} · ${w}x${h} · ${c.fps.toFixed(0)} fps · ${c.calibration ? 'calibrated' : 'no calibration'}${est}`;
+      const by = est ? ` · ${c.outlines} estimated blocks from ${est.by.name ?? est.by.session}` : '';
+      c.caption.textContent = `${key} · ${w}x${h} · ${c.fps.toFixed(0)} fps · ${c.calibration ? 'calibrated' : 'no calibration'}${by}`;
     }
     return true;
   }
