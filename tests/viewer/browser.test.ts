@@ -420,6 +420,10 @@ describe('viewer page in Chromium', needs('chromium'), () => {
     cleanups.push(() => ctl.close());
     const hubErrors: string[] = [];
     ctl.on('hubError', (e) => hubErrors.push(e.message));
+    // The hub relays estimates to the robot's subscribers, this controller included.
+    await ctl.subscribe('cal', []);
+    const relayed: Array<{ robot: string; by: string | undefined; blocks: BlockEstimateMessage[] }> = [];
+    ctl.on('estimate', (m) => relayed.push({ robot: m.robot, by: m.by.name, blocks: m.blocks }));
     const publish = (): void => {
       const t = performance.timeOrigin + performance.now();
       ctl.estimate('cal', { t, camera: 'camera.front', blocks });
@@ -430,6 +434,9 @@ describe('viewer page in Chromium', needs('chromium'), () => {
     cleanups.push(async () => clearInterval(timer));
 
     await waitView(page, (v) => v.estimates > 0 && v.cameras().some((c) => c.robot === 'cal' && c.outlines > 0), 'the estimate drawn');
+    await until(() => relayed.length > 0, 5000, 'the relayed estimate');
+    expect(relayed[0]).toEqual({ robot: 'cal', by: 'estimator', blocks });
+    expect(relayed.every((m) => m.robot === 'cal')).toBe(true);
     const ghost = (b: BlockEstimateMessage) => ({ name: b.name, position: b.position, yaw: b.yaw, size: b.size });
     // Only the drawn robot's estimates become ghosts, however the two robots' estimates interleave.
     for (let k = 0; k < 5; k++) {
