@@ -8,6 +8,7 @@
  *   c.on('observation', (obs) => { … obs.state['ee.pose'] … });
  *   const ack = await c.command('emu-1', [dx, dy, dz, dyaw, grip]);   // ack.sent = what the robot got
  *   await c.estop('emu-1', 'operator');  await c.reset('emu-1');
+ *   c.estimate('emu-1', { t, camera: 'camera.front', blocks });   // what a pose estimator saw, for viewers
  *   await c.release('emu-1');  await c.close();
  *
  * Every request carries an id and resolves on the hub's `ok` (or the robot's `ack`), or rejects
@@ -17,7 +18,7 @@ import { EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
 import { SUBPROTOCOL, parseMessage } from './protocol.ts';
 import type {
-  ActionForm, ActionVector, ClientMessage, ControllerAck, ErrorCode, Frame, HubMessage, HubMessageOf, Observation,
+  ActionForm, ActionVector, ClientMessage, ClientMessageOf, ControllerAck, ErrorCode, Frame, HubMessage, HubMessageOf, Observation,
   RobotInfo, RobotState, SafetyLimits,
 } from './protocol.ts';
 
@@ -49,6 +50,8 @@ export interface ControllerClientEvents {
   robot_state: [string, RobotState];
   robots: [RobotInfo[]];
   estop: [HubMessageOf<'estop'>];
+  /** A controller's estimate of a subscribed robot's blocks (since 1.2). */
+  estimate: [HubMessageOf<'estimate'>];
   status: [HubMessageOf<'status'>];
   hubError: [HubMessageOf<'error'>];
   close: [{ code: number; reason: string }];
@@ -71,6 +74,8 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   private readonly commands = new Map<string, Waiter<ControllerAck>>();
   /** The seq the next command to each robot carries. */
   private readonly seqs = new Map<string, number>();
+  /** Seq of the last estimate this client published (one sequence over all robots). */
+  private estimateSeq = 0;
   private pings = new Map<number, Waiter<number>>();
   private closed = false;
 
@@ -212,6 +217,17 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
 
   async reset(robot: string): Promise<void> {
     await this.request({ op: 'reset', robot });
+  }
+
+  /**
+   * Publishes what a pose estimator saw of `robot`'s blocks, for its subscribers (viewers) to
+   * draw; fire and forget, like observations (the hub answers only a bad one, as a hubError).
+   * Returns the estimate's seq.
+   */
+  estimate(robot: string, e: Omit<ClientMessageOf<'estimate'>, 'op' | 'robot' | 'seq'>): number {
+    const seq = (this.estimateSeq = (this.estimateSeq + 1) >>> 0);
+    this.send({ ...e, op: 'estimate', robot, seq });
+    return seq;
   }
 
   /** Observations of `robot` (or `*`: every robot); `channels` picks binary channels ([] for none). */
@@ -356,6 +372,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
         return;
       }
       case 'estop': this.emit('estop', m); return;
+      case 'estimate': this.emit('estimate', m); return;
       case 'status': this.emit('status', m); return;
       default: return;
     }

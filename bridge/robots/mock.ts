@@ -10,6 +10,7 @@
  * as every real robot does (robots/workspace-guard.ts).
  */
 import { Rng } from '../../sim/rng.ts';
+import type { CameraFile } from '../../sim/camera/camera-file.ts';
 import type { ActionForm, ActionVector, Features, FeatureSpec, RobotLimits, SafetyLimits } from '../protocol.ts';
 import type { Robot, RobotObservation } from '../robot.ts';
 import { WorkspaceGuard } from './workspace-guard.ts';
@@ -21,8 +22,11 @@ export interface MockRobotOptions {
   /** Initial [x, y, z, yaw, grip] (default [0, 0, 0.2, 0, -1]). */
   initialPose?: ActionVector;
   controlHz?: number;
-  /** Adds an RGB camera feature `camera.front` of this size. */
-  camera?: { width: number; height: number; hz?: number };
+  /**
+   * Adds an RGB camera feature `camera.front` of this size, with its calibration if given (a
+   * camera file of the same size: the hub refuses another).
+   */
+  camera?: { width: number; height: number; hz?: number; calibration?: CameraFile };
   limits?: RobotLimits;
   /** Remember every command in `commands` (default true; benchmarks turn it off). */
   log?: boolean;
@@ -80,7 +84,8 @@ export class MockRobot implements Robot {
       'ee.pose': { kind: 'state', dtype: 'float64', shape: [5], names: ['x', 'y', 'z', 'yaw', 'grip'] },
     };
     if (options.camera) {
-      observation['camera.front'] = { kind: 'image', dtype: 'uint8', shape: [options.camera.height, options.camera.width, 3], format: 'rgb8', ...(options.camera.hz ? { hz: options.camera.hz } : {}) };
+      const c = options.camera;
+      observation['camera.front'] = { kind: 'image', dtype: 'uint8', shape: [c.height, c.width, 3], format: 'rgb8', ...(c.hz ? { hz: c.hz } : {}), ...(c.calibration ? { calibration: c.calibration } : {}) };
     }
     this.features = {
       observation,

@@ -27,6 +27,11 @@ import { McapRecorder } from '../../bridge/mcap/recorder.ts';
 import { MockRobot } from '../../bridge/robots/mock.ts';
 import { RobotClient } from '../../bridge/robot-client.ts';
 import { ControllerClient } from '../../bridge/controller-client.ts';
+import { CameraClient } from '../../bridge/camera-client.ts';
+import type { BlockEstimateMessage } from '../../bridge/protocol.ts';
+import { cameraFromFrame } from '../../sim/camera/camera.ts';
+import { project } from '../../sim/camera/projection.ts';
+import { lookCameraFrame } from '../../sim/render/scene-builder.ts';
 import { needs } from '../system-packages.ts';
 import { until } from './helpers.ts';
 
@@ -57,6 +62,9 @@ interface PageView {
   state(): { bodies: Array<{ id: number; name: string; kind: string; position: number[] }> } | null;
   pick(x: number, y: number): string;
   timeline: { startMs: number; endMs: number; t: number } | null;
+  estimates: number;
+  ghosts(): Array<{ name: string; position: [number, number, number]; yaw: number; size: number }>;
+  cameras(): Array<{ robot: string; feature: string; frames: number; outlines: number; calibrated: boolean }>;
 }
 declare global {
   interface Window { simrealViewer: PageView }
@@ -368,5 +376,113 @@ describe('viewer page in Chromium', needs('chromium'), () => {
     await ro.page.locator('.robot[data-robot="emu"] .status.estopped').waitFor();
     expect(errors).toEqual([]);
     expect(ro.errors).toEqual([]);
+  });
+  it('bridge: a controller\'s estimates drawn as ghost boxes on the robot in 3D and as outlines in its calibrated camera; an uncalibrated camera draws none', async () => {
+    const bridge: RunningBridge = await startBridge({ port: 0, token: TOKEN, config: { heartbeatMs: 0 } });
+    cleanups.push(() => bridge.close());
+    // The front camera of the nominal look at 64x48: an ideal pinhole looking at the table from the front and above.
+    const calibration = cameraFromFrame(lookCameraFrame(nominalLook(0, []), 'front', 64, 48));
+    const robots = { cal: new MockRobot({ camera: { width: 64, height: 48, calibration }, initialPose: [0, 0.1, 0.2, 0, -1] }), plain: new MockRobot({ camera: { width: 32, height: 24 } }) };
+    for (const [id, robot] of Object.entries(robots)) {
+      const client = new RobotClient({ url: bridge.url, token: bridge.robotToken(id), id, robot, observationHz: 30, backoff: { initialMs: 20, maxMs: 200 } });
+      await client.start();
+      cleanups.push(() => client.stop());
+      await client.waitRegistered(5000);
+    }
+    // Two blocks in view and one under the camera, out of its field of view.
+    const blocks: BlockEstimateMessage[] = [
+      { name: 'block0', position: [0.02, 0.01, 0.025], yaw: 0.3, size: 0.05, score: 0.9 },
+      { name: 'block1', position: [-0.1, -0.08, 0.02], yaw: -0.2, size: 0.04 },
+      { name: 'block2', position: [0, -0.76, 0.02], yaw: 0, size: 0.04 },
+    ];
+    const inView = (b: BlockEstimateMessage): boolean => {
+      const p = project(calibration, b.position);
+      return p.depth > 0 && p.u > 0 && p.u < 64 && p.v > 0 && p.v < 48;
+    };
+    expect(blocks.map(inView)).toEqual([true, true, false]);
+    const other: BlockEstimateMessage[] = [{ name: 'block0', position: [0.1, 0.1, 0.025], yaw: 0, size: 0.05 }];
+
+    const viewer = await serve(new BridgeSource({ url: bridge.url, token: TOKEN, robot: 'cal' }));
+    const { page, errors } = await openPage(viewer.url);
+    await waitView(page, (v) => v.scenario === 'robot:cal' && v.cameras().filter((c) => c.frames > 0).length === 2, 'both cameras streaming, robot cal drawn in 3D');
+
+    // A calibrated camera attached to a robot the page already shows gets its own panel.
+    const top = new CameraClient({ url: bridge.url, token: bridge.robotToken('plain'), robot: 'plain', key: 'camera.top', spec: { kind: 'image', dtype: 'uint8', shape: [24, 32, 3], format: 'rgb8', calibration: { ...calibration, width: 32, height: 24, intrinsics: { fx: calibration.intrinsics.fx / 2, fy: calibration.intrinsics.fy / 2, cx: 16, cy: 12 } } } });
+    await top.start();
+    cleanups.push(() => top.stop());
+    const gray = new Uint8Array(32 * 24 * 3).fill(90);
+    const topTimer = setInterval(() => top.send(gray, performance.timeOrigin + performance.now()), 50);
+    cleanups.push(async () => clearInterval(topTimer));
+    await waitView(page, (v) => v.cameras().some((c) => c.robot === 'plain' && c.feature === 'camera.top' && c.calibrated && c.frames > 0), 'the attached camera\'s frames');
+
+    // A controller publishing estimates of both robots, as a perception loop does at its frame rate.
+    const ctl = await ControllerClient.connect({ url: bridge.url, token: TOKEN, name: 'estimator' });
+    cleanups.push(() => ctl.close());
+    const hubErrors: string[] = [];
+    ctl.on('hubError', (e) => hubErrors.push(e.message));
+    // The hub relays estimates to the robot's subscribers, this controller included.
+    await ctl.subscribe('cal', []);
+    const relayed: Array<{ robot: string; by: string | undefined; blocks: BlockEstimateMessage[] }> = [];
+    ctl.on('estimate', (m) => relayed.push({ robot: m.robot, by: m.by.name, blocks: m.blocks }));
+    const publish = (): void => {
+      const t = performance.timeOrigin + performance.now();
+      ctl.estimate('cal', { t, camera: 'camera.front', blocks });
+      ctl.estimate('plain', { t, camera: 'camera.front', blocks: other });
+    };
+    publish();
+    const timer = setInterval(publish, 50);
+    cleanups.push(async () => clearInterval(timer));
+
+    await waitView(page, (v) => v.estimates > 0 && v.cameras().some((c) => c.robot === 'cal' && c.outlines > 0), 'the estimate drawn');
+    await until(() => relayed.length > 0, 5000, 'the relayed estimate');
+    expect(relayed[0]).toEqual({ robot: 'cal', by: 'estimator', blocks });
+    expect(relayed.every((m) => m.robot === 'cal')).toBe(true);
+    const ghost = (b: BlockEstimateMessage) => ({ name: b.name, position: b.position, yaw: b.yaw, size: b.size });
+    // Only the drawn robot's estimates become ghosts, however the two robots' estimates interleave.
+    for (let k = 0; k < 5; k++) {
+      expect(await view(page, (v) => v.ghosts())).toEqual(blocks.map(ghost));
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    const cams = await view(page, (v) => v.cameras());
+    expect(cams.find((c) => c.robot === 'cal')).toMatchObject({ feature: 'camera.front', calibrated: true, outlines: 2 });
+    expect(cams.find((c) => c.robot === 'plain' && c.feature === 'camera.front')).toMatchObject({ calibrated: false, outlines: 0 });
+    // Calibrated, but the estimates come from another camera.
+    expect(cams.find((c) => c.robot === 'plain' && c.feature === 'camera.top')).toMatchObject({ calibrated: true, outlines: 0 });
+
+    const caption = (robot: string) => page.locator(`.robot[data-robot="${robot}"] figure.camera[data-feature="camera.front"] figcaption`);
+    await until(async () => /2 estimated blocks from estimator/.test((await caption('cal').textContent()) ?? ''), 10_000, 'the calibrated camera\'s caption');
+    expect(await caption('cal').textContent()).toMatch(/^camera\.front · 64x48 · \d+ fps · calibrated · /);
+    expect(await caption('plain').textContent()).toMatch(/^camera\.front · 32x24 · .*no calibration/);
+
+    // The outlines are in the image where the calibration puts the blocks: ghost-coloured pixels
+    // (cyan over the mock's pattern, where g - r and b - r never exceed 14) lie only near them.
+    const cyan = (robot: string): Promise<Array<[number, number]>> => page.evaluate((sel) => {
+      const c = document.querySelector<HTMLCanvasElement>(sel)!;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const out: Array<[number, number]> = [];
+      for (let i = 0; i < c.width * c.height; i++) if (i > 0 && d[i * 4 + 1] - d[i * 4] > 50 && d[i * 4 + 2] - d[i * 4] > 50) out.push([i % c.width, Math.floor(i / c.width)]);
+      return out;
+    }, `.robot[data-robot="${robot}"] canvas[data-feature="camera.front"]`);
+    const boxes = blocks.filter(inView).map((b) => {
+      const us: number[] = [], vs: number[] = [];
+      for (const dx of [-1, 1]) for (const dy of [-1, 1]) for (const dz of [-1, 1]) {
+        const p = project(calibration, [b.position[0] + (dx * b.size) / 2, b.position[1] + (dy * b.size) / 2, b.position[2] + (dz * b.size) / 2]);
+        us.push(p.u);
+        vs.push(p.v);
+      }
+      // Rotated by its yaw the cube stays within √2 of its half edge: a margin of 3 px covers that and the line width.
+      return { u0: Math.min(...us) - 3, u1: Math.max(...us) + 3, v0: Math.min(...vs) - 3, v1: Math.max(...vs) + 3 };
+    });
+    const drawn = await cyan('cal');
+    expect(drawn.length).toBeGreaterThanOrEqual(10);
+    for (const [x, y] of drawn) expect(boxes.some((b) => x + 1 > b.u0 && x < b.u1 && y + 1 > b.v0 && y < b.v1), `outline pixel (${x}, ${y}) away from every block`).toBe(true);
+    for (const b of boxes) expect(drawn.some(([x, y]) => x + 1 > b.u0 && x < b.u1 && y + 1 > b.v0 && y < b.v1)).toBe(true);
+    expect(await cyan('plain')).toEqual([]);
+
+    // The controller stops: the ghosts and the outlines go.
+    clearInterval(timer);
+    await waitView(page, (v) => v.ghosts().length === 0 && v.cameras().every((c) => c.outlines === 0), 'stale estimates to go', 15_000);
+    expect(hubErrors).toEqual([]);
+    expect(errors).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import type { SimState } from '../../sim/state.ts';
 import { SIM_HANDLE, readContactFrame, readPoseFrame } from '../protocol.ts';
 import type { Moment, ServerMessageOf, ViewerMode, ViewerServerMessage } from '../protocol.ts';
 import { Connection } from './connection.ts';
-import { RobotPanel } from './robot-panel.ts';
+import { ESTIMATE_MAX_AGE_MS, RobotPanel } from './robot-panel.ts';
 import { Stage } from './stage.ts';
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -72,6 +72,8 @@ const view = {
   poseFrames: 0,
   contactFrames: 0,
   cameraFrames: 0,
+  /** Estimates controllers published for the robot drawn in 3D (bridge mode). */
+  estimates: 0,
   status: null as ServerMessageOf<'status'> | null,
   timeline: null as ServerMessageOf<'timeline'> | null,
   notices: [] as string[],
@@ -89,6 +91,10 @@ const view = {
   },
   state: (): SimState | null => stage.state,
   pick: (x: number, y: number) => stage.pick(x, y),
+  /** The estimated blocks drawn as ghost boxes. */
+  ghosts: () => stage.ghostBlocks,
+  /** The camera panels: frames drawn and estimated blocks outlined in the last one. */
+  cameras: () => panel.cameras(),
 };
 (window as unknown as { simrealViewer: typeof view }).simrealViewer = view;
 
@@ -98,6 +104,8 @@ let fpsSince = performance.now();
 let fps = 0;
 let hudDirty = true;
 let hudAt = 0;
+/** When the ghost boxes were last set (page clock, ms; 0: none shown). */
+let ghostsAt = 0;
 
 const conn = new Connection({
   onOpen() {
@@ -204,6 +212,16 @@ function handleHub(m: HubMessage): void {
     case 'hold': panel.hold(m.robot, m.message); break;
     case 'robots': panel.setRobots(m.robots as RobotInfo[], null); break;
     case 'status': notice(m.level, m.message); break;
+    case 'estimate':
+      panel.estimate(m);
+      // Ghost boxes for the robot drawn in 3D (its episode's scenario is `robot:<id>`); they go
+      // when its controllers stop publishing (frame()).
+      if (view.scenario === `robot:${m.robot}`) {
+        stage.setGhosts(m.blocks);
+        ghostsAt = performance.now();
+        view.estimates++;
+      }
+      break;
     default: break;
   }
 }
@@ -322,6 +340,10 @@ function frame(now: number): void {
     view.rafCount++;
   }
   lastRaf = now;
+  if (ghostsAt > 0 && now - ghostsAt > ESTIMATE_MAX_AGE_MS) {
+    stage.setGhosts([]);
+    ghostsAt = 0;
+  }
   if (stage.render()) fpsFrames++;
   if (now - fpsSince >= 500) {
     fps = (fpsFrames * 1000) / (now - fpsSince);

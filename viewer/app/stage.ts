@@ -1,7 +1,8 @@
 /**
  * The 3D stage: the shared scene builder (sim/render/scene-builder.ts) drawn by three's
  * WebGPURenderer (WebGPU where the browser has it, WebGL 2 otherwise), an orbit camera, and the
- * viewer's overlays (contact points, the training camera's frustum).
+ * viewer's overlays (contact points, the training camera's frustum, and ghost boxes: the blocks
+ * where a controller's pose estimator put them, beside the true ones).
  *
  * Two scene builders hold the same bodies: one in the clean nominal look, one in the episode's
  * randomized look (what the training camera saw when the data was generated). With the
@@ -13,6 +14,7 @@
  * into the Object3Ds.
  */
 import {
+  BoxGeometry,
   CameraHelper,
   Mesh,
   Raycaster,
@@ -37,6 +39,8 @@ import type { SimState } from '../../sim/state.ts';
 import { CONTACT_COLUMNS, POSE_COLUMNS } from '../protocol.ts';
 
 const MAX_CONTACTS = 256;
+/** Most estimated blocks drawn as ghosts. */
+const MAX_GHOSTS = 32;
 /** Width / height of the training camera's images. */
 const TRAINING_ASPECT = 1;
 const CONTACT_RADIUS = 0.004;
@@ -47,6 +51,9 @@ const _p = new Vector3();
 const _q = new Quaternion();
 const _s = new Vector3(1, 1, 1);
 const _v = new Vector3();
+const _gq = new Quaternion();
+const _gs = new Vector3();
+const _z = new Vector3(0, 0, 1);
 
 export class Stage {
   readonly renderer: WebGPURenderer;
@@ -59,6 +66,10 @@ export class Stage {
   /** Row of a pose frame → index into state.bodies (-1: unknown id). */
   private rowToBody = new Int32Array(0);
   private readonly contacts: InstancedMesh;
+  /** Estimated blocks: translucent boxes (`setGhosts`). */
+  private readonly ghosts: InstancedMesh;
+  /** The ghosts as last set: name, centre, yaw, edge. */
+  ghostBlocks: Array<{ name: string; position: [number, number, number]; yaw: number; size: number }> = [];
   /** Stand-ins for the training cameras with a short far plane, so their frustums fit the table. */
   private readonly frustumCams: PerspectiveCamera[];
   private readonly frustums: CameraHelper[];
@@ -101,6 +112,14 @@ export class Stage {
     this.contacts.visible = false;
     this.clean.scene.add(this.contacts);
 
+    const ghost = new MeshBasicNodeMaterial({ color: new Color(0.2, 0.85, 1), transparent: true, opacity: 0.45, depthWrite: false });
+    this.ghosts = new InstancedMesh(new BoxGeometry(1, 1, 1), ghost, MAX_GHOSTS);
+    this.ghosts.name = 'ghosts';
+    this.ghosts.count = 0;
+    this.ghosts.frustumCulled = false;
+    this.ghosts.renderOrder = 5;
+    this.clean.scene.add(this.ghosts);
+
     this.frustumCams = [new PerspectiveCamera(45, 1, 0.05, 0.9), new PerspectiveCamera(75, 1, 0.005, 0.12)];
     this.frustums = this.frustumCams.map((c) => {
       const h = new CameraHelper(c);
@@ -120,9 +139,10 @@ export class Stage {
     return b?.isWebGPUBackend ? 'WebGPU' : 'WebGL2';
   }
 
-  /** A new episode: bodies, looks and the row map. */
+  /** A new episode: bodies, looks and the row map (ghosts of the last one go). */
   setEpisode(state: SimState, seed: number, visual: unknown): void {
     this.state = state;
+    this.setGhosts([]);
     this.seed = seed;
     this.lookSeed = seed;
     this.visual = visual as VisualConfig | undefined;
@@ -212,6 +232,24 @@ export class Stage {
     }
     this.contacts.count = n;
     this.contacts.instanceMatrix.needsUpdate = true;
+    this.dirty = true;
+  }
+
+  /** Estimated blocks as ghost boxes (an empty list removes them). */
+  setGhosts(blocks: ReadonlyArray<{ name: string; position: readonly number[]; yaw: number; size: number }>): void {
+    const n = Math.min(MAX_GHOSTS, blocks.length);
+    this.ghostBlocks = [];
+    for (let k = 0; k < n; k++) {
+      const b = blocks[k];
+      _p.set(b.position[0], b.position[1], b.position[2]);
+      _gq.setFromAxisAngle(_z, b.yaw);
+      _gs.set(b.size, b.size, b.size);
+      _m.compose(_p, _gq, _gs);
+      this.ghosts.setMatrixAt(k, _m);
+      this.ghostBlocks.push({ name: b.name, position: [b.position[0], b.position[1], b.position[2]], yaw: b.yaw, size: b.size });
+    }
+    this.ghosts.count = n;
+    this.ghosts.instanceMatrix.needsUpdate = true;
     this.dirty = true;
   }
 
@@ -317,7 +355,7 @@ export class Stage {
     const left = this.showRandomized ? Math.floor(this.width / 2) : this.width;
     const ray = new Raycaster();
     ray.setFromCamera(new Vector2((x / left) * 2 - 1, 1 - (y / this.height) * 2), this.camera);
-    const meshes = this.clean.scene.children.filter((o): o is Mesh => o instanceof Mesh && o.visible && o !== this.contacts);
+    const meshes = this.clean.scene.children.filter((o): o is Mesh => o instanceof Mesh && o.visible && o !== this.contacts && o !== this.ghosts);
     const hit = ray.intersectObjects(meshes, false)[0];
     return hit ? hit.object.name : '';
   }

@@ -1,7 +1,7 @@
 /**
  * `simreal view --bridge ws://host:8765`: the robots on a bridge hub, live. The server connects
  * to the hub (the token never reaches the browser), subscribes to every robot and relays their
- * observations and camera frames to the pages unchanged.
+ * observations, camera frames and the estimates controllers publish of them to the pages unchanged.
  *
  * Role: with the hub's main token the server connects as a `controller` and the page's e-stop
  * button works (any controller may raise the latched e-stop; only the one that raised it, or an
@@ -181,7 +181,7 @@ export class BridgeSource implements ViewerSource {
       // The client has already updated its list from these (its listener runs first).
       case 'robot': case 'robot_removed': if (this.client) this.scene.setRobots([...this.client.robots.values()]); break;
       case 'robot_state': this.scene.robotState(m.robot, m.state); break;
-      case 'estop': case 'hold': case 'status': this.scene.relay(m); break;
+      case 'estop': case 'hold': case 'status': case 'estimate': this.scene.relay(m); break;
       default: break;
     }
   }

@@ -183,8 +183,8 @@ export class RobotScene {
     this.pages.sendText(relayHub({ op: 'robot_state', robot: id, state }));
   }
 
-  /** Relays other hub messages the page shows (estop, hold, status). */
-  relay(msg: HubMessageOf<'estop'> | HubMessageOf<'hold'> | HubMessageOf<'status'>): void {
+  /** Relays other hub messages the page shows (estop, hold, status, controllers' estimates). */
+  relay(msg: HubMessageOf<'estop'> | HubMessageOf<'hold'> | HubMessageOf<'status'> | HubMessageOf<'estimate'>): void {
     this.pages.sendText(relayHub(msg));
   }
 
