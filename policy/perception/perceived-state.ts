@@ -142,21 +142,37 @@ const MAX_WIDTH = 0.1;
  * camera alone is weakest:
  *
  * - names come from the task's rule on the first estimate, then from tracking (identity.ts);
- * - a block that is not held reads as the per-axis median of its last few estimates, so an
- *   occasional frame whose peak lands elsewhere (a texture, the gripper) does not move it;
+ * - a block that is not held is a track: it reads as the per-axis median of the estimates it
+ *   accepted (the last few), and it accepts an estimate only within GATE of where it is. Blocks
+ *   do not jump: a detection far from the track is a peak that landed elsewhere (a texture, the
+ *   gripper, the block held above it), unless such detections agree with each other for
+ *   PERSIST frames in a row, which re-places the track (its first estimate was the wrong one,
+ *   or something moved it). While the gripper is within OCCLUDED of a block (sideways) that block
+ *   is not updated at all: it is hidden under the fingers and what they carry, and it does not
+ *   move unless they push it;
  * - a block the fingers hold follows the tool centre point. The robot knows it holds something
  *   when its fingers stopped wider than commanded (a real gripper's stall), and the block whose
- *   estimate lies between them is the one held: from then until the fingers open, its position
- *   is the tool centre point plus the offset at the moment of the grasp, since in the image it is
- *   half hidden by the fingers and off the table plane, where single frames misjudge it most.
+ *   track lies nearest the fingers is the one held: from then until the fingers open, its centre
+ *   is at the tool centre point (the block sits between the pads), since in the image it is half
+ *   hidden by the fingers and off the table plane, where single frames misjudge it most.
  */
 export class BlockTracker {
   private previous: BlockEstimate[] | null = null;
-  private held: { block: number; offset: Vec3 } | null = null;
+  private held: { block: number } | null = null;
   private history: Vec3[][] = [];
+  /** Per block: the far detections seen in a row (they re-place the track when they agree). */
+  private away: Vec3[][] = [];
   private readonly task: TaskConfig;
   /** Estimates of a resting block the median is taken over. */
   static readonly WINDOW = 7;
+  /** Farthest an estimate may lie from its block's track and still update it (m). */
+  static readonly GATE = 0.03;
+  /** Far estimates that agree (within GATE of their median) this many frames in a row re-place a track. */
+  static readonly PERSIST = 12;
+  /** A block this close (sideways) to the tool centre point is under the gripper and not updated (m). */
+  static readonly OCCLUDED = 0.07;
+  /** The held block is the one nearest the tool centre point, if within this (m). */
+  static readonly GRASP_RADIUS = 0.06;
 
   constructor(task: TaskConfig) {
     this.task = task;
@@ -166,6 +182,7 @@ export class BlockTracker {
     this.previous = null;
     this.held = null;
     this.history = [];
+    this.away = [];
   }
 
   /** The block being held (index in task order), if any. */
@@ -178,16 +195,45 @@ export class BlockTracker {
     const positions = detected.map((d) => d.position);
     const order = this.previous ? nameByTracking(this.previous.map((b) => b.position), positions) : nameByRule(this.task, positions);
     const named = order.map((i) => ({ ...detected[i] }));
+    const wasHeld = this.held?.block ?? null;
     if (robot && this.previous) this.followGripper(named, robot);
     named.forEach((b, i) => {
       if (this.held?.block === i) {
         this.history[i] = [];
+        this.away[i] = [];
         return;
       }
       const h = (this.history[i] ??= []);
+      const track = h.length ? medianOf(h) : null;
+      // A block just let go starts afresh where the camera sees it.
+      if (track && wasHeld !== i) {
+        const occluded = robot !== undefined && Math.hypot(track[0] - robot.tcp[0], track[1] - robot.tcp[1]) < BlockTracker.OCCLUDED;
+        const near = Math.hypot(b.position[0] - track[0], b.position[1] - track[1], b.position[2] - track[2]) <= BlockTracker.GATE;
+        if (occluded) {
+          b.position = track;
+          return;
+        }
+        if (!near) {
+          const a = (this.away[i] ??= []);
+          a.push(b.position);
+          const m = medianOf(a);
+          if (a.some((p) => Math.hypot(p[0] - m[0], p[1] - m[1], p[2] - m[2]) > BlockTracker.GATE)) a.splice(0, a.length - 1);
+          if (a.length < BlockTracker.PERSIST) {
+            b.position = track;
+            return;
+          }
+          h.length = 0;
+          h.push(...a.slice(-BlockTracker.WINDOW));
+          a.length = 0;
+          b.position = medianOf(h);
+          return;
+        }
+      }
+      this.away[i] = [];
+      if (wasHeld === i) h.length = 0;
       h.push(b.position);
       if (h.length > BlockTracker.WINDOW) h.shift();
-      b.position = [median(h.map((p) => p[0])), median(h.map((p) => p[1])), median(h.map((p) => p[2]))];
+      b.position = medianOf(h);
     });
     this.previous = named;
     return named;
@@ -201,7 +247,7 @@ export class BlockTracker {
       return;
     }
     if (!this.held) {
-      // The block between the fingers: the previous estimate closest to the tool centre point.
+      // The block between the fingers: the one whose track lies nearest the tool centre point.
       let best = -1, dist = Infinity;
       this.previous!.forEach((b, i) => {
         const d = Math.hypot(b.position[0] - r.tcp[0], b.position[1] - r.tcp[1], b.position[2] - r.tcp[2]);
@@ -210,11 +256,14 @@ export class BlockTracker {
           best = i;
         }
       });
-      if (best < 0 || dist > 0.04) return;
-      const p = this.previous![best].position;
-      this.held = { block: best, offset: [p[0] - r.tcp[0], p[1] - r.tcp[1], p[2] - r.tcp[2]] };
+      if (best < 0 || dist > BlockTracker.GRASP_RADIUS) return;
+      this.held = { block: best };
     }
     const h = this.held;
-    named[h.block] = { ...named[h.block], position: [r.tcp[0] + h.offset[0], r.tcp[1] + h.offset[1], r.tcp[2] + h.offset[2]] };
+    named[h.block] = { ...named[h.block], position: [r.tcp[0], r.tcp[1], r.tcp[2]] };
   }
+}
+
+function medianOf(ps: Vec3[]): Vec3 {
+  return [median(ps.map((p) => p[0])), median(ps.map((p) => p[1])), median(ps.map((p) => p[2]))];
 }
