@@ -30,6 +30,8 @@ export interface StreamFlags {
   evalEvery?: string;
   evalFrames?: string;
   renderWorkers?: string;
+  renderSize?: string;
+  viewSize?: string;
   looks?: string;
   augment: boolean;
   seed: string;
@@ -48,6 +50,8 @@ export function streamOptions(cmd: Command): Command {
     .option('--eval-every <n>', `from a scenario: frames between held-out measurements and checkpoints (default ${d.evalEvery})`)
     .option('--eval-frames <n>', `from a scenario: held-out frames measured each time (default ${d.evalFrames})`)
     .option('--render-workers <n>', `from a scenario: render worker threads (default ${d.renderWorkers})`)
+    .option('--render-size <px>', `from a scenario: the camera's rendered image size, square (default ${d.renderSize})`)
+    .option('--view-size <px>', `from a scenario: the rectified virtual view the network sees, square, a multiple of 4 (default ${d.viewSize})`)
     .option('--looks <mode>', 'from a scenario: randomized training looks (train, default) or the nominal look (none: the ablation)')
     .option('--no-augment', 'from a scenario: no camera effects (exposure, blur, noise, JPEG) or view jitter on training frames');
 }
@@ -90,6 +94,8 @@ async function train(f: StreamFlags, source: Pick<PoseStreamOptions, 'scenario' 
       evalEvery: f.evalEvery === undefined ? undefined : parseIntOption('--eval-every', f.evalEvery, 1),
       evalFrames: f.evalFrames === undefined ? undefined : parseIntOption('--eval-frames', f.evalFrames, 1, 100_000),
       renderWorkers: f.renderWorkers === undefined ? undefined : parseIntOption('--render-workers', f.renderWorkers, 1, 64),
+      renderSize: f.renderSize === undefined ? undefined : parseIntOption('--render-size', f.renderSize, 16, 1024),
+      viewSize: f.viewSize === undefined ? undefined : parseIntOption('--view-size', f.viewSize, 16, 512),
       looks: f.looks as 'train' | 'none' | undefined,
       augment: f.augment ? undefined : false,
       seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),
