@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { RobotClient } from '../bridge/robot-client.ts';
-import { openEmulatedCamera, writeRealityCalibration } from '../bridge/robots/emulated/camera.ts';
+import { OBSERVATIONS_PER_STEP_WITH_CAMERA, openEmulatedCamera, writeRealityCalibration } from '../bridge/robots/emulated/camera.ts';
 import type { EmulatedCamera } from '../bridge/robots/emulated/camera.ts';
 import { EmulatedRobot } from '../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../bridge/robots/emulated/reality.ts';
@@ -31,14 +31,6 @@ interface EmulateFlags extends RobotCredentialFlags {
   camera: boolean;
   writeCalibration?: boolean;
 }
-
-/**
- * Observations per control step when the robot has a camera: the controller acting on a frame
- * needs the robot's own state of the same step, so the client polls the robot several times a
- * step instead of once (a frame and its step's observation then reach the bridge within a few
- * milliseconds of each other).
- */
-const OBSERVATIONS_PER_STEP_WITH_CAMERA = 4;
 
 async function openCamera(reality: Reality, controlHz: number): Promise<EmulatedCamera | null> {
   try {

@@ -115,6 +115,7 @@ export const runCommand: CommandModule = {
             `simreal run: ${summary.scenario.id} in ${(summary.seconds / 60).toFixed(1)} min${summary.machine.mlpWasmSamplesPerSec ? ` on a machine that trains ${formatMachineSpeed(summary.machine.mlpWasmSamplesPerSec)}` : ''}, backend ${summary.backend.name} on ${summary.backend.device}`,
             ...summary.success.map((r) => `  ${r.label.padEnd(w)}  ${formatRate(r.rate)}`),
             ...(summary.bridge ? [`  ${'bridge round trip'.padEnd(w)}  p50 ${summary.bridge.roundTripMs.p50.toFixed(2)} ms, p99 ${summary.bridge.roundTripMs.p99.toFixed(2)} ms`] : []),
+            ...(summary.perception ? [`  ${'camera to action'.padEnd(w)}  p50 ${summary.perception.cameraToActionMs.p50.toFixed(1)} ms, p99 ${summary.perception.cameraToActionMs.p99.toFixed(1)} ms; ${summary.perception.staleSteps} of ${summary.perception.steps} steps stale`] : []),
             '',
             `report:  ${relative(process.cwd(), reportPath) || reportPath}`,
             `summary: ${relative(process.cwd(), join(out, 'summary.json'))}`,

@@ -11,7 +11,7 @@ import type { RunSummary } from '../../workflows/report/summary.ts';
 import { launchChromium } from '../../viewer/bench/chromium.ts';
 import { hasSystemPackage, needs } from '../system-packages.ts';
 
-/** Whether this run found a WebGPU adapter: then the pose and montage stages must render. */
+/** Whether this run found a WebGPU adapter: then the pose, camera and montage stages must render. */
 const RENDERS = hasSystemPackage('webgpu');
 
 const dir = mkdtempSync(join(tmpdir(), 'simreal-run-'));
@@ -51,13 +51,14 @@ async function smallRun(over: Partial<Parameters<typeof runPipeline>[0]> = {}): 
 
 beforeAll(async () => {
   ({ summary, reportPath } = await smallRun());
-}, 240_000);
+}, 360_000);
 
 describe('simreal run (a small run of the main job)', () => {
   it('runs every stage and writes summary.json and report.html', () => {
-    expect(summary.stages.map((s) => s.name)).toEqual(['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'sweep', 'pose', 'reality', 'montage']);
-    // Without a WebGPU adapter the two rendering stages are left out (see 'without a WebGPU adapter').
-    expect(summary.stages.filter((s) => s.skipped).map((s) => s.name)).toEqual(RENDERS ? [] : ['pose', 'montage']);
+    expect(summary.stages.map((s) => s.name)).toEqual(['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'sweep', 'pose', 'reality', 'reality-camera', 'montage']);
+    // Without a WebGPU adapter the rendering stages are left out (see 'without a WebGPU adapter'),
+    // and with no pose estimator the robot cannot be driven through its camera.
+    expect(summary.stages.filter((s) => s.skipped).map((s) => s.name)).toEqual(RENDERS ? [] : ['pose', 'reality-camera', 'montage']);
     expect(summary.stages.every((s) => !s.cached)).toBe(true);
     // The machine's speed, measured at the start as `bench train` measures its MLP row on wasm.
     expect(summary.machine.mlpWasmSamplesPerSec).toBeGreaterThan(100);
@@ -71,9 +72,9 @@ describe('simreal run (a small run of the main job)', () => {
       expect(readFileSync(reportPath, 'utf8')).toContain('Pose estimator');
     }
     const keys = summary.success.map((r) => r.key);
-    expect(keys).toEqual(['train', 'heldout', 'none', 'ablation-heldout', 'reality']);
+    expect(keys).toEqual(['train', 'heldout', 'none', 'ablation-heldout', 'reality', ...(RENDERS ? ['reality-camera'] : [])]);
     for (const r of summary.success) {
-      expect(r.rate.trials).toBe(r.key === 'reality' ? 1 : 6);
+      expect(r.rate.trials).toBe(r.key.startsWith('reality') ? 1 : 6);
       expect(r.rate.low).toBeLessThanOrEqual(r.rate.rate);
       expect(r.rate.high).toBeGreaterThanOrEqual(r.rate.rate);
     }
@@ -90,6 +91,43 @@ describe('simreal run (a small run of the main job)', () => {
     expect(summary.trajectory?.points.length).toBeGreaterThan(1);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toEqual(summary);
     expect(existsSync(reportPath)).toBe(true);
+  });
+
+  it('drives the emulated robot through its camera and the pose estimator where it renders, else says why not and how', () => {
+    const report = readFileSync(reportPath, 'utf8');
+    const note = summary.notes.filter((n) => n.startsWith('No run through the camera: '));
+    if (!RENDERS) {
+      expect(summary.perception).toBeNull();
+      expect(note).toHaveLength(1);
+      expect(note[0]).toMatch(/trained none \(the pose estimator's note says why\)\. Train it in the run with --pose on, or by hand: npx simreal train pose scenarios\/stack-2\.json --out models\/pose, then npx simreal policy run models\/bc --perception models\/pose /);
+      expect(logs.filter((l) => l.startsWith('· BC through the camera: left out'))).toHaveLength(1);
+      expect(report).toContain('<p class="muted" id="perception">No run through the camera: ');
+      return;
+    }
+    expect(note).toEqual([]);
+    const row = summary.success.find((r) => r.key === 'reality-camera');
+    expect(row?.label).toBe('BC through the camera and the pose estimator on the emulated robot (lab)');
+    expect(row?.rate.trials).toBe(1);
+    // The camera path's own figures: the lab camera, latency from frame capture to command sent, stale steps.
+    const p = summary.perception!;
+    expect(p.camera).toBe('camera.front');
+    expect(p.calibration).toMatch(/ 128x128$/);
+    expect(p.steps).toBeGreaterThan(0);
+    expect(p.commands).toBe(p.steps);
+    expect(p.staleSteps).toBeGreaterThanOrEqual(0);
+    expect(p.staleSteps).toBeLessThanOrEqual(p.steps);
+    expect(p.frames.received).toBeGreaterThan(0);
+    expect(p.frames.estimated).toBeGreaterThan(0);
+    // At least the reality's network latency (15 ± 5 ms) lies between a frame's capture and its action.
+    expect(p.cameraToActionMs.p50).toBeGreaterThanOrEqual(10);
+    expect(p.cameraToActionMs.p99).toBeGreaterThanOrEqual(p.cameraToActionMs.p50);
+    expect(p.cameraToActionMs.max).toBeGreaterThanOrEqual(p.cameraToActionMs.p99);
+    expect(p.estimateMs.p50).toBeGreaterThan(0);
+    expect(report).toContain(`<p id="perception">Through camera.front`);
+    expect(report).toContain(`camera to action (frame capture → command sent) p50 ${p.cameraToActionMs.p50.toFixed(1)} ms, p99 ${p.cameraToActionMs.p99.toFixed(1)} ms`);
+    expect(report).toContain(`${p.staleSteps} of ${p.steps} steps stale`);
+    expect(logs.some((l) => /^ {2}camera to action p50 [\d.]+ ms, p99 [\d.]+ ms; \d+ of \d+ steps stale/.test(l))).toBe(true);
+    expect(summary.commands.some((c) => c.includes('--perception models/pose'))).toBe(true);
   });
 
   it('renders the montage and trains the pose estimator', needs('webgpu'), () => {
@@ -148,6 +186,12 @@ describe('Ctrl-C during a stage', () => {
     expect(byName['ablation-data'].cached).toBe(true);
     expect(byName.train.cached).toBe(false);
     expect(lines.some((l) => l.startsWith('▶ train the state policy'))).toBe(true);
+    // --pose off: no estimator, so no run through the camera, said once with how to get one.
+    expect(byName['reality-camera'].skipped).toBe(true);
+    expect(again.summary.notes.filter((n) => n.startsWith('No run through the camera: '))).toEqual([
+      expect.stringMatching(/trained none \(--pose off\)\. Train it in the run with --pose on, or by hand: npx simreal train pose /),
+    ]);
+    expect(lines.filter((l) => /through the camera/.test(l))).toEqual(['· BC through the camera: left out (no pose estimator; --pose on trains one)']);
   }, 180_000);
 });
 

@@ -126,6 +126,20 @@ export function histogram(values: number[], bins = 30): { edgesMs: number[]; cou
   return { edgesMs: counts.map((_, i) => i * width), counts };
 }
 
+/** The run through the emulated robot's camera: its latency and stale steps, or why it did not run. */
+function perceptionParagraph(s: RunSummary): string {
+  const p = s.perception;
+  if (!p) {
+    const why = s.notes.find((n) => n.startsWith('No run through the camera: '));
+    return why ? `<p class="muted" id="perception">${esc(why)}</p>` : '';
+  }
+  const ms = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : '–');
+  const c = p.cameraToActionMs, e = p.estimateMs;
+  return `<p id="perception">Through ${esc(p.camera)} (calibration ${esc(p.calibration)}) and the pose estimator: camera to action (frame capture → command sent) p50 ${ms(c.p50)}, p99 ${ms(c.p99)}, max ${ms(c.max)} over ${p.commands} commands; ` +
+    `the estimator p50 ${ms(e.p50)}, p99 ${ms(e.p99)} a frame; ${p.staleSteps} of ${p.steps} steps stale (their frame older than the step before), ${p.waitedOut} acted at the frame wait's end; ` +
+    `frames: ${p.frames.received} received, ${p.frames.estimated} estimated, ${p.frames.superseded} replaced by a newer one first${p.cameraHolds.length ? `; held the robot ${p.cameraHolds.length} time(s) for the camera (${esc(p.cameraHolds[0])})` : ''}.</p>`;
+}
+
 function table(head: string[], rows: string[][]): string {
   return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
@@ -168,6 +182,7 @@ ${table(['model', 'epochs', 'samples/s', 'time'], s.training.map((t) => [esc(t.m
 ${montage ? `<figure><img class="montage" alt="randomized training frames" src="${montage}"><figcaption class="muted">Randomized renders of the scenario (the look varies, the geometry does not).</figcaption></figure>` : `<p class="muted">${esc(s.notes.find((n) => n.startsWith('No montage: ')) ?? 'No frames rendered.')}</p>`}
 <div class="charts">${traj ? `<figure id="chart-trajectory">${traj}</figure>` : ''}${lat ? `<figure id="chart-latency">${lat}</figure>` : ''}</div>
 ${s.bridge ? `<p>${s.bridge.commands} commands through the bridge, ${s.bridge.clamped} clamped by its safety limits${Object.keys(s.bridge.clampReasons).length ? ` (${esc(Object.entries(s.bridge.clampReasons).map(([k, v]) => `${k} ${v}`).join(', '))})` : ''}; round trip p50 ${s.bridge.roundTripMs.p50.toFixed(2)} ms, p99 ${s.bridge.roundTripMs.p99.toFixed(2)} ms, max ${s.bridge.roundTripMs.max.toFixed(2)} ms.</p>` : ''}
+${perceptionParagraph(s)}
 <h2>Stages</h2>
 ${table(['stage', 'time', 'output'], stageRows)}
 <h2>Reproduce</h2>

@@ -64,6 +64,23 @@ export interface RunSummary {
     roundTripMs: { p50: number; p99: number; max: number };
     histogram: { edgesMs: number[]; counts: number[] };
   } | null;
+  /**
+   * The emulated robot driven through its camera and the pose estimator (the `reality-camera`
+   * row): camera-to-action latency (frame capture → command sent), the estimator's own time per
+   * frame, steps acted on an estimate of a frame older than the step before (stale), and frames.
+   */
+  perception?: {
+    camera: string;
+    calibration: string;
+    commands: number;
+    cameraToActionMs: { p50: number; p99: number; max: number };
+    estimateMs: { p50: number; p99: number };
+    steps: number;
+    staleSteps: number;
+    waitedOut: number;
+    frames: { received: number; estimated: number; superseded: number };
+    cameraHolds: string[];
+  } | null;
   /** Where the policy breaks: its success along each physics parameter (policy/eval/sweep.ts), if swept. */
   sweep: SweepResult | null;
   /** Montage of randomized training frames (PNG file name next to the report), if rendered. */

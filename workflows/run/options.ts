@@ -4,7 +4,7 @@
  */
 import type { BackendName } from '../../policy/backend.ts';
 
-export const STAGES = ['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'sweep', 'pose', 'reality', 'montage'] as const;
+export const STAGES = ['demos', 'ablation-data', 'train', 'train-ablation', 'eval', 'sweep', 'pose', 'reality', 'reality-camera', 'montage'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /**

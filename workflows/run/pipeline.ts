@@ -7,7 +7,9 @@
  *   3. train            the state BC policy on (1), and the ablation policy on (2)
  *   4. evaluate         BC under training, held-out and no randomization; the ablation on held-out;
  *                       where it breaks: BC along each physics parameter, the others nominal
- *   5. reality          a bridge and an emulated-reality robot; the policy drives it through the bridge
+ *   5. reality          a bridge and an emulated-reality robot; the policy drives it through the bridge,
+ *                       reading true state, and (with a pose estimator) again through the robot's
+ *                       camera and the estimator
  *   6. report           montage, trajectory, charts → runs/<time>/report.html + summary.json
  *
  * The stages are the table in stages.ts; this file runs them in order, the groups in CONCURRENT
@@ -62,7 +64,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     results: {},
   };
   const stages: StageRecord[] = [];
-  const report: RunReport = { success: [], training: [], pose: null, sweep: null, bridge: null, montage: null, notes: [] };
+  const report: RunReport = { success: [], training: [], pose: null, sweep: null, bridge: null, perception: null, montage: null, notes: [] };
   for (const name of STAGES) {
     const group = CONCURRENT.find((g) => g.includes(name));
     if (!group || !c.trainInWorkers) await runStages([name], c, cache, stages, report);
@@ -92,6 +94,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     pose: report.pose,
     sweep: report.sweep,
     bridge: report.bridge,
+    perception: report.perception,
     montage: report.montage,
     trajectory,
     commands: [
@@ -105,6 +108,10 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
       'npx simreal bridge --port 8765 --token-file ~/.config/simreal/token &',
       `npx simreal robot emulate --bridge ws://localhost:8765 --reality ${o.realityPath} &`,
       `npx simreal policy run models/bc --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.realityEpisodes}`,
+      ...(resultOf(c, 'reality-camera') ? [
+        `npx simreal train pose ${sp} --frames ${o.poseFrames} --eval-every ${Math.max(16, Math.ceil(o.poseFrames / 8))} --seed ${o.seed} --out models/pose`,
+        `npx simreal policy run models/bc --perception models/pose --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.realityEpisodes}`,
+      ] : []),
       `npx simreal render preview ${sp} --seed ${o.seed} --n 16 --out montage.png`,
     ],
     notes: report.notes,

@@ -13,10 +13,12 @@
  * `--skip <stage>` skips a stage that would run; what needs its result is then absent.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startBridge } from '../../bridge/hub/server.ts';
 import { RobotClient } from '../../bridge/robot-client.ts';
+import { OBSERVATIONS_PER_STEP_WITH_CAMERA, calibrationPath, openEmulatedCamera } from '../../bridge/robots/emulated/camera.ts';
+import type { EmulatedCamera } from '../../bridge/robots/emulated/camera.ts';
 import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
 import type { Reality } from '../../bridge/robots/emulated/reality.ts';
 import { evaluate } from '../../policy/eval/evaluate.ts';
@@ -38,6 +40,8 @@ import type { Scenario } from '../../sim/scenario.ts';
 import { taskSpec } from '../../sim/tasks/index.ts';
 import { histogram } from '../report/report.ts';
 import type { EpochPoint, RunSummary, SuccessRow } from '../report/summary.ts';
+import { quantile } from '../bridge-run.ts';
+import { runPerceptionOnBridge } from '../perception-on-bridge.ts';
 import { runPolicyOnBridge } from '../policy-on-bridge.ts';
 import type { BridgeRunResult } from '../policy-on-bridge.ts';
 import type { ProgressFactory, RunOptions, StageName } from './options.ts';
@@ -56,8 +60,10 @@ export interface StageResults {
   'train-ablation': TrainResultLite;
   eval: Record<string, EvalResult>;
   sweep: SweepResult;
-  pose: NonNullable<RunSummary['pose']>;
+  /** The estimator's errors, and where the randomized model (the one the camera run uses) lies. */
+  pose: NonNullable<RunSummary['pose']> & { modelDir: string };
   reality: BridgeRunResult;
+  'reality-camera': BridgeRunResult;
   montage: MontageResult;
 }
 
@@ -89,6 +95,7 @@ export interface RunReport {
   pose: RunSummary['pose'];
   sweep: RunSummary['sweep'];
   bridge: RunSummary['bridge'];
+  perception: RunSummary['perception'];
   montage: string | null;
   notes: string[];
 }
@@ -332,10 +339,10 @@ const pose: Stage<'pose'> = {
       errors[looks] = { meanCm: r.all.meanCm.value, medianCm: r.all.medianCm.value, frames: r.frames };
       o.log(`  pose error on held-out looks (${looks === 'train' ? 'randomized training' : 'trained without randomization'}): mean ${r.all.meanCm.value.toFixed(2)} cm`);
     }
-    return { meanCm: errors.train.meanCm, medianCm: errors.train.medianCm, ablationMeanCm: errors.none.meanCm, frames: errors.train.frames };
+    return { meanCm: errors.train.meanCm, medianCm: errors.train.medianCm, ablationMeanCm: errors.none.meanCm, frames: errors.train.frames, modelDir: join(dir, 'model-train') };
   },
-  report: (_c, result, r) => {
-    r.pose = result;
+  report: (_c, { modelDir: _dir, ...errors }, r) => {
+    r.pose = errors;
   },
 };
 
@@ -386,6 +393,112 @@ const reality: Stage<'reality'> = {
 };
 
 /**
+ * The emulated robot of the `reality` stage again, now with its camera (the reality's own look,
+ * from its held-out ranges, and its deliberately imperfect calibration): the BC policy sees the
+ * blocks only through that camera and the pose estimator the `pose` stage trained
+ * (workflows/perception-on-bridge.ts), the arm's own state from the robot. Without an estimator
+ * (the pose stage left out or skipped) it is reported as skipped, saying how to get one.
+ */
+const realityCamera: Stage<'reality-camera'> = {
+  name: 'reality-camera',
+  title: ({ o, reality: re }) => `drive the emulated robot (${re.config.id}) through its camera and the pose estimator, ${o.realityEpisodes} episodes`,
+  async gate(c) {
+    const { o, reality: re } = c;
+    if (!resultOf(c, 'train')) return 'absent';
+    if (!re.config.camera) {
+      return {
+        skip: `No run through the camera: the reality ${re.config.id} (${o.realityPath}) has no camera block (scenarios/reality/lab.json has one).`,
+        log: `· BC through the camera: left out; the reality ${re.config.id} has no camera`,
+      };
+    }
+    if (!resultOf(c, 'pose')) {
+      return {
+        skip: `No run through the camera: the policy sees the blocks through the pose estimator, and this run trained none${o.skip.has('pose') ? ' (--skip pose)' : o.pose === 'off' ? ' (--pose off)' : ' (the pose estimator\'s note says why)'}. ` +
+          `Train it in the run with --pose on, or by hand: npx simreal train pose ${o.scenarioPath} --out models/pose, then npx simreal policy run models/bc --perception models/pose --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.realityEpisodes} (with npx simreal robot emulate --reality ${o.realityPath} on that bridge)`,
+        log: '· BC through the camera: left out (no pose estimator; --pose on trains one)',
+      };
+    }
+    if (o.skip.has('reality-camera')) return 'run';
+    const why = await canRender(c);
+    return why === true ? 'run' : { skip: `No run through the camera: the emulated robot's camera needs ${why}`, log: `· BC through the camera: left out; the emulated robot's camera needs ${why}` };
+  },
+  inputs: (c) => ({
+    bc: resultOf(c, 'train'), pose: resultOf(c, 'pose'), reality: c.reality.config, episodes: c.o.realityEpisodes,
+    // The calibration the robot publishes lives in its own file, beside the reality.
+    calibration: c.reality.config.camera ? readFileSync(calibrationPath(c.reality), 'utf8') : null,
+  }),
+  async run(c) {
+    const { o } = c;
+    const bc = resultOf(c, 'train') as TrainResultLite;
+    const pose = resultOf(c, 'pose') as StageResults['pose'];
+    const controlHz = c.realityHere.scenario.control.rateHz;
+    const token = randomBytes(24).toString('hex');
+    const bridge = await startBridge({ port: 0, host: '127.0.0.1', token });
+    let camera: EmulatedCamera | null = null;
+    let client: RobotClient | null = null;
+    try {
+      camera = await openEmulatedCamera(c.realityHere, controlHz, o.log);
+      // The gate saw an adapter open; one that does not open now is a fault, not a skip.
+      if (!camera) throw new Error(`the emulated robot's camera did not open (no WebGPU adapter), though one opened earlier in this run`);
+      const cam = camera;
+      const robot = new EmulatedRobot(c.realityHere, { camera: cam });
+      const cl = new RobotClient({
+        url: bridge.url, token: bridge.robotToken('emu-1'), id: 'emu-1', robot, model: `emulated:${c.reality.config.id}`,
+        observationHz: controlHz * OBSERVATIONS_PER_STEP_WITH_CAMERA,
+      });
+      client = cl;
+      cam.onFrame((rgb, t) => cl.sendFrame(cam.key, rgb, t));
+      await cl.start();
+      await cl.waitRegistered(10_000);
+      const bar = o.progress(o.realityEpisodes, 'episodes (emulated reality, through its camera)', { success: '-' });
+      let ok = 0;
+      const r = await runPerceptionOnBridge({
+        modelDir: bc.dir, perceptionDir: pose.modelDir, url: bridge.url, token, robot: 'emu-1', episodes: o.realityEpisodes, backend: o.backend,
+        onEpisode: (e, n) => {
+          if (e.success) ok++;
+          bar.update(n, { success: `${((100 * ok) / n).toFixed(0)}%` });
+        },
+      });
+      bar.stop();
+      const p = r.perception;
+      if (p) {
+        const lat = [...p.cameraToActionMs].sort((a, b) => a - b);
+        o.log(`  camera to action p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms; ${p.staleSteps} of ${p.steps} steps stale; camera: ${cam.stats.rendered} frames drawn, ${cam.stats.skipped} skipped while one was drawing`);
+      }
+      return r;
+    } finally {
+      try {
+        await client?.stop();
+      } finally {
+        try {
+          await camera?.close();
+        } finally {
+          await bridge.close();
+        }
+      }
+    }
+  },
+  report(c, result, r) {
+    r.success.push({ key: 'reality-camera', label: `BC through the camera and the pose estimator on the emulated robot (${c.reality.config.id})`, rate: result.success });
+    const p = result.perception;
+    if (!p) return;
+    const lat = [...p.cameraToActionMs].sort((a, b) => a - b), est = [...p.estimateMs].sort((a, b) => a - b);
+    r.perception = {
+      camera: p.camera,
+      calibration: p.calibration,
+      commands: result.commands,
+      cameraToActionMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: lat[lat.length - 1] ?? NaN },
+      estimateMs: { p50: quantile(est, 0.5), p99: quantile(est, 0.99) },
+      steps: p.steps,
+      staleSteps: p.staleSteps,
+      waitedOut: p.waitedOut,
+      frames: { received: p.framesReceived, estimated: p.framesEstimated, superseded: p.framesSuperseded },
+      cameraHolds: p.cameraHolds,
+    };
+  },
+};
+
+/**
  * A montage of randomized training frames. It needs a WebGPU adapter: without one it is skipped
  * with one line naming the packages (and nothing is cached, so it renders once they are there).
  */
@@ -426,5 +539,6 @@ export const STAGE_TABLE: { [K in StageName]: Stage<K> } = {
   sweep: sweepStage,
   pose,
   reality,
+  'reality-camera': realityCamera,
   montage,
 };

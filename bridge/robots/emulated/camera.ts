@@ -41,6 +41,14 @@ import type { Reality, RealityConfig } from './reality.ts';
 
 export type RealityCamera = NonNullable<RealityConfig['camera']>;
 
+/**
+ * Observations per control step when the robot has a camera: the controller acting on a frame
+ * needs the robot's own state of the same step, so the robot's client polls the robot several
+ * times a step instead of once (a frame and its step's observation then reach the bridge within a
+ * few milliseconds of each other).
+ */
+export const OBSERVATIONS_PER_STEP_WITH_CAMERA = 4;
+
 /** The reality's camera block, or an error saying the reality has none. */
 export function cameraOf(reality: Reality): RealityCamera {
   const c = reality.config.camera;
