@@ -37,6 +37,8 @@ describe('who may clear an e-stop (finding 9)', () => {
     // The operator clears it without holding the lease.
     expect(await code(operator.reset('arm'))).toBe('ok');
     await until(() => !robot.estopped, 2000, 're-armed');
+    // After the hold the hub takes commands again once a pose shows where the robot stopped.
+    await new Promise((resolve) => next.once('observation', resolve));
     expect(await code(next.command('arm', [0.1, 0, 0, 0, 0]))).toBe('ok');
   });
 

@@ -58,6 +58,8 @@ describe('command sequence numbers (finding 10)', () => {
     });
     expect(ok.seq).toBe(6);
     expect(await raw(a, 'arm', 3)).toBe('stale_seq');
+    // The release held the robot: the hub takes commands again once a pose shows where it stopped.
+    await new Promise((resolve) => a.once('observation', resolve));
     expect(await raw(a, 'arm', 6)).toBe('ok');
     // The client library follows the lease's seq by itself.
     await a.release('arm');
