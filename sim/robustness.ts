@@ -10,6 +10,8 @@
  */
 import type { Range } from './ranges.ts';
 import { NOMINAL } from './randomization.ts';
+import { SO101_BLOCK_SIZE } from './robot/so101/arm.ts';
+import type { RobotKind } from './robot/robot.ts';
 import { PHYSICS_BOUNDS } from './scenario.ts';
 import type { PhysicsRandomization, Scenario } from './scenario.ts';
 
@@ -39,10 +41,19 @@ export const NOMINAL_VALUES: Record<SweepParameter, number> = {
   gravityTilt: 0,
 };
 
+/**
+ * The nominal values for a robot: the SO-101's blocks are smaller (SO101_BLOCK_SIZE, what its
+ * scenarios' ranges lie around and what its unrandomized episodes use); the rest is shared.
+ */
+export function nominalValuesFor(robot: RobotKind = 'mount'): Record<SweepParameter, number> {
+  return robot === 'so101' ? { ...NOMINAL_VALUES, blockSize: SO101_BLOCK_SIZE } : NOMINAL_VALUES;
+}
+
 /** Ranges of zero width at every nominal value: sampling them gives the nominal physics. */
-export function nominalRanges(): PhysicsRandomization {
+export function nominalRanges(robot: RobotKind = 'mount'): PhysicsRandomization {
+  const nominal = nominalValuesFor(robot);
   const out = {} as Record<SweepParameter, [number, number]>;
-  for (const p of SWEEP_PARAMETERS) out[p] = [NOMINAL_VALUES[p], NOMINAL_VALUES[p]];
+  for (const p of SWEEP_PARAMETERS) out[p] = [nominal[p], nominal[p]];
   return out;
 }
 
@@ -63,10 +74,10 @@ export const PARAMETER_UNITS: Record<SweepParameter, string> = {
   gravityTilt: 'degrees',
 };
 
-/** The nominal ranges with `parameter` fixed at `value`. */
-export function rangesWith(parameter: SweepParameter, value: number): PhysicsRandomization {
+/** The nominal ranges (of `robot`) with `parameter` fixed at `value`. */
+export function rangesWith(parameter: SweepParameter, value: number, robot: RobotKind = 'mount'): PhysicsRandomization {
   if (!SWEEP_PARAMETERS.includes(parameter)) throw new RangeError(`unknown parameter ${parameter}; known: ${SWEEP_PARAMETERS.join(', ')}`);
-  return { ...nominalRanges(), [parameter]: [value, value] };
+  return { ...nominalRanges(robot), [parameter]: [value, value] };
 }
 
 /** The intervals of a range. */
@@ -106,7 +117,7 @@ export function sweepValues(parameter: SweepParameter, scenario: Scenario, point
   if (!(Number.isInteger(points) && points >= 2)) throw new RangeError(`a sweep needs at least 2 points, got ${points}`);
   const [tLo, tHi] = extentOf(scenario.randomization[parameter]);
   const [hLo, hHi] = extentOf(scenario.heldout[parameter]);
-  const nominal = NOMINAL_VALUES[parameter];
+  const nominal = nominalValuesFor(scenario.robot)[parameter];
   let lo = Math.min(tLo, hLo, nominal), hi = Math.max(tHi, hHi, nominal);
   const width = hi - lo || Math.max(Math.abs(hi), 1e-3);
   const [bLo, bHi] = PHYSICS_BOUNDS[parameter];

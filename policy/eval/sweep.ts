@@ -9,7 +9,7 @@
  * All points of all parameters share one pool of worker threads (evaluate.ts's runner).
  */
 import type { Scenario } from '../../sim/scenario.ts';
-import { NOMINAL_VALUES, SWEEP_PARAMETERS, extentOf, intervalsOf, rangesWith, regionOf, sweepValues } from '../../sim/robustness.ts';
+import { SWEEP_PARAMETERS, extentOf, intervalsOf, nominalValuesFor, rangesWith, regionOf, sweepValues } from '../../sim/robustness.ts';
 import type { Region, SweepParameter } from '../../sim/robustness.ts';
 import { PolicyInputError } from '../errors.ts';
 import { planEvaluation, runPlan } from './evaluate.ts';
@@ -80,7 +80,7 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
   }
   const grid = o.parameters.map((parameter) => ({ parameter, values: sweepValues(parameter, o.scenario, o.points) }));
   const tasks = grid.flatMap(({ parameter, values }) =>
-    values.flatMap((value) => plan.groups.map((seeds) => ({ seeds, ranges: rangesWith(parameter, value) }))),
+    values.flatMap((value) => plan.groups.map((seeds) => ({ seeds, ranges: rangesWith(parameter, value, o.scenario.robot) }))),
   );
   const total = tasks.reduce((n, t) => n + t.seeds.length, 0);
   let done = 0;
@@ -96,12 +96,12 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
       return {
         value,
         region: regionOf(value, train, heldout),
-        nominal: Math.abs(value - NOMINAL_VALUES[parameter]) < 1e-12,
+        nominal: Math.abs(value - nominalValuesFor(o.scenario.robot)[parameter]) < 1e-12,
         success: wilson(outcomes.filter((e) => e.success).length, outcomes.length),
         failures: Object.fromEntries(Object.entries(failures).sort((a, b) => b[1] - a[1])),
       };
     });
-    return { parameter, nominal: NOMINAL_VALUES[parameter], train: intervalsOf(train), heldout: intervalsOf(heldout), points };
+    return { parameter, nominal: nominalValuesFor(o.scenario.robot)[parameter], train: intervalsOf(train), heldout: intervalsOf(heldout), points };
   });
   return {
     format: 'simreal-sweep',
