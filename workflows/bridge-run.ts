@@ -10,6 +10,7 @@
  * believed over the last frame this controller happened to see of episode i.
  */
 import type { BackendName } from '../policy/backend.ts';
+import { wilson } from '../policy/eval/stats.ts';
 import type { Rate } from '../policy/eval/stats.ts';
 
 export interface BridgeRunOptions {
@@ -150,6 +151,21 @@ export class CommandStats {
     if (clamped.length > 0) this.clamped++;
     for (const why of clamped) this.clampReasons[why] = (this.clampReasons[why] ?? 0) + 1;
   }
+}
+
+/** What a run that drove `robot` reports: its episodes with their success rate, and its commands. */
+export function bridgeRunResult(robot: string, counter: EpisodeCounter, stats: CommandStats, backend: string): BridgeRunResult {
+  const k = counter.episodes.filter((e) => e.success).length;
+  return {
+    robot,
+    episodes: counter.episodes,
+    success: wilson(k, counter.episodes.length),
+    roundTripMs: stats.roundTripMs,
+    commands: stats.commands,
+    clamped: stats.clamped,
+    clampReasons: stats.clampReasons,
+    backend,
+  };
 }
 
 /** The value at quantile p (0…1) of ascending `sorted` (NaN for none). */

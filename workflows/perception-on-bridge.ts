@@ -29,7 +29,6 @@ import { BridgeError, ControllerClient } from '../bridge/controller-client.ts';
 import type { ActionVector, Frame, Observation, RobotInfo } from '../bridge/protocol.ts';
 import { selectBackend } from '../policy/backend.ts';
 import { PolicyInputError, listNames } from '../policy/errors.ts';
-import { wilson } from '../policy/eval/stats.ts';
 import { poseEstimatorOf, toEstimate } from '../policy/perception/estimator.ts';
 import type { BlockEstimate, PoseEstimator } from '../policy/perception/estimator.ts';
 import { BlockTracker, PerceivedState } from '../policy/perception/perceived-state.ts';
@@ -39,7 +38,7 @@ import { asStatePolicy } from '../policy/state-policy.ts';
 import type { StatePolicy } from '../policy/state-policy.ts';
 import type { CameraFile } from '../sim/camera/camera-file.ts';
 import type { TaskConfig } from '../sim/scenario.ts';
-import { CommandStats, EpisodeCounter } from './bridge-run.ts';
+import { bridgeRunResult, CommandStats, EpisodeCounter } from './bridge-run.ts';
 import type { BridgeRunOptions, BridgeRunResult, EpisodeTick, PerceptionReport } from './bridge-run.ts';
 
 /** The robot's own state feature a perception run reads (the emulated robot's ROBOT_FEATURES). */
@@ -326,16 +325,5 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
     client.on('frame', onFrame);
   });
   await client.release(o.robot);
-  const k = counter.episodes.filter((e) => e.success).length;
-  return {
-    robot: o.robot,
-    episodes: counter.episodes,
-    success: wilson(k, counter.episodes.length),
-    roundTripMs: stats.roundTripMs,
-    commands: stats.commands,
-    clamped: stats.clamped,
-    clampReasons: stats.clampReasons,
-    backend: `${policy.backend} (${policy.device})`,
-    perception: report,
-  };
+  return { ...bridgeRunResult(o.robot, counter, stats, `${policy.backend} (${policy.device})`), perception: report };
 }

@@ -17,8 +17,7 @@ import type { ActionVector, Observation } from '../bridge/protocol.ts';
 import { PolicyInputError, listNames } from '../policy/errors.ts';
 import { loadStatePolicy } from '../policy/state-policy.ts';
 import type { StatePolicy } from '../policy/state-policy.ts';
-import { wilson } from '../policy/eval/stats.ts';
-import { CommandStats, EpisodeCounter } from './bridge-run.ts';
+import { bridgeRunResult, CommandStats, EpisodeCounter } from './bridge-run.ts';
 import type { BridgeRunOptions, BridgeRunResult } from './bridge-run.ts';
 
 export type { BridgeEpisode, BridgeRunOptions, BridgeRunResult, PerceptionReport } from './bridge-run.ts';
@@ -98,16 +97,6 @@ async function drive(policy: StatePolicy, client: ControllerClient, o: BridgeRun
     client.on('observation', onObs);
   });
   await client.release(o.robot);
-  const k = counter.episodes.filter((e) => e.success).length;
-  return {
-    robot: o.robot,
-    episodes: counter.episodes,
-    success: wilson(k, counter.episodes.length),
-    roundTripMs: stats.roundTripMs,
-    commands: stats.commands,
-    clamped: stats.clamped,
-    clampReasons: stats.clampReasons,
-    backend: `${policy.backend} (${policy.device})`,
-  };
+  return bridgeRunResult(o.robot, counter, stats, `${policy.backend} (${policy.device})`);
 }
 

@@ -381,12 +381,11 @@ const reality: Stage<'reality'> = {
   report(c, result, r) {
     r.success.push({ key: 'reality', label: `BC on the emulated robot (${c.reality.config.id}) through the bridge`, rate: result.success });
     const rt = [...result.roundTripMs].sort((a, b) => a - b);
-    const q = (p: number): number => (rt.length ? rt[Math.min(rt.length - 1, Math.floor(p * rt.length))] : NaN);
     r.bridge = {
       commands: result.commands,
       clamped: result.clamped,
       clampReasons: result.clampReasons ?? {},
-      roundTripMs: { p50: q(0.5), p99: q(0.99), max: rt[rt.length - 1] ?? NaN },
+      roundTripMs: { p50: quantile(rt, 0.5), p99: quantile(rt, 0.99), max: rt[rt.length - 1] ?? NaN },
       histogram: histogram(result.roundTripMs),
     };
   },
