@@ -178,7 +178,7 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
 
   const counter = new EpisodeCounter(o.episodes, o.onEpisode);
   const stats = new CommandStats();
-  const tracker = new BlockTracker(task);
+  const tracker = new BlockTracker(task, estimator.spec.blockCount);
   const report: PerceptionReport = {
     model: o.perceptionDir, camera: cam.key, calibration: `${cam.calibration.name ?? 'unnamed'} ${cam.calibration.width}x${cam.calibration.height}`,
     inputs: { robotFeature: ROBOT_STATE_FEATURE, fromRobot, fromEstimate },
@@ -203,7 +203,7 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
     if (!f || finished) return;
     const t0 = performance.now();
     const view = estimator.view(f.payload, cam.calibration);
-    const blocks = estimator.detect([view])[0].map((d) => toEstimate(d, view.camera));
+    const blocks = estimator.detect([view], estimator.spec.blockCount + BlockTracker.CANDIDATES_EXTRA)[0].map((d) => toEstimate(d, view.camera));
     report.estimateMs.push(performance.now() - t0);
     report.framesEstimated++;
     newest = { blocks, t: f.t, frameSeq: f.seq };

@@ -113,7 +113,7 @@ export interface PerceivedStatePolicy extends RolloutPolicy {
 export async function perceivedStatePolicy(policy: StatePolicy, estimator: PoseEstimator, poseCard: ModelCard, o: PerceptionOptions, envNames: string[]): Promise<PerceivedStatePolicy> {
   const state = new PerceivedState(o.scenario.task, [...policy.names], envNames, estimator.spec.blockCount);
   const cams = await cameras(estimator, poseCard, o, o.group);
-  const trackers = cams.map(() => new BlockTracker(o.scenario.task));
+  const trackers = cams.map(() => new BlockTracker(o.scenario.task, estimator.spec.blockCount));
   const errors: PoseErrors = new Map();
   return {
     errors,
@@ -126,7 +126,7 @@ export async function perceivedStatePolicy(policy: StatePolicy, estimator: PoseE
     async act(slots, envs, obs) {
       const frames = await Promise.all(slots.map((s) => cams[s].view(envs[s].state())));
       const views = frames.map((f) => estimator.view(f.rgb, cameraFromFrame(f.frame)));
-      const detections = estimator.detect(views);
+      const detections = estimator.detect(views, estimator.spec.blockCount + BlockTracker.CANDIDATES_EXTRA);
       return policy.actBatch(slots.map((s, k) => state.fill(obs[k], trackers[s].name(detections[k].map((d) => toEstimate(d, views[k].camera)), state.proprioception(obs[k])))));
     },
     async dispose() {

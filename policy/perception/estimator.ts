@@ -12,6 +12,7 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend.ts';
 import type { Vec3 } from '../../sim/state.ts';
+import { tryLiftToPlane } from '../../sim/camera/projection.ts';
 import { PolicyInputError } from '../errors.ts';
 import type { ModelCard } from '../model-card.ts';
 import type { SavedModel } from '../saved-model.ts';
@@ -27,6 +28,12 @@ export interface BlockEstimate {
   size: number;
   /** Detection confidence (0…1). */
   score: number;
+  /**
+   * Where the block would be if it rested on the table (its image point lifted at half its
+   * predicted edge): a block that is known to rest there is placed by this, not by the
+   * network's height, whose error shifts the point along the camera's ray.
+   */
+  resting?: Vec3;
 }
 
 /** What a pose model's card says about how to use it (`perception` block). */
@@ -108,7 +115,8 @@ export class PoseEstimator {
 /** A detection as an estimate (a ray that misses the table plane is put at the plane's closest sensible point: under the camera). */
 export function toEstimate(d: Detection, camera: CameraFile): BlockEstimate {
   const m = camera.cameraToTable;
-  return { position: d.position ?? [m[3], m[7], d.height], yaw: d.yaw, size: d.size, score: d.score };
+  const resting = tryLiftToPlane(camera, d.u, d.v, Math.max(0, d.size) / 2);
+  return { position: d.position ?? [m[3], m[7], d.height], yaw: d.yaw, size: d.size, score: d.score, ...(resting ? { resting } : {}) };
 }
 
 /** The pose estimator of a saved model opened with openSavedModel (refusing other kinds of model). */

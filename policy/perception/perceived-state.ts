@@ -15,7 +15,7 @@ import type { Vec3 } from '../../sim/state.ts';
 import { STACK_XY_TOLERANCE, STACK_Z_TOLERANCE } from '../../sim/tasks/stack.ts';
 import { PolicyInputError } from '../errors.ts';
 import type { BlockEstimate } from './estimator.ts';
-import { nameByRule, nameByTracking } from './identity.ts';
+import { nameByRule } from './identity.ts';
 
 const BLOCK_SUFFIXES = ['x', 'y', 'z', 'dx', 'dy', 'dz', 'sin4yaw', 'cos4yaw', 'size'] as const;
 type BlockSuffix = (typeof BLOCK_SUFFIXES)[number];
@@ -43,6 +43,7 @@ export class PerceivedState {
   private readonly sources: Source[];
   private readonly tcp: [number, number, number];
   private readonly fingers: [number, number];
+  private readonly yaw: [number, number];
   private readonly task: TaskConfig;
   readonly blockCount: number;
 
@@ -59,6 +60,7 @@ export class PerceivedState {
     if (tcp.some((i) => i < 0)) throw new PolicyInputError(`the robot's state lacks the tool centre point (tcp.x, tcp.y, tcp.z), which relative block positions need`);
     this.tcp = tcp as [number, number, number];
     this.fingers = [robotNames.indexOf('gripper.width'), robotNames.indexOf('gripper.command')];
+    this.yaw = [robotNames.indexOf('gripper.sin_yaw'), robotNames.indexOf('gripper.cos_yaw')];
     this.sources = names.map((n): Source => {
       const dot = n.lastIndexOf('.');
       const prefix = n.slice(0, dot), suffix = n.slice(dot + 1);
@@ -82,7 +84,9 @@ export class PerceivedState {
   /** The robot's tool centre point and finger state from its state vector (null when it lacks them). */
   proprioception(robot: ArrayLike<number>): Proprioception | undefined {
     if (this.fingers[0] < 0 || this.fingers[1] < 0) return undefined;
-    return { tcp: [robot[this.tcp[0]], robot[this.tcp[1]], robot[this.tcp[2]]], width: robot[this.fingers[0]], grip: robot[this.fingers[1]] };
+    const p: Proprioception = { tcp: [robot[this.tcp[0]], robot[this.tcp[1]], robot[this.tcp[2]]], width: robot[this.fingers[0]], grip: robot[this.fingers[1]] };
+    if (this.yaw[0] >= 0 && this.yaw[1] >= 0) p.yaw = Math.atan2(robot[this.yaw[0]], robot[this.yaw[1]]);
+    return p;
   }
 
   /** The policy's observation from the robot's state and named block estimates. */
@@ -126,6 +130,8 @@ export interface Proprioception {
   width: number;
   /** Finger command in [-1 (open), 1 (closed)]: commanded width = maxWidth · (1 − grip) / 2. */
   grip: number;
+  /** The gripper's yaw (rad), where the robot reports it. */
+  yaw?: number;
 }
 
 function median(xs: number[]): number {
@@ -139,43 +145,63 @@ const MAX_WIDTH = 0.1;
 
 /**
  * Names the blocks of successive estimates of one episode, and keeps them steady where the
- * camera alone is weakest:
+ * camera alone is weakest. It reads more peaks than there are blocks (the estimator's
+ * strongest `blockCount + CANDIDATES_EXTRA`), since the strongest few are not always the blocks:
+ * a textured table or the arm makes peaks too, and a half-hidden block's peak is weak.
  *
- * - names come from the task's rule on the first estimate, then from tracking (identity.ts);
- * - a block that is not held is a track: it reads as the per-axis median of the estimates it
- *   accepted (the last few), and it accepts an estimate only within GATE of where it is. Blocks
- *   do not jump: a detection far from the track is a peak that landed elsewhere (a texture, the
- *   gripper, the block held above it), unless such detections agree with each other for
- *   PERSIST frames in a row, which re-places the track (its first estimate was the wrong one,
- *   or something moved it). While the gripper is within OCCLUDED of a block (sideways) that block
- *   is not updated at all: it is hidden under the fingers and what they carry, and it does not
- *   move unless they push it;
+ * - the first estimate of an episode takes the strongest `blockCount` peaks, placed as resting on
+ *   the table (every task starts so), and names them by the task's rule (identity.ts);
+ * - a block that is not held is a track: it reads as the per-axis median of the peaks it
+ *   accepted (the last few), and it accepts the nearest peak within GATE of where it is, whatever
+ *   its rank (each peak goes to one track, nearest pairs first). Blocks do not jump: a peak far
+ *   from every track is a texture, the gripper or a held block, unless confident peaks
+ *   (score ≥ REPLACE_SCORE) clear of the gripper agree with each other for PERSIST frames in a
+ *   row while the track finds nothing near it, which re-places the track (its first estimate was
+ *   wrong, or something pushed the block there);
+ * - while the gripper is within OCCLUDED of a block (sideways) that block is not updated from
+ *   peaks: it is hidden under the fingers and what they carry. Only such agreeing confident peaks
+ *   clear of the gripper move it (the fingers pushed it away);
  * - a block the fingers hold follows the tool centre point. The robot knows it holds something
  *   when its fingers stopped wider than commanded (a real gripper's stall), and the block whose
  *   track lies nearest the fingers is the one held: from then until the fingers open, its centre
- *   is at the tool centre point (the block sits between the pads), since in the image it is half
- *   hidden by the fingers and off the table plane, where single frames misjudge it most.
+ *   is under the tool centre point, as far below it as when the fingers closed (the block sits
+ *   between the pads), since in the image it is half hidden by the fingers and off the table
+ *   plane, where single frames misjudge it most; its yaw is the fingers' (squared between the
+ *   pads, it turns with them). Let go, it starts afresh at the peak nearest below the fingers
+ *   (sideways, within GRASP_RADIUS) that is not another block's, or where they left it.
  */
 export class BlockTracker {
   private previous: BlockEstimate[] | null = null;
-  private held: { block: number } | null = null;
+  /** The held block, and how far its centre sat below the tool centre point when the fingers closed on it (m). */
+  private held: { block: number; dz: number } | null = null;
   private history: Vec3[][] = [];
-  /** Per block: the far detections seen in a row (they re-place the track when they agree). */
+  /** Per block: the far confident peaks seen in a row (they re-place the track when they agree). */
   private away: Vec3[][] = [];
   private readonly task: TaskConfig;
+  private readonly blockCount: number | undefined;
   /** Estimates of a resting block the median is taken over. */
   static readonly WINDOW = 7;
-  /** Farthest an estimate may lie from its block's track and still update it (m). */
+  /** Farthest a peak may lie from its block's track and still update it (m). */
   static readonly GATE = 0.03;
-  /** Far estimates that agree (within GATE of their median) this many frames in a row re-place a track. */
+  /** Far confident peaks that agree (within GATE of their median) this many frames in a row re-place a track. */
   static readonly PERSIST = 12;
+  /**
+   * The least score of a peak that may re-place a track. Measured on stack-2's held-out looks
+   * (60 episodes of BC through the estimator, 66,340 peaks): peaks on a block score 0.41 / 0.77
+   * (10th percentile / median), peaks elsewhere 0.22 / 0.40 (median / 75th percentile).
+   */
+  static readonly REPLACE_SCORE = Number(process.env.T_SCORE ?? 0.5);
   /** A block this close (sideways) to the tool centre point is under the gripper and not updated (m). */
   static readonly OCCLUDED = 0.07;
   /** The held block is the one nearest the tool centre point, if within this (m). */
   static readonly GRASP_RADIUS = 0.06;
+  /** Peaks read beyond the block count (estimator.detect's count is blockCount + this). */
+  static readonly CANDIDATES_EXTRA = Number(process.env.T_EXTRA ?? 3);
 
-  constructor(task: TaskConfig) {
+  /** `blockCount`: the blocks in the scene; without it, every peak passed to `name` is a block. */
+  constructor(task: TaskConfig, blockCount?: number) {
     this.task = task;
+    this.blockCount = blockCount;
   }
 
   reset(): void {
@@ -190,51 +216,125 @@ export class BlockTracker {
     return this.held?.block ?? null;
   }
 
-  /** `detected` in the task's block order, with a held block following the gripper. */
+  /**
+   * The blocks in the task's order from one frame's peaks (strongest first, at least as many as
+   * blocks on the first frame), a held block following the gripper.
+   */
   name(detected: BlockEstimate[], robot?: Proprioception): BlockEstimate[] {
-    const positions = detected.map((d) => d.position);
-    const order = this.previous ? nameByTracking(this.previous.map((b) => b.position), positions) : nameByRule(this.task, positions);
-    const named = order.map((i) => ({ ...detected[i] }));
+    const n = this.blockCount ?? detected.length;
+    if (!this.previous) return this.first(detected, n);
+    const named = this.previous.map((b) => ({ ...b }));
     const wasHeld = this.held?.block ?? null;
-    if (robot && this.previous) this.followGripper(named, robot);
+    if (robot) this.followGripper(named, robot);
+    const tcp = robot?.tcp;
+    const sideways = (p: Vec3, q: Vec3): number => Math.hypot(p[0] - q[0], p[1] - q[1]);
+    const clearOfGripper = (p: Vec3): boolean => !tcp || sideways(p, tcp) >= BlockTracker.OCCLUDED;
+    const claimed = new Set<number>();
+    const matched = new Map<number, number>();
+
+    // A block just let go starts afresh at its peak below the fingers, or where they left it.
+    const released = wasHeld !== null && this.held === null ? wasHeld : null;
+    if (released !== null) {
+      const at = named[released].position;
+      // Its peak: the one nearest below the fingers, not one of another block's (within GATE of its track).
+      const others = named.flatMap((b, i) => (i === released ? [] : [this.history[i]?.length ? medianOf(this.history[i]) : b.position]));
+      let c = -1, best: number = BlockTracker.GRASP_RADIUS;
+      detected.forEach((d, k) => {
+        const e = Math.hypot(d.position[0] - at[0], d.position[1] - at[1]);
+        if (e <= best && !others.some((o) => dist(o, d.position) <= BlockTracker.GATE)) {
+          best = e;
+          c = k;
+        }
+      });
+      if (c >= 0) {
+        claimed.add(c);
+        named[released] = { ...detected[c] };
+      }
+      this.history[released] = [named[released].position];
+      this.away[released] = [];
+    }
+
+    // The held block's own peak (near the fingers) is no evidence for any other block.
+    if (this.held && tcp) {
+      const c = nearest(detected, tcp, BlockTracker.GRASP_RADIUS, claimed);
+      if (c >= 0) claimed.add(c);
+    }
+
+    // Tracks take the peaks within GATE of them, nearest pairs first.
+    const tracks: Array<{ i: number; at: Vec3 }> = [];
     named.forEach((b, i) => {
-      if (this.held?.block === i) {
-        this.history[i] = [];
-        this.away[i] = [];
-        return;
-      }
-      const h = (this.history[i] ??= []);
-      const track = h.length ? medianOf(h) : null;
-      // A block just let go starts afresh where the camera sees it.
-      if (track && wasHeld !== i) {
-        const occluded = robot !== undefined && Math.hypot(track[0] - robot.tcp[0], track[1] - robot.tcp[1]) < BlockTracker.OCCLUDED;
-        const near = Math.hypot(b.position[0] - track[0], b.position[1] - track[1], b.position[2] - track[2]) <= BlockTracker.GATE;
-        if (occluded) {
-          b.position = track;
-          return;
-        }
-        if (!near) {
-          const a = (this.away[i] ??= []);
-          a.push(b.position);
-          const m = medianOf(a);
-          if (a.some((p) => Math.hypot(p[0] - m[0], p[1] - m[1], p[2] - m[2]) > BlockTracker.GATE)) a.splice(0, a.length - 1);
-          if (a.length < BlockTracker.PERSIST) {
-            b.position = track;
-            return;
-          }
-          h.length = 0;
-          h.push(...a.slice(-BlockTracker.WINDOW));
-          a.length = 0;
-          b.position = medianOf(h);
-          return;
-        }
-      }
-      this.away[i] = [];
-      if (wasHeld === i) h.length = 0;
-      h.push(b.position);
-      if (h.length > BlockTracker.WINDOW) h.shift();
-      b.position = medianOf(h);
+      if (i === this.held?.block || i === released) return;
+      const h = this.history[i];
+      tracks.push({ i, at: h?.length ? medianOf(h) : b.position });
     });
+    const pairs: Array<[number, number, number]> = [];
+    for (const t of tracks) {
+      detected.forEach((d, c) => {
+        const e = dist(d.position, t.at);
+        if (e <= BlockTracker.GATE) pairs.push([e, t.i, c]);
+      });
+    }
+    pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+    for (const [, i, c] of pairs) {
+      if (matched.has(i) || claimed.has(c)) continue;
+      matched.set(i, c);
+      claimed.add(c);
+    }
+
+    for (const { i, at } of tracks) {
+      const h = (this.history[i] ??= []);
+      const occluded = tcp !== undefined && sideways(at, tcp) < BlockTracker.OCCLUDED;
+      const c = matched.get(i);
+      if (c !== undefined) {
+        this.away[i] = [];
+        if (occluded) {
+          named[i] = { ...named[i], position: at };
+          continue;
+        }
+        h.push(detected[c].position);
+        if (h.length > BlockTracker.WINDOW) h.shift();
+        named[i] = { ...detected[c], position: medianOf(h) };
+        continue;
+      }
+      // Nothing near the track: confident peaks elsewhere, clear of the gripper, that agree.
+      const a = (this.away[i] ??= []);
+      const m = a.length ? medianOf(a) : null;
+      let pick = -1, best = Infinity;
+      detected.forEach((d, k) => {
+        if (claimed.has(k) || d.score < BlockTracker.REPLACE_SCORE || !clearOfGripper(d.position)) return;
+        const rank = m ? dist(d.position, m) : -d.score;
+        if (rank < best) {
+          best = rank;
+          pick = k;
+        }
+      });
+      named[i] = { ...named[i], position: at };
+      if (pick < 0) {
+        a.length = 0;
+        continue;
+      }
+      a.push(detected[pick].position);
+      const am = medianOf(a);
+      if (a.some((p) => dist(p, am) > BlockTracker.GATE)) a.splice(0, a.length - 1);
+      if (a.length < BlockTracker.PERSIST) continue;
+      claimed.add(pick);
+      h.length = 0;
+      h.push(...a.slice(-BlockTracker.WINDOW));
+      a.length = 0;
+      named[i] = { ...detected[pick], position: medianOf(h) };
+    }
+    this.previous = named;
+    return named;
+  }
+
+  /** The first frame: the strongest `n` peaks, resting on the table, named by the task's rule. */
+  private first(detected: BlockEstimate[], n: number): BlockEstimate[] {
+    const top = detected.slice(0, n).map((b) => ({ ...b, position: process.env.T_NOREST ? b.position : (b.resting ?? b.position) }));
+    // Fewer peaks than blocks (peaks off the table are dropped): the weakest stands in, unbelieved.
+    while (top.length < n && top.length > 0) top.push({ ...top[top.length - 1], score: 0 });
+    const named = nameByRule(this.task, top.map((b) => b.position)).map((i) => ({ ...top[i] }));
+    this.history = named.map((b) => (b.score > 0 ? [b.position] : []));
+    this.away = named.map(() => []);
     this.previous = named;
     return named;
   }
@@ -257,11 +357,37 @@ export class BlockTracker {
         }
       });
       if (best < 0 || dist > BlockTracker.GRASP_RADIUS) return;
-      this.held = { block: best };
+      // Where the pads took it: a resting block's height is the estimate's surest coordinate.
+      const dz = Math.min(0.02, Math.max(-0.03, this.previous![best].position[2] - r.tcp[2]));
+      this.held = { block: best, dz };
     }
     const h = this.held;
-    named[h.block] = { ...named[h.block], position: [r.tcp[0], r.tcp[1], r.tcp[2]] };
+    // Squared between the pads, the block turns with the fingers (a cube's yaw repeats every 90°).
+    named[h.block] = { ...named[h.block], position: [r.tcp[0], r.tcp[1], r.tcp[2] + h.dz], ...(r.yaw === undefined ? {} : { yaw: quarterTurn(r.yaw) }) };
   }
+}
+
+/** An angle folded into (−π/4, π/4], as the estimator reports a cube's yaw. */
+function quarterTurn(a: number): number {
+  const q = Math.PI / 2;
+  let y = a - q * Math.round(a / q);
+  if (y <= -q / 2) y += q;
+  return y;
+}
+
+const dist = (p: Vec3, q: Vec3): number => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
+
+/** The peak nearest `at` within `radius` that is not taken, or -1. */
+function nearest(detected: BlockEstimate[], at: Vec3, radius: number, taken: Set<number>): number {
+  let best = -1, d = radius;
+  detected.forEach((b, k) => {
+    const e = dist(b.position, at);
+    if (!taken.has(k) && e <= d) {
+      d = e;
+      best = k;
+    }
+  });
+  return best;
 }
 
 function medianOf(ps: Vec3[]): Vec3 {

@@ -127,16 +127,24 @@ describe('block tracking in closed loop', () => {
     const holding = { tcp: [0.1, 0.002, 0.03] as Vec3, width: 0.05, grip: 1 };
     t.name([est([-0.1, 0, 0.025]), est([0.1, 0, 0.025])], holding);
     expect(t.holding).toBe(1);
-    // Lifted and carried: the camera misplaces the block badly, the held estimate follows the tool.
-    const lifted = { ...holding, tcp: [0.0, 0.05, 0.15] as Vec3 };
+    // Lifted, carried and turned: the camera misplaces the block badly, the held estimate follows the tool.
+    const lifted = { ...holding, tcp: [0.0, 0.05, 0.15] as Vec3, yaw: Math.PI / 2 + 0.3 };
     const named = t.name([est([-0.1, 0, 0.025]), est([0.3, 0.2, 0.025])], lifted);
     expect(named[0].position).toEqual([-0.1, 0, 0.025]);
-    // Between the pads: at the tool centre point, whatever the estimate said at the grasp.
-    expect(named[1].position).toEqual([0.0, 0.05, 0.15]);
-    // Fingers open: the camera's estimate is used again.
-    const open = t.name([est([-0.1, 0, 0.025]), est([-0.1, 0.01, 0.075])], { ...lifted, width: 0.09, grip: -1 });
+    // Between the pads: under the tool centre point by as much as when the fingers closed
+    // (block centre 0.025, tool 0.03), whatever the estimate said at the grasp.
+    expect(named[1].position[0]).toBe(0.0);
+    expect(named[1].position[1]).toBe(0.05);
+    expect(named[1].position[2]).toBeCloseTo(0.145, 12);
+    // It turns with the fingers (a cube's yaw repeats every quarter turn).
+    expect(named[1].yaw).toBeCloseTo(0.3, 12);
+    // Set down on block 0 and let go: the camera's peak of it is used again, not block 0's below it.
+    const placed = { ...lifted, tcp: [-0.1, 0.005, 0.085] as Vec3 };
+    t.name([est([-0.1, 0, 0.025]), est([-0.09, 0, 0.07])], placed);
+    const open = t.name([est([-0.1, 0, 0.025]), est([-0.1, 0.01, 0.075])], { ...placed, width: 0.09, grip: -1 });
     expect(t.holding).toBeNull();
     expect(open[1].position).toEqual([-0.1, 0.01, 0.075]);
+    expect(open[0].position).toEqual([-0.1, 0, 0.025]);
   });
 
   it('keeps a resting block where its estimates put it when frames misplace it, until they agree elsewhere', async () => {
@@ -157,6 +165,45 @@ describe('block tracking in closed loop', () => {
       named = t.name([est([-0.1, 0, 0.025]), est([0.05, 0.1, 0.025])], open);
     }
     expect(named[1].position).toEqual([0.05, 0.1, 0.025]);
+  });
+
+  it('follows a block by a weaker peak near it when a stronger one lands elsewhere', async () => {
+    const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
+    const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig, 2);
+    const open = { tcp: [0, 0.15, 0.2] as Vec3, width: 0.1, grip: -1 };
+    const peak = (p: Vec3, score: number) => ({ position: p, yaw: 0, size: 0.05, score });
+    t.name([peak([-0.1, 0, 0.025], 0.9), peak([0.1, 0, 0.025], 0.8), peak([0.18, -0.1, 0.025], 0.2)], open);
+    // A texture outscores block 1, whose own peak comes third: block 1 still moves with its own.
+    const named = t.name([peak([-0.1, 0, 0.025], 0.9), peak([0.15, -0.12, 0.025], 0.85), peak([0.11, 0, 0.025], 0.4)], open);
+    expect(named[1].position[0]).toBeCloseTo(0.105, 12);
+    expect(named[0].position).toEqual([-0.1, 0, 0.025]);
+  });
+
+  it('places the first estimate of an episode on the table: every task starts with its blocks resting', async () => {
+    const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
+    const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig, 2);
+    // The network put block 0 5 cm up its ray; lifted at half its edge it lands 4 cm nearer the camera.
+    const named = t.name([
+      { position: [-0.1, 0.04, 0.075], resting: [-0.1, 0, 0.025], yaw: 0, size: 0.05, score: 0.9 },
+      { position: [0.1, 0, 0.025], resting: [0.1, 0, 0.025], yaw: 0, size: 0.05, score: 0.8 },
+    ]);
+    expect(named.map((b) => b.position)).toEqual([[-0.1, 0, 0.025], [0.1, 0, 0.025]]);
+  });
+
+  it('moves a block the fingers pushed away once confident peaks clear of them agree, never for weak ones', async () => {
+    const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
+    const peak = (p: Vec3, score: number) => ({ position: p, yaw: 0, size: 0.05, score });
+    const away = { tcp: [0, 0.15, 0.2] as Vec3, width: 0.1, grip: -1 };
+    // The fingers hover over where block 0 was; it now lies 8 cm further left.
+    const over = { tcp: [-0.1, 0, 0.1] as Vec3, width: 0.1, grip: -1 };
+    for (const [score, moves] of [[0.3, false], [0.8, true]] as const) {
+      const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig, 2);
+      t.name([peak([-0.1, 0, 0.025], 0.9), peak([0.1, 0, 0.025], 0.8)], away);
+      let named = t.name([peak([0.1, 0, 0.025], 0.8), peak([-0.18, 0, 0.025], score)], over);
+      for (let i = 1; i < 2 * BlockTracker.PERSIST; i++) named = t.name([peak([0.1, 0, 0.025], 0.8), peak([-0.18, 0, 0.025], score)], over);
+      expect(named[0].position).toEqual(moves ? [-0.18, 0, 0.025] : [-0.1, 0, 0.025]);
+      expect(named[1].position).toEqual([0.1, 0, 0.025]);
+    }
   });
 
   it('does not move a block while the gripper is over it', async () => {
