@@ -31,7 +31,8 @@ interface RunFlags {
   sweepEpisodes: string;
   realityEpisodes: string;
   pose: 'auto' | 'on' | 'off';
-  poseFrames: string;
+  perception: 'auto' | 'short' | 'full';
+  poseFrames?: string;
   dartNoise?: string;
   seed: string;
   workers: string;
@@ -69,8 +70,9 @@ export const runCommand: CommandModule = {
       .option('--sweep-points <count>', 'where it breaks: values of each physics parameter the policy is tried at', String(RUN_DEFAULTS.sweepPoints))
       .option('--sweep-episodes <count>', 'where it breaks: seeded episodes per value', String(RUN_DEFAULTS.sweepEpisodes))
       .option('--reality-episodes <count>', 'episodes on the emulated robot', String(RUN_DEFAULTS.realityEpisodes))
-      .addOption(new Option('--pose <when>', 'train and measure the pose estimator (rendered frames): auto = where the backend is a GPU').choices(['auto', 'on', 'off']).default(RUN_DEFAULTS.pose))
-      .option('--pose-frames <count>', 'frames the pose estimator trains on, each rendered fresh (and as many for its ablation without randomization)', String(RUN_DEFAULTS.poseFrames))
+      .addOption(new Option('--pose <when>', 'train the pose estimator (rendered frames) and drive the emulated robot through its camera: auto = wherever a WebGPU adapter renders').choices(['auto', 'on', 'off']).default(RUN_DEFAULTS.pose))
+      .addOption(new Option('--perception <budget>', `the pose estimator's budget: short = ${RUN_DEFAULTS.poseFramesShort} frames, no ablation (fits the default run on a CPU); full = --pose-frames frames and its ablation without randomization; auto = full on a GPU backend, short elsewhere`).choices(['auto', 'short', 'full']).default(RUN_DEFAULTS.perception))
+      .option('--pose-frames <count>', `frames the pose estimator trains on, each rendered fresh (default: ${RUN_DEFAULTS.poseFrames} at --perception full, ${RUN_DEFAULTS.poseFramesShort} at short)`)
       .option('--dart-noise <std>', `DART noise σ (standard deviation, in normalized action units) of the noisy thirds: σ and 2σ (default: ${RUN_DEFAULTS.dartNoise}, ${RUN_DEFAULTS.dartNoiseSo101} for an SO-101 scenario)`)
       .option('--seed <int>', 'base seed', String(RUN_DEFAULTS.seed))
       .option('-w, --workers <count>', 'worker threads for generation and evaluation', String(availableParallelism()))
@@ -98,7 +100,9 @@ export const runCommand: CommandModule = {
             sweepEpisodes: parseIntOption('--sweep-episodes', flags.sweepEpisodes, 1),
             realityEpisodes: parseIntOption('--reality-episodes', flags.realityEpisodes, 1),
             pose: flags.pose,
-            poseFrames: parseIntOption('--pose-frames', flags.poseFrames, 16),
+            perception: flags.perception,
+            poseFrames: flags.poseFrames === undefined ? RUN_DEFAULTS.poseFrames : parseIntOption('--pose-frames', flags.poseFrames, 16),
+            poseFramesShort: flags.poseFrames === undefined ? RUN_DEFAULTS.poseFramesShort : parseIntOption('--pose-frames', flags.poseFrames, 16),
             dartNoise: parseNumberOption('--dart-noise', flags.dartNoise ?? String(so101 ? RUN_DEFAULTS.dartNoiseSo101 : RUN_DEFAULTS.dartNoise), 0, 1),
             seed: parseIntOption('--seed', flags.seed, 0),
             workers: parseIntOption('--workers', flags.workers, 0),

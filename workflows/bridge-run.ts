@@ -12,6 +12,8 @@
 import type { BackendName } from '../policy/backend.ts';
 import { wilson } from '../policy/eval/stats.ts';
 import type { Rate } from '../policy/eval/stats.ts';
+import type { BlockEstimate } from '../policy/perception/estimator.ts';
+import type { CameraFile } from '../sim/camera/camera-file.ts';
 
 export interface BridgeRunOptions {
   modelDir: string;
@@ -35,6 +37,24 @@ export interface BridgeRunOptions {
   frameWaitMs?: number;
   /** With a pose estimator: called with each step's policy input and the observation it was built from (tests). */
   onAct?: (inputs: Float32Array, obs: { state: Record<string, number[]> }) => void;
+  /**
+   * With a pose estimator: called with each step's camera frame (the one its estimate came
+   * from), the camera's calibration, the named block estimates acted on and the observation
+   * (the report draws a few).
+   */
+  onSeen?: (s: SeenFrame) => void;
+}
+
+/** A camera frame as the controller acted on it (BridgeRunOptions.onSeen). */
+export interface SeenFrame {
+  /** Episode index and step (the robot's episode counter). */
+  episode: number;
+  step: number;
+  rgb: Uint8Array;
+  calibration: CameraFile;
+  /** Block estimates in the task's order, as the policy read them. */
+  blocks: BlockEstimate[];
+  obs: { state: Record<string, number[]> };
 }
 
 export interface BridgeRunResult {

@@ -102,6 +102,8 @@ interface Estimate {
   /** Capture time of the frame (ms since the Unix epoch, camera clock) and its seq. */
   t: number;
   frameSeq: number;
+  /** The frame's pixels (kept for onSeen). */
+  rgb: Uint8Array;
 }
 
 interface PendingStep {
@@ -206,7 +208,7 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
     const blocks = estimator.detect([view], estimator.spec.blockCount + BlockTracker.CANDIDATES_EXTRA)[0].map((d) => toEstimate(d, view.camera));
     report.estimateMs.push(performance.now() - t0);
     report.framesEstimated++;
-    newest = { blocks, t: f.t, frameSeq: f.seq };
+    newest = { blocks, t: f.t, frameSeq: f.seq, rgb: f.payload };
     tryAct();
   };
 
@@ -249,6 +251,7 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
     const named = tracker.name(e.blocks, perceived.proprioception(step.robotState));
     const inputs = perceived.fill(step.robotState, named);
     o.onAct?.(inputs, step.obs);
+    o.onSeen?.({ episode: step.tick.index, step: step.tick.step, rgb: e.rgb, calibration: cam.calibration, blocks: named, obs: step.obs });
     const action = Array.from(policy.act(inputs));
     report.steps++;
     if (waitedOut) report.waitedOut++;

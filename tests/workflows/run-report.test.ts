@@ -7,6 +7,9 @@ import type { Browser } from 'playwright-core';
 import { trainBc } from '../../policy/train/bc.ts';
 import { demoParts } from '../../workflows/run/options.ts';
 import { runPipeline } from '../../workflows/run/pipeline.ts';
+import { poseBudget } from '../../workflows/run/stages.ts';
+import { ESTIMATE_COLOUR, TRUTH_COLOUR } from '../../workflows/report/camera-frames.ts';
+import { decode as decodePng } from 'fast-png';
 import type { RunSummary } from '../../workflows/report/summary.ts';
 import { launchChromium } from '../../viewer/bench/chromium.ts';
 import { hasSystemPackage, needs } from '../system-packages.ts';
@@ -37,6 +40,8 @@ async function smallRun(over: Partial<Parameters<typeof runPipeline>[0]> = {}): 
     realityEpisodes: 1,
     // The pose estimator's plumbing on a tiny scale where a WebGPU adapter renders (CI: lavapipe).
     pose: 'on',
+    // The full budget (the estimator and its ablation) on a tiny scale.
+    perception: 'full',
     poseFrames: 32,
     workers: 0,
     seed: 3,
@@ -124,10 +129,30 @@ describe('simreal run (a small run of the main job)', () => {
     expect(p.cameraToActionMs.max).toBeGreaterThanOrEqual(p.cameraToActionMs.p99);
     expect(p.estimateMs.p50).toBeGreaterThan(0);
     expect(report).toContain(`<p id="perception">Through camera.front`);
+    // A frame the policy acted on, enlarged 3x, with the estimated and the true blocks drawn on it.
+    expect(summary.cameraFrames).toBe('camera-frames.png');
+    const png = decodePng(readFileSync(join(out, 'camera-frames.png')));
+    expect([png.width, png.height]).toEqual([384, 384]);
+    const px = png.data as Uint8Array;
+    const has = (c: readonly number[]) => { for (let i = 0; i < px.length; i += png.channels) if (px[i] === c[0] && px[i + 1] === c[1] && px[i + 2] === c[2]) return true; return false; };
+    expect(has(ESTIMATE_COLOUR)).toBe(true);
+    expect(has(TRUTH_COLOUR)).toBe(true);
+    expect(report).toContain('<figure id="camera-frames"><img class="montage" alt="camera frames with the estimated blocks" src="data:image/png;base64,');
     expect(report).toContain(`camera to action (frame capture → command sent) p50 ${p.cameraToActionMs.p50.toFixed(1)} ms, p99 ${p.cameraToActionMs.p99.toFixed(1)} ms`);
     expect(report).toContain(`${p.staleSteps} of ${p.steps} steps stale`);
     expect(logs.some((l) => /^ {2}camera to action p50 [\d.]+ ms, p99 [\d.]+ ms; \d+ of \d+ steps stale/.test(l))).toBe(true);
     expect(summary.commands.some((c) => c.includes('--perception models/pose'))).toBe(true);
+  });
+
+  it('sizes the pose estimator for the machine: a short training without ablation on a CPU backend, the full one on a GPU', () => {
+    const o = { poseFrames: 60_000, poseFramesShort: 6_000 } as Parameters<typeof poseBudget>[0]['o'];
+    const on = (name: string, perception?: 'auto' | 'short' | 'full') => poseBudget({ o: { ...o, perception }, backend: { name, device: '' } });
+    expect(on('wasm')).toEqual({ budget: 'short', frames: 6_000, looks: ['train'] });
+    expect(on('tfjs-node')).toEqual({ budget: 'short', frames: 6_000, looks: ['train'] });
+    expect(on('tfjs-node-gpu')).toEqual({ budget: 'full', frames: 60_000, looks: ['train', 'none'] });
+    expect(on('webgpu', 'auto')).toEqual({ budget: 'full', frames: 60_000, looks: ['train', 'none'] });
+    expect(on('wasm', 'full')).toEqual({ budget: 'full', frames: 60_000, looks: ['train', 'none'] });
+    expect(on('tfjs-node-gpu', 'short')).toEqual({ budget: 'short', frames: 6_000, looks: ['train'] });
   });
 
   it('renders the montage and trains the pose estimator', needs('webgpu'), () => {
@@ -263,8 +288,11 @@ describe('the report in Chromium', needs('chromium'), () => {
     // One bar per success row in the success chart.
     expect(await page.locator('table').first().locator('tbody tr').count()).toBe(summary.success.length);
     if (RENDERS) {
-      const w = await page.locator('img.montage').evaluate((img: HTMLImageElement) => img.naturalWidth);
+      const w = await page.locator('img[alt="randomized training frames"]').evaluate((img: HTMLImageElement) => img.naturalWidth);
       expect(w).toBeGreaterThan(100);
+      // The camera frames, estimates drawn: decoded by the browser at their size (one 128x128 frame, 3x).
+      const cam = await page.locator('#camera-frames img').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]);
+      expect(cam).toEqual([384, 384]);
     }
     await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
     expect(errors).toEqual([]);

@@ -140,6 +140,13 @@ function perceptionParagraph(s: RunSummary): string {
     `frames: ${p.frames.received} received, ${p.frames.estimated} estimated, ${p.frames.superseded} replaced by a newer one first${p.cameraHolds.length ? `; held the robot ${p.cameraHolds.length} time(s) for the camera (${esc(p.cameraHolds[0])})` : ''}.</p>`;
 }
 
+/** The camera frames the policy acted on, estimates and truth drawn (inlined, as the montage). */
+function cameraFramesFigure(dir: string, s: RunSummary): string {
+  if (!s.cameraFrames) return '';
+  const src = `data:image/png;base64,${readFileSync(join(dir, s.cameraFrames)).toString('base64')}`;
+  return `<figure id="camera-frames"><img class="montage" alt="camera frames with the estimated blocks" src="${src}"><figcaption class="muted">What the emulated robot's camera sent while the policy acted through it (one frame in each of the first episodes): the pose estimator's blocks in orange, the true blocks the emulated robot reports in green.</figcaption></figure>`;
+}
+
 function table(head: string[], rows: string[][]): string {
   return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
@@ -182,7 +189,7 @@ ${table(['model', 'epochs', 'samples/s', 'time'], s.training.map((t) => [esc(t.m
 ${montage ? `<figure><img class="montage" alt="randomized training frames" src="${montage}"><figcaption class="muted">Randomized renders of the scenario (the look varies, the geometry does not).</figcaption></figure>` : `<p class="muted">${esc(s.notes.find((n) => n.startsWith('No montage: ')) ?? 'No frames rendered.')}</p>`}
 <div class="charts">${traj ? `<figure id="chart-trajectory">${traj}</figure>` : ''}${lat ? `<figure id="chart-latency">${lat}</figure>` : ''}</div>
 ${s.bridge ? `<p>${s.bridge.commands} commands through the bridge, ${s.bridge.clamped} clamped by its safety limits${Object.keys(s.bridge.clampReasons).length ? ` (${esc(Object.entries(s.bridge.clampReasons).map(([k, v]) => `${k} ${v}`).join(', '))})` : ''}; round trip p50 ${s.bridge.roundTripMs.p50.toFixed(2)} ms, p99 ${s.bridge.roundTripMs.p99.toFixed(2)} ms, max ${s.bridge.roundTripMs.max.toFixed(2)} ms.</p>` : ''}
-${perceptionParagraph(s)}
+${perceptionParagraph(s)}${cameraFramesFigure(dir, s)}
 <h2>Stages</h2>
 ${table(['stage', 'time', 'output'], stageRows)}
 <h2>Reproduce</h2>

@@ -85,6 +85,11 @@ export interface RunSummary {
   sweep: SweepResult | null;
   /** Montage of randomized training frames (PNG file name next to the report), if rendered. */
   montage: string | null;
+  /**
+   * Frames of the emulated robot's camera the policy acted on, the estimated blocks drawn in
+   * orange and the true ones in green (PNG file name next to the report), if that run happened.
+   */
+  cameraFrames?: string | null;
   trajectory: { label: string; seed: number; success: boolean; points: TrajectoryPoint[] } | null;
   /** Commands that reproduce each stage by hand. */
   commands: string[];

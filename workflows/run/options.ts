@@ -36,13 +36,21 @@ export interface RunOptions {
   sweepEpisodes: number;
   realityEpisodes: number;
   /**
-   * The pose estimator (rendered frames → block positions, trained with and without visual
-   * randomization, measured on held-out looks): `auto` trains it where the policy backend runs on a
-   * GPU, `on` everywhere (slow on CPUs), `off` never.
+   * The pose estimator (rendered frames → block positions, measured on held-out looks), which the
+   * `reality-camera` stage drives the emulated robot through: `auto` and `on` train it wherever a
+   * WebGPU adapter renders frames (`on` fails the stage where none does), `off` never.
    */
   pose: 'auto' | 'on' | 'off';
-  /** Frames the pose estimator trains on (each rendered fresh), for the randomized model and its ablation. */
+  /**
+   * Its budget: `full` trains on `poseFrames` frames and, as its ablation, as many without visual
+   * randomization; `short` on `poseFramesShort` frames and no ablation, sized for the default
+   * run's time on a CPU; `auto` is `full` on a GPU backend and `short` elsewhere.
+   */
+  perception?: 'auto' | 'short' | 'full';
+  /** Frames the pose estimator trains on (each rendered fresh) at `--perception full`, for the randomized model and its ablation. */
   poseFrames: number;
+  /** Frames it trains on at `--perception short`. */
+  poseFramesShort?: number;
   workers: number;
   seed: number;
   backend?: BackendName;
@@ -76,7 +84,14 @@ export const RUN_DEFAULTS = {
   sweepEpisodes: 20,
   realityEpisodes: 20,
   pose: 'auto' as const,
+  perception: 'auto' as const,
   poseFrames: 60_000,
+  /**
+   * About 2.5 minutes of rendering and training on a 2-core CPU (lavapipe renders; 6,956 MLP
+   * samples/s in `bench train`): an estimator far from the full one's accuracy (the learning
+   * curve in policy/README.md), which is what the default run can afford.
+   */
+  poseFramesShort: 6_000,
   seed: 0,
 };
 

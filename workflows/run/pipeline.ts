@@ -64,7 +64,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     results: {},
   };
   const stages: StageRecord[] = [];
-  const report: RunReport = { success: [], training: [], pose: null, sweep: null, bridge: null, perception: null, montage: null, notes: [] };
+  const report: RunReport = { success: [], training: [], pose: null, sweep: null, bridge: null, perception: null, montage: null, cameraFrames: null, notes: [] };
   for (const name of STAGES) {
     const group = CONCURRENT.find((g) => g.includes(name));
     if (!group || !c.trainInWorkers) await runStages([name], c, cache, stages, report);
@@ -96,6 +96,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     bridge: report.bridge,
     perception: report.perception,
     montage: report.montage,
+    cameraFrames: report.cameraFrames,
     trajectory,
     commands: [
       ...parts.map(([label, dart, count], k) => `npx simreal generate ${sp} --episodes ${count} --seed ${o.seed + k}${dart ? ` --dart-noise ${dart}` : ''} --out data/demos-${label}`),

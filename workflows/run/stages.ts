@@ -41,6 +41,10 @@ import { taskSpec } from '../../sim/tasks/index.ts';
 import { histogram } from '../report/report.ts';
 import type { EpochPoint, RunSummary, SuccessRow } from '../report/summary.ts';
 import { quantile } from '../bridge-run.ts';
+import { cameraFramesPng } from '../report/camera-frames.ts';
+import type { CameraFrameView, DrawnBlock } from '../report/camera-frames.ts';
+import { TabletopEnv } from '../../sim/env.ts';
+import type { Vec3 } from '../../sim/state.ts';
 import { runPerceptionOnBridge } from '../perception-on-bridge.ts';
 import { runPolicyOnBridge } from '../policy-on-bridge.ts';
 import type { BridgeRunResult } from '../policy-on-bridge.ts';
@@ -63,7 +67,8 @@ export interface StageResults {
   /** The estimator's errors, and where the randomized model (the one the camera run uses) lies. */
   pose: NonNullable<RunSummary['pose']> & { modelDir: string };
   reality: BridgeRunResult;
-  'reality-camera': BridgeRunResult;
+  /** With `cameraFrames`: a PNG of a few frames the policy acted on, estimates and truth drawn (null: none seen). */
+  'reality-camera': BridgeRunResult & { cameraFrames: string | null };
   montage: MontageResult;
 }
 
@@ -97,6 +102,7 @@ export interface RunReport {
   bridge: RunSummary['bridge'];
   perception: RunSummary['perception'];
   montage: string | null;
+  cameraFrames: string | null;
   notes: string[];
 }
 
@@ -290,43 +296,53 @@ const sweepStage: Stage<'sweep'> = {
   },
 };
 
+/** The pose estimator's budget in this run (RunOptions.perception): frames, and whether its ablation trains. */
+export function poseBudget(c: Pick<RunContext, 'o' | 'backend'>): { budget: 'short' | 'full'; frames: number; looks: Array<'train' | 'none'> } {
+  const gpu = c.backend.name === 'tfjs-node-gpu' || c.backend.name === 'webgpu';
+  const budget = (c.o.perception ?? 'auto') === 'auto' ? (gpu ? 'full' : 'short') : (c.o.perception as 'short' | 'full');
+  return budget === 'full'
+    ? { budget, frames: c.o.poseFrames, looks: ['train', 'none'] }
+    : { budget, frames: c.o.poseFramesShort ?? c.o.poseFrames, looks: ['train'] };
+}
+
 /**
  * Pose estimator: trained straight from the renderer (policy/train/pose-stream.ts) on freshly
- * randomized frames, and, as its ablation, on frames of the nominal look with the same budget;
- * both measured on frames of held-out looks and physics (policy/eval/pose-frames.ts). Rendering
- * and training want a GPU; on CPUs `auto` leaves it out and says how to run it.
+ * randomized frames and measured on frames of held-out looks and physics
+ * (policy/eval/pose-frames.ts). At `--perception full` (the default on a GPU) its ablation trains
+ * on frames of the nominal look with the same budget; at `short` (the default on a CPU, where
+ * rendering and training share two cores) it trains on few frames and leaves the ablation out,
+ * saying so. Without a WebGPU adapter to render with, it is left out, naming the packages.
  */
 const pose: Stage<'pose'> = {
   name: 'pose',
-  title: ({ o }) => `pose estimator: ${o.poseFrames} freshly rendered frames (and as many for its ablation), held-out error`,
-  async gate(c) {
-    const { o, scenario, backend } = c;
-    const gpu = backend.name === 'tfjs-node-gpu' || backend.name === 'webgpu';
-    const blocks = taskSpec(scenario.task).blockCount(scenario.task);
-    const renderCheck = blocks > 0 && (o.pose === 'on' || (o.pose === 'auto' && gpu)) ? await canRender(c) : null;
-    if (blocks === 0 && o.pose !== 'off') return { skip: `No pose estimator: ${scenario.id} has no blocks to locate.` };
-    if (renderCheck !== null && renderCheck !== true) {
-      return { skip: `No pose estimator: it learns from rendered frames, which need ${renderCheck}`, log: `· pose estimator: left out; it learns from rendered frames, which need ${renderCheck}` };
-    }
-    if (renderCheck === true) return 'run';
-    if (o.pose === 'auto') {
-      return {
-        skip: `No pose estimator: the policy backend (${backend.name}, ${backend.device}) is not a GPU. Train it anyway with --pose on, or by hand: npx simreal train pose ${o.scenarioPath} --frames ${o.poseFrames} --out models/pose && npx simreal eval models/pose ${o.scenarioPath} --frames 500 --looks heldout`,
-        log: '· pose estimator: left out (no GPU backend; --pose on trains it anyway)',
-      };
-    }
-    return 'absent';
+  title: (c) => {
+    const b = poseBudget(c);
+    return `pose estimator (--perception ${b.budget}): ${b.frames} freshly rendered frames${b.looks.length > 1 ? ' (and as many for its ablation)' : ''}, held-out error`;
   },
-  inputs: ({ o, scenarioInput }) => ({ ...scenarioInput, frames: o.poseFrames, seed: o.seed, backend: o.backend ?? null }),
+  async gate(c) {
+    const { o, scenario } = c;
+    if (o.pose === 'off') return 'absent';
+    const blocks = taskSpec(scenario.task).blockCount(scenario.task);
+    if (blocks === 0) return { skip: `No pose estimator: ${scenario.id} has no blocks to locate.` };
+    if (o.skip.has('pose')) return 'run';
+    const why = await canRender(c);
+    if (why !== true) return { skip: `No pose estimator: it learns from rendered frames, which need ${why}`, log: `· pose estimator: left out; it learns from rendered frames, which need ${why}` };
+    return 'run';
+  },
+  inputs: (c) => {
+    const b = poseBudget(c);
+    return { ...c.scenarioInput, frames: b.frames, looks: b.looks, seed: c.o.seed, backend: c.o.backend ?? null };
+  },
   async run(c, dir) {
     const { o, scenario } = c;
+    const b = poseBudget(c);
     const errors: Record<string, { meanCm: number; medianCm: number; frames: number }> = {};
-    for (const looks of ['train', 'none'] as const) {
+    for (const looks of b.looks) {
       const modelDir = join(dir, `model-${looks}`);
       let bar: ReturnType<ProgressFactory> | null = null;
       await trainPoseStream({
-        scenario, scenarioPath: o.scenarioPath, out: modelDir, frames: o.poseFrames, looks, seed: o.seed, backend: o.backend, overwrite: true,
-        evalEvery: Math.max(16, Math.ceil(o.poseFrames / 8)),
+        scenario, scenarioPath: o.scenarioPath, out: modelDir, frames: b.frames, looks, seed: o.seed, backend: o.backend, overwrite: true,
+        evalEvery: Math.max(16, Math.ceil(b.frames / 8)),
         log: () => {}, signal: o.signal,
         onProgress: (p) => {
           bar ??= o.progress(p.framesTotal, `frames (pose, ${looks === 'train' ? 'randomized' : 'no randomization'})`, { 'held-out': '-' });
@@ -339,10 +355,17 @@ const pose: Stage<'pose'> = {
       errors[looks] = { meanCm: r.all.meanCm.value, medianCm: r.all.medianCm.value, frames: r.frames };
       o.log(`  pose error on held-out looks (${looks === 'train' ? 'randomized training' : 'trained without randomization'}): mean ${r.all.meanCm.value.toFixed(2)} cm`);
     }
-    return { meanCm: errors.train.meanCm, medianCm: errors.train.medianCm, ablationMeanCm: errors.none.meanCm, frames: errors.train.frames, modelDir: join(dir, 'model-train') };
+    return { meanCm: errors.train.meanCm, medianCm: errors.train.medianCm, ablationMeanCm: errors.none?.meanCm ?? null, frames: errors.train.frames, modelDir: join(dir, 'model-train') };
   },
-  report: (_c, { modelDir: _dir, ...errors }, r) => {
+  report: (c, { modelDir: _dir, ...errors }, r) => {
     r.pose = errors;
+    const b = poseBudget(c);
+    if (b.budget === 'short') {
+      r.notes.push(
+        `Pose estimator: a short training (--perception short, the default without a GPU backend): ${b.frames} frames and no ablation, far from what the full budget reaches; ` +
+          `--perception full trains ${c.o.poseFrames} frames and its ablation without randomization (hours on a CPU, minutes on a GPU: npx simreal train pose ${c.o.scenarioPath} --frames ${c.o.poseFrames} --out models/pose).`,
+      );
+    }
   },
 };
 
@@ -426,10 +449,11 @@ const realityCamera: Stage<'reality-camera'> = {
     // The calibration the robot publishes lives in its own file, beside the reality.
     calibration: c.reality.config.camera ? readFileSync(calibrationPath(c.reality), 'utf8') : null,
   }),
-  async run(c) {
+  async run(c, dir) {
     const { o } = c;
     const bc = resultOf(c, 'train') as TrainResultLite;
     const pose = resultOf(c, 'pose') as StageResults['pose'];
+    const seen = new Map<number, CameraFrameView>();
     const controlHz = c.realityHere.scenario.control.rateHz;
     const token = randomBytes(24).toString('hex');
     const bridge = await startBridge({ port: 0, host: '127.0.0.1', token });
@@ -451,8 +475,14 @@ const realityCamera: Stage<'reality-camera'> = {
       await cl.waitRegistered(10_000);
       const bar = o.progress(o.realityEpisodes, 'episodes (emulated reality, through its camera)', { success: '-' });
       let ok = 0;
+      const truthOf = blockTruth(c.realityHere);
       const r = await runPerceptionOnBridge({
         modelDir: bc.dir, perceptionDir: pose.modelDir, url: bridge.url, token, robot: 'emu-1', episodes: o.realityEpisodes, backend: o.backend,
+        // The report's frames: one per episode of the first few, once the arm is on its way.
+        onSeen: (f) => {
+          if (f.episode >= CAMERA_FRAMES || f.step < CAMERA_FRAME_STEP || seen.has(f.episode)) return;
+          seen.set(f.episode, { rgb: Uint8Array.from(f.rgb), calibration: f.calibration, estimates: f.blocks, truth: truthOf(f.obs), label: `episode ${f.episode + 1}, step ${f.step}` });
+        },
         onEpisode: (e, n) => {
           if (e.success) ok++;
           bar.update(n, { success: `${((100 * ok) / n).toFixed(0)}%` });
@@ -464,7 +494,10 @@ const realityCamera: Stage<'reality-camera'> = {
         const lat = [...p.cameraToActionMs].sort((a, b) => a - b);
         o.log(`  camera to action p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms; ${p.staleSteps} of ${p.steps} steps stale; camera: ${cam.stats.rendered} frames drawn, ${cam.stats.skipped} skipped while one was drawing`);
       }
-      return r;
+      const frames = [...seen.keys()].sort((a, b) => a - b).map((k) => seen.get(k)!);
+      const file = frames.length ? join(dir, 'camera-frames.png') : null;
+      if (file) writeFileSync(file, cameraFramesPng(frames));
+      return { ...r, cameraFrames: file };
     } finally {
       try {
         await client?.stop();
@@ -479,6 +512,10 @@ const realityCamera: Stage<'reality-camera'> = {
   },
   report(c, result, r) {
     r.success.push({ key: 'reality-camera', label: `BC through the camera and the pose estimator on the emulated robot (${c.reality.config.id})`, rate: result.success });
+    if (result.cameraFrames) {
+      r.cameraFrames = 'camera-frames.png';
+      copyFileSync(result.cameraFrames, join(c.o.out, r.cameraFrames));
+    }
     const p = result.perception;
     if (!p) return;
     const lat = [...p.cameraToActionMs].sort((a, b) => a - b), est = [...p.estimateMs].sort((a, b) => a - b);
@@ -496,6 +533,28 @@ const realityCamera: Stage<'reality-camera'> = {
     };
   },
 };
+
+/** Episodes of the camera run the report shows a frame of, and the step from which one is taken. */
+const CAMERA_FRAMES = 4;
+const CAMERA_FRAME_STEP = 30;
+
+/** The true blocks in an emulated robot's observation (its `policy.state`, which the camera run never acts on). */
+function blockTruth(reality: Reality): (obs: { state: Record<string, number[]> }) => DrawnBlock[] {
+  const env = new TabletopEnv(reality.scenario, { randomization: 'none' });
+  const names = env.observationSpace.names;
+  const blocks = taskSpec(reality.scenario.task).blockCount(reality.scenario.task);
+  const prefixes = Array.from({ length: blocks }, (_, k) => (reality.scenario.task.id === 'Grasp-v1' ? (k === 0 ? 'target' : `distractor${k - 1}`) : `block${k}`));
+  const at = (prefix: string, what: string): number => names.indexOf(`${prefix}.${what}`);
+  return (obs) => {
+    const s = obs.state['policy.state'];
+    if (!s || s.length !== names.length) return [];
+    return prefixes.flatMap((p) => {
+      const i = ['x', 'y', 'z', 'sin4yaw', 'cos4yaw', 'size'].map((w) => at(p, w));
+      if (i.some((k) => k < 0)) return [];
+      return [{ position: [s[i[0]], s[i[1]], s[i[2]]] as Vec3, yaw: Math.atan2(s[i[3]], s[i[4]]) / 4, size: s[i[5]] }];
+    });
+  };
+}
 
 /**
  * A montage of randomized training frames. It needs a WebGPU adapter: without one it is skipped
