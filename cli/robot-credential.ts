@@ -60,7 +60,7 @@ export function robotCredential(flags: RobotCredentialFlags): string {
   }
   const keyFile = expandHome(flags.robotKeyFile);
   if (!fs.existsSync(keyFile)) {
-    throw new UserError(`the robot key ${keyFile} does not exist: start the bridge on this machine once (it creates it), or get this robot's credential from the hub's machine (\`simreal robot token --id ${flags.id} --out FILE\`) and pass --robot-token-file FILE`);
+    throw new UserError(`the robot key ${keyFile} does not exist: start the bridge on this machine once (it creates it, beside its token file: its first lines say where; pass that file with --robot-key-file), or get this robot's credential from the hub's machine (\`simreal robot token --id ${flags.id} --out FILE\`) and pass --robot-token-file FILE`);
   }
   return robotToken(readSecret(keyFile), flags.id);
 }
