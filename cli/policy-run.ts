@@ -21,6 +21,7 @@ interface RunFlags {
   json?: boolean;
   perception?: string;
   frameWait?: string;
+  progress: boolean;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -60,6 +61,7 @@ export const policyRunCommand: CommandModule = {
       .option('--token-file <file>', 'bridge token file', DEFAULT_TOKEN_FILE)
       .option('--backend <name>', 'TensorFlow.js backend (default: best available)')
       .option('--json', 'print one JSON object on the last line')
+      .option('--no-progress', 'no progress bar')
       .option('--perception <model>', "a pose estimator (simreal train pose): see the blocks through the robot's camera")
       .option('--frame-wait <ms>', "with --perception: longest wait after a step's observation for its frame's estimate (default: half a control period)")
       .addHelpText('after', PERCEPTION_HELP)
@@ -68,7 +70,7 @@ export const policyRunCommand: CommandModule = {
         const episodes = parseIntOption('--episodes', flags.episodes, 1);
         const frameWaitMs = flags.frameWait !== undefined ? parseNumberOption('--frame-wait', flags.frameWait, 0, 1000) : undefined;
         if (frameWaitMs !== undefined && !flags.perception) throw new UserError('--frame-wait applies to --perception runs only');
-        const progress = createProgress({ total: episodes, unit: 'episodes', enabled: !flags.json });
+        const progress = createProgress({ total: episodes, unit: 'episodes', enabled: !flags.json && flags.progress });
         let ok = 0;
         let r;
         try {
