@@ -13,6 +13,14 @@ import { decode as decodePng } from 'fast-png';
 import type { RunSummary } from '../../workflows/report/summary.ts';
 import { launchChromium } from '../../viewer/bench/chromium.ts';
 import { hasSystemPackage, needs } from '../system-packages.ts';
+import { startBridge } from '../../bridge/hub/server.ts';
+import { RobotClient } from '../../bridge/robot-client.ts';
+import { OBSERVATIONS_PER_STEP_WITH_CAMERA } from '../../bridge/robots/emulated/camera.ts';
+import type { EmulatedCamera } from '../../bridge/robots/emulated/camera.ts';
+import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
+import { loadReality } from '../../bridge/robots/emulated/reality.ts';
+import { loadScenario } from '../../sim/scenario.ts';
+import { runPerceptionOnBridge } from '../../workflows/perception-on-bridge.ts';
 
 /** Whether this run found a WebGPU adapter: then the pose, camera and montage stages must render. */
 const RENDERS = hasSystemPackage('webgpu');
@@ -142,6 +150,61 @@ describe('simreal run (a small run of the main job)', () => {
     expect(report).toContain(`${p.staleSteps} of ${p.steps} steps stale`);
     expect(logs.some((l) => /^ {2}camera to action p50 [\d.]+ ms, p99 [\d.]+ ms; \d+ of \d+ steps stale/.test(l))).toBe(true);
     expect(summary.commands.some((c) => c.includes('--perception models/pose'))).toBe(true);
+  });
+
+  it("holds the robot when its camera goes quiet, saying why, and acts again when frames come back", { ...needs('webgpu'), timeout: 60_000 }, async () => {
+    // The run's own policy and estimator, the lab robot, and a camera that stops for 20 steps.
+    const byName = Object.fromEntries(summary.stages.map((st) => [st.name, st.output]));
+    const reality = loadReality('scenarios/reality/lab.json');
+    const here = { ...reality, scenario: { ...loadScenario('scenarios/stack-2.json'), randomization: reality.config.physics } };
+    const calibration = JSON.parse(readFileSync('scenarios/reality/lab-camera.json', 'utf8'));
+    // Quiet for 20 control steps from the 30th step the policy acted on.
+    let captures = 0, quietFrom = -1, actedWhenBack = -1, listener: ((rgb: Uint8Array, t: number) => void) | null = null;
+    const acted: number[] = [];
+    const quiet = (): boolean => {
+      if (quietFrom < 0 && acted.length >= 30) quietFrom = captures;
+      const q = quietFrom >= 0 && captures < quietFrom + 20;
+      if (!q && quietFrom >= 0 && actedWhenBack < 0) actedWhenBack = acted.length;
+      return q;
+    };
+    const grey = new Uint8Array(128 * 128 * 3).fill(120);
+    const camera = {
+      key: 'camera.front', calibration,
+      spec: { kind: 'image', dtype: 'uint8', shape: [128, 128, 3], format: 'rgb8', hz: 20, calibration },
+      prepare() {},
+      capture(_state: unknown, t: number) {
+        captures++;
+        if (!quiet()) listener?.(grey, t);
+      },
+    };
+    const token = 'camera-quiet-test-token-0123456789';
+    const bridge = await startBridge({ port: 0, host: '127.0.0.1', token });
+    const robot = new EmulatedRobot(here, { camera: camera as unknown as EmulatedCamera });
+    const client = new RobotClient({ url: bridge.url, token: bridge.robotToken('emu-1'), id: 'emu-1', robot, model: 'emulated:lab', observationHz: 20 * OBSERVATIONS_PER_STEP_WITH_CAMERA });
+    listener = (rgb, t) => client.sendFrame('camera.front', rgb, t);
+    const lines: string[] = [];
+    try {
+      await client.start();
+      await client.waitRegistered(10_000);
+      const r = await runPerceptionOnBridge({
+        modelDir: byName.train, perceptionDir: join(byName.pose, 'model-train'), url: bridge.url, token, robot: 'emu-1', episodes: 1, backend: 'wasm',
+        log: (l) => lines.push(l), onAct: (_inputs, obs) => acted.push(obs.state.episode[1]),
+      });
+      expect(r.episodes).toHaveLength(1);
+      const p = r.perception!;
+      expect(p.cameraHolds.length).toBeGreaterThanOrEqual(1);
+      expect(p.cameraHolds[0]).toMatch(/^camera\.front sent no frame for \d+ control steps \(\d+ ms\): nothing to see the blocks by$/);
+      expect(lines.some((l) => l.startsWith('holding emu-1: camera.front sent no frame'))).toBe(true);
+      expect(lines).toContain('camera.front sends again; acting again');
+      // While the camera was quiet nothing was acted on after the few steps that tell it is
+      // (at most 3 at 20 frames/s), and the policy acted again once frames came back.
+      expect(actedWhenBack).toBeGreaterThanOrEqual(30);
+      expect(actedWhenBack).toBeLessThanOrEqual(33);
+      expect(acted.length).toBeGreaterThan(actedWhenBack + 20);
+    } finally {
+      await client.stop();
+      await bridge.close();
+    }
   });
 
   it('sizes the pose estimator for the machine: a short training without ablation on a CPU backend, the full one on a GPU', () => {
