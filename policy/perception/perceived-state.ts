@@ -190,13 +190,13 @@ export class BlockTracker {
    * (60 episodes of BC through the estimator, 66,340 peaks): peaks on a block score 0.41 / 0.77
    * (10th percentile / median), peaks elsewhere 0.22 / 0.40 (median / 75th percentile).
    */
-  static readonly REPLACE_SCORE = Number(process.env.T_SCORE ?? 0.5);
+  static readonly REPLACE_SCORE = 0.5;
   /** A block this close (sideways) to the tool centre point is under the gripper and not updated (m). */
   static readonly OCCLUDED = 0.07;
   /** The held block is the one nearest the tool centre point, if within this (m). */
   static readonly GRASP_RADIUS = 0.06;
   /** Peaks read beyond the block count (estimator.detect's count is blockCount + this). */
-  static readonly CANDIDATES_EXTRA = Number(process.env.T_EXTRA ?? 3);
+  static readonly CANDIDATES_EXTRA = 3;
 
   /** `blockCount`: the blocks in the scene; without it, every peak passed to `name` is a block. */
   constructor(task: TaskConfig, blockCount?: number) {
@@ -329,7 +329,7 @@ export class BlockTracker {
 
   /** The first frame: the strongest `n` peaks, resting on the table, named by the task's rule. */
   private first(detected: BlockEstimate[], n: number): BlockEstimate[] {
-    const top = detected.slice(0, n).map((b) => ({ ...b, position: process.env.T_NOREST ? b.position : (b.resting ?? b.position) }));
+    const top = detected.slice(0, n).map((b) => ({ ...b, position: b.resting ?? b.position }));
     // Fewer peaks than blocks (peaks off the table are dropped): the weakest stands in, unbelieved.
     while (top.length < n && top.length > 0) top.push({ ...top[top.length - 1], score: 0 });
     const named = nameByRule(this.task, top.map((b) => b.position)).map((i) => ({ ...top[i] }));
@@ -348,15 +348,8 @@ export class BlockTracker {
     }
     if (!this.held) {
       // The block between the fingers: the one whose track lies nearest the tool centre point.
-      let best = -1, dist = Infinity;
-      this.previous!.forEach((b, i) => {
-        const d = Math.hypot(b.position[0] - r.tcp[0], b.position[1] - r.tcp[1], b.position[2] - r.tcp[2]);
-        if (d < dist) {
-          dist = d;
-          best = i;
-        }
-      });
-      if (best < 0 || dist > BlockTracker.GRASP_RADIUS) return;
+      const best = nearest(this.previous!, r.tcp, BlockTracker.GRASP_RADIUS, new Set());
+      if (best < 0) return;
       // Where the pads took it: a resting block's height is the estimate's surest coordinate.
       const dz = Math.min(0.02, Math.max(-0.03, this.previous![best].position[2] - r.tcp[2]));
       this.held = { block: best, dz };
@@ -377,12 +370,12 @@ function quarterTurn(a: number): number {
 
 const dist = (p: Vec3, q: Vec3): number => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
 
-/** The peak nearest `at` within `radius` that is not taken, or -1. */
+/** The estimate nearest `at` within `radius` that is not taken (the first of equals), or -1. */
 function nearest(detected: BlockEstimate[], at: Vec3, radius: number, taken: Set<number>): number {
   let best = -1, d = radius;
   detected.forEach((b, k) => {
     const e = dist(b.position, at);
-    if (!taken.has(k) && e <= d) {
+    if (!taken.has(k) && (e < d || (best < 0 && e === d))) {
       d = e;
       best = k;
     }
