@@ -3,6 +3,7 @@
  * as the robot reports them or, with `--perception <pose model>`, through the robot's camera.
  */
 import type { Command } from 'commander';
+import { spread } from '../workflows/bridge-run.ts';
 import { runPolicyOnBridge } from '../workflows/policy-on-bridge.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { formatRate } from '../policy/eval/stats.ts';
@@ -22,16 +23,6 @@ interface RunFlags {
   perception?: string;
   frameWait?: string;
   progress: boolean;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
-
-function spread(values: readonly number[]): { p50: number; p99: number; max: number; n: number } {
-  const s = [...values].sort((a, b) => a - b);
-  return { p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s[s.length - 1] ?? NaN, n: s.length };
 }
 
 const PERCEPTION_HELP = `
@@ -89,7 +80,7 @@ export const policyRunCommand: CommandModule = {
           throw err;
         }
         progress.stop();
-        const rt = [...r.roundTripMs].sort((a, b) => a - b);
+        const rt = spread(r.roundTripMs);
         const p = r.perception;
         const perception = p ? {
           model: p.model, camera: p.camera, calibration: p.calibration, inputs: p.inputs,
@@ -102,7 +93,7 @@ export const policyRunCommand: CommandModule = {
           robot: r.robot, model: modelDir, backend: r.backend,
           success: r.success, episodes: r.episodes,
           commands: r.commands, clamped: r.clamped, clamp_reasons: r.clampReasons,
-          round_trip_ms: { p50: percentile(rt, 0.5), p99: percentile(rt, 0.99), max: rt[rt.length - 1] ?? NaN },
+          round_trip_ms: { p50: rt.p50, p99: rt.p99, max: rt.max },
           ...(perception ? { perception } : {}),
         };
         if (!flags.json) {

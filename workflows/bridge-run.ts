@@ -193,3 +193,9 @@ export function quantile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
+
+/** The median, 99th percentile, largest and count of `values` (unsorted; NaN where there are none). */
+export function spread(values: readonly number[]): { p50: number; p99: number; max: number; n: number } {
+  const s = [...values].sort((a, b) => a - b);
+  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s[s.length - 1] ?? NaN, n: s.length };
+}

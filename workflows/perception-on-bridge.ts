@@ -31,6 +31,7 @@ import { selectBackend } from '../policy/backend.ts';
 import { PolicyInputError, listNames } from '../policy/errors.ts';
 import { poseEstimatorOf, toEstimate } from '../policy/perception/estimator.ts';
 import type { BlockEstimate, PoseEstimator } from '../policy/perception/estimator.ts';
+import { blockName } from '../policy/perception/identity.ts';
 import { BlockTracker, PerceivedState } from '../policy/perception/perceived-state.ts';
 import { openSavedModel } from '../policy/saved-model.ts';
 import type { SavedModel } from '../policy/saved-model.ts';
@@ -88,12 +89,6 @@ export function robotStateNames(info: RobotInfo): string[] {
     throw new PolicyInputError(`robot ${info.id} does not report its own state apart from the blocks (a state feature ${ROBOT_STATE_FEATURE} with named values such as tcp.x, tcp.y, tcp.z, gripper.width): it offers ${listNames(Object.keys(info.features.observation))}; a policy that sees the blocks through the camera takes the robot's own features from there`);
   }
   return f.names;
-}
-
-/** Block k's name in the task's order (block0…; Grasp-v1: target, distractor0…). */
-function blockName(task: TaskConfig, k: number): string {
-  if (task.id === 'Grasp-v1') return k === 0 ? 'target' : `distractor${k - 1}`;
-  return `block${k}`;
 }
 
 interface Estimate {

@@ -23,6 +23,7 @@ import { DISTRACTOR_ID_BASE } from '../../sim/render/look.ts';
 import type { ErrorSummary } from '../perception/measure.ts';
 import { checkCardFits } from './policies.ts';
 import { DEFAULT_EVAL_SEED, evalSeeds } from './seeds.ts';
+import { blockName } from '../perception/identity.ts';
 
 export interface PoseFramesOptions {
   modelDir: string;
@@ -140,8 +141,7 @@ function gripperIds(f: PoseFrame): Set<number> {
 }
 
 function blockNames(scenario: Scenario, n: number): string[] {
-  if (scenario.task.id === 'Grasp-v1') return ['target', ...Array.from({ length: n - 1 }, (_, i) => `distractor${i}`)];
-  return Array.from({ length: n }, (_, i) => `block${i}`);
+  return Array.from({ length: n }, (_, i) => blockName(scenario.task, i));
 }
 
 export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFramesResult> {

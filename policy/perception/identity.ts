@@ -15,6 +15,12 @@
 import type { Vec3 } from '../../sim/state.ts';
 import type { TaskConfig } from '../../sim/scenario.ts';
 
+/** Block k's name in the task's order, as its features are named (block0…; Grasp-v1: target, distractor0…). */
+export function blockName(task: TaskConfig, k: number): string {
+  if (task.id === 'Grasp-v1') return k === 0 ? 'target' : `distractor${k - 1}`;
+  return `block${k}`;
+}
+
 const dist2 = (a: Vec3, b: Vec3): number => (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2;
 
 /** Indices of `positions` in the task's block order, from one frame alone. */

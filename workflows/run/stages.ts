@@ -40,8 +40,9 @@ import type { Scenario } from '../../sim/scenario.ts';
 import { taskSpec } from '../../sim/tasks/index.ts';
 import { histogram } from '../report/report.ts';
 import type { EpochPoint, RunSummary, SuccessRow } from '../report/summary.ts';
-import { quantile } from '../bridge-run.ts';
+import { spread } from '../bridge-run.ts';
 import { cameraFramesPng } from '../report/camera-frames.ts';
+import { blockName } from '../../policy/perception/identity.ts';
 import type { CameraFrameView, DrawnBlock } from '../report/camera-frames.ts';
 import { TabletopEnv } from '../../sim/env.ts';
 import type { Vec3 } from '../../sim/state.ts';
@@ -403,12 +404,12 @@ const reality: Stage<'reality'> = {
   },
   report(c, result, r) {
     r.success.push({ key: 'reality', label: `BC on the emulated robot (${c.reality.config.id}) through the bridge`, rate: result.success });
-    const rt = [...result.roundTripMs].sort((a, b) => a - b);
+    const rt = spread(result.roundTripMs);
     r.bridge = {
       commands: result.commands,
       clamped: result.clamped,
       clampReasons: result.clampReasons ?? {},
-      roundTripMs: { p50: quantile(rt, 0.5), p99: quantile(rt, 0.99), max: rt[rt.length - 1] ?? NaN },
+      roundTripMs: { p50: rt.p50, p99: rt.p99, max: rt.max },
       histogram: histogram(result.roundTripMs),
     };
   },
@@ -491,8 +492,8 @@ const realityCamera: Stage<'reality-camera'> = {
       bar.stop();
       const p = r.perception;
       if (p) {
-        const lat = [...p.cameraToActionMs].sort((a, b) => a - b);
-        o.log(`  camera to action p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms; ${p.staleSteps} of ${p.steps} steps stale; camera: ${cam.stats.rendered} frames drawn, ${cam.stats.skipped} skipped while one was drawing`);
+        const lat = spread(p.cameraToActionMs);
+        o.log(`  camera to action p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms; ${p.staleSteps} of ${p.steps} steps stale; camera: ${cam.stats.rendered} frames drawn, ${cam.stats.skipped} skipped while one was drawing`);
       }
       const frames = [...seen.keys()].sort((a, b) => a - b).map((k) => seen.get(k)!);
       const file = frames.length ? join(dir, 'camera-frames.png') : null;
@@ -518,13 +519,13 @@ const realityCamera: Stage<'reality-camera'> = {
     }
     const p = result.perception;
     if (!p) return;
-    const lat = [...p.cameraToActionMs].sort((a, b) => a - b), est = [...p.estimateMs].sort((a, b) => a - b);
+    const lat = spread(p.cameraToActionMs), est = spread(p.estimateMs);
     r.perception = {
       camera: p.camera,
       calibration: p.calibration,
       commands: result.commands,
-      cameraToActionMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: lat[lat.length - 1] ?? NaN },
-      estimateMs: { p50: quantile(est, 0.5), p99: quantile(est, 0.99) },
+      cameraToActionMs: { p50: lat.p50, p99: lat.p99, max: lat.max },
+      estimateMs: { p50: est.p50, p99: est.p99 },
       steps: p.steps,
       staleSteps: p.staleSteps,
       waitedOut: p.waitedOut,
@@ -543,7 +544,7 @@ function blockTruth(reality: Reality): (obs: { state: Record<string, number[]> }
   const env = new TabletopEnv(reality.scenario, { randomization: 'none' });
   const names = env.observationSpace.names;
   const blocks = taskSpec(reality.scenario.task).blockCount(reality.scenario.task);
-  const prefixes = Array.from({ length: blocks }, (_, k) => (reality.scenario.task.id === 'Grasp-v1' ? (k === 0 ? 'target' : `distractor${k - 1}`) : `block${k}`));
+  const prefixes = Array.from({ length: blocks }, (_, k) => blockName(reality.scenario.task, k));
   const at = (prefix: string, what: string): number => names.indexOf(`${prefix}.${what}`);
   return (obs) => {
     const s = obs.state['policy.state'];
