@@ -35,7 +35,7 @@ import type { RunSummary, StageRecord, TrajectoryPoint } from '../report/summary
 import { StageCache, codeVersion, stageKey } from './cache.ts';
 import { CONCURRENT, STAGES, demoParts } from './options.ts';
 import type { RunOptions, StageName } from './options.ts';
-import { STAGE_TABLE, resultOf } from './stages.ts';
+import { STAGE_TABLE, poseBudget, resultOf } from './stages.ts';
 import type { RunContext, RunReport, Stage, StageResults } from './stages.ts';
 
 export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary; reportPath: string }> {
@@ -77,6 +77,8 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
 
   const sp = o.scenarioPath;
   const parts = c.parts;
+  // The frames the pose stage trained on in this run (its budget: --perception).
+  const poseFrames = poseBudget(c).frames;
   const summary: RunSummary = {
     format: 'simreal-run-summary',
     version: 1,
@@ -110,7 +112,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
       `npx simreal robot emulate --bridge ws://localhost:8765 --reality ${o.realityPath} &`,
       `npx simreal policy run models/bc --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.realityEpisodes}`,
       ...(resultOf(c, 'reality-camera') ? [
-        `npx simreal train pose ${sp} --frames ${o.poseFrames} --eval-every ${Math.max(16, Math.ceil(o.poseFrames / 8))} --seed ${o.seed} --out models/pose`,
+        `npx simreal train pose ${sp} --frames ${poseFrames} --eval-every ${Math.max(16, Math.ceil(poseFrames / 8))} --seed ${o.seed} --out models/pose`,
         `npx simreal policy run models/bc --perception models/pose --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.realityEpisodes}`,
       ] : []),
       `npx simreal render preview ${sp} --seed ${o.seed} --n 16 --out montage.png`,
