@@ -86,6 +86,7 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
   let done = 0;
   const run = await runPlan(plan.job, tasks, { workers: o.workers, choice: o.choice, log: o.log, onEpisode: () => o.onEpisode?.(++done, total) });
   let k = 0;
+  const nominal = nominalValuesFor(o.scenario.robot);
   const sweeps: ParameterSweep[] = grid.map(({ parameter, values }) => {
     const train = o.scenario.randomization[parameter], heldout = o.scenario.heldout[parameter];
     const points = values.map((value): SweepPoint => {
@@ -96,12 +97,12 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
       return {
         value,
         region: regionOf(value, train, heldout),
-        nominal: Math.abs(value - nominalValuesFor(o.scenario.robot)[parameter]) < 1e-12,
+        nominal: Math.abs(value - nominal[parameter]) < 1e-12,
         success: wilson(outcomes.filter((e) => e.success).length, outcomes.length),
         failures: Object.fromEntries(Object.entries(failures).sort((a, b) => b[1] - a[1])),
       };
     });
-    return { parameter, nominal: nominalValuesFor(o.scenario.robot)[parameter], train: intervalsOf(train), heldout: intervalsOf(heldout), points };
+    return { parameter, nominal: nominal[parameter], train: intervalsOf(train), heldout: intervalsOf(heldout), points };
   });
   return {
     format: 'simreal-sweep',

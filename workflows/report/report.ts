@@ -140,10 +140,15 @@ function perceptionParagraph(s: RunSummary): string {
     `frames: ${p.frames.received} received, ${p.frames.estimated} estimated, ${p.frames.superseded} replaced by a newer one first${p.cameraHolds.length ? `; held the robot ${p.cameraHolds.length} time(s) for the camera (${esc(p.cameraHolds[0])})` : ''}.</p>`;
 }
 
+/** A PNG next to the report as a data: URL, so the report opens anywhere on its own. */
+function inlinePng(dir: string, file: string): string {
+  return `data:image/png;base64,${readFileSync(join(dir, file)).toString('base64')}`;
+}
+
 /** The camera frames the policy acted on, estimates and truth drawn (inlined, as the montage). */
 function cameraFramesFigure(dir: string, s: RunSummary): string {
   if (!s.cameraFrames) return '';
-  const src = `data:image/png;base64,${readFileSync(join(dir, s.cameraFrames)).toString('base64')}`;
+  const src = inlinePng(dir, s.cameraFrames);
   return `<figure id="camera-frames"><img class="montage" alt="camera frames with the estimated blocks" src="${src}"><figcaption class="muted">What the emulated robot's camera sent while the policy acted through it (one frame in each of the first episodes): the pose estimator's blocks in orange, the true blocks the emulated robot reports in green.</figcaption></figure>`;
 }
 
@@ -155,7 +160,7 @@ function table(head: string[], rows: string[][]): string {
 
 /** Writes `report.html` into `dir` (where the montage PNG, if any, already is). Returns its path. */
 export function writeReport(dir: string, s: RunSummary): string {
-  const montage = s.montage ? `data:image/png;base64,${readFileSync(join(dir, s.montage)).toString('base64')}` : null;
+  const montage = s.montage ? inlinePng(dir, s.montage) : null;
   const successRows = s.success.map((r) => [
     esc(r.label),
     pct(r.rate.rate),

@@ -44,7 +44,6 @@ import { spread } from '../bridge-run.ts';
 import { cameraFramesPng } from '../report/camera-frames.ts';
 import { blockName } from '../../policy/perception/identity.ts';
 import type { CameraFrameView, DrawnBlock } from '../report/camera-frames.ts';
-import { TabletopEnv } from '../../sim/env.ts';
 import type { Vec3 } from '../../sim/state.ts';
 import { runPerceptionOnBridge } from '../perception-on-bridge.ts';
 import { runPolicyOnBridge } from '../policy-on-bridge.ts';
@@ -476,7 +475,7 @@ const realityCamera: Stage<'reality-camera'> = {
       await cl.waitRegistered(10_000);
       const bar = o.progress(o.realityEpisodes, 'episodes (emulated reality, through its camera)', { success: '-' });
       let ok = 0;
-      const truthOf = blockTruth(c.realityHere);
+      const truthOf = blockTruth(c.realityHere, robot);
       const r = await runPerceptionOnBridge({
         modelDir: bc.dir, perceptionDir: pose.modelDir, url: bridge.url, token, robot: 'emu-1', episodes: o.realityEpisodes, backend: o.backend,
         // The report's frames: one per episode of the first few, once the arm is on its way.
@@ -540,9 +539,9 @@ const CAMERA_FRAMES = 4;
 const CAMERA_FRAME_STEP = 30;
 
 /** The true blocks in an emulated robot's observation (its `policy.state`, which the camera run never acts on). */
-function blockTruth(reality: Reality): (obs: { state: Record<string, number[]> }) => DrawnBlock[] {
-  const env = new TabletopEnv(reality.scenario, { randomization: 'none' });
-  const names = env.observationSpace.names;
+function blockTruth(reality: Reality, robot: EmulatedRobot): (obs: { state: Record<string, number[]> }) => DrawnBlock[] {
+  // The names of the `policy.state` the robot publishes.
+  const names = robot.features.observation['policy.state']?.names ?? [];
   const blocks = taskSpec(reality.scenario.task).blockCount(reality.scenario.task);
   const prefixes = Array.from({ length: blocks }, (_, k) => blockName(reality.scenario.task, k));
   const at = (prefix: string, what: string): number => names.indexOf(`${prefix}.${what}`);
