@@ -73,18 +73,26 @@ export function createProgress(options: ProgressOptions): Progress {
   };
 }
 
+/** Bars drawn together, and a log that prints its lines above them while they are alive. */
+export interface ProgressGroup {
+  (options: Omit<ProgressOptions, 'enabled' | 'stream'>): Progress;
+  /** One line of text: written at once when no bar is alive, else above the bars at their next redraw (and at the latest when the last one stops). */
+  log(line: string): void;
+}
+
 /**
  * Bars that may be alive at the same time (stages running side by side), one line each: returns
  * a factory like createProgress. Bars made while others run join them; when the last one stops,
  * the lines stay as they ended, as a single bar's does.
  */
-export function createProgressGroup(group: { enabled?: boolean; stream?: NodeJS.WritableStream } = {}): (options: Omit<ProgressOptions, 'enabled' | 'stream'>) => Progress {
-  if (group.enabled === false) return () => ({ update() {}, stop() {} });
+export function createProgressGroup(group: { enabled?: boolean; stream?: NodeJS.WritableStream } = {}): ProgressGroup {
+  const stream = group.stream ?? process.stderr;
   let multi: cliProgress.MultiBar | null = null;
   let alive = 0;
-  return (options) => {
+  const factory = ((options: Omit<ProgressOptions, 'enabled' | 'stream'>): Progress => {
+    if (group.enabled === false) return { update() {}, stop() {} };
     const parts = barParts(options);
-    multi ??= new cliProgress.MultiBar({ ...BAR_LOOK, stream: group.stream ?? process.stderr }, cliProgress.Presets.shades_classic);
+    multi ??= new cliProgress.MultiBar({ ...BAR_LOOK, stream }, cliProgress.Presets.shades_classic);
     const owner = multi;
     const bar = owner.create(options.total, parts.start, parts.first, { format: parts.format });
     alive++;
@@ -98,12 +106,19 @@ export function createProgressGroup(group: { enabled?: boolean; stream?: NodeJS.
         stopped = true;
         bar.stop();
         if (--alive === 0) {
+          // A redraw first: it writes the lines logged since the last one, which stop() alone drops.
+          (owner as unknown as { update(): void }).update();
           owner.stop();
           if (multi === owner) multi = null;
         }
       },
     };
+  }) as ProgressGroup;
+  factory.log = (line) => {
+    if (multi) multi.log(`${line}\n`);
+    else stream.write(`${line}\n`);
   };
+  return factory;
 }
 
 /** Seconds left as "42s", "3m05s" or "1h07m" (whole units, never "2m60s"). */

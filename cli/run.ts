@@ -108,8 +108,8 @@ export const runCommand: CommandModule = {
             workers: parseIntOption('--workers', flags.workers, 0),
             backend,
             skip: new Set((flags.skip ?? []) as StageName[]),
-            log: (l) => process.stderr.write(`${l}\n`),
-            // The two trainings run side by side: their bars are drawn together.
+            // Stages run side by side: their bars are drawn together, and lines go above them.
+            log: (l) => bars.log(l),
             progress: (total, unit, fields) => bars({ total, unit, fields }),
             signal: controller.signal,
           });

@@ -56,4 +56,33 @@ describe('progress bars side by side', () => {
     c.stop();
     expect(text).toContain('3/3 episodes');
   });
+
+  it('prints logged lines above live bars and keeps every one, even those logged just before the last bar stops', () => {
+    let text = '';
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        text += String(chunk);
+        done();
+      },
+    });
+    const bars = createProgressGroup({ stream });
+    bars.log('before any bar');
+    const a = bars({ total: 4, unit: 'episodes (robot)' });
+    a.update(1);
+    bars.log('eval train: 91.0 %');
+    bars.log('eval heldout: 90.5 %');
+    a.update(4);
+    a.stop();
+    bars.log('after the bars');
+    const order = ['before any bar', 'eval train: 91.0 %', 'eval heldout: 90.5 %', 'after the bars'].map((l) => text.indexOf(l));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((x, y) => x - y)).toEqual(order);
+    expect(text.split('eval heldout: 90.5 %').length).toBe(2);
+    // Disabled bars still log.
+    let quiet = '';
+    const q = createProgressGroup({ enabled: false, stream: new Writable({ write(c, _e, d) { quiet += String(c); d(); } }) });
+    q({ total: 2, unit: 'x' }).update(1);
+    q.log('a line');
+    expect(quiet).toBe('a line\n');
+  });
 });

@@ -244,6 +244,22 @@ describe('simreal run (a small run of the main job)', () => {
     }
   }, 180_000);
 
+  it('drives the emulated robot on its true state while the evaluations and the pose estimator run, and through its camera only after them', () => {
+    const at = (re: RegExp): number => logs.findIndex((l) => re.test(l));
+    const robot = at(/^▶ drive the emulated robot \(lab\) through the bridge/);
+    const evalStart = at(/^▶ evaluate in closed loop/);
+    const laneDone = [/^ {2}evaluate in closed loop.*: done in/, /^ {2}where it breaks.*: done in/, /^ {2}drive the emulated robot \(lab\) through the bridge.*: done in/].map(at);
+    expect(robot).toBeGreaterThan(evalStart);
+    // Started before any stage of the group finished: the group's "done" lines come after both starts.
+    for (const d of laneDone) expect(d).toBeGreaterThan(robot);
+    // The summary lists the stages in table order whichever finished first.
+    expect(summary.stages.map((s) => s.name).slice(4, 8)).toEqual(['eval', 'sweep', 'pose', 'reality']);
+    if (RENDERS) {
+      const camera = at(/^▶ drive the emulated robot \(lab\) through its camera/);
+      expect(camera).toBeGreaterThan(Math.max(...laneDone, at(/^ {2}pose estimator.*: done in/)));
+    }
+  });
+
   it('reuses completed stages on a second run', async () => {
     const again = await smallRun();
     expect(again.summary.stages.filter((s) => !s.skipped && (s.name !== 'montage' || summary.montage)).every((s) => s.cached)).toBe(true);

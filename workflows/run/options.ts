@@ -8,12 +8,22 @@ export const STAGES = ['demos', 'ablation-data', 'train', 'train-ablation', 'eva
 export type StageName = (typeof STAGES)[number];
 
 /**
- * Stages that run side by side, each group starting where its first stage stands in STAGES: the
- * policy and its ablation train at the same time, each in a worker thread of its own (on CPU
- * backends, where each takes one core; results are bit-identical to training them one after the
- * other). The data stages and evaluation already use every core through their own workers.
+ * Stages that run side by side: each group is a list of lanes, the stages of a lane one after the
+ * other, the lanes at the same time; a group starts where its first stage stands in STAGES.
+ * - The policy and its ablation train at the same time, each in a worker thread of its own (on CPU
+ *   backends only, where each takes one core; results are bit-identical to training them one after
+ *   the other).
+ * - The emulated robot's true-state run goes on in real time (its physics, network and policy take
+ *   a few percent of one core) while the evaluations and the pose estimator's training use the
+ *   cores. The robot's stage does not read their results; the camera stage, which needs the
+ *   estimator, comes after the group, alone, so its camera-to-action latency is measured on a quiet
+ *   machine.
+ * The data stages and evaluation already use every core through their own workers.
  */
-export const CONCURRENT: ReadonlyArray<readonly StageName[]> = [['train', 'train-ablation']];
+export const CONCURRENT: ReadonlyArray<{ lanes: ReadonlyArray<readonly StageName[]>; cpuOnly: boolean }> = [
+  { lanes: [['train'], ['train-ablation']], cpuOnly: true },
+  { lanes: [['eval', 'sweep', 'pose'], ['reality']], cpuOnly: false },
+];
 
 /** A progress bar for long stages (total, unit) → update/stop. Bars of concurrent stages are alive at the same time. */
 export type ProgressFactory = (total: number, unit: string, fields?: Record<string, string>) => { update(value: number, fields?: Record<string, string>): void; stop(): void };

@@ -12,8 +12,8 @@
  *                       camera and the estimator
  *   6. report           montage, trajectory, charts → runs/<time>/report.html + summary.json
  *
- * The stages are the table in stages.ts; this file runs them in order, the groups in CONCURRENT
- * side by side. Every stage is cached by a content hash of its inputs and the code (cache.ts):
+ * The stages are the table in stages.ts; this file runs them in order, the lanes of each group
+ * in CONCURRENT side by side. Every stage is cached by a content hash of its inputs and the code (cache.ts):
  * re-running reuses what is done, and a changed scenario or source file reruns only what it
  * affects. The machine's speed (policy/machine-speed.ts) is measured first, for the summary.
  */
@@ -65,10 +65,13 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   };
   const stages: StageRecord[] = [];
   const report: RunReport = { success: [], training: [], pose: null, sweep: null, bridge: null, perception: null, montage: null, cameraFrames: null, notes: [] };
+  const started = new Set<StageName>();
   for (const name of STAGES) {
-    const group = CONCURRENT.find((g) => g.includes(name));
-    if (!group || !c.trainInWorkers) await runStages([name], c, cache, stages, report);
-    else if (group[0] === name) await runStages(group, c, cache, stages, report);
+    if (started.has(name)) continue;
+    const group = CONCURRENT.find((g) => g.lanes.some((l) => l.includes(name)) && (!g.cpuOnly || c.trainInWorkers));
+    const lanes = group ? group.lanes : [[name]];
+    for (const lane of lanes) for (const n of lane) started.add(n);
+    await runStages(lanes, c, cache, stages, report);
   }
 
   // A top-down trajectory of one held-out episode driven by the policy.
@@ -126,25 +129,32 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
 }
 
 /**
- * Stages of the table, side by side when there are several (they must not need each other's
- * results): each left out or skipped as its gate and `--skip` say, reused when the cache holds it
- * finished under the same key, else run into a fresh folder and cached. Their lines go into
- * `stages`, their results into `c.results` (null when one did not run) and, through each stage's
- * `report`, into the summary, all in table order, so the summary does not depend on which
- * finished first. If one fails, the others are stopped (and not cached) before the error is thrown.
+ * Stages of the table in lanes side by side (a lane's stages one after the other; lanes must not
+ * need each other's results, a lane's later stages may need its earlier ones): each left out or
+ * skipped as its gate and `--skip` say, reused when the cache holds it finished under the same
+ * key, else run into a fresh folder and cached. Their lines go into `stages`, their results into
+ * `c.results` (null when one did not run) and, through each stage's `report`, into the summary,
+ * all in table order, so the summary does not depend on which finished first. If one fails, the
+ * others are stopped (and not cached) before the error is thrown.
  */
-async function runStages(names: readonly StageName[], c: RunContext, cache: StageCache, stages: StageRecord[], report: RunReport): Promise<void> {
-  const together = names.length > 1;
+async function runStages(lanes: ReadonlyArray<readonly StageName[]>, c: RunContext, cache: StageCache, stages: StageRecord[], report: RunReport): Promise<void> {
+  const together = lanes.length > 1;
   const stop = new AbortController();
   const outer = c.o.signal;
   const onOuter = (): void => stop.abort();
   outer?.addEventListener('abort', onOuter, { once: true });
   if (outer?.aborted) stop.abort();
+  // Shares c.results, so a lane's later stage sees its earlier ones.
   const here: RunContext = together ? { ...c, o: { ...c.o, signal: stop.signal } } : c;
-  const records = names.map(() => ({ stages: [] as StageRecord[], notes: [] as string[], done: [] as string[] }));
-  const settled = await Promise.allSettled(names.map(async (name, i) => {
+  const names = lanes.flat();
+  const records = new Map(names.map((n) => [n, { stages: [] as StageRecord[], notes: [] as string[], done: [] as string[] }]));
+  const settled = await Promise.allSettled(lanes.map(async (lane) => {
     try {
-      return await stageResult(STAGE_TABLE[name], here, cache, records[i].stages, records[i].notes, together ? records[i].done : null);
+      for (const name of lane) {
+        const rec = records.get(name)!;
+        const result = await stageResult(STAGE_TABLE[name], here, cache, rec.stages, rec.notes, together ? rec.done : null);
+        (c.results as Record<StageName, unknown>)[name] = result;
+      }
     } catch (err) {
       stop.abort();
       throw err;
@@ -154,15 +164,15 @@ async function runStages(names: readonly StageName[], c: RunContext, cache: Stag
   // The first failure that is not just the others being stopped because of it.
   const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
   if (failed.length) throw failed.find((e) => e.message !== 'interrupted') ?? failed[0];
-  names.forEach((name, i) => {
+  for (const name of STAGES.filter((n) => records.has(n))) {
+    const rec = records.get(name)!;
     // Written after the group, so no line lands between the bars of the stages still running.
-    for (const line of records[i].done) c.o.log(line);
-    stages.push(...records[i].stages);
-    report.notes.push(...records[i].notes);
-    const result = (settled[i] as PromiseFulfilledResult<StageResults[StageName] | null>).value;
-    (c.results as Record<StageName, unknown>)[name] = result;
+    for (const line of rec.done) c.o.log(line);
+    stages.push(...rec.stages);
+    report.notes.push(...rec.notes);
+    const result = (c.results as Record<StageName, unknown>)[name] ?? null;
     if (result !== null) (STAGE_TABLE[name] as Stage<StageName>).report?.(c, result as never, report);
-  });
+  }
 }
 
 async function stageResult<K extends StageName>(stage: Stage<K>, c: RunContext, cache: StageCache, stages: StageRecord[], notes: string[], doneLines: string[] | null): Promise<StageResults[K] | null> {
