@@ -30,6 +30,7 @@ export interface DaggerFlags {
   epochs?: string;
   batchSize?: string;
   lr?: string;
+  lrSchedule?: 'plateau' | 'cosine';
   patience?: string;
   hidden?: string;
   selectEpisodes?: string;
@@ -79,6 +80,7 @@ function options(f: DaggerFlags, rounds: number | undefined): Omit<DaggerOptions
     epochs: int('--epochs', f.epochs, 1),
     batchSize: int('--batch-size', f.batchSize, 1, 65536),
     learningRate: num('--lr', f.lr, 1e-7, 1),
+    lrSchedule: f.lrSchedule,
     patience: int('--patience', f.patience, 0),
     hidden: f.hidden === undefined ? undefined : parseHidden(f.hidden),
     selectEpisodes: int('--select-episodes', f.selectEpisodes, 0, 10000),

@@ -27,6 +27,7 @@ interface TrainFlags {
   epochs?: string;
   batchSize?: string;
   lr?: string;
+  lrSchedule?: 'plateau' | 'cosine';
   patience?: string;
   valFraction?: string;
   seed: string;
@@ -59,6 +60,7 @@ function options(datasets: string[], f: TrainFlags): TrainOptions {
     epochs: f.epochs === undefined ? undefined : parseIntOption('--epochs', f.epochs, 1),
     batchSize: f.batchSize === undefined ? undefined : parseIntOption('--batch-size', f.batchSize, 1, 65536),
     learningRate: f.lr === undefined ? undefined : parseNumberOption('--lr', f.lr, 1e-7, 1),
+    lrSchedule: f.lrSchedule,
     patience: f.patience === undefined ? undefined : parseIntOption('--patience', f.patience, 0),
     valFraction: f.valFraction === undefined ? undefined : parseNumberOption('--val-fraction', f.valFraction, 0, 0.9),
     seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),
@@ -116,6 +118,11 @@ async function run(train: (o: TrainOptions) => Promise<TrainResult>, datasets: s
   }
 }
 
+/** The learning-rate schedule, for the trainings that run by epochs (the streamed pose training has its own warm-up and cosine). */
+function schedule(cmd: Command): Command {
+  return cmd.addOption(new Option('--lr-schedule <name>', 'plateau: hold the rate, cut it when validation stalls; cosine: lower it every step to a hundredth of --lr by the last epoch (default plateau)').choices(['plateau', 'cosine']));
+}
+
 function common(cmd: Command, defaults: { epochs: number; batch: number; lr: number; patience: number }): Command {
   return cmd
     .argument('<datasets...>', 'dataset folders (simreal generate output); several are trained on together')
@@ -140,7 +147,7 @@ function common(cmd: Command, defaults: { epochs: number; batch: number; lr: num
 export const trainCommand: CommandModule = {
   register(program: Command) {
     const train = program.command('train').description('Train a policy (bc, dagger, visuomotor) or the pose estimator (pose).');
-    daggerOptions(common(train.command('bc').description('State behaviour cloning MLP: observation → action (mix clean and --dart-noise datasets); --dagger N adds N DAgger rounds'), { epochs: 60, batch: 256, lr: 1e-3, patience: 8 })
+    daggerOptions(schedule(common(train.command('bc').description('State behaviour cloning MLP: observation → action (mix clean and --dart-noise datasets); --dagger N adds N DAgger rounds'), { epochs: 60, batch: 256, lr: 1e-3, patience: 8 }))
       .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
       .option('--select-episodes <n>', 'after each epoch, roll out on this many seeded episodes (training randomization) and keep the epoch with the best success; 0: select by validation loss', '40')
       .option('--dagger <rounds>', 'then this many DAgger rounds: roll the policy out (mixed with the scripted expert), label every visited state with the expert\'s action, retrain on everything (see train dagger)'))
@@ -153,7 +160,7 @@ export const trainCommand: CommandModule = {
         if (stray) throw new UserError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is a DAgger option; add --dagger <rounds>`);
         return run(trainBc, datasets, flags);
       });
-    daggerOptions(
+    daggerOptions(schedule(
       train.command('dagger')
         .description('DAgger (Ross et al. 2011) with the scripted expert: BC on expert demonstrations, then rounds of rolling the policy out (β-mixed with the expert), labelling every visited state with the expert\'s action, and retraining on everything. --rounds 0 is plain BC on --labels expert labels: the same-budget baseline.')
         .argument('<scenario>', 'scenario file, e.g. scenarios/stack-3.json')
@@ -174,14 +181,14 @@ export const trainCommand: CommandModule = {
         .option('--overwrite', 'delete --out first')
         .option('--no-progress', 'no progress bar (one line per epoch)')
         .option('--json', 'print the model card as JSON on the last line'),
-    ).action((scenarioPath: string, flags: DaggerFlags) => trainDaggerFromScenario(scenarioPath, flags));
+    )).action((scenarioPath: string, flags: DaggerFlags) => trainDaggerFromScenario(scenarioPath, flags));
     streamOptions(common(train.command('pose').description('Pose estimator: camera frame → block positions in the table frame. From a scenario file (e.g. scenarios/stack-2.json) it trains on frames rendered on the fly, each seen once; from --render datasets, on their frames'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 }))
       .option('--camera <name>', 'camera whose frames to learn from', 'front')
       .action((sources: string[], flags: TrainFlags & StreamFlags) => {
         if (sources.length === 1 && sources[0].endsWith('.json')) return trainPoseFromScenario(sources[0], flags);
         return trainPoseFromDatasets(sources, flags);
       });
-    common(train.command('visuomotor').description('Visuomotor policy: camera frame + gripper state → action (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 })
+    schedule(common(train.command('visuomotor').description('Visuomotor policy: camera frame + gripper state → action (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 }))
       .option('--camera <name>', 'camera whose frames to learn from', 'front')
       .action((datasets: string[], flags: TrainFlags) => run(trainVisuomotor, datasets, flags));
   },

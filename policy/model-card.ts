@@ -128,6 +128,8 @@ export const ModelCardSchema = z.object({
     bestEpoch: z.int().nonnegative(),
     batchSize: z.int().positive(),
     learningRate: z.number(),
+    /** The learning-rate schedule (absent on cards written before there was a choice: `plateau`). */
+    lrSchedule: z.enum(['plateau', 'cosine']).optional(),
     stoppedBy: z.enum(['max-epochs', 'early-stopping', 'interrupted']),
     seconds: z.number(),
     samplesPerSec: z.number(),

@@ -91,6 +91,8 @@ export interface DaggerOptions {
   roundEpochs?: number;
   batchSize?: number;
   learningRate?: number;
+  /** The learning-rate schedule of every round (trainer.ts; default plateau). */
+  lrSchedule?: 'plateau' | 'cosine';
   patience?: number;
   hidden?: number[];
   /** Closed-loop selection episodes per epoch (default BC's 40); 0 selects by validation loss. */
@@ -173,7 +175,7 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
     const scenario = scenario0(o, data);
 
     const base: Omit<TrainOptions, 'out' | 'frames' | 'epochs'> = {
-      datasets: [], scenario, choice, seed, batchSize: o.batchSize, learningRate: o.learningRate, patience: o.patience, hidden: o.hidden,
+      datasets: [], scenario, choice, seed, batchSize: o.batchSize, learningRate: o.learningRate, lrSchedule: o.lrSchedule, patience: o.patience, hidden: o.hidden,
       selectEpisodes: o.selectEpisodes, log, onProgress: o.onProgress, onEpoch: o.onEpoch, signal: o.signal, overwrite: true,
     };
     const roundDir = (i: number): string => join(out, 'rounds', `round-${i}`);

@@ -34,6 +34,8 @@ export interface TrainOptions {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
+  /** The learning-rate schedule (trainer.ts): `plateau` or `cosine`; default the recipe's, else `plateau`. */
+  lrSchedule?: 'plateau' | 'cosine';
   patience?: number;
   valFraction?: number;
   seed?: number;
@@ -78,6 +80,7 @@ export interface TrainDefaults {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  lrSchedule?: 'plateau' | 'cosine';
   patience: number;
   valFraction: number;
 }
@@ -146,6 +149,7 @@ export async function runTraining(recipe: Recipe, o: TrainOptions): Promise<Trai
   const batchSize = o.batchSize ?? d.batchSize;
   const learningRate = o.learningRate ?? d.learningRate;
   const patience = o.patience ?? d.patience;
+  const lrSchedule = o.lrSchedule ?? d.lrSchedule ?? 'plateau';
   const valFraction = o.valFraction ?? d.valFraction;
   const seed = o.seed ?? 0;
   const out = resolve(o.out);
@@ -180,10 +184,12 @@ export async function runTraining(recipe: Recipe, o: TrainOptions): Promise<Trai
       kind: recipe.kind, data: set.source.path, episodes: set.episodes.length, frames: set.frames, seed, batchSize, valFraction,
       successOnly: !!o.successOnly, maxEpisodes: o.maxEpisodes ?? null, framesPerEpisode: o.framesPerEpisode ?? null, architecture,
       selectEpisodes: o.selectEpisodes ?? null, warmStart: o.warmStart ?? null,
+      // Absent in checkpoints made before schedules existed, which all held the plateau one.
+      lrSchedule: lrSchedule === 'plateau' ? null : lrSchedule,
     };
     const result = await trainLoop({
       tf, model: prepared.train, loss: prepared.loss, source: o.wrapSource ? o.wrapSource(source) : source,
-      epochs, learningRate, patience, dir: out, resume: !!o.resume, fingerprint,
+      epochs, learningRate, schedule: lrSchedule, patience, dir: out, resume: !!o.resume, fingerprint,
       valMetrics: prepared.valMetrics, onProgress: o.onProgress, onEpoch: o.onEpoch, log, signal: o.signal,
       score: recipe.score?.(tf, scenario, o, seed),
     });
@@ -229,6 +235,7 @@ export async function runTraining(recipe: Recipe, o: TrainOptions): Promise<Trai
         bestEpoch: result.bestEpoch,
         batchSize,
         learningRate,
+        lrSchedule,
         stoppedBy: result.stoppedBy,
         seconds: result.seconds,
         samplesPerSec: result.samplesPerSec,

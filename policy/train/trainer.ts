@@ -12,6 +12,12 @@ import { checkpointDir, readCheckpointState, restoreOptimizer, restoreWeights, s
 import type { CheckpointState, EpochRecord } from './checkpoint.ts';
 import { periodicYield } from '../event-loop.ts';
 
+/** The learning rate after `done` of `total` samples on the cosine schedule: from `peak` down to peak/100. */
+export function cosineLearningRate(done: number, total: number, peak: number): number {
+  const t = Math.min(1, done / Math.max(1, total));
+  return peak * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
 export interface Batch {
   xs: Tensor | Tensor[];
   ys: Tensor;
@@ -50,6 +56,12 @@ export interface TrainLoopOptions {
   patience: number;
   /** The learning rate is multiplied by this after `patience / 2` epochs without improvement. Default 0.3. */
   plateauFactor?: number;
+  /**
+   * How the learning rate moves: `plateau` (default) holds it and cuts it by `plateauFactor` when
+   * validation stalls; `cosine` lowers it at every step from `learningRate` to a hundredth of it
+   * at the last step of `epochs` (a cosine), so the last epochs settle instead of wandering.
+   */
+  schedule?: 'plateau' | 'cosine';
   /** Output folder; checkpoints go to `<dir>/checkpoint`. */
   dir: string;
   resume: boolean;
@@ -102,6 +114,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   const optimizer = tf.train.adam(o.learningRate);
   const plateau = Math.max(1, Math.floor(o.patience / 2));
   const factor = o.plateauFactor ?? 0.3;
+  const cosine = o.schedule === 'cosine';
   let state: CheckpointState | null = null;
   let epoch = 0, bestEpoch = 0, bestValLoss = Infinity, bestScore = -Infinity, stale = 0, samples = 0, seconds = 0;
   let lr = o.learningRate;
@@ -144,6 +157,10 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
         tf.dispose([batch.xs, batch.ys] as Tensor[]);
         stoppedBy = 'interrupted';
         break;
+      }
+      if (cosine) {
+        lr = cosineLearningRate(samples, samplesTotal, o.learningRate);
+        setLearningRate(optimizer, lr);
       }
       const lossT = optimizer.minimize(() => o.loss(batch.ys, model.apply(batch.xs, { training: true }) as Tensor), true, vars) as Scalar;
       const v = (await lossT.data())[0];
@@ -198,7 +215,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
       stale = 0;
     } else {
       stale++;
-      if (o.patience > 0 && stale % plateau === 0) {
+      if (!cosine && o.patience > 0 && stale % plateau === 0) {
         lr *= factor;
         setLearningRate(optimizer, lr);
         log(`epoch ${e}: no improvement for ${stale} epochs, learning rate now ${lr.toPrecision(3)}`);

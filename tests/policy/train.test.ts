@@ -14,6 +14,7 @@ import { readModelCard } from '../../policy/model-card.ts';
 import { loadLayersModel } from '../../policy/model-io.ts';
 import { readCheckpointState } from '../../policy/train/checkpoint.ts';
 import { trainBc } from '../../policy/train/bc.ts';
+import { cosineLearningRate } from '../../policy/train/trainer.ts';
 import type { BatchSource } from '../../policy/train/trainer.ts';
 import type { BackendChoice } from '../../policy/backend.ts';
 import { expertEpisodes, scenario, tempDir, wasmBackend } from './helpers.ts';
@@ -103,6 +104,33 @@ describe('training', () => {
     expect(state.bestScore).toBeGreaterThanOrEqual(0);
     expect(state.history.every((h) => h.metrics?.selectSuccess !== undefined)).toBe(true);
     expect(r.card.metrics.selectSuccess).toBe(state.bestScore);
+  });
+
+  it('lowers the learning rate along a cosine when asked, resumes on the same curve, and records the schedule', async () => {
+    const a = tempDir(), b = tempDir();
+    const full = await trainBc({ datasets: [], frames, out: a, choice, epochs: 3, patience: 1, ...small, lrSchedule: 'cosine' });
+    const rates = readCheckpointState(a)!.history.map((h) => h.learningRate);
+    // The rate of each epoch's last step: falling every epoch, to about a hundredth of the peak
+    // at the last step (patience 1 would have cut it on a plateau, and stopped; the cosine does neither).
+    expect(rates[0]).toBeLessThan(1e-3);
+    expect(rates[1]).toBeLessThan(rates[0]);
+    expect(rates[2]).toBeLessThan(rates[1]);
+    expect(rates[2]).toBeCloseTo(1e-5, 5);
+    expect(full.card.training.lrSchedule).toBe('cosine');
+    expect(cosineLearningRate(0, 100, 1e-3)).toBe(1e-3);
+    expect(cosineLearningRate(50, 100, 1e-3)).toBeCloseTo(0.505e-3, 9);
+    // Interrupted after one epoch (as Ctrl-C does) and resumed: the same curve, so the same weights.
+    const stop = new AbortController();
+    await trainBc({ datasets: [], frames, out: b, choice, epochs: 3, patience: 1, ...small, lrSchedule: 'cosine', signal: stop.signal, onEpoch: () => stop.abort() });
+    expect(readCheckpointState(b)!.epoch).toBe(1);
+    await expect(trainBc({ datasets: [], frames, out: b, choice, epochs: 3, patience: 1, ...small, resume: true })).rejects.toThrow(/lrSchedule was "cosine", now null/);
+    await trainBc({ datasets: [], frames, out: b, choice, epochs: 3, patience: 1, ...small, lrSchedule: 'cosine', resume: true });
+    expect(fs.readFileSync(path.join(b, 'weights.bin')).equals(fs.readFileSync(path.join(a, 'weights.bin')))).toBe(true);
+    // The default is the plateau schedule: the rate stays at its peak while validation improves.
+    const p = tempDir();
+    const plain = await trainBc({ datasets: [], frames, out: p, choice, epochs: 1, patience: 0, ...small });
+    expect(readCheckpointState(p)!.history[0].learningRate).toBe(1e-3);
+    expect(plain.card.training.lrSchedule).toBe('plateau');
   });
 
   it('refuses a non-empty output folder, a resume without checkpoint, and a resume of another run', async () => {
