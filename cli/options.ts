@@ -14,6 +14,15 @@ export function parseIntOption(flag: string, text: string, min = -Infinity, max 
   return v;
 }
 
+/** `--hidden 256,256,256`: the MLP's hidden layer sizes. */
+export function parseHiddenOption(text: string): number[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 8192)) {
+    throw new UserError(`--hidden expects layer sizes separated by commas, such as 256,256,256, got "${text}"`);
+  }
+  return parts.map(Number);
+}
+
 export function parseNumberOption(flag: string, text: string, min = -Infinity, max = Infinity): number {
   const v = Number(text);
   if (String(text).trim() === '' || !Number.isFinite(v) || v < min || v > max) {

@@ -17,7 +17,7 @@ import { runPipeline } from '../workflows/run/pipeline.ts';
 import { loadScenario, ScenarioError } from '../sim/scenario.ts';
 import type { CommandModule } from './command-module.ts';
 import { UserError } from './errors.ts';
-import { parseBackend, parseIntOption, parseNumberOption } from './options.ts';
+import { parseBackend, parseHiddenOption, parseIntOption, parseNumberOption } from './options.ts';
 import { createProgressGroup } from './progress.ts';
 
 interface RunFlags {
@@ -26,6 +26,7 @@ interface RunFlags {
   reality?: string;
   episodes: string;
   epochs: string;
+  hidden: string;
   evalEpisodes: string;
   sweepPoints: string;
   sweepEpisodes: string;
@@ -66,6 +67,7 @@ export const runCommand: CommandModule = {
       .option('--reality <file>', `reality file for the emulated robot (its physics, network and noise; the task is this run's) (default: "${RUN_DEFAULTS.reality}", "${RUN_DEFAULTS.realitySo101}" for an SO-101 scenario)`)
       .option('-n, --episodes <count>', 'demonstrations per dataset (a third clean, a third each with DART noise σ and 2σ)', String(RUN_DEFAULTS.episodes))
       .option('--epochs <count>', 'most training epochs (early stopping may end sooner)', String(RUN_DEFAULTS.epochs))
+      .option('--hidden <sizes>', 'hidden layer sizes of the policy and its ablation', RUN_DEFAULTS.hidden.join(','))
       .option('--eval-episodes <count>', 'seeded episodes per evaluation condition', String(RUN_DEFAULTS.evalEpisodes))
       .option('--sweep-points <count>', 'where it breaks: values of each physics parameter the policy is tried at', String(RUN_DEFAULTS.sweepPoints))
       .option('--sweep-episodes <count>', 'where it breaks: seeded episodes per value', String(RUN_DEFAULTS.sweepEpisodes))
@@ -95,6 +97,7 @@ export const runCommand: CommandModule = {
             scenarioPath, realityPath: flags.reality ?? (so101 ? RUN_DEFAULTS.realitySo101 : RUN_DEFAULTS.reality), out, cacheDir: resolve(flags.cache),
             episodes: parseIntOption('--episodes', flags.episodes, 2),
             epochs: parseIntOption('--epochs', flags.epochs, 1),
+            hidden: parseHiddenOption(flags.hidden),
             evalEpisodes: parseIntOption('--eval-episodes', flags.evalEpisodes, 1),
             sweepPoints: parseIntOption('--sweep-points', flags.sweepPoints, 2, 1000),
             sweepEpisodes: parseIntOption('--sweep-episodes', flags.sweepEpisodes, 1),

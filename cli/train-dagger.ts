@@ -11,7 +11,7 @@ import type { DaggerOptions } from '../policy/train/dagger.ts';
 import type { DaggerRecord } from '../policy/model-card.ts';
 import type { TrainProgress } from '../policy/train/trainer.ts';
 import { UserError, asUserError } from './errors.ts';
-import { loadScenarioOrExit, parseBackend, parseIntOption, parseNumberOption } from './options.ts';
+import { loadScenarioOrExit, parseBackend, parseIntOption, parseNumberOption, parseHiddenOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
 import { twoStageInterrupt } from './signals.ts';
@@ -56,14 +56,6 @@ export function daggerOptions(cmd: Command): Command {
     .option('--round-epochs <n>', `DAgger: most epochs of each round after the first, warm-started from the last (default ${d.roundEpochs})`);
 }
 
-function parseHidden(text: string): number[] {
-  const parts = text.split(',').map((p) => p.trim());
-  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 8192)) {
-    throw new UserError(`--hidden expects layer sizes separated by commas, such as 256,256,256, got "${text}"`);
-  }
-  return parts.map(Number);
-}
-
 function options(f: DaggerFlags, rounds: number | undefined): Omit<DaggerOptions, 'log' | 'onProgress' | 'onRound' | 'signal'> {
   const int = (flag: string, v: string | undefined, min: number, max = Infinity): number | undefined => (v === undefined ? undefined : parseIntOption(flag, v, min, max));
   const num = (flag: string, v: string | undefined, min: number, max: number): number | undefined => (v === undefined ? undefined : parseNumberOption(flag, v, min, max));
@@ -82,7 +74,7 @@ function options(f: DaggerFlags, rounds: number | undefined): Omit<DaggerOptions
     learningRate: num('--lr', f.lr, 1e-7, 1),
     lrSchedule: f.lrSchedule,
     patience: int('--patience', f.patience, 0),
-    hidden: f.hidden === undefined ? undefined : parseHidden(f.hidden),
+    hidden: f.hidden === undefined ? undefined : parseHiddenOption(f.hidden),
     selectEpisodes: int('--select-episodes', f.selectEpisodes, 0, 10000),
     seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),
     backend: parseBackend(f.backend),

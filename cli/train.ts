@@ -20,7 +20,7 @@ import type { StreamFlags } from './train-pose.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
 import { twoStageInterrupt } from './signals.ts';
-import { loadScenarioOrExit, parseBackend, parseIntOption, parseNumberOption } from './options.ts';
+import { loadScenarioOrExit, parseBackend, parseIntOption, parseNumberOption, parseHiddenOption } from './options.ts';
 
 interface TrainFlags {
   out: string;
@@ -45,14 +45,6 @@ interface TrainFlags {
   json?: boolean;
 }
 
-function parseHidden(text: string): number[] {
-  const parts = text.split(',').map((p) => p.trim());
-  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 8192)) {
-    throw new UserError(`--hidden expects layer sizes separated by commas, such as 256,256,256, got "${text}"`);
-  }
-  return parts.map(Number);
-}
-
 function options(datasets: string[], f: TrainFlags): TrainOptions {
   return {
     datasets,
@@ -71,7 +63,7 @@ function options(datasets: string[], f: TrainFlags): TrainOptions {
     maxEpisodes: f.maxEpisodes === undefined ? undefined : parseIntOption('--max-episodes', f.maxEpisodes, 1),
     framesPerEpisode: f.framesPerEpisode === undefined ? undefined : parseIntOption('--frames-per-episode', f.framesPerEpisode, 1),
     camera: f.camera,
-    hidden: f.hidden === undefined ? undefined : parseHidden(f.hidden),
+    hidden: f.hidden === undefined ? undefined : parseHiddenOption(f.hidden),
     selectEpisodes: f.selectEpisodes === undefined ? undefined : parseIntOption('--select-episodes', f.selectEpisodes, 0, 10000),
     scenario: f.scenario === undefined ? undefined : loadScenarioOrExit(f.scenario),
   };

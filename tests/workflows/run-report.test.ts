@@ -42,6 +42,7 @@ async function smallRun(over: Partial<Parameters<typeof runPipeline>[0]> = {}): 
     episodes: 8,
     dartNoise: 0.1,
     epochs: 2,
+    hidden: [64, 64],
     evalEpisodes: 6,
     sweepPoints: 2,
     sweepEpisodes: 2,
@@ -239,7 +240,9 @@ describe('simreal run (a small run of the main job)', () => {
     for (const [stage, data] of [['train', 'demos'], ['train-ablation', 'ablation-data']] as const) {
       const here = join(dir, `in-process-${stage}`);
       const datasets = demoParts(8, 0.1).map(([label]) => join(byName[data], label));
-      await trainBc({ datasets, out: here, epochs: 2, seed: 3, backend: 'wasm', overwrite: true });
+      await trainBc({ datasets, out: here, epochs: 2, hidden: [64, 64], seed: 3, backend: 'wasm', overwrite: true });
+      // The run's --hidden reached both networks.
+      expect(JSON.parse(readFileSync(join(byName[stage], 'model-card.json'), 'utf8')).training.architecture.hidden).toEqual([64, 64]);
       expect(readFileSync(join(byName[stage], 'weights.bin')).equals(readFileSync(join(here, 'weights.bin'))), stage).toBe(true);
     }
   }, 180_000);

@@ -82,6 +82,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
   const parts = c.parts;
   // The frames the pose stage trained on in this run (its budget: --perception).
   const poseFrames = poseBudget(c).frames;
+  const hiddenFlag = o.hidden ? ` --hidden ${o.hidden.join(',')}` : '';
   const summary: RunSummary = {
     format: 'simreal-run-summary',
     version: 1,
@@ -106,8 +107,8 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
     commands: [
       ...parts.map(([label, dart, count], k) => `npx simreal generate ${sp} --episodes ${count} --seed ${o.seed + k}${dart ? ` --dart-noise ${dart}` : ''} --out data/demos-${label}`),
       ...parts.map(([label, dart, count], k) => `npx simreal generate ${sp} --episodes ${count} --seed ${o.seed + 7919 + k} --randomization none${dart ? ` --dart-noise ${dart}` : ''} --out data/none-${label}`),
-      `npx simreal train bc ${parts.map(([l]) => `data/demos-${l}`).join(' ')} --epochs ${o.epochs} --seed ${o.seed} --out models/bc`,
-      `npx simreal train bc ${parts.map(([l]) => `data/none-${l}`).join(' ')} --epochs ${o.epochs} --seed ${o.seed} --out models/bc-none`,
+      `npx simreal train bc ${parts.map(([l]) => `data/demos-${l}`).join(' ')} --epochs ${o.epochs}${hiddenFlag} --seed ${o.seed} --out models/bc`,
+      `npx simreal train bc ${parts.map(([l]) => `data/none-${l}`).join(' ')} --epochs ${o.epochs}${hiddenFlag} --seed ${o.seed} --out models/bc-none`,
       ...(['train', 'heldout', 'none'] as const).map((m) => `npx simreal eval models/bc ${sp} --episodes ${o.evalEpisodes} --randomization ${m}`),
       `npx simreal eval models/bc-none ${sp} --episodes ${o.evalEpisodes} --randomization heldout`,
       `npx simreal eval models/bc ${sp} --sweep all --points ${o.sweepPoints} --episodes ${o.sweepEpisodes}`,

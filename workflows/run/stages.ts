@@ -162,7 +162,7 @@ async function trainPolicy(o: RunOptions, dir: string, data: DataResult, what: s
   let bar: ReturnType<ProgressFactory> | null = null;
   const fmt = (v: number | null): string => (v === null || !Number.isFinite(v) ? '-' : v.toPrecision(4));
   const options = {
-    datasets: data.dirs, out: dir, epochs: o.epochs, seed: o.seed, backend: o.backend, overwrite: true,
+    datasets: data.dirs, out: dir, epochs: o.epochs, hidden: o.hidden, seed: o.seed, backend: o.backend, overwrite: true,
     log: () => {}, signal: o.signal,
     onProgress: (p: TrainProgress) => {
       bar ??= o.progress(p.samplesTotal, `samples (${what})`, { epoch: '-', loss: '-', 'val loss': '-' });
@@ -226,7 +226,7 @@ function trainStage<K extends 'train' | 'train-ablation'>(name: K, data: 'demos'
     name,
     title,
     gate: (c) => (resultOf(c, data) ? 'run' : 'absent'),
-    inputs: (c) => ({ [dataKey]: resultOf(c, data), epochs: c.o.epochs, seed: c.o.seed, backend: c.o.backend ?? null }),
+    inputs: (c) => ({ [dataKey]: resultOf(c, data), epochs: c.o.epochs, hidden: c.o.hidden ?? null, seed: c.o.seed, backend: c.o.backend ?? null }),
     run: (c, dir) => trainPolicy(c.o, dir, resultOf(c, data) as DataResult, what, c.trainInWorkers),
     report: (_c, t, r) => void r.training.push({ model, epochs: t.epochs, samplesPerSec: t.samplesPerSec, seconds: t.seconds }),
   };
