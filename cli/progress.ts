@@ -105,6 +105,17 @@ export function createProgressGroup(group: { enabled?: boolean; stream?: NodeJS.
         if (stopped) return;
         stopped = true;
         bar.stop();
+        if (alive > 1) {
+          // Others are still running: this one leaves the live area and its last line stays
+          // above it (otherwise every redraw, every 5 s on a non-TTY, prints it again).
+          const live = owner as unknown as { update(): void };
+          live.update();
+          const last = (bar as unknown as { lastDrawnString: string | null }).lastDrawnString;
+          owner.remove(bar);
+          if (last) owner.log(`${last}\n`);
+          alive--;
+          return;
+        }
         if (--alive === 0) {
           // A redraw first: it writes the lines logged since the last one, which stop() alone drops.
           (owner as unknown as { update(): void }).update();

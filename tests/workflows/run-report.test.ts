@@ -21,6 +21,7 @@ import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
 import { loadReality } from '../../bridge/robots/emulated/reality.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import { runPerceptionOnBridge } from '../../workflows/perception-on-bridge.ts';
+import { driveInWorker } from '../../workflows/run/reality-thread.ts';
 
 /** Whether this run found a WebGPU adapter: then the pose, camera and montage stages must render. */
 const RENDERS = hasSystemPackage('webgpu');
@@ -262,6 +263,16 @@ describe('simreal run (a small run of the main job)', () => {
       expect(camera).toBeGreaterThan(Math.max(...laneDone, at(/^ {2}pose estimator.*: done in/)));
     }
   });
+
+  it('drives the emulated robot in a thread of its own, which Ctrl-C ends mid-run', async () => {
+    const byName = Object.fromEntries(summary.stages.map((st) => [st.name, st.output]));
+    const reality = loadReality('scenarios/reality/lab.json');
+    const job = { reality: { ...reality, scenario: { ...loadScenario('scenarios/stack-2.json'), randomization: reality.config.physics } }, modelDir: byName.train, episodes: 50, backend: 'wasm' as const };
+    const stop = new AbortController();
+    let episodes = 0;
+    await expect(driveInWorker(job, { signal: stop.signal, onEpisode: () => { episodes++; stop.abort(); } })).rejects.toThrow(/^interrupted$/);
+    expect(episodes).toBe(1);
+  }, 60_000);
 
   it('reuses completed stages on a second run', async () => {
     const again = await smallRun();

@@ -46,7 +46,7 @@ import { blockName } from '../../policy/perception/identity.ts';
 import type { CameraFrameView, DrawnBlock } from '../report/camera-frames.ts';
 import type { Vec3 } from '../../sim/state.ts';
 import { runPerceptionOnBridge } from '../perception-on-bridge.ts';
-import { runPolicyOnBridge } from '../policy-on-bridge.ts';
+import { driveInWorker } from './reality-thread.ts';
 import type { BridgeRunResult } from '../policy-on-bridge.ts';
 import type { ProgressFactory, RunOptions, StageName } from './options.ts';
 import type { demoParts } from './options.ts';
@@ -378,27 +378,19 @@ const reality: Stage<'reality'> = {
   async run(c) {
     const { o } = c;
     const bc = resultOf(c, 'train') as TrainResultLite;
-    const token = randomBytes(24).toString('hex');
-    const bridge = await startBridge({ port: 0, host: '127.0.0.1', token });
-    const robot = new EmulatedRobot(c.realityHere);
-    const client = new RobotClient({ url: bridge.url, token: bridge.robotToken('emu-1'), id: 'emu-1', robot, model: `emulated:${c.reality.config.id}` });
+    const bar = o.progress(o.realityEpisodes, 'episodes (emulated reality)', { success: '-' });
+    let ok = 0;
     try {
-      await client.start();
-      await client.waitRegistered(10_000);
-      const bar = o.progress(o.realityEpisodes, 'episodes (emulated reality)', { success: '-' });
-      let ok = 0;
-      const r = await runPolicyOnBridge({
-        modelDir: bc.dir, url: bridge.url, token, robot: 'emu-1', episodes: o.realityEpisodes, backend: o.backend,
-        onEpisode: (e, n) => {
-          if (e.success) ok++;
+      // Its own thread: it runs in real time beside the evaluations and the pose training (CONCURRENT).
+      return await driveInWorker({ reality: c.realityHere, modelDir: bc.dir, episodes: o.realityEpisodes, backend: o.backend }, {
+        signal: o.signal,
+        onEpisode: (success, n) => {
+          if (success) ok++;
           bar.update(n, { success: `${((100 * ok) / n).toFixed(0)}%` });
         },
       });
-      bar.stop();
-      return r;
     } finally {
-      await client.stop();
-      await bridge.close();
+      bar.stop();
     }
   },
   report(c, result, r) {
