@@ -5,46 +5,12 @@
  * worker thread: work on the main thread (the pose estimator's training steps, which hold the
  * event loop for up to a second, the evaluations' bookkeeping) then cannot delay the hub, the
  * robot or the policy. Measured with the stage beside the pose training on the main thread:
- * bridge round trip p99 1,225 ms; see README.md for the figures in a worker.
+ * bridge round trip p99 1,225 ms; see README.md for the figures in a worker. What the thread runs
+ * is reality-drive.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { startBridge } from '../../bridge/hub/server.ts';
-import { RobotClient } from '../../bridge/robot-client.ts';
-import { EmulatedRobot } from '../../bridge/robots/emulated/emulated.ts';
-import type { Reality } from '../../bridge/robots/emulated/reality.ts';
-import type { BackendName } from '../../policy/backend.ts';
-import { runPolicyOnBridge } from '../policy-on-bridge.ts';
 import type { BridgeRunResult } from '../policy-on-bridge.ts';
-
-/** What the stage hands the thread: plain data (the reality with the scenario it plays). */
-export interface RealityJob {
-  reality: Reality;
-  modelDir: string;
-  episodes: number;
-  backend?: BackendName;
-}
-
-/** Messages from the worker. */
-export type RealityMessage = { episode: { success: boolean; n: number } } | { done: BridgeRunResult } | { error: { message: string; stack?: string } };
-
-export async function driveEmulatedRobot(o: RealityJob & { onEpisode?: (success: boolean, n: number) => void }): Promise<BridgeRunResult> {
-  const token = randomBytes(24).toString('hex');
-  const bridge = await startBridge({ port: 0, host: '127.0.0.1', token });
-  const robot = new EmulatedRobot(o.reality);
-  const client = new RobotClient({ url: bridge.url, token: bridge.robotToken('emu-1'), id: 'emu-1', robot, model: `emulated:${o.reality.config.id}` });
-  try {
-    await client.start();
-    await client.waitRegistered(10_000);
-    return await runPolicyOnBridge({
-      modelDir: o.modelDir, url: bridge.url, token, robot: 'emu-1', episodes: o.episodes, backend: o.backend,
-      onEpisode: (e, n) => o.onEpisode?.(e.success, n),
-    });
-  } finally {
-    await client.stop();
-    await bridge.close();
-  }
-}
+import type { RealityJob, RealityMessage } from './reality-drive.ts';
 
 /**
  * driveEmulatedRobot in a worker thread. Aborting `signal` ends the thread (its bridge, robot and
