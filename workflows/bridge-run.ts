@@ -9,6 +9,7 @@
  * a robot that reports how episode i ended with episode i + 1 (`prev_success`, `prev_fail`) is
  * believed over the last frame this controller happened to see of episode i.
  */
+import type { ActionVector } from '../bridge/protocol.ts';
 import type { BackendName } from '../policy/backend.ts';
 import { wilson } from '../policy/eval/stats.ts';
 import type { Rate } from '../policy/eval/stats.ts';
@@ -157,6 +158,19 @@ export class EpisodeCounter {
   acted(tick: EpisodeTick): void {
     this.lastActed = `${tick.index}:${tick.step}`;
   }
+}
+
+/**
+ * A policy's output as the command the simulator would have executed: its first five values, each
+ * clipped to [-1, 1] as sim/env.ts clips every action before using it (the policies' output
+ * layers are linear, so the grip often lies past ±1). The robot then gets what the policy was
+ * trained and evaluated with, and the hub's clamps count only what its limits changed. A value
+ * that is not a number stays one, for the hub to refuse.
+ */
+export function commandOf(action: ArrayLike<number>): ActionVector {
+  const a = [0, 0, 0, 0, 0] as ActionVector;
+  for (let i = 0; i < 5; i++) a[i] = Math.max(-1, Math.min(1, action[i]));
+  return a;
 }
 
 /** Round trips, clamps and commands of a run, as acks come in. */

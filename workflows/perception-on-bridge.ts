@@ -26,7 +26,7 @@
  * Each estimate acted on is published (op `estimate`) for viewers to draw.
  */
 import { BridgeError, ControllerClient } from '../bridge/controller-client.ts';
-import type { ActionVector, Frame, Observation, RobotInfo } from '../bridge/protocol.ts';
+import type { Frame, Observation, RobotInfo } from '../bridge/protocol.ts';
 import { selectBackend } from '../policy/backend.ts';
 import { PolicyInputError, listNames } from '../policy/errors.ts';
 import { poseEstimatorOf, toEstimate } from '../policy/perception/estimator.ts';
@@ -39,7 +39,7 @@ import { asStatePolicy } from '../policy/state-policy.ts';
 import type { StatePolicy } from '../policy/state-policy.ts';
 import type { CameraFile } from '../sim/camera/camera-file.ts';
 import type { TaskConfig } from '../sim/scenario.ts';
-import { bridgeRunResult, CommandStats, EpisodeCounter } from './bridge-run.ts';
+import { bridgeRunResult, commandOf, CommandStats, EpisodeCounter } from './bridge-run.ts';
 import type { BridgeRunOptions, BridgeRunResult, EpisodeTick, PerceptionReport } from './bridge-run.ts';
 
 /** The robot's own state feature a perception run reads (the emulated robot's ROBOT_FEATURES). */
@@ -190,7 +190,6 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
   let stepsWithoutFrame = 0;
   let lastFrameAt = performance.now();
   let heldForCamera = false;
-  let estimateSeq = 0;
   let finished = false;
 
   const estimateNewest = (): void => {
@@ -230,7 +229,7 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
     const blocks = named
       .map((b, k) => ({ name: blockName(task, k), position: b.position, yaw: b.yaw, size: Math.min(1, Math.max(0, b.size)), score: Math.min(1, Math.max(0, b.score)) }))
       .filter((b) => b.position.every(Number.isFinite) && Number.isFinite(b.yaw) && Math.abs(b.yaw) <= 10 && Number.isFinite(b.size));
-    client.send({ op: 'estimate', robot: o.robot, seq: estimateSeq = (estimateSeq + 1) >>> 0, t: e.t, camera: cam.key, frameSeq: e.frameSeq, blocks, estimatedAt: epochNow() });
+    client.estimate(o.robot, { t: e.t, camera: cam.key, frameSeq: e.frameSeq, blocks, estimatedAt: epochNow() });
     report.estimatesPublished++;
   };
 
@@ -247,13 +246,13 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
     const inputs = perceived.fill(step.robotState, named);
     o.onAct?.(inputs, step.obs);
     o.onSeen?.({ episode: step.tick.index, step: step.tick.step, rgb: e.rgb, calibration: cam.calibration, blocks: named, obs: step.obs });
-    const action = Array.from(policy.act(inputs));
+    const action = commandOf(policy.act(inputs));
     report.steps++;
     if (waitedOut) report.waitedOut++;
     if (e.t < step.obs.t - period - 1) report.staleSteps++;
     const t0 = performance.now();
     stats.commands++;
-    const sent = client.command(o.robot, action.slice(0, 5) as ActionVector, { form: 'ee_delta_normalized' });
+    const sent = client.command(o.robot, action, { form: 'ee_delta_normalized' });
     report.cameraToActionMs.push(epochNow() - e.t);
     sent.then((ack) => stats.ack(t0, ack.clamped), (err: Error) => log(`command refused: ${err.message}`));
     publish(e, named);

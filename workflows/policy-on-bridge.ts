@@ -13,11 +13,11 @@
  *   is never read.
  */
 import { BridgeError, ControllerClient } from '../bridge/controller-client.ts';
-import type { ActionVector, Observation } from '../bridge/protocol.ts';
+import type { Observation } from '../bridge/protocol.ts';
 import { PolicyInputError, listNames } from '../policy/errors.ts';
 import { loadStatePolicy } from '../policy/state-policy.ts';
 import type { StatePolicy } from '../policy/state-policy.ts';
-import { bridgeRunResult, CommandStats, EpisodeCounter } from './bridge-run.ts';
+import { bridgeRunResult, commandOf, CommandStats, EpisodeCounter } from './bridge-run.ts';
 import type { BridgeRunOptions, BridgeRunResult } from './bridge-run.ts';
 
 export type { BridgeEpisode, BridgeRunOptions, BridgeRunResult, PerceptionReport } from './bridge-run.ts';
@@ -84,10 +84,10 @@ async function drive(policy: StatePolicy, client: ControllerClient, o: BridgeRun
       if (!tick.newStep || busy) return;
       counter.acted(tick);
       busy = true;
-      const action = Array.from(policy.act(state));
+      const action = commandOf(policy.act(state));
       const t0 = performance.now();
       stats.commands++;
-      client.command(o.robot, action.slice(0, 5) as ActionVector, { form: 'ee_delta_normalized' })
+      client.command(o.robot, action, { form: 'ee_delta_normalized' })
         .then((ack) => stats.ack(t0, ack.clamped))
         .catch((err: Error) => log(`command refused: ${err.message}`))
         .finally(() => {

@@ -103,6 +103,8 @@ describe('simreal run (a small run of the main job)', () => {
     expect(summary.sweep?.sweeps.find((p) => p.parameter === 'friction')?.train).toEqual([[0.6, 1]]);
     expect(readFileSync(reportPath, 'utf8')).toContain('Where it breaks');
     expect(summary.bridge?.commands).toBeGreaterThan(0);
+    // The policy's grip goes out as the simulator executes it (clipped to ±1): the hub has none to clip.
+    expect(summary.bridge?.clampReasons.grip_range ?? 0).toBe(0);
     expect(summary.trajectory?.points.length).toBeGreaterThan(1);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toEqual(summary);
     expect(existsSync(reportPath)).toBe(true);
