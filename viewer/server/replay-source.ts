@@ -3,15 +3,18 @@
  *
  * The recording is read once at start (bridge/mcap/reader.ts, time order) into per-robot
  * timelines: robot lists, hub states, observations and camera frames (frames up to a memory
- * budget; past it, later frames are left out and the page is told). Playback moves a clock at
- * `speed` × wall time; a seek jumps it anywhere. At each tick the page gets what was true at the
- * clock: the robot list and states, each robot's newest observation and camera frame, and the
- * drawn robot's pose, exactly as a live bridge would have shown them.
+ * budget; past it, later frames are left out and the page is told) and the estimates controllers
+ * published of each robot's blocks. Playback moves a clock at `speed` × wall time; a seek jumps it
+ * anywhere. At each tick the page gets what was true at the clock: the robot list and states, each
+ * robot's newest observation, camera frame and estimate, and the drawn robot's pose, as a live
+ * bridge would have shown them. The hub records an estimate as the controller sent it, without
+ * the `by` it adds when relaying it; the replay names the controller that was connected when it
+ * was sent (the one that connected last, where several were).
  */
 import { performance } from 'node:perf_hooks';
 import { readRecording } from '../../bridge/mcap/reader.ts';
-import { FRAME_HEADER_BYTES, ObservationSchema, RobotInfoSchema, RobotStateSchema, writeFrameHeader } from '../../bridge/protocol.ts';
-import type { Frame, Observation, RobotInfo, RobotState } from '../../bridge/protocol.ts';
+import { EstimateSchema, FRAME_HEADER_BYTES, ObservationSchema, PeerSchema, RobotInfoSchema, RobotStateSchema, writeFrameHeader } from '../../bridge/protocol.ts';
+import type { Frame, HubMessageOf, Observation, Peer, RobotInfo, RobotState } from '../../bridge/protocol.ts';
 import { MAX_SPEED } from '../protocol.ts';
 import type { ServerMessageOf, ViewerClientMessage } from '../protocol.ts';
 import { RobotScene } from './robot-scene.ts';
@@ -62,6 +65,7 @@ export class ReplaySource implements ViewerSource {
   private states = new Map<string, Array<Timed<RobotState>>>();
   private observations = new Map<string, Array<Timed<Observation>>>();
   private frames = new Map<string, Array<Timed<Uint8Array>>>();
+  private estimates = new Map<string, Array<Timed<HubMessageOf<'estimate'>>>>();
   private startMs = 0;
   private endMs = 0;
   private messages = 0;
@@ -78,6 +82,7 @@ export class ReplaySource implements ViewerSource {
   private readonly shownState = new Map<string, number>();
   private readonly shownObs = new Map<string, number>();
   private readonly shownFrame = new Map<string, number>();
+  private readonly shownEstimate = new Map<string, number>();
 
   constructor(options: ReplaySourceOptions) {
     this.options = options;
@@ -96,6 +101,8 @@ export class ReplaySource implements ViewerSource {
       if (!list) map.set(key, (list = []));
       list.push({ t, v });
     };
+    // Controllers connected at each point of the recording (session id → peer), in connect order.
+    const controllers = new Map<string, Peer>();
     for await (const m of readRecording(this.options.file)) {
       this.messages++;
       first = Math.min(first, m.t);
@@ -105,6 +112,13 @@ export class ReplaySource implements ViewerSource {
         if (frameBytesKept + m.frame.payload.byteLength > budget) { this.droppedFrames++; continue; }
         frameBytesKept += m.frame.payload.byteLength + FRAME_HEADER_BYTES;
         push(this.frames, `${m.robot}\u0000${m.frame.channel}`, m.t, frameBytes(m.frame));
+        continue;
+      }
+      if (m.dir === 'session') {
+        const e = m.json as { event?: unknown; session?: unknown } | undefined;
+        const peer = PeerSchema.safeParse(e);
+        if (e?.event === 'connect' && peer.success && peer.data.role === 'controller') controllers.set(peer.data.session, peer.data);
+        else if (e?.event === 'disconnect' && typeof e.session === 'string') controllers.delete(e.session);
         continue;
       }
       const j = m.json as { op?: string; robots?: unknown; state?: unknown; robot?: unknown } | undefined;
@@ -128,6 +142,10 @@ export class ReplaySource implements ViewerSource {
       } else if (m.dir === 'in' && j.op === 'observation') {
         const o = ObservationSchema.safeParse(j);
         if (o.success) push(this.observations, o.data.robot, m.t, o.data);
+      } else if (m.dir === 'in' && j.op === 'estimate') {
+        const e = EstimateSchema.safeParse(j);
+        const by = [...controllers.values()].at(-1) ?? { role: 'controller' as const, session: 'unknown' };
+        if (e.success) push(this.estimates, e.data.robot, m.t, { ...e.data, by });
       }
     }
     if (this.messages === 0) throw new Error(`${this.options.file} holds no messages`);
@@ -144,11 +162,12 @@ export class ReplaySource implements ViewerSource {
   }
 
   /** What was read (for the CLI's summary and tests). */
-  summary(): { startMs: number; endMs: number; messages: number; robots: string[]; observations: number; frames: number; droppedFrames: number } {
-    let obs = 0, frames = 0;
-    for (const l of this.observations.values()) obs += l.length;
-    for (const l of this.frames.values()) frames += l.length;
-    return { startMs: this.startMs, endMs: this.endMs, messages: this.messages, robots: this.robotIds(), observations: obs, frames, droppedFrames: this.droppedFrames };
+  summary(): { startMs: number; endMs: number; messages: number; robots: string[]; observations: number; frames: number; estimates: number; droppedFrames: number } {
+    const count = (m: Map<string, unknown[]>): number => [...m.values()].reduce((n, l) => n + l.length, 0);
+    return {
+      startMs: this.startMs, endMs: this.endMs, messages: this.messages, robots: this.robotIds(),
+      observations: count(this.observations), frames: count(this.frames), estimates: count(this.estimates), droppedFrames: this.droppedFrames,
+    };
   }
 
   hello(): HelloInfo {
@@ -250,13 +269,15 @@ export class ReplaySource implements ViewerSource {
 
   /**
    * Sends what changed between what the pages last saw and the clock. `jump` (a seek, a loop):
-   * the clock may have moved backwards, so each robot's newest observation and frame are resent.
+   * the clock may have moved backwards, so each robot's newest observation, frame and estimate are
+   * resent.
    */
   private present(jump: boolean): void {
     const t = this.t;
     if (jump) {
       this.shownObs.clear();
       this.shownFrame.clear();
+      this.shownEstimate.clear();
       this.scene.clearObservations();
     }
     // Robot list, then each robot's hub state at t.
@@ -291,6 +312,13 @@ export class ReplaySource implements ViewerSource {
       if (fi >= 0 && fi !== this.shownFrame.get(key)) {
         this.shownFrame.set(key, fi);
         this.pages.sendFrame(list[fi].v);
+      }
+    }
+    for (const [id, list] of this.estimates) {
+      const ei = lastAtOrBefore(list, t);
+      if (ei >= 0 && ei !== this.shownEstimate.get(id)) {
+        this.shownEstimate.set(id, ei);
+        this.scene.relay(list[ei].v);
       }
     }
     if (jump) this.scene.flush();
