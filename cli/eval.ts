@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { backendNames } from '../policy/backend.ts';
+import { againstExpert, formatAgainstExpert } from '../policy/eval/against-expert.ts';
 import { evaluate, formatEvalResult } from '../policy/eval/evaluate.ts';
 import { formatSweep, parseSweepParameters, sweep } from '../policy/eval/sweep.ts';
 import { SWEEP_PARAMETERS } from '../sim/robustness.ts';
@@ -25,6 +26,7 @@ import { loadScenarioOrExit, parseBackend, parseIntOption } from './options.ts';
 interface EvalFlags {
   episodes?: string;
   sweep?: string;
+  againstExpert?: boolean;
   points: string;
   chart?: string;
   randomization: RandomizationMode;
@@ -66,7 +68,7 @@ async function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlag
 }
 
 /** Default episodes: per evaluation, and per value of a sweep. */
-const EPISODES = 200, SWEEP_EPISODES = 50;
+const EPISODES = 200, SWEEP_EPISODES = 50, AGAINST_EXPERT_EPISODES = 100;
 
 async function runSweep(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
   const scenario = loadScenarioOrExit(scenarioPath);
@@ -102,7 +104,38 @@ async function runSweep(modelDir: string, scenarioPath: string, flags: EvalFlags
   }
 }
 
+async function runAgainstExpert(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
+  const scenario = loadScenarioOrExit(scenarioPath);
+  let progress: Progress | null = null;
+  try {
+    const result = await againstExpert({
+      modelDir, scenario, scenarioLabel: scenarioPath,
+      episodes: flags.episodes === undefined ? AGAINST_EXPERT_EPISODES : parseIntOption('--episodes', flags.episodes, 1),
+      randomization: flags.randomization,
+      seed: flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff),
+      backend: parseBackend(flags.backend),
+      log: (line) => process.stderr.write(`${line}\n`),
+      onEpisode: (done, total, ok) => {
+        progress ??= createProgress({ total, enabled: flags.progress, unit: 'episodes', fields: { success: '-' } });
+        progress.update(done, { success: `${((100 * ok) / done).toFixed(1)}%` });
+      },
+    });
+    (progress as Progress | null)?.stop();
+    process.stdout.write(`${formatAgainstExpert(result)}\n`);
+    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } catch (err) {
+    (progress as Progress | null)?.stop();
+    throw asUserError(err);
+  }
+}
+
 async function run(modelDir: string, scenarioPath: string, flags: EvalFlags, command: Command): Promise<void> {
+  if (flags.againstExpert) {
+    const clash = ['sweep', 'chart', 'looks', 'frames', 'perception'].filter((k) => command.getOptionValueSource(k) === 'cli');
+    if (clash.length) throw new UserError(`--against-expert compares a state policy with the scripted expert in the states it visits; --${clash[0]} does not apply to it (leave one of the two out)`);
+    if (modelDir === 'expert') throw new UserError('--against-expert compares a trained policy with the scripted expert; give a model folder, not `expert`');
+    return runAgainstExpert(modelDir, scenarioPath, flags);
+  }
   if (flags.sweep !== undefined) {
     const clash = ['randomization', 'looks', 'frames', 'perception'].filter((k) => command.getOptionValueSource(k) === 'cli');
     if (clash.length) throw new UserError(`--sweep keeps every parameter but the swept one at its nominal value, so --${clash[0]} does not apply; leave it out (or evaluate without --sweep)`);
@@ -164,6 +197,7 @@ export const evalCommand: CommandModule = {
       .option('--sweep <parameters>', `where it breaks: success at each of --points values of one physics parameter across and beyond its training range, the others nominal; a parameter (${SWEEP_PARAMETERS.join(', ')}), several separated by commas, or all`)
       .option('--points <count>', 'values per swept parameter (integer parameters may get fewer)', '12')
       .option('--chart <file.svg>', 'with --sweep: also draw every swept parameter as an SVG figure')
+      .option('--against-expert', `state policies: where they part from their teacher: the policy drives (default ${AGAINST_EXPERT_EPISODES} episodes), the scripted expert is asked in every state it visits; per expert stage, the steps failed and successful episodes spent there and the mean |policy − expert| per action dimension (runs in this thread)`)
       .option('--json', 'print the result as one JSON object on the last line')
       .option('--no-progress', 'no progress bar')
       .action(run);
