@@ -41,92 +41,88 @@ interface EvalFlags {
   progress: boolean;
 }
 
-async function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
+/**
+ * Runs `work` with a progress bar made on its first report (with a success column where the
+ * report counts successes), then prints `format(result)`, what `after` adds, and with --json the
+ * result as one JSON object on the last line.
+ */
+async function reported<R>(
+  flags: EvalFlags, unit: string,
+  work: (tick: (done: number, total: number, ok?: number) => void) => Promise<R>,
+  format: (r: R) => string, after?: (r: R) => void,
+): Promise<void> {
+  let progress: Progress | null = null;
+  try {
+    const result = await work((done, total, ok) => {
+      progress ??= createProgress({ total, enabled: flags.progress, unit, fields: ok === undefined ? {} : { success: '-' } });
+      progress.update(done, ok === undefined ? {} : { success: `${((100 * ok) / done).toFixed(1)}%` });
+    });
+    (progress as Progress | null)?.stop();
+    process.stdout.write(`${format(result)}\n`);
+    after?.(result);
+    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } catch (err) {
+    (progress as Progress | null)?.stop();
+    throw asUserError(err);
+  }
+}
+
+const seedOf = (flags: EvalFlags): number | undefined => (flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff));
+const groupOf = (flags: EvalFlags): number | undefined => (flags.group === undefined ? undefined : parseIntOption('--group', flags.group, 1, 1024));
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
   const scenario = loadScenarioOrExit(scenarioPath);
   const frames = parseIntOption('--frames', flags.frames as string, 1, 1_000_000);
-  let progress: Progress | null = null;
-  try {
-    const result = await evaluatePoseFrames({
-      modelDir, scenario, scenarioLabel: scenarioPath, frames,
-      looks: flags.looks ?? flags.randomization,
-      physics: flags.randomization,
-      seed: flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff),
-      backend: parseBackend(flags.backend),
-      log: (line) => process.stderr.write(`${line}\n`),
-      onFrame: (done, total) => {
-        progress ??= createProgress({ total, enabled: flags.progress, unit: 'frames', fields: {} });
-        progress.update(done, {});
-      },
-    });
-    (progress as Progress | null)?.stop();
-    process.stdout.write(`${formatPoseFrames(result)}\n`);
-    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  } catch (err) {
-    (progress as Progress | null)?.stop();
-    throw asUserError(err);
-  }
+  return reported(flags, 'frames', (tick) => evaluatePoseFrames({
+    modelDir, scenario, scenarioLabel: scenarioPath, frames,
+    looks: flags.looks ?? flags.randomization,
+    physics: flags.randomization,
+    seed: seedOf(flags),
+    backend: parseBackend(flags.backend),
+    log,
+    onFrame: (done, total) => tick(done, total),
+  }), formatPoseFrames);
 }
 
-/** Default episodes: per evaluation, and per value of a sweep. */
+/** Default episodes: per evaluation, per value of a sweep, and against the expert. */
 const EPISODES = 200, SWEEP_EPISODES = 50, AGAINST_EXPERT_EPISODES = 100;
 
-async function runSweep(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
+function runSweep(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
   const scenario = loadScenarioOrExit(scenarioPath);
-  let progress: Progress | null = null;
-  try {
-    const result = await sweep({
-      modelDir,
-      scenario,
-      scenarioLabel: scenarioPath,
-      parameters: parseSweepParameters(flags.sweep as string),
-      points: parseIntOption('--points', flags.points, 2, 1000),
-      episodes: flags.episodes === undefined ? SWEEP_EPISODES : parseIntOption('--episodes', flags.episodes, 1),
-      seed: flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff),
-      workers: parseIntOption('--workers', flags.workers, 0, 256),
-      backend: parseBackend(flags.backend),
-      group: flags.group === undefined ? undefined : parseIntOption('--group', flags.group, 1, 1024),
-      log: (line) => process.stderr.write(`${line}\n`),
-      onEpisode: (done, total) => {
-        progress ??= createProgress({ total, enabled: flags.progress, unit: 'episodes', fields: {} });
-        progress.update(done, {});
-      },
-    });
-    (progress as Progress | null)?.stop();
-    process.stdout.write(`${formatSweep(result)}\n`);
-    if (flags.chart) {
-      writeFileSync(flags.chart, sweepFigure(result));
-      process.stdout.write(`chart: ${flags.chart}\n`);
-    }
-    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  } catch (err) {
-    (progress as Progress | null)?.stop();
-    throw asUserError(err);
-  }
+  return reported(flags, 'episodes', (tick) => sweep({
+    modelDir,
+    scenario,
+    scenarioLabel: scenarioPath,
+    parameters: parseSweepParameters(flags.sweep as string),
+    points: parseIntOption('--points', flags.points, 2, 1000),
+    episodes: flags.episodes === undefined ? SWEEP_EPISODES : parseIntOption('--episodes', flags.episodes, 1),
+    seed: seedOf(flags),
+    workers: parseIntOption('--workers', flags.workers, 0, 256),
+    backend: parseBackend(flags.backend),
+    group: groupOf(flags),
+    log,
+    onEpisode: (done, total) => tick(done, total),
+  }), formatSweep, (result) => {
+    if (!flags.chart) return;
+    writeFileSync(flags.chart, sweepFigure(result));
+    process.stdout.write(`chart: ${flags.chart}\n`);
+  });
 }
 
-async function runAgainstExpert(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
+function runAgainstExpert(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
   const scenario = loadScenarioOrExit(scenarioPath);
-  let progress: Progress | null = null;
-  try {
-    const result = await againstExpert({
-      modelDir, scenario, scenarioLabel: scenarioPath,
-      episodes: flags.episodes === undefined ? AGAINST_EXPERT_EPISODES : parseIntOption('--episodes', flags.episodes, 1),
-      randomization: flags.randomization,
-      seed: flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff),
-      backend: parseBackend(flags.backend),
-      log: (line) => process.stderr.write(`${line}\n`),
-      onEpisode: (done, total, ok) => {
-        progress ??= createProgress({ total, enabled: flags.progress, unit: 'episodes', fields: { success: '-' } });
-        progress.update(done, { success: `${((100 * ok) / done).toFixed(1)}%` });
-      },
-    });
-    (progress as Progress | null)?.stop();
-    process.stdout.write(`${formatAgainstExpert(result)}\n`);
-    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  } catch (err) {
-    (progress as Progress | null)?.stop();
-    throw asUserError(err);
-  }
+  return reported(flags, 'episodes', (tick) => againstExpert({
+    modelDir, scenario, scenarioLabel: scenarioPath,
+    episodes: flags.episodes === undefined ? AGAINST_EXPERT_EPISODES : parseIntOption('--episodes', flags.episodes, 1),
+    randomization: flags.randomization,
+    seed: seedOf(flags),
+    backend: parseBackend(flags.backend),
+    log,
+    onEpisode: tick,
+  }), formatAgainstExpert);
 }
 
 async function run(modelDir: string, scenarioPath: string, flags: EvalFlags, command: Command): Promise<void> {
@@ -149,33 +145,21 @@ async function run(modelDir: string, scenarioPath: string, flags: EvalFlags, com
   }
   const scenario = loadScenarioOrExit(scenarioPath);
   const episodes = flags.episodes === undefined ? EPISODES : parseIntOption('--episodes', flags.episodes, 1);
-  let progress: Progress | null = null;
-  try {
-    const result = await evaluate({
-      modelDir,
-      scenario,
-      scenarioLabel: scenarioPath,
-      episodes,
-      randomization: flags.randomization,
-      looks: flags.looks,
-      perception: flags.perception,
-      seed: flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff),
-      workers: parseIntOption('--workers', flags.workers, 0, 256),
-      backend: parseBackend(flags.backend),
-      group: flags.group === undefined ? undefined : parseIntOption('--group', flags.group, 1, 1024),
-      log: (line) => process.stderr.write(`${line}\n`),
-      onEpisode: (done, total, ok) => {
-        progress ??= createProgress({ total, enabled: flags.progress, unit: 'episodes', fields: { success: '-' } });
-        progress.update(done, { success: `${((100 * ok) / done).toFixed(1)}%` });
-      },
-    });
-    (progress as Progress | null)?.stop();
-    process.stdout.write(`${formatEvalResult(result)}\n`);
-    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  } catch (err) {
-    (progress as Progress | null)?.stop();
-    throw asUserError(err);
-  }
+  return reported(flags, 'episodes', (tick) => evaluate({
+    modelDir,
+    scenario,
+    scenarioLabel: scenarioPath,
+    episodes,
+    randomization: flags.randomization,
+    looks: flags.looks,
+    perception: flags.perception,
+    seed: seedOf(flags),
+    workers: parseIntOption('--workers', flags.workers, 0, 256),
+    backend: parseBackend(flags.backend),
+    group: groupOf(flags),
+    log,
+    onEpisode: tick,
+  }), formatEvalResult);
 }
 
 export const evalCommand: CommandModule = {
