@@ -32,6 +32,10 @@ import type { Evaluation, TaskSpec } from './tasks/index.ts';
 
 export const ACTION_NAMES = ['dx', 'dy', 'dz', 'dyaw', 'grip'] as const;
 export const ACTION_SIZE = ACTION_NAMES.length;
+/** One action value within the normalized range [-1, 1] every action is clipped to before it is executed (NaN stays NaN). */
+export function clipAction(v: number): number {
+  return Math.max(-1, Math.min(1, v));
+}
 /** Largest setpoint move per control step for |action| = 1 (m). */
 export const MAX_DELTA = 0.025;
 /** Largest yaw change per control step for |action| = 1 (rad). */
@@ -179,13 +183,13 @@ export class TabletopEnv {
       if (!Number.isFinite(v)) {
         throw new RangeError(`action[${i}] (${ACTION_NAMES[i]}) must be a finite number, got ${action[i]}; the world was not stepped`);
       }
-      a[i] = Math.max(-1, Math.min(1, v));
+      a[i] = clipAction(v);
     }
     const p = scene.physics;
     this.queue.push(a);
     const executed = this.queue.shift() as Float32Array;
     if (p.actionNoise > 0) {
-      for (let i = 0; i < ACTION_SIZE; i++) executed[i] = Math.max(-1, Math.min(1, executed[i] + this.noise.normal(0, p.actionNoise)));
+      for (let i = 0; i < ACTION_SIZE; i++) executed[i] = clipAction(executed[i] + this.noise.normal(0, p.actionNoise));
     }
     const g = scene.gripper;
     g.moveBy(executed[0] * MAX_DELTA, executed[1] * MAX_DELTA, executed[2] * MAX_DELTA, executed[3] * MAX_DYAW);

@@ -9,7 +9,7 @@
  * expert's label plus Gaussian noise, while the label stays the expert's clean choice, so the
  * data covers the states a slightly wrong policy visits, each labelled with the correction.
  */
-import { ACTION_SIZE, MAX_DELTA, MAX_DYAW, TimeLimit } from './env.ts';
+import { ACTION_SIZE, clipAction, MAX_DELTA, MAX_DYAW, TimeLimit } from './env.ts';
 import type { So101Arm } from './robot/so101/arm.ts';
 import type { ResetInfo, TabletopEnv } from './env.ts';
 import type { Expert } from './experts/motion.ts';
@@ -112,7 +112,7 @@ export function runEpisode(env: TabletopEnv, solve: ExpertFactory, options: RunE
     let sent: Float32Array = label;
     if (dart > 0) {
       sent = new Float32Array(ACTION_SIZE);
-      for (let i = 0; i < ACTION_SIZE; i++) sent[i] = Math.max(-1, Math.min(1, label[i] + dartRng.normal(0, dart)));
+      for (let i = 0; i < ACTION_SIZE; i++) sent[i] = clipAction(label[i] + dartRng.normal(0, dart));
     }
     const r = limited.step(sent);
     executedAction.set(r.info.executedAction, t * ACTION_SIZE);

@@ -15,6 +15,7 @@ import { wilson } from '../policy/eval/stats.ts';
 import type { Rate } from '../policy/eval/stats.ts';
 import type { BlockEstimate } from '../policy/perception/estimator.ts';
 import type { CameraFile } from '../sim/camera/camera-file.ts';
+import { clipAction } from '../sim/env.ts';
 
 export interface BridgeRunOptions {
   modelDir: string;
@@ -169,7 +170,7 @@ export class EpisodeCounter {
  */
 export function commandOf(action: ArrayLike<number>): ActionVector {
   const a = [0, 0, 0, 0, 0] as ActionVector;
-  for (let i = 0; i < 5; i++) a[i] = Math.max(-1, Math.min(1, action[i]));
+  for (let i = 0; i < 5; i++) a[i] = clipAction(action[i]);
   return a;
 }
 

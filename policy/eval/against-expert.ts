@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { TabletopEnv } from '../../sim/env.ts';
-import { ACTION_NAMES } from '../../sim/env.ts';
+import { ACTION_NAMES, clipAction } from '../../sim/env.ts';
 import { EXPERTS } from '../../sim/experts/index.ts';
 import type { Expert } from '../../sim/experts/index.ts';
 import type { RandomizationMode } from '../../sim/randomization.ts';
@@ -87,7 +87,7 @@ export async function compareWithExpert(policy: RolloutPolicy, seeds: number[], 
         let sums = per.get(stage);
         if (!sums) per.set(stage, (sums = emptySums()));
         sums.steps++;
-        for (let i = 0; i < A; i++) sums.abs[i] += Math.abs(Math.max(-1, Math.min(1, actions[k][i])) - label[i]);
+        for (let i = 0; i < A; i++) sums.abs[i] += Math.abs(clipAction(actions[k][i]) - label[i]);
       });
       return actions;
     },
