@@ -144,8 +144,7 @@ export class ReplaySource implements ViewerSource {
         if (o.success) push(this.observations, o.data.robot, m.t, o.data);
       } else if (m.dir === 'in' && j.op === 'estimate') {
         const e = EstimateSchema.safeParse(j);
-        const by = [...controllers.values()].at(-1) ?? { role: 'controller' as const, session: 'unknown' };
-        if (e.success) push(this.estimates, e.data.robot, m.t, { ...e.data, by });
+        if (e.success) push(this.estimates, e.data.robot, m.t, { ...e.data, by: [...controllers.values()].at(-1) ?? { role: 'controller', session: 'unknown' } });
       }
     }
     if (this.messages === 0) throw new Error(`${this.options.file} holds no messages`);
