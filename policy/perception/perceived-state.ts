@@ -3,7 +3,7 @@
  * simulator: the robot's own features (tool centre point, gripper yaw and width, velocities,
  * finger command) stay as the robot reports them, and every block feature is recomputed from
  * the estimate — position, position relative to the tool centre point, sin 4ψ / cos 4ψ of the
- * yaw, size — as are the task's derived flags (a stack's `stacked.blockK`, Grasp-v1's
+ * yaw and of the yaw relative to the gripper's (from the robot's reported yaw), size — as are the task's derived flags (a stack's `stacked.blockK`, Grasp-v1's
  * `target.lift`). Which features these are is read from the names the policy was trained on,
  * so a policy whose observation holds anything perception cannot provide is refused up front.
  *
@@ -17,7 +17,7 @@ import { PolicyInputError } from '../errors.ts';
 import type { BlockEstimate } from './estimator.ts';
 import { nameByRule } from './identity.ts';
 
-const BLOCK_SUFFIXES = ['x', 'y', 'z', 'dx', 'dy', 'dz', 'sin4yaw', 'cos4yaw', 'size'] as const;
+const BLOCK_SUFFIXES = ['x', 'y', 'z', 'dx', 'dy', 'dz', 'sin4yaw', 'cos4yaw', 'size', 'sin4dyaw', 'cos4dyaw'] as const;
 type BlockSuffix = (typeof BLOCK_SUFFIXES)[number];
 
 type Source =
@@ -67,6 +67,7 @@ export class PerceivedState {
       const b = blockIndex(task, prefix);
       if (b !== null && (BLOCK_SUFFIXES as readonly string[]).includes(suffix)) {
         if (b >= blockCount) missing.push(`${n} (the estimator finds ${blockCount} blocks)`);
+        else if (suffix.endsWith('dyaw') && (this.yaw[0] < 0 || this.yaw[1] < 0)) missing.push(`${n} (the robot's state lacks gripper.sin_yaw, gripper.cos_yaw)`);
         return { kind: 'block', block: b, what: suffix as BlockSuffix };
       }
       const st = /^stacked\.block(\d+)$/.exec(n);
@@ -92,6 +93,7 @@ export class PerceivedState {
   /** The policy's observation from the robot's state and named block estimates. */
   fill(robot: ArrayLike<number>, blocks: BlockEstimate[], out = new Float32Array(this.names.length)): Float32Array {
     const t: Vec3 = [robot[this.tcp[0]], robot[this.tcp[1]], robot[this.tcp[2]]];
+    const gripperYaw = this.yaw[0] >= 0 ? Math.atan2(robot[this.yaw[0]], robot[this.yaw[1]]) : 0;
     this.sources.forEach((s, i) => {
       switch (s.kind) {
         case 'robot':
@@ -103,6 +105,7 @@ export class PerceivedState {
           const v: Record<BlockSuffix, number> = {
             x: p[0], y: p[1], z: p[2], dx: p[0] - t[0], dy: p[1] - t[1], dz: p[2] - t[2],
             sin4yaw: Math.sin(4 * b.yaw), cos4yaw: Math.cos(4 * b.yaw), size: b.size,
+            sin4dyaw: Math.sin(4 * (b.yaw - gripperYaw)), cos4dyaw: Math.cos(4 * (b.yaw - gripperYaw)),
           };
           out[i] = v[s.what];
           return;

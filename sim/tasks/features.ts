@@ -1,7 +1,10 @@
 /**
  * Observation features shared by the tasks: the robot's own state, and a block's pose relative to
  * the world and to the gripper. Cubes look the same every 90°, so a block's yaw is observed as
- * sin 4ψ, cos 4ψ (continuous across that symmetry).
+ * sin 4ψ, cos 4ψ (continuous across that symmetry), and also relative to the gripper's yaw
+ * (sin 4(ψ − ψ_gripper), cos 4(ψ − ψ_gripper)): the experts turn the gripper to the nearest face
+ * pair, a relative angle, which a policy given only absolute angles must learn to subtract — and
+ * an MLP does so poorly wherever the turn is large (policy/README.md, "DAgger against BC").
  */
 import { Vec3 } from 'cannon-es';
 import type { Body } from 'cannon-es';
@@ -30,7 +33,7 @@ export function observeRobot(scene: Scene, out: Float32Array, offset: number): n
   return offset + ROBOT_FEATURES.length;
 }
 
-export const BLOCK_FEATURE_SUFFIXES = ['x', 'y', 'z', 'dx', 'dy', 'dz', 'sin4yaw', 'cos4yaw', 'size'];
+export const BLOCK_FEATURE_SUFFIXES = ['x', 'y', 'z', 'dx', 'dy', 'dz', 'sin4yaw', 'cos4yaw', 'size', 'sin4dyaw', 'cos4dyaw'];
 /** Offsets within one block's features that are positions. */
 const BLOCK_POSITION_OFFSETS = [0, 1, 2, 3, 4, 5, 8];
 
@@ -51,6 +54,8 @@ export function observeBlock(scene: Scene, block: Body, size: number, out: Float
   out[offset + 3] = p.x - t.x; out[offset + 4] = p.y - t.y; out[offset + 5] = p.z - t.z;
   out[offset + 6] = Math.sin(4 * yaw); out[offset + 7] = Math.cos(4 * yaw);
   out[offset + 8] = size;
+  const d = yaw - scene.gripper.yaw;
+  out[offset + 9] = Math.sin(4 * d); out[offset + 10] = Math.cos(4 * d);
   return offset + BLOCK_FEATURE_SUFFIXES.length;
 }
 

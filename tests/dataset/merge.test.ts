@@ -68,7 +68,7 @@ describe('dataset merge', () => {
     }
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).exitCode).toBe(2);
-    expect((err as UserError).message).toMatch(/the features of .*stack3 differ from those of .*shard-0: observation\.state has shape \[\d+\] instead of \[29\]/);
+    expect((err as UserError).message).toMatch(/the features of .*stack3 differ from those of .*shard-0: observation\.state has shape \[\d+\] instead of \[33\]/);
   });
 
   it('refuses overlapping shards of one run and a non-empty output', async () => {

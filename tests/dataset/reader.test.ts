@@ -39,7 +39,7 @@ describe('DatasetReader', () => {
     const seen = a.flatMap((x) => Array.from(x.index)).sort((p, q) => p - q);
     expect(seen).toEqual(Array.from({ length: ds.info.total_frames }, (_, i) => i));
     expect(a.slice(0, -1).every((x) => x.size === 32)).toBe(true);
-    expect(a[0].state.length).toBe(32 * 29);
+    expect(a[0].state.length).toBe(32 * 33);
     expect(a[0].action.length).toBe(32 * 5);
     // Each sample's state and action are those of its frame.
     const frames = new Map<number, { s: number[]; a: number[] }>();
@@ -47,7 +47,7 @@ describe('DatasetReader', () => {
       frames.set(Number(f.index), { s: f['observation.state'] as number[], a: f.action as number[] });
     }
     const i0 = a[1].index[5];
-    expect(Array.from(a[1].state.subarray(5 * 29, 6 * 29))).toEqual(frames.get(i0)!.s.map(Math.fround));
+    expect(Array.from(a[1].state.subarray(5 * 33, 6 * 33))).toEqual(frames.get(i0)!.s.map(Math.fround));
     expect(Array.from(a[1].action.subarray(25, 30))).toEqual(frames.get(i0)!.a.map(Math.fround));
     const dropped = [];
     for await (const x of ds.batches({ batchSize: 32, seed: 1, dropLast: true })) dropped.push(x.size);

@@ -76,7 +76,7 @@ describe('datasets', () => {
 
   it('refuses a dataset from another scenario than the one given', async () => {
     await expect(trainBc({ datasets: [lerobot], out: tempDir(), choice, scenario: scenario('stack-3') })).rejects.toThrow(
-      /observes 29 features but scenario stack-3 observes 39/,
+      /observes 33 features but scenario stack-3 observes 45/,
     );
   });
 });
@@ -85,7 +85,7 @@ describe('models', () => {
   it('names both sides when a model does not fit the scenario', async () => {
     const err = await evaluate({ modelDir: model, scenario: scenario('stack-3'), scenarioLabel: 'scenarios/stack-3.json', episodes: 2, randomization: 'train', choice }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PolicyInputError);
-    expect((err as Error).message).toMatch(/reads 29 observation features \(trained on scenario stack-2: tcp\.x.*but scenarios\/stack-3\.json \(stack-3\) gives 39/);
+    expect((err as Error).message).toMatch(/reads 33 observation features \(trained on scenario stack-2: tcp\.x.*but scenarios\/stack-3\.json \(stack-3\) gives 45/);
   });
 
   it('says which model file is missing', async () => {

@@ -59,6 +59,24 @@ describe('TabletopEnv', () => {
     expect(z1 - z0).toBeGreaterThan(0.05);
   });
 
+  it('observes each block\'s yaw relative to the gripper\'s, which turning the gripper changes', () => {
+    const env = new TabletopEnv(scenario, { randomization: 'none' });
+    const names = env.observationSpace.names;
+    const at = (obs: ArrayLike<number>, n: string) => obs[names.indexOf(n)];
+    let obs = env.reset({ seed: 5 }).obs;
+    const before = [at(obs, 'block0.sin4dyaw'), at(obs, 'block0.cos4dyaw'), at(obs, 'block0.sin4yaw')];
+    for (let i = 0; i < 6; i++) obs = env.step([0, 0, 0, 1, -1]).obs;
+    for (const b of ['block0', 'block1']) {
+      const blockYaw = Math.atan2(at(obs, `${b}.sin4yaw`), at(obs, `${b}.cos4yaw`)); // 4ψ
+      const gripperYaw = Math.atan2(at(obs, 'gripper.sin_yaw'), at(obs, 'gripper.cos_yaw'));
+      expect(at(obs, `${b}.sin4dyaw`)).toBeCloseTo(Math.sin(blockYaw - 4 * gripperYaw), 5);
+      expect(at(obs, `${b}.cos4dyaw`)).toBeCloseTo(Math.cos(blockYaw - 4 * gripperYaw), 5);
+    }
+    // The block did not turn; the gripper did, so only the relative angle moved.
+    expect(at(obs, 'block0.sin4yaw')).toBeCloseTo(before[2], 3);
+    expect(Math.hypot(at(obs, 'block0.sin4dyaw') - before[0], at(obs, 'block0.cos4dyaw') - before[1])).toBeGreaterThan(0.3);
+  });
+
   it('TimeLimit truncates at maxSteps; the bare env does not', () => {
     const env = new TimeLimit(new TabletopEnv(scenario), 5);
     env.reset({ seed: 1 });
