@@ -23,8 +23,8 @@ describe('PerceivedState', () => {
     const names = [...env.observationSpace.names];
     const state = new PerceivedState(scenario.task, names, names, 2);
     env.reset({ seed: 11 });
-    let obs = new Float32Array(0);
-    for (let i = 0; i < 5; i++) obs = env.step([0.3, -0.2, 0, 0.8, -1]).obs as Float32Array; // turn the gripper
+    let obs: ArrayLike<number> = [];
+    for (let i = 0; i < 5; i++) obs = env.step([0.3, -0.2, 0, 0.8, -1]).obs; // turn the gripper
     const perceived = state.fill(obs, trueEstimates(env));
     names.forEach((n, i) => expect(perceived[i], n).toBeCloseTo(obs[i], 4));
     expect(names).toContain('block1.sin4dyaw');
