@@ -33,7 +33,7 @@ export function observeRobot(scene: Scene, out: Float32Array, offset: number): n
   return offset + ROBOT_FEATURES.length;
 }
 
-export const BLOCK_FEATURE_SUFFIXES = ['x', 'y', 'z', 'dx', 'dy', 'dz', 'sin4yaw', 'cos4yaw', 'size', 'sin4dyaw', 'cos4dyaw'];
+export const BLOCK_FEATURE_SUFFIXES = ['x', 'y', 'z', 'dx', 'dy', 'dz', 'sin4yaw', 'cos4yaw', 'size', 'sin4dyaw', 'cos4dyaw'] as const;
 /** Offsets within one block's features that are positions. */
 const BLOCK_POSITION_OFFSETS = [0, 1, 2, 3, 4, 5, 8];
 
@@ -41,8 +41,9 @@ export function blockFeatureNames(prefix: string): string[] {
   return BLOCK_FEATURE_SUFFIXES.map((s) => `${prefix}.${s}`);
 }
 
-export function blockPositionIndices(start: number): number[] {
-  return BLOCK_POSITION_OFFSETS.map((o) => start + o);
+/** Indices of block `block`'s position features within a task's features, which begin with its blocks' (one `observeBlock` each). */
+export function blockPositionIndices(block: number): number[] {
+  return BLOCK_POSITION_OFFSETS.map((o) => block * BLOCK_FEATURE_SUFFIXES.length + o);
 }
 
 /** Writes one block's features; `dx..dz` are the block relative to the tool centre point. */

@@ -11,7 +11,7 @@
 import type { Rng } from '../rng.ts';
 import type { TaskConfig } from '../scenario.ts';
 import {
-  anyFellOff, BLOCK_FEATURE_SUFFIXES, blockFeatureNames, blockPositionIndices, isGrasped, observeBlock, tcpDistance,
+  anyFellOff, blockFeatureNames, blockPositionIndices, isGrasped, observeBlock, tcpDistance,
 } from './features.ts';
 import { inKeepOut, MOUNT_AREA } from '../robot/robot.ts';
 import { homePose } from './task.ts';
@@ -66,7 +66,7 @@ export const Grasp: TaskSpec<GraspConfig> = {
 
   positionFeatures(c) {
     const out: number[] = [];
-    for (let i = 0; i <= c.distractors; i++) out.push(...blockPositionIndices(BLOCK_FEATURE_SUFFIXES.length * i));
+    for (let i = 0; i <= c.distractors; i++) out.push(...blockPositionIndices(i));
     return out;
   },
 

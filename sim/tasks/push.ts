@@ -10,7 +10,7 @@
  */
 import type { Rng } from '../rng.ts';
 import type { TaskConfig } from '../scenario.ts';
-import { anyFellOff, blockFeatureNames, blockPositionIndices, observeBlock, tcpDistance } from './features.ts';
+import { anyFellOff, BLOCK_FEATURE_SUFFIXES, blockFeatureNames, blockPositionIndices, observeBlock, tcpDistance } from './features.ts';
 import { inKeepOut, MOUNT_AREA } from '../robot/robot.ts';
 import { homePose } from './task.ts';
 import type { Evaluation, TaskSpec } from './task.ts';
@@ -38,7 +38,8 @@ export const Push: TaskSpec<PushConfig> = {
   },
 
   featureNames: () => [...blockFeatureNames('block0'), 'goal.x', 'goal.y', 'goal.dx', 'goal.dy'],
-  positionFeatures: () => [...blockPositionIndices(0), 9, 10, 11, 12],
+  // The goal's four features follow the block's.
+  positionFeatures: () => [...blockPositionIndices(0), ...[0, 1, 2, 3].map((k) => BLOCK_FEATURE_SUFFIXES.length + k)],
 
   observe(scene, _c, out, offset) {
     const o = observeBlock(scene, scene.blocks[0], scene.blockSizes[0], out, offset);

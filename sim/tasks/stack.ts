@@ -15,7 +15,7 @@ import type { Rng } from '../rng.ts';
 import type { Scene } from '../scene.ts';
 import type { TaskConfig } from '../scenario.ts';
 import {
-  anyFellOff, BLOCK_FEATURE_SUFFIXES, blockFeatureNames, blockPositionIndices, isGrasped, maxBlockSpeed, observeBlock, tcpDistance,
+  anyFellOff, blockFeatureNames, blockPositionIndices, isGrasped, maxBlockSpeed, observeBlock, tcpDistance,
 } from './features.ts';
 import { MOUNT_AREA } from '../robot/robot.ts';
 import { homePose, scatterBlocks } from './task.ts';
@@ -67,7 +67,7 @@ export const StackBlocks: TaskSpec<StackConfig> = {
 
   positionFeatures(c) {
     const out: number[] = [];
-    for (let i = 0; i < c.blocks; i++) out.push(...blockPositionIndices(BLOCK_FEATURE_SUFFIXES.length * i));
+    for (let i = 0; i < c.blocks; i++) out.push(...blockPositionIndices(i));
     return out;
   },
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACTION_NAMES, TabletopEnv, TimeLimit } from '../../sim/env.ts';
 import { loadScenario } from '../../sim/scenario.ts';
+import { taskSpec } from '../../sim/tasks/index.ts';
 
 const scenario = loadScenario('scenarios/stack-2.json');
 
@@ -75,6 +76,17 @@ describe('TabletopEnv', () => {
     // The block did not turn; the gripper did, so only the relative angle moved.
     expect(at(obs, 'block0.sin4yaw')).toBeCloseTo(before[2], 3);
     expect(Math.hypot(at(obs, 'block0.sin4dyaw') - before[0], at(obs, 'block0.cos4dyaw') - before[1])).toBeGreaterThan(0.3);
+  });
+
+  it('marks exactly the position features of every task as positions (observation noise applies to those)', () => {
+    const position = /\.(x|y|z|dx|dy|dz|size)$/;
+    for (const file of ['stack-3', 'grasp-clutter', 'push', 'reach']) {
+      const task = loadScenario(`scenarios/${file}.json`).task;
+      const names = taskSpec(task).featureNames(task);
+      const marked = new Set(taskSpec(task).positionFeatures(task));
+      const expected = names.flatMap((n, i) => (position.test(n) ? [i] : []));
+      expect([...marked].sort((a, b) => a - b).map((i) => names[i]), file).toEqual(expected.map((i) => names[i]));
+    }
   });
 
   it('TimeLimit truncates at maxSteps; the bare env does not', () => {
