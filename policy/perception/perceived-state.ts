@@ -3,8 +3,8 @@
  * simulator: the robot's own features (tool centre point, gripper yaw and width, velocities,
  * finger command) stay as the robot reports them, and every block feature is recomputed from
  * the estimate — position, position relative to the tool centre point, sin 4ψ / cos 4ψ of the
- * yaw and of the yaw relative to the gripper's (from the robot's reported yaw), size — as are the task's derived flags (a stack's `stacked.blockK`, Grasp-v1's
- * `target.lift`). Which features these are is read from the names the policy was trained on,
+ * yaw and of the yaw relative to the gripper's (from the robot's reported yaw), size — as are
+ * the task's derived flags (a stack's `stacked.blockK`, Grasp-v1's `target.lift`). Which features these are is read from the names the policy was trained on,
  * so a policy whose observation holds anything perception cannot provide is refused up front.
  *
  * Block names follow the task (identity.ts): the first estimate of an episode is named by the
@@ -12,13 +12,13 @@
  */
 import type { TaskConfig } from '../../sim/scenario.ts';
 import type { Vec3 } from '../../sim/state.ts';
+import { BLOCK_FEATURE_SUFFIXES } from '../../sim/tasks/features.ts';
 import { STACK_XY_TOLERANCE, STACK_Z_TOLERANCE } from '../../sim/tasks/stack.ts';
 import { PolicyInputError } from '../errors.ts';
 import type { BlockEstimate } from './estimator.ts';
 import { nameByRule } from './identity.ts';
 
-const BLOCK_SUFFIXES = ['x', 'y', 'z', 'dx', 'dy', 'dz', 'sin4yaw', 'cos4yaw', 'size', 'sin4dyaw', 'cos4dyaw'] as const;
-type BlockSuffix = (typeof BLOCK_SUFFIXES)[number];
+type BlockSuffix = (typeof BLOCK_FEATURE_SUFFIXES)[number];
 
 type Source =
   | { kind: 'robot'; from: number }
@@ -65,7 +65,7 @@ export class PerceivedState {
       const dot = n.lastIndexOf('.');
       const prefix = n.slice(0, dot), suffix = n.slice(dot + 1);
       const b = blockIndex(task, prefix);
-      if (b !== null && (BLOCK_SUFFIXES as readonly string[]).includes(suffix)) {
+      if (b !== null && (BLOCK_FEATURE_SUFFIXES as readonly string[]).includes(suffix)) {
         if (b >= blockCount) missing.push(`${n} (the estimator finds ${blockCount} blocks)`);
         else if (suffix.endsWith('dyaw') && (this.yaw[0] < 0 || this.yaw[1] < 0)) missing.push(`${n} (the robot's state lacks gripper.sin_yaw, gripper.cos_yaw)`);
         return { kind: 'block', block: b, what: suffix as BlockSuffix };

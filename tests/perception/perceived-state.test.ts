@@ -2,17 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { TabletopEnv } from '../../sim/env.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import type { BlockEstimate } from '../../policy/perception/estimator.ts';
+import { blockTruth } from '../../policy/perception/frame-source.ts';
 import { PerceivedState } from '../../policy/perception/perceived-state.ts';
 import { PolicyInputError } from '../../policy/errors.ts';
 
 /** Perfect estimates: the blocks' true poses, in the task's order. */
 function trueEstimates(env: TabletopEnv): BlockEstimate[] {
-  return env.state().bodies.filter((b) => /^block\d+$/.test(b.name)).map((b) => {
-    const [x, y, z, w] = b.quaternion;
-    const yaw = Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z));
-    const size = b.shape.type === 'box' ? 2 * b.shape.halfExtents[0] : NaN;
-    return { position: [...b.position], yaw, size, score: 1 };
-  });
+  const t = blockTruth(env.state());
+  return t.blocks.map((position, i) => ({ position, yaw: t.yaws[i], size: t.sizes[i], score: 1 }));
 }
 
 describe('PerceivedState', () => {
