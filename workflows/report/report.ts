@@ -19,10 +19,11 @@ function successChart(s: RunSummary): string {
   const labels = rows.map((r) => r.label);
   // Each label breaks within its own category's band, with a margin: the SVG renderer measures
   // text without a canvas, a little short, so labels as wide as the band ran into each other.
-  const band = (760 - 80) / Math.max(1, labels.length);
+  const width = 760, grid = { left: 60, right: 20, top: 40, bottom: 90 };
+  const band = (width - grid.left - grid.right) / Math.max(1, labels.length);
   return chartSvg({
     title: { text: 'Success rate with 95 % Wilson interval', left: 'center', textStyle: { fontSize: 14 } },
-    grid: { left: 60, right: 20, top: 40, bottom: 90 },
+    grid,
     xAxis: { type: 'category', data: labels, axisLabel: { interval: 0, width: Math.max(40, Math.floor(band) - 24), overflow: 'break', fontSize: 11 } },
     yAxis: { type: 'value', min: 0, max: 100, name: '%' },
     series: [
@@ -53,7 +54,7 @@ function successChart(s: RunSummary): string {
         z: 10,
       },
     ],
-  } as EChartsOption, 760, 360);
+  } as EChartsOption, width, 360);
 }
 
 function trainingChart(s: RunSummary): string {
