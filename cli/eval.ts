@@ -21,7 +21,7 @@ import type { CommandModule } from './command-module.ts';
 import { createProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
 import { asUserError, UserError } from './errors.ts';
-import { loadScenarioOrExit, parseBackend, parseIntOption } from './options.ts';
+import { loadScenarioOrExit, parseBackend, parseIntOption, parseNumberOption } from './options.ts';
 
 interface EvalFlags {
   episodes?: string;
@@ -33,6 +33,7 @@ interface EvalFlags {
   looks?: RandomizationMode;
   frames?: string;
   perception?: string;
+  executionNoise?: string;
   seed?: string;
   workers: string;
   backend?: string;
@@ -68,6 +69,7 @@ async function reported<R>(
 }
 
 const seedOf = (flags: EvalFlags): number | undefined => (flags.seed === undefined ? undefined : parseIntOption('--seed', flags.seed, 0, 0xffffffff));
+const executionNoiseFlag = (flags: EvalFlags): number | undefined => (flags.executionNoise === undefined ? undefined : parseNumberOption('--execution-noise', flags.executionNoise, 0, 1));
 const groupOf = (flags: EvalFlags): number | undefined => (flags.group === undefined ? undefined : parseIntOption('--group', flags.group, 1, 1024));
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -98,6 +100,7 @@ function runSweep(modelDir: string, scenarioPath: string, flags: EvalFlags): Pro
     scenarioLabel: scenarioPath,
     parameters: parseSweepParameters(flags.sweep as string),
     points: parseIntOption('--points', flags.points, 2, 1000),
+    executionNoise: executionNoiseFlag(flags),
     episodes: flags.episodes === undefined ? SWEEP_EPISODES : parseIntOption('--episodes', flags.episodes, 1),
     seed: seedOf(flags),
     workers: parseIntOption('--workers', flags.workers, 0, 256),
@@ -118,6 +121,7 @@ function runAgainstExpert(modelDir: string, scenarioPath: string, flags: EvalFla
     modelDir, scenario, scenarioLabel: scenarioPath,
     episodes: flags.episodes === undefined ? AGAINST_EXPERT_EPISODES : parseIntOption('--episodes', flags.episodes, 1),
     randomization: flags.randomization,
+    executionNoise: executionNoiseFlag(flags),
     seed: seedOf(flags),
     backend: parseBackend(flags.backend),
     log,
@@ -153,6 +157,7 @@ async function run(modelDir: string, scenarioPath: string, flags: EvalFlags, com
     randomization: flags.randomization,
     looks: flags.looks,
     perception: flags.perception,
+    executionNoise: executionNoiseFlag(flags),
     seed: seedOf(flags),
     workers: parseIntOption('--workers', flags.workers, 0, 256),
     backend: parseBackend(flags.backend),
@@ -174,6 +179,7 @@ export const evalCommand: CommandModule = {
       .addOption(new Option('--looks <mode>', 'visual ranges of rendered frames, when they should differ from --randomization').choices(['train', 'heldout', 'none']))
       .option('--frames <count>', 'pose estimators: measure the error on this many rendered frames (per block: mean, median, p90 with bootstrap intervals) instead of running episodes')
       .option('--perception <model>', 'state policies: see the blocks through this pose estimator (simreal train pose) and the camera instead of reading them from the simulator')
+      .option('--execution-noise <std>', 'σ of the seeded Gaussian noise added to every action of the model before it is executed (default: the model card\'s)')
       .option('--seed <int>', 'base of the evaluation seeds (default 20250501); seeds the model trained on are skipped')
       .option('-w, --workers <count>', 'worker threads (0: run in this thread)', String(availableParallelism()))
       .addOption(new Option('--backend <name>', 'tfjs backend for inference (default: the first that works)').choices([...backendNames]))

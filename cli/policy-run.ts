@@ -22,6 +22,7 @@ interface RunFlags {
   json?: boolean;
   perception?: string;
   frameWait?: string;
+  executionNoise?: string;
   progress: boolean;
 }
 
@@ -55,6 +56,7 @@ export const policyRunCommand: CommandModule = {
       .option('--no-progress', 'no progress bar')
       .option('--perception <model>', "a pose estimator (simreal train pose): see the blocks through the robot's camera")
       .option('--frame-wait <ms>', "with --perception: longest wait after a step's observation for its frame's estimate (default: half a control period)")
+      .option('--execution-noise <std>', "σ of the seeded Gaussian noise added to each action before it is sent (default: the model card's; 0 sends the policy's actions exactly)")
       .addHelpText('after', PERCEPTION_HELP)
       .action(async (modelDir: string, flags: RunFlags) => {
         const backend = parseBackend(flags.backend);
@@ -68,6 +70,7 @@ export const policyRunCommand: CommandModule = {
           r = await runPolicyOnBridge({
             modelDir, url: flags.bridge, token: readToken(flags.tokenFile), robot: flags.robot, episodes,
             backend, perceptionDir: flags.perception, frameWaitMs,
+            executionNoise: flags.executionNoise !== undefined ? parseNumberOption('--execution-noise', flags.executionNoise, 0, 1) : undefined,
             log: (l) => process.stderr.write(`${l}\n`),
             onEpisode: (e, n) => {
               if (e.success) ok++;

@@ -34,6 +34,7 @@ export interface DaggerFlags {
   patience?: string;
   hidden?: string;
   selectEpisodes?: string;
+  executionNoise?: string;
   seed: string;
   backend?: string;
   workers?: string;
@@ -76,6 +77,7 @@ function options(f: DaggerFlags, rounds: number | undefined): Omit<DaggerOptions
     patience: int('--patience', f.patience, 0),
     hidden: f.hidden === undefined ? undefined : parseHiddenOption(f.hidden),
     selectEpisodes: int('--select-episodes', f.selectEpisodes, 0, 10000),
+    executionNoise: num('--execution-noise', f.executionNoise, 0, 1),
     seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),
     backend: parseBackend(f.backend),
     workers: int('--workers', f.workers, 0, 256),

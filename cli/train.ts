@@ -8,6 +8,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { backendNames } from '../policy/backend.ts';
 import { trainBc } from '../policy/train/bc.ts';
+import { DEFAULT_EXECUTION_NOISE } from '../policy/execution-noise.ts';
 import { trainVisuomotor } from '../policy/train/visuomotor.ts';
 import type { TrainOptions, TrainResult } from '../policy/train/run.ts';
 import type { TrainProgress } from '../policy/train/trainer.ts';
@@ -40,6 +41,7 @@ interface TrainFlags {
   camera?: string;
   hidden?: string;
   selectEpisodes?: string;
+  executionNoise?: string;
   scenario?: string;
   progress: boolean;
   json?: boolean;
@@ -65,6 +67,7 @@ function options(datasets: string[], f: TrainFlags): TrainOptions {
     camera: f.camera,
     hidden: f.hidden === undefined ? undefined : parseHiddenOption(f.hidden),
     selectEpisodes: f.selectEpisodes === undefined ? undefined : parseIntOption('--select-episodes', f.selectEpisodes, 0, 10000),
+    executionNoise: f.executionNoise === undefined ? undefined : parseNumberOption('--execution-noise', f.executionNoise, 0, 1),
     scenario: f.scenario === undefined ? undefined : loadScenarioOrExit(f.scenario),
   };
 }
@@ -110,6 +113,8 @@ async function run(train: (o: TrainOptions) => Promise<TrainResult>, datasets: s
   }
 }
 
+const EXECUTION_NOISE_HELP = `σ of the seeded Gaussian noise added to every action before it is executed, in the closed-loop selection and (through the model card) wherever the policy acts; 0 executes exactly, which lets a cloned policy settle into states it never leaves (default ${DEFAULT_EXECUTION_NOISE})`;
+
 /** The learning-rate schedule, for the trainings that run by epochs (the streamed pose training has its own warm-up and cosine). */
 function schedule(cmd: Command): Command {
   return cmd.addOption(new Option('--lr-schedule <name>', 'plateau: hold the rate, cut it when validation stalls; cosine: lower it every step to a hundredth of --lr by the last epoch (default plateau)').choices(['plateau', 'cosine']));
@@ -142,6 +147,7 @@ export const trainCommand: CommandModule = {
     daggerOptions(schedule(common(train.command('bc').description('State behaviour cloning MLP: observation → action (mix clean and --dart-noise datasets); --dagger N adds N DAgger rounds'), { epochs: 60, batch: 256, lr: 1e-3, patience: 8 }))
       .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
       .option('--select-episodes <n>', 'after each epoch, roll out on this many seeded episodes (training randomization) and keep the epoch with the best success; 0: select by validation loss', '40')
+      .option('--execution-noise <std>', EXECUTION_NOISE_HELP)
       .option('--dagger <rounds>', 'then this many DAgger rounds: roll the policy out (mixed with the scripted expert), label every visited state with the expert\'s action, retrain on everything (see train dagger)'))
       .action((datasets: string[], flags: TrainFlags & DaggerFlags) => {
         if (flags.dagger !== undefined) {
@@ -167,6 +173,7 @@ export const trainCommand: CommandModule = {
         .option('--patience <n>', 'stop a round after this many epochs without improvement (default 8)')
         .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
         .option('--select-episodes <n>', 'closed-loop selection episodes after each epoch (training randomization); 0: select by validation loss', '40')
+        .option('--execution-noise <std>', EXECUTION_NOISE_HELP)
         .option('--seed <int>', 'seed of the demonstrations, rollouts, split, batch order and initial weights', '0')
         .addOption(new Option('--backend <name>', 'tfjs backend (default: the first that works)').choices([...backendNames]))
         .option('-w, --workers <n>', 'worker threads generating the demonstrations (default: available cores)')
@@ -182,6 +189,7 @@ export const trainCommand: CommandModule = {
       });
     schedule(common(train.command('visuomotor').description('Visuomotor policy: camera frame + gripper state → action (needs --render datasets)'), { epochs: 40, batch: 64, lr: 5e-4, patience: 6 }))
       .option('--camera <name>', 'camera whose frames to learn from', 'front')
+      .option('--execution-noise <std>', EXECUTION_NOISE_HELP)
       .action((datasets: string[], flags: TrainFlags) => run(trainVisuomotor, datasets, flags));
   },
 };

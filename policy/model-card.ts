@@ -136,6 +136,11 @@ export const ModelCardSchema = z.object({
     architecture: z.record(z.string(), z.unknown()),
   }),
   metrics: z.record(z.string(), z.number()),
+  /**
+   * Policies: σ of the seeded Gaussian noise added to every action before it is executed
+   * (policy/execution-noise.ts); absent on cards written before it existed (executed exactly).
+   */
+  execution: z.object({ actionNoise: z.number().nonnegative() }).optional(),
   /** State policies trained with DAgger: rounds, β and labels (absent otherwise). */
   dagger: Dagger.optional(),
   /** Pose estimators: how to use the model (absent on the other kinds). */

@@ -114,6 +114,10 @@ export class TabletopEnv {
 
   private current: Scene | null = null;
   private seed = 0;
+  /** The seed of the current episode (the last `reset`'s). */
+  get episodeSeed(): number {
+    return this.seed;
+  }
   private noise = new Rng(0);
   private queue: Float32Array[] = [];
   private positionMask: Uint8Array;

@@ -31,6 +31,8 @@ export interface BridgeRunOptions {
   onEpisode?: (e: BridgeEpisode, done: number) => void;
   /** A pose estimator (simreal train pose): see the blocks through the robot's camera. */
   perceptionDir?: string;
+  /** σ of the seeded noise added to each action before it is sent (policy/execution-noise.ts); default: the model card's. */
+  executionNoise?: number;
   /**
    * With a pose estimator: how long after a step's observation the controller may wait for the
    * estimate of a frame of that step before it acts on the newest it has (ms; default half a

@@ -28,6 +28,7 @@
 import { BridgeError, ControllerClient } from '../bridge/controller-client.ts';
 import type { Frame, Observation, RobotInfo } from '../bridge/protocol.ts';
 import { selectBackend } from '../policy/backend.ts';
+import { EpisodeExecutionNoise, executionNoiseOf, executionNoiseOption } from '../policy/execution-noise.ts';
 import { PolicyInputError, listNames } from '../policy/errors.ts';
 import { poseEstimatorOf, toEstimate } from '../policy/perception/estimator.ts';
 import type { BlockEstimate, PoseEstimator } from '../policy/perception/estimator.ts';
@@ -175,6 +176,9 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
 
   const counter = new EpisodeCounter(o.episodes, o.onEpisode);
   const stats = new CommandStats();
+  const sigma = executionNoiseOption(o.executionNoise, executionNoiseOf(policy.card));
+  if (sigma) log(`actions sent with execution noise σ ${sigma} (the model card's; --execution-noise 0 sends them exactly)`);
+  const noise = new EpisodeExecutionNoise(sigma);
   const tracker = new BlockTracker(task, estimator.spec.blockCount);
   const report: PerceptionReport = {
     model: o.perceptionDir, camera: cam.key, calibration: `${cam.calibration.name ?? 'unnamed'} ${cam.calibration.width}x${cam.calibration.height}`,
@@ -246,7 +250,7 @@ async function drive(a: { policy: StatePolicy; estimator: PoseEstimator; task: T
     const inputs = perceived.fill(step.robotState, named);
     o.onAct?.(inputs, step.obs);
     o.onSeen?.({ episode: step.tick.index, step: step.tick.step, rgb: e.rgb, calibration: cam.calibration, blocks: named, obs: step.obs });
-    const action = commandOf(policy.act(inputs));
+    const action = commandOf(noise.apply(step.tick.index, policy.act(inputs)));
     report.steps++;
     if (waitedOut) report.waitedOut++;
     if (e.t < step.obs.t - period - 1) report.staleSteps++;

@@ -16,6 +16,7 @@ import { BridgeError, ControllerClient } from '../bridge/controller-client.ts';
 import type { Observation } from '../bridge/protocol.ts';
 import { PolicyInputError, listNames } from '../policy/errors.ts';
 import { loadStatePolicy } from '../policy/state-policy.ts';
+import { EpisodeExecutionNoise, executionNoiseOf, executionNoiseOption } from '../policy/execution-noise.ts';
 import type { StatePolicy } from '../policy/state-policy.ts';
 import { bridgeRunResult, commandOf, CommandStats, EpisodeCounter } from './bridge-run.ts';
 import type { BridgeRunOptions, BridgeRunResult } from './bridge-run.ts';
@@ -54,9 +55,12 @@ async function drive(policy: StatePolicy, client: ControllerClient, o: BridgeRun
   }
   await client.lease(o.robot);
   log(`leased ${o.robot}; running ${o.modelDir} for ${o.episodes} episodes`);
+  const sigma = executionNoiseOption(o.executionNoise, executionNoiseOf(policy.card));
+  if (sigma) log(`actions sent with execution noise σ ${sigma} (the model card's; --execution-noise 0 sends them exactly)`);
 
   const counter = new EpisodeCounter(o.episodes, o.onEpisode);
   const stats = new CommandStats();
+  const noise = new EpisodeExecutionNoise(sigma);
   let busy = false;
   const S = policy.inputs;
 
@@ -84,7 +88,7 @@ async function drive(policy: StatePolicy, client: ControllerClient, o: BridgeRun
       if (!tick.newStep || busy) return;
       counter.acted(tick);
       busy = true;
-      const action = commandOf(policy.act(state));
+      const action = commandOf(noise.apply(tick.index, policy.act(state)));
       const t0 = performance.now();
       stats.commands++;
       client.command(o.robot, action, { form: 'ee_delta_normalized' })

@@ -3,12 +3,13 @@
  * driver, so `simreal view scenario --policy models/…` shows what the policy does. The viewer
  * knows only drivers: cli/view.ts hands it this loader. The model is loaded with the policy
  * package's state-policy loader; each control step runs one predict on the episode's (noisy)
- * observation, as evaluation does. Image policies (pose, visuomotor) need rendered frames and are
+ * observation and adds the card's execution noise, as evaluation does. Image policies (pose, visuomotor) need rendered frames and are
  * refused with a clear message.
  */
 import type { BackendName } from '../policy/backend.ts';
 import { PolicyInputError } from '../policy/errors.ts';
 import { loadStatePolicy } from '../policy/state-policy.ts';
+import { ExecutionNoise, executionNoiseOf } from '../policy/execution-noise.ts';
 import type { TabletopEnv } from '../sim/env.ts';
 import { DriverError } from '../viewer/server/action-source.ts';
 import type { ActionSource, Driver } from '../viewer/server/action-source.ts';
@@ -35,9 +36,11 @@ export async function loadPolicyDriver(modelDir: string, options: PolicyDriverOp
       } catch (e) {
         throw asDriverError(e);
       }
+      // Created after each reset: the episode's execution noise, as evaluation draws it.
+      const noise = new ExecutionNoise(executionNoiseOf(policy.card), env.episodeSeed);
       return {
         stage: 'policy',
-        act: (obs: Float32Array) => policy.act(obs).slice(0, 5),
+        act: (obs: Float32Array) => noise.apply(policy.act(obs).slice(0, 5)),
       };
     },
     dispose: () => policy.dispose(),

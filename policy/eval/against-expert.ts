@@ -19,6 +19,7 @@ import type { RandomizationMode } from '../../sim/randomization.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import type { BackendName } from '../backend.ts';
 import { readModelCard } from '../model-card.ts';
+import { executionNoiseOf, executionNoiseOption } from '../execution-noise.ts';
 import { loadStatePolicy } from '../state-policy.ts';
 import { checkCardFits, statePolicy } from './policies.ts';
 import { rollout } from './rollout.ts';
@@ -46,6 +47,8 @@ export interface AgainstExpertResult {
   model: string;
   scenario: string;
   randomization: RandomizationMode;
+  /** σ of the noise the policy's actions were executed with (0: exactly); the comparison uses the actions before it. */
+  executionNoise: number;
   episodes: number;
   seeds: { base: number; derivation: string; skippedAsTrainingSeeds: number };
   success: Rate;
@@ -64,7 +67,7 @@ const side = (s: Sums | undefined): StageSide => ({ steps: s?.steps ?? 0, meanAb
  * Rolls `policy` out on `seeds` and asks the scenario's expert in every visited state (see the
  * header). The policy's own actions are executed; the expert only answers.
  */
-export async function compareWithExpert(policy: RolloutPolicy, seeds: number[], o: { scenario: Scenario; randomization: RandomizationMode; onEpisode?: (done: number, ok: number) => void }): Promise<{ successes: number; stages: StageAgreement[] }> {
+export async function compareWithExpert(policy: RolloutPolicy, seeds: number[], o: { scenario: Scenario; randomization: RandomizationMode; executionNoise?: number; onEpisode?: (done: number, ok: number) => void }): Promise<{ successes: number; stages: StageAgreement[] }> {
   const expertOf = EXPERTS[o.scenario.task.id];
   const experts: Expert[] = [];
   const seedOf: number[] = [];
@@ -96,6 +99,7 @@ export async function compareWithExpert(policy: RolloutPolicy, seeds: number[], 
   await rollout(asked, seeds, {
     scenario: o.scenario,
     randomization: o.randomization,
+    executionNoise: o.executionNoise,
     onEpisode: (e) => {
       const into = e.success ? totals.success : totals.failure;
       for (const [stage, s] of running.get(e.seed) ?? []) {
@@ -123,6 +127,8 @@ export interface AgainstExpertOptions {
   scenarioLabel?: string;
   episodes: number;
   randomization: RandomizationMode;
+  /** σ of the execution noise (policy/execution-noise.ts); default: the model card's. */
+  executionNoise?: number;
   seed?: number;
   backend?: BackendName;
   log?: (line: string) => void;
@@ -139,13 +145,14 @@ export async function againstExpert(o: AgainstExpertOptions): Promise<AgainstExp
   const { seeds, skipped, derivation } = evalSeeds(o.episodes, base, card.dataset.seeds ?? []);
   const t0 = performance.now();
   try {
+    const executionNoise = executionNoiseOption(o.executionNoise, executionNoiseOf(card));
     const r = await compareWithExpert(statePolicy(policy), seeds, {
-      scenario: o.scenario, randomization: o.randomization,
+      scenario: o.scenario, randomization: o.randomization, executionNoise,
       onEpisode: (done, ok) => o.onEpisode?.(done, seeds.length, ok),
     });
     return {
       format: 'simreal-against-expert', version: 1,
-      model: o.modelDir, scenario: o.scenario.id, randomization: o.randomization, episodes: seeds.length,
+      model: o.modelDir, scenario: o.scenario.id, randomization: o.randomization, executionNoise, episodes: seeds.length,
       seeds: { base, derivation, skippedAsTrainingSeeds: skipped },
       success: wilson(r.successes, seeds.length),
       actionNames: [...ACTION_NAMES],
@@ -164,7 +171,7 @@ export function formatAgainstExpert(r: AgainstExpertResult): string {
   const all = r.stages.reduce((n, s) => n + s.failure.steps, 0);
   const block = 12 + 6 * r.actionNames.length;
   const lines = [
-    `${r.model} against the scripted expert on ${r.scenario} (${r.randomization} randomization): the policy drives ${r.episodes} seeded episodes; in every state it visits the expert is asked what it would do (${r.seconds.toFixed(1)} s)`,
+    `${r.model} against the scripted expert on ${r.scenario} (${r.randomization} randomization${r.executionNoise ? `, actions executed with noise σ ${r.executionNoise}` : ''}): the policy drives ${r.episodes} seeded episodes; in every state it visits the expert is asked what it would do (${r.seconds.toFixed(1)} s)`,
     `success ${formatRate(r.success)}`,
     '',
     `${' '.repeat(width)}  ${'in failed episodes'.padEnd(block)}  in successful episodes`,

@@ -21,6 +21,7 @@ import { PolicyInputError } from '../errors.ts';
 import { MODEL_CARD, readModelCard } from '../model-card.ts';
 import type { ModelCard, ModelKind } from '../model-card.ts';
 import { checkCardFits } from './policies.ts';
+import { executionNoiseOf, executionNoiseOption } from '../execution-noise.ts';
 import { openGroupRunner } from './run-groups.ts';
 import type { EvalMode, GroupJob, GroupResult } from './run-groups.ts';
 import { seedGroups } from './rollout.ts';
@@ -43,6 +44,8 @@ export interface EvaluateOptions {
   looks?: RandomizationMode;
   /** A pose estimator (model folder) that feeds a state policy's block features from the camera. */
   perception?: string;
+  /** σ of the execution noise (policy/execution-noise.ts); default: the model card's. */
+  executionNoise?: number;
   /** Base of the evaluation seeds. */
   seed?: number;
   /** Worker threads; 0 runs in this thread. Default: available cores, at most one per group. */
@@ -77,6 +80,8 @@ export interface EvalResult {
   looks: RandomizationMode;
   /** The pose estimator that fed the policy, if one did. */
   perception: string | null;
+  /** σ of the noise the policy's actions were executed with (policy/execution-noise.ts; 0: exactly). */
+  executionNoise: number;
   backend: string;
   device: string;
   workers: number;
@@ -131,8 +136,12 @@ export function planEvaluation(o: EvaluateOptions): EvaluationPlan {
   const { seeds, skipped, derivation } = evalSeeds(o.episodes, base, card?.dataset.seeds ?? []);
   const group = o.group ?? (card?.kind === 'visuomotor' || o.perception ? 4 : mode === 'pose-only' ? 25 : 16);
   const looks = o.looks ?? o.randomization;
+  if (o.executionNoise !== undefined && !(card && (card.kind === 'bc' || card.kind === 'visuomotor'))) {
+    throw new PolicyInputError(`--execution-noise perturbs a trained policy's actions; ${card ? `${o.modelDir} is a ${card.kind} model` : 'the scripted expert is evaluated as it acts'} (leave it out)`);
+  }
+  const executionNoise = card && mode === 'rollout' ? executionNoiseOption(o.executionNoise, executionNoiseOf(card)) : 0;
   return {
-    job: { modelDir: o.modelDir, scenario: o.scenario, scenarioLabel: label, randomization: o.randomization, looks, perception: o.perception, backend: o.backend, group, mode },
+    job: { modelDir: o.modelDir, scenario: o.scenario, scenarioLabel: label, randomization: o.randomization, looks, perception: o.perception, backend: o.backend, group, mode, executionNoise },
     card,
     label: isExpert ? 'scripted expert' : o.modelDir,
     kind: card?.kind ?? 'expert',
@@ -212,6 +221,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
     randomization: o.randomization,
     looks: job.looks ?? o.randomization,
     perception: o.perception ?? null,
+    executionNoise: job.executionNoise ?? 0,
     backend: run.backend,
     device: run.device,
     workers: run.workers,
@@ -342,7 +352,7 @@ export function summarizePose(perFrame: number[][], hasTarget: boolean): PoseSum
 
 export function formatEvalResult(r: EvalResult): string {
   const lines: string[] = [];
-  lines.push(`${r.model}${r.kind === 'expert' ? '' : ` (${r.kind}, trained on ${r.modelScenario})`}${r.perception ? `, blocks seen through ${r.perception}` : ''} on ${r.scenario}, ${r.randomization} randomization${r.looks !== r.randomization ? `, ${r.looks} looks` : ''}, ${r.episodes} episodes (${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s)`);
+  lines.push(`${r.model}${r.kind === 'expert' ? '' : ` (${r.kind}, trained on ${r.modelScenario})`}${r.perception ? `, blocks seen through ${r.perception}` : ''} on ${r.scenario}, ${r.randomization} randomization${r.looks !== r.randomization ? `, ${r.looks} looks` : ''}${r.executionNoise ? `, actions executed with noise σ ${r.executionNoise}` : ''}, ${r.episodes} episodes (${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s)`);
   lines.push(`seeds: ${r.seeds.derivation}; ${r.seeds.skippedAsTrainingSeeds} skipped`);
   if (r.success) {
     lines.push(`success: ${formatRate(r.success)}`);

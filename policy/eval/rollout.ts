@@ -10,6 +10,7 @@ import type { PhysicsRandomization, Scenario } from '../../sim/scenario.ts';
 import { failureCause } from './stats.ts';
 import type { EpisodeOutcome } from './stats.ts';
 import { periodicYield } from '../event-loop.ts';
+import { ExecutionNoise } from '../execution-noise.ts';
 
 /** Something that acts in a group of environments (a trained model, a scripted controller…). */
 export interface RolloutPolicy {
@@ -27,6 +28,8 @@ export interface RolloutOptions {
   ranges?: PhysicsRandomization;
   /** Environments stepped together. Default 16. */
   group?: number;
+  /** σ of the seeded noise added to each action before it is executed (policy/execution-noise.ts). Default 0. */
+  executionNoise?: number;
   onEpisode?: (o: EpisodeOutcome) => void;
 }
 
@@ -45,6 +48,7 @@ export async function rolloutGroup(policy: RolloutPolicy, seeds: number[], o: Ro
   const obs: Float32Array[] = [];
   const reached = seeds.map(() => stageNames.map(() => false));
   const outcomes: Array<EpisodeOutcome | null> = seeds.map(() => null);
+  const noise = o.executionNoise ? seeds.map((s) => new ExecutionNoise(o.executionNoise!, s)) : null;
   for (let i = 0; i < seeds.length; i++) {
     obs[i] = limits[i].reset({ seed: seeds[i] }).obs;
     if (policy.begin) await policy.begin(i, envs[i], seeds[i]);
@@ -63,7 +67,7 @@ export async function rolloutGroup(policy: RolloutPolicy, seeds: number[], o: Ro
     active.forEach((i, k) => {
       let r;
       try {
-        r = limits[i].step(actions[k]);
+        r = limits[i].step(noise ? noise[i].apply(actions[k]) : actions[k]);
       } catch (err) {
         const msg = (err as Error).message;
         const kind = /finite/.test(msg) && /action/.test(msg) ? 'policy output not finite' : /diverged/.test(msg) ? 'physics diverged' : 'error';

@@ -38,6 +38,8 @@ export interface GroupJob {
   backend?: BackendName;
   group: number;
   mode: EvalMode;
+  /** σ of the seeded noise added to a model's actions before they are executed (policy/execution-noise.ts). */
+  executionNoise?: number;
 }
 
 export interface GroupResult {
@@ -128,7 +130,7 @@ export async function openGroupRunner(job: GroupJob, choice?: BackendChoice): Pr
         return { index, outcomes: [], poseErrors: [...errors.entries()] };
       }
       const p = policy as RolloutPolicy & { errors?: PoseErrors };
-      const outcomes = await rolloutGroup(p, seeds, { scenario: job.scenario, randomization: job.randomization, ranges, onEpisode });
+      const outcomes = await rolloutGroup(p, seeds, { scenario: job.scenario, randomization: job.randomization, ranges, onEpisode, executionNoise: job.executionNoise });
       const poseErrors = p.errors ? seeds.map((s): [number, number[]] => [s, p.errors!.get(s) ?? []]) : [];
       return { index, outcomes, poseErrors };
     },

@@ -56,6 +56,8 @@ export interface SweepResult {
   backend: string;
   device: string;
   workers: number;
+  /** σ of the noise the policy's actions were executed with at every point (policy/execution-noise.ts; 0: exactly). */
+  executionNoise: number;
   sweeps: ParameterSweep[];
   seconds: number;
 }
@@ -116,6 +118,7 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
     backend: run.backend,
     device: run.device,
     workers: run.workers,
+    executionNoise: plan.job.executionNoise ?? 0,
     sweeps,
     seconds: (performance.now() - t0) / 1000,
   };
@@ -134,7 +137,7 @@ function fmt(x: number): string {
 /** The sweep as text: one table per parameter, each value with its range mark and a bar. */
 export function formatSweep(r: SweepResult): string {
   const lines: string[] = [];
-  lines.push(`${r.model}${r.kind === 'expert' ? '' : ` (${r.kind}, trained on ${r.modelScenario})`} on ${r.scenario}: success per value of one parameter, the others at their nominal values; ${r.episodes} seeded episodes per value (${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s)`);
+  lines.push(`${r.model}${r.kind === 'expert' ? '' : ` (${r.kind}, trained on ${r.modelScenario})`} on ${r.scenario}: success per value of one parameter, the others at their nominal values${r.executionNoise ? `; actions executed with noise σ ${r.executionNoise}` : ''}; ${r.episodes} seeded episodes per value (${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s)`);
   lines.push(`seeds: ${r.seeds.derivation}; ${r.seeds.skippedAsTrainingSeeds} skipped`);
   for (const s of r.sweeps) {
     const [lo, hi] = extentOf(s.train);

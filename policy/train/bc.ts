@@ -12,6 +12,7 @@ import { statePolicy } from '../eval/policies.ts';
 import { statePredictor } from '../state-policy.ts';
 import { rollout } from '../eval/rollout.ts';
 import { selectionSeeds } from '../eval/seeds.ts';
+import { executionNoiseOption } from '../execution-noise.ts';
 import type { Recipe, TrainOptions, TrainResult } from './run.ts';
 import { runTraining } from './run.ts';
 
@@ -25,9 +26,11 @@ export const bcRecipe: Recipe = {
     const n = o.selectEpisodes ?? DEFAULT_SELECT_EPISODES;
     if (n <= 0) return undefined;
     const seeds = selectionSeeds(n, seed);
+    // Selected as it will run: with the execution noise its card will carry.
+    const executionNoise = executionNoiseOption(o.executionNoise);
     return async (model) => {
       const S = model.inputs[0].shape[1] as number, A = model.outputs[0].shape[1] as number;
-      const outcomes = await rollout(statePolicy(statePredictor(tf, model, S, A)), seeds, { scenario, randomization: 'train' });
+      const outcomes = await rollout(statePolicy(statePredictor(tf, model, S, A)), seeds, { scenario, randomization: 'train', executionNoise });
       const ok = outcomes.filter((e) => e.success).length;
       return { score: ok / n, metrics: { selectSuccess: ok / n } };
     };

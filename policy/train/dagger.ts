@@ -97,6 +97,8 @@ export interface DaggerOptions {
   hidden?: number[];
   /** Closed-loop selection episodes per epoch (default BC's 40); 0 selects by validation loss. */
   selectEpisodes?: number;
+  /** σ of the policy's execution noise (policy/execution-noise.ts): selection, and the saved card. */
+  executionNoise?: number;
   seed?: number;
   backend?: BackendName;
   choice?: BackendChoice;
@@ -176,7 +178,7 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
 
     const base: Omit<TrainOptions, 'out' | 'frames' | 'epochs'> = {
       datasets: [], scenario, choice, seed, batchSize: o.batchSize, learningRate: o.learningRate, lrSchedule: o.lrSchedule, patience: o.patience, hidden: o.hidden,
-      selectEpisodes: o.selectEpisodes, log, onProgress: o.onProgress, onEpoch: o.onEpoch, signal: o.signal, overwrite: true,
+      selectEpisodes: o.selectEpisodes, executionNoise: o.executionNoise, log, onProgress: o.onProgress, onEpoch: o.onEpoch, signal: o.signal, overwrite: true,
     };
     const roundDir = (i: number): string => join(out, 'rounds', `round-${i}`);
     const record: DaggerRecord = {

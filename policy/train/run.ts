@@ -25,6 +25,7 @@ import type { ConvArch } from '../models/layers.ts';
 import { checkpointDir } from './checkpoint.ts';
 import type { EpochRecord } from './checkpoint.ts';
 import { trainLoop } from './trainer.ts';
+import { executionNoiseOption } from '../execution-noise.ts';
 import type { Batch, BatchSource, TrainLoopOptions, TrainProgress } from './trainer.ts';
 
 export interface TrainOptions {
@@ -57,6 +58,12 @@ export interface TrainOptions {
    * loss breaks ties). 0 turns it off. Default 40 for BC.
    */
   selectEpisodes?: number;
+  /**
+   * Policies: σ of the seeded noise added to every action before it is executed
+   * (policy/execution-noise.ts), in the closed-loop selection and, through the card, wherever the
+   * model acts later. Default DEFAULT_EXECUTION_NOISE; pose estimators have none.
+   */
+  executionNoise?: number;
   /**
    * A saved model (folder) of the same kind and architecture to start from: its weights, its
    * input normalization included, replace the fresh initialization (DAgger's later rounds).
@@ -180,10 +187,13 @@ export async function runTraining(recipe: Recipe, o: TrainOptions): Promise<Trai
       },
     };
     const architecture = recipe.architecture(o);
+    const execution = recipe.kind === 'pose' ? undefined : { actionNoise: executionNoiseOption(o.executionNoise) };
     const fingerprint = {
       kind: recipe.kind, data: set.source.path, episodes: set.episodes.length, frames: set.frames, seed, batchSize, valFraction,
       successOnly: !!o.successOnly, maxEpisodes: o.maxEpisodes ?? null, framesPerEpisode: o.framesPerEpisode ?? null, architecture,
       selectEpisodes: o.selectEpisodes ?? null, warmStart: o.warmStart ?? null,
+      // Absent in checkpoints made before execution noise existed, which were selected without it.
+      executionNoise: execution && execution.actionNoise > 0 ? execution.actionNoise : null,
       // Absent in checkpoints made before schedules existed, which all held the plateau one.
       lrSchedule: lrSchedule === 'plateau' ? null : lrSchedule,
     };
@@ -242,6 +252,7 @@ export async function runTraining(recipe: Recipe, o: TrainOptions): Promise<Trai
         architecture: { ...architecture, ...prepared.card.architecture },
       },
       metrics,
+      ...(execution ? { execution } : {}),
     };
     writeModelCard(out, card);
     log(`saved ${out}/model.json, weights.bin and ${MODEL_CARD} (best epoch ${result.bestEpoch} of ${result.epochs}, val loss ${result.bestValLoss.toPrecision(4)}; ${result.stoppedBy})`);

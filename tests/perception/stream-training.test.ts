@@ -68,6 +68,7 @@ describe('streamed pose training', needs('webgpu'), () => {
       expect(curve[2].meanCm).toBeLessThan(0.8 * curve[0].meanCm);
       expect(r.card.metrics.meanErrorCm).toBeCloseTo(curve[2].meanCm, 6);
       expect(r.card.kind).toBe('pose');
+      expect(r.card.execution).toBeUndefined();
     } finally {
       choice?.dispose();
     }

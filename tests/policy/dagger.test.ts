@@ -47,10 +47,12 @@ describe('DAgger', () => {
   it('records rounds, β and labels in the model card, and keeps every round', async () => {
     const s = scenario('reach');
     const out = tempDir();
-    const r = await trainDagger({ scenario: s, choice, out, demos: 6, rounds: 2, episodesPerRound: 3, epochs: 4, roundEpochs: 2, hidden: [16], selectEpisodes: 4, workers: 0, seed: 5, beta: 0.6, betaDecay: 0.5 });
+    const r = await trainDagger({ scenario: s, choice, out, demos: 6, rounds: 2, episodesPerRound: 3, epochs: 4, roundEpochs: 2, hidden: [16], selectEpisodes: 4, workers: 0, seed: 5, beta: 0.6, betaDecay: 0.5, executionNoise: 0.02 });
     const card = readModelCard(out);
     const dg = card.dagger!;
     expect(card.kind).toBe('bc');
+    // The execution noise it was selected with is the one it runs with.
+    expect(card.execution).toEqual({ actionNoise: 0.02 });
     expect(dg.rounds.map((x) => x.beta)).toEqual([1, 0.6, 0.3]);
     expect(dg.rounds.map((x) => x.episodes)).toEqual([6, 3, 3]);
     expect(dg.labels.total).toBe(dg.labels.demonstrations + dg.labels.rollouts);

@@ -9,6 +9,7 @@ import { evaluate, formatEvalResult } from '../../policy/eval/evaluate.ts';
 import { evalSeeds } from '../../policy/eval/seeds.ts';
 import { failureCause, wilson } from '../../policy/eval/stats.ts';
 import { readModelCard } from '../../policy/model-card.ts';
+import { DEFAULT_EXECUTION_NOISE } from '../../policy/execution-noise.ts';
 import { trainBc } from '../../policy/train/bc.ts';
 import { deriveSeed } from '../../sim/rng.ts';
 import type { BackendChoice } from '../../policy/backend.ts';
@@ -76,6 +77,9 @@ describe('state BC, end to end', () => {
   it('trains, saves, loads and stacks two blocks on fixed unseen seeds', async () => {
     const card = readModelCard(out);
     const r = await evaluate({ modelDir: out, scenario: scenario('stack-2'), episodes: 40, randomization: 'none', seed: 11, choice });
+    // A new policy carries the default execution noise on its card, and evaluation executes with it.
+    expect(card.execution).toEqual({ actionNoise: DEFAULT_EXECUTION_NOISE });
+    expect(r.executionNoise).toBe(DEFAULT_EXECUTION_NOISE);
     expect(r.seeds.skippedAsTrainingSeeds).toBe(0);
     expect(card.dataset.seeds.some((s) => r.seeds.first.includes(s))).toBe(false);
     expect(r.success!.trials).toBe(40);

@@ -17,6 +17,7 @@
  * re-running reuses what is done, and a changed scenario or source file reruns only what it
  * affects. The machine's speed (policy/machine-speed.ts) is measured first, for the summary.
  */
+import { ExecutionNoise, executionNoiseOf } from '../../policy/execution-noise.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -224,13 +225,14 @@ async function recordTrajectory(modelDir: string, scenario: Scenario, backend?: 
   try {
     const seed = evalSeeds(1, DEFAULT_EVAL_SEED, policy.card.dataset.seeds).seeds[0];
     const env = new TimeLimit(new TabletopEnv(scenario, { randomization: 'heldout' }));
+    const noise = new ExecutionNoise(executionNoiseOf(policy.card), seed);
     let { obs } = env.reset({ seed });
     const points: TrajectoryPoint[] = [];
     let success = false;
     for (;;) {
       const scene = env.env.scene;
       points.push({ t: scene.time, tcp: env.env.tcp(), blocks: scene.blocks.map((b) => [b.position.x, b.position.y, b.position.z]) });
-      const r = env.step(Array.from(policy.act(obs)));
+      const r = env.step(noise.apply(policy.act(obs)));
       obs = r.obs;
       if (r.terminated || r.truncated) {
         success = r.info.success;
