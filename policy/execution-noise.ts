@@ -15,6 +15,7 @@
  * Determinism: each episode's noise stream is derived from that episode's seed, so results do not
  * depend on how episodes are grouped or spread over workers.
  */
+import { clipAction } from '../sim/env.ts';
 import { Rng, deriveSeed } from '../sim/rng.ts';
 import { PolicyInputError } from './errors.ts';
 
@@ -26,14 +27,19 @@ import { PolicyInputError } from './errors.ts';
  */
 export const DEFAULT_EXECUTION_NOISE = 0.05;
 
+/** `std` if it is a standard deviation (finite, ≥ 0); a RangeError otherwise. */
+function checkedStd(std: number): number {
+  if (!(Number.isFinite(std) && std >= 0)) throw new RangeError(`execution noise must be a standard deviation ≥ 0, got ${std}`);
+  return std;
+}
+
 /** Seeded execution noise for one episode. */
 export class ExecutionNoise {
   readonly std: number;
   private readonly rng: Rng;
 
   constructor(std: number, episodeSeed: number) {
-    this.std = std;
-    if (!(Number.isFinite(std) && std >= 0)) throw new RangeError(`execution noise must be a standard deviation ≥ 0, got ${std}`);
+    this.std = checkedStd(std);
     this.rng = new Rng(deriveSeed(episodeSeed, 'execution-noise'));
   }
 
@@ -41,7 +47,7 @@ export class ExecutionNoise {
   apply(action: ArrayLike<number>): Float32Array {
     const out = Float32Array.from(action);
     if (this.std === 0) return out;
-    for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i] + this.rng.normal(0, this.std)));
+    for (let i = 0; i < out.length; i++) out[i] = clipAction(out[i] + this.rng.normal(0, this.std));
     return out;
   }
 }
@@ -70,8 +76,7 @@ export class EpisodeExecutionNoise {
   readonly std: number;
 
   constructor(std: number) {
-    if (!(Number.isFinite(std) && std >= 0)) throw new RangeError(`execution noise must be a standard deviation ≥ 0, got ${std}`);
-    this.std = std;
+    this.std = checkedStd(std);
   }
 
   apply(episodeIndex: number, action: ArrayLike<number>): Float32Array {
