@@ -15,6 +15,12 @@ import { formatSweep, parseSweepParameters, sweep } from '../policy/eval/sweep.t
 import { SWEEP_PARAMETERS } from '../sim/robustness.ts';
 import { sweepFigure } from '../workflows/report/sweep-charts.ts';
 import { evaluatePoseFrames, formatPoseFrames } from '../policy/eval/pose-frames.ts';
+import type { FixedCamera } from '../policy/eval/pose-frames.ts';
+import { calibrationPath, fixedPose } from '../bridge/robots/emulated/camera.ts';
+import { loadReality } from '../bridge/robots/emulated/reality.ts';
+import { readCameraFile } from '../sim/camera/io.ts';
+import { ScenarioError } from '../sim/scenario.ts';
+import type { Scenario } from '../sim/scenario.ts';
 import { readModelCard } from '../policy/model-card.ts';
 import type { RandomizationMode } from '../sim/randomization.ts';
 import type { CommandModule } from './command-module.ts';
@@ -32,6 +38,7 @@ interface EvalFlags {
   randomization: RandomizationMode;
   looks?: RandomizationMode;
   frames?: string;
+  reality?: string;
   perception?: string;
   executionNoise?: string;
   seed?: string;
@@ -75,13 +82,54 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlags): Promise<void> {
+/**
+ * `--reality <file>`: the frames the reality's own camera sends (its fixed place, its looks, the
+ * calibration file it publishes) under its physics, as the emulated robot draws them.
+ */
+async function realityFrames(path: string, scenario: Scenario, scenarioPath: string): Promise<{ scenario: Scenario; looks: RandomizationMode; fixedCamera: FixedCamera }> {
+  let reality;
+  try {
+    reality = loadReality(path);
+  } catch (err) {
+    if (err instanceof ScenarioError) throw new UserError(err.message);
+    throw err;
+  }
+  const c = reality.config.camera;
+  if (!c) throw new UserError(`${path} has no camera block: --reality measures the estimator on the frames of the reality's own camera`);
+  if (reality.scenario.id !== scenario.id) {
+    throw new UserError(`${path} sets up scenario ${reality.scenario.id} (${reality.config.scenario}); ${scenarioPath} is ${scenario.id}: give the scenario the reality names`);
+  }
+  const calibration = calibrationPath(reality);
+  let file;
+  try {
+    file = readCameraFile(calibration);
+  } catch (err) {
+    throw new UserError(`cannot read ${calibration}, the calibration of ${path}'s camera: ${(err as Error).message} (write it with: npx simreal robot emulate --reality ${path} --write-calibration)`);
+  }
+  if (file.width !== c.width || file.height !== c.height) {
+    throw new UserError(`${calibration} calibrates a ${file.width}x${file.height} image; ${path}'s camera sends ${c.width}x${c.height} (write it again: npx simreal robot emulate --reality ${path} --write-calibration)`);
+  }
+  return {
+    // The reality's physics are its scenario's training ranges (reality.ts), as the emulated robot runs them.
+    scenario: reality.scenario,
+    looks: c.looks,
+    fixedCamera: { label: `reality ${reality.config.id}'s ${c.name} camera at its fixed place`, pose: fixedPose(c), calibration: file, calibrationPath: calibration },
+  };
+}
+
+async function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlags, command: Command): Promise<void> {
   const scenario = loadScenarioOrExit(scenarioPath);
   const frames = parseIntOption('--frames', flags.frames as string, 1, 1_000_000);
+  if (flags.reality !== undefined) {
+    const clash = ['randomization', 'looks'].filter((k) => command.getOptionValueSource(k) === 'cli');
+    if (clash.length) throw new UserError(`--reality measures on the reality's own looks and physics, so --${clash[0]} does not apply; leave it out`);
+  }
+  const real = flags.reality === undefined ? null : await realityFrames(flags.reality, scenario, scenarioPath);
   return reported(flags, 'frames', (tick) => evaluatePoseFrames({
-    modelDir, scenario, scenarioLabel: scenarioPath, frames,
-    looks: flags.looks ?? flags.randomization,
-    physics: flags.randomization,
+    modelDir, scenario: real ? real.scenario : scenario, scenarioLabel: scenarioPath, frames,
+    looks: real ? real.looks : flags.looks ?? flags.randomization,
+    physics: real ? 'train' : flags.randomization,
+    fixedCamera: real?.fixedCamera,
     seed: seedOf(flags),
     backend: parseBackend(flags.backend),
     log,
@@ -131,13 +179,13 @@ function runAgainstExpert(modelDir: string, scenarioPath: string, flags: EvalFla
 
 async function run(modelDir: string, scenarioPath: string, flags: EvalFlags, command: Command): Promise<void> {
   if (flags.againstExpert) {
-    const clash = ['sweep', 'chart', 'looks', 'frames', 'perception'].filter((k) => command.getOptionValueSource(k) === 'cli');
+    const clash = ['sweep', 'chart', 'looks', 'frames', 'reality', 'perception'].filter((k) => command.getOptionValueSource(k) === 'cli');
     if (clash.length) throw new UserError(`--against-expert compares a state policy with the scripted expert in the states it visits; --${clash[0]} does not apply to it (leave one of the two out)`);
     if (modelDir === 'expert') throw new UserError('--against-expert compares a trained policy with the scripted expert; give a model folder, not `expert`');
     return runAgainstExpert(modelDir, scenarioPath, flags);
   }
   if (flags.sweep !== undefined) {
-    const clash = ['randomization', 'looks', 'frames', 'perception'].filter((k) => command.getOptionValueSource(k) === 'cli');
+    const clash = ['randomization', 'looks', 'frames', 'reality', 'perception'].filter((k) => command.getOptionValueSource(k) === 'cli');
     if (clash.length) throw new UserError(`--sweep keeps every parameter but the swept one at its nominal value, so --${clash[0]} does not apply; leave it out (or evaluate without --sweep)`);
     return runSweep(modelDir, scenarioPath, flags);
   }
@@ -145,8 +193,9 @@ async function run(modelDir: string, scenarioPath: string, flags: EvalFlags, com
   if (flags.frames !== undefined) {
     const kind = (() => { try { return readModelCard(modelDir).kind; } catch { return null; } })();
     if (kind !== null && kind !== 'pose') throw new UserError(`--frames measures a pose estimator on rendered frames; ${modelDir} is a ${kind} model (use --episodes)`);
-    return runFrames(modelDir, scenarioPath, flags);
+    return runFrames(modelDir, scenarioPath, flags, command);
   }
+  if (flags.reality !== undefined) throw new UserError('--reality measures a pose estimator on the frames of the reality\'s camera: add --frames <count> (to drive the emulated robot, use simreal robot emulate and simreal policy run)');
   const scenario = loadScenarioOrExit(scenarioPath);
   const episodes = flags.episodes === undefined ? EPISODES : parseIntOption('--episodes', flags.episodes, 1);
   return reported(flags, 'episodes', (tick) => evaluate({
@@ -178,6 +227,7 @@ export const evalCommand: CommandModule = {
       .addOption(new Option('--randomization <mode>', 'physics and visual ranges: training, held-out, or none').choices(['train', 'heldout', 'none']).default('heldout'))
       .addOption(new Option('--looks <mode>', 'visual ranges of rendered frames, when they should differ from --randomization').choices(['train', 'heldout', 'none']))
       .option('--frames <count>', 'pose estimators: measure the error on this many rendered frames (per block: mean, median, p90 with bootstrap intervals) instead of running episodes')
+      .option('--reality <file>', 'with --frames: measure on the frames of this reality\'s own camera (its fixed place, looks and calibration file) under its physics, as the emulated robot sends them (e.g. scenarios/reality/lab.json)')
       .option('--perception <model>', 'state policies: see the blocks through this pose estimator (simreal train pose) and the camera instead of reading them from the simulator')
       .option('--execution-noise <std>', 'σ of the seeded Gaussian noise added to every action of the model before it is executed (default: the model card\'s)')
       .option('--seed <int>', 'base of the evaluation seeds (default 20250501); seeds the model trained on are skipped')

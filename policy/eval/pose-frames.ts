@@ -24,6 +24,8 @@ import type { ErrorSummary } from '../perception/measure.ts';
 import { checkCardFits } from './policies.ts';
 import { DEFAULT_EVAL_SEED, evalSeeds } from './seeds.ts';
 import { blockName } from '../perception/identity.ts';
+import type { CameraLook } from '../../sim/render/look.ts';
+import type { CameraFile } from '../../sim/camera/camera-file.ts';
 
 export interface PoseFramesOptions {
   modelDir: string;
@@ -33,6 +35,12 @@ export interface PoseFramesOptions {
   looks: RandomizationMode;
   /** Physics of the episodes the frames come from (default: as `looks`). */
   physics?: RandomizationMode;
+  /**
+   * A camera at a fixed place instead of the scenario's randomized one, its frames rectified
+   * through its calibration file (a little off the truth): a robot's own camera, e.g. the
+   * emulated robot's (cli/eval.ts `--reality`), as `policy run --perception` sees it.
+   */
+  fixedCamera?: FixedCamera;
   seed?: number;
   backend?: BackendName;
   choice?: BackendChoice;
@@ -40,9 +48,20 @@ export interface PoseFramesOptions {
   log?: (line: string) => void;
 }
 
+export interface FixedCamera {
+  /** What it is, for the printout (e.g. "reality lab's front camera"). */
+  label: string;
+  pose: CameraLook;
+  calibration: CameraFile;
+  /** Where the calibration came from. */
+  calibrationPath: string;
+}
+
 export interface PoseFramesResult {
   model: string;
   scenario: string;
+  /** The fixed camera the frames come from, if any. */
+  fixedCamera: { label: string; calibration: string } | null;
   looks: RandomizationMode;
   physics: RandomizationMode;
   frames: number;
@@ -148,14 +167,19 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
   const t0 = performance.now();
   if (!(Number.isInteger(o.frames) && o.frames > 0)) throw new PolicyInputError(`--frames must be a positive integer, got ${o.frames}`);
   const physics = o.physics ?? o.looks;
+  const fixed = o.fixedCamera;
   const saved = await openSavedModel(o.modelDir, { backend: o.backend, choice: o.choice, log: o.log, accept: (c) => checkCardFits(c, o.scenario, o.modelDir, o.scenarioLabel ?? o.scenario.id) });
   const card = saved.card;
   try {
     const estimator = poseEstimatorOf(saved);
     const p = card.perception!;
+    if (fixed && p.camera !== 'front') throw new PolicyInputError(`${o.modelDir} reads the ${p.camera} camera; a fixed camera is drawn from the front mount`);
+    if (fixed && fixed.calibration.width !== fixed.calibration.height) {
+      throw new PolicyInputError(`${fixed.calibrationPath} calibrates a ${fixed.calibration.width}x${fixed.calibration.height} image; measuring on its frames needs a square one`);
+    }
     const source = await createFrameSource({
-      scenario: o.scenario, looks: o.looks, physics, camera: p.camera as 'front', renderSize: p.renderSize, view: p.view,
-      framesPerEpisode: 4, dartNoise: 0.2, augment: false, labels: true,
+      scenario: o.scenario, looks: o.looks, physics, camera: p.camera as 'front', renderSize: fixed ? fixed.calibration.width : p.renderSize, view: p.view,
+      framesPerEpisode: 4, dartNoise: 0.2, augment: false, labels: true, fixedCamera: fixed ? { pose: fixed.pose, calibration: fixed.calibration } : undefined,
     });
     const base = o.seed ?? DEFAULT_EVAL_SEED;
     const { seeds, derivation } = evalSeeds(o.frames, base, card.dataset.seeds);
@@ -199,6 +223,7 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
     return {
       model: o.modelDir,
       scenario: o.scenario.id,
+      fixedCamera: fixed ? { label: fixed.label, calibration: fixed.calibrationPath } : null,
       looks: o.looks,
       physics,
       frames: perFrame.length,
@@ -223,7 +248,8 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
 const fmtStat = (s: ErrorSummary['meanCm']): string => `${s.value.toFixed(2)} [${s.low.toFixed(2)}, ${s.high.toFixed(2)}]`;
 
 export function formatPoseFrames(r: PoseFramesResult): string {
-  const lines = [`${r.model} on ${r.scenario}: ${r.frames} frames, ${r.looks} looks, ${r.physics} physics (${r.backend}, ${r.seconds.toFixed(1)} s)`];
+  const where = `${r.looks} looks, ${r.physics} physics${r.fixedCamera ? `, ${r.fixedCamera.label} (rectified through ${r.fixedCamera.calibration})` : ''}`;
+  const lines = [`${r.model} on ${r.scenario}: ${r.frames} frames, ${where} (${r.backend}, ${r.seconds.toFixed(1)} s)`];
   lines.push(`seeds: ${r.seeds.derivation}`);
   lines.push('error in cm, with 95% bootstrap intervals:');
   lines.push(`  ${'block'.padEnd(13)} ${'mean'.padEnd(21)} ${'median'.padEnd(21)} p90`);

@@ -18,6 +18,7 @@ import type { CameraName } from '../../sim/render/cameras.ts';
 import { HeadlessRenderer } from '../../sim/render/headless.ts';
 import type { ViewImages } from '../../sim/render/headless.ts';
 import { sampleLook, visualConfig } from '../../sim/render/look.ts';
+import type { CameraLook } from '../../sim/render/look.ts';
 import { Rng, deriveSeed } from '../../sim/rng.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import type { SimState, Vec3 } from '../../sim/state.ts';
@@ -55,6 +56,14 @@ export interface FrameSourceSpec {
    * training (heatmap.ts), and sorting the estimator's misses by what it saw.
    */
   labels?: boolean;
+  /**
+   * A camera that does not move: every frame is drawn from this pose (whatever the look would
+   * jitter) and rectified through `calibration`, the camera file a calibration of it gives (a
+   * little off the truth, as at run time), instead of the renderer's exact geometry. The frames
+   * a robot's own camera sends (bridge/robots/emulated/camera.ts): the estimator sees them
+   * exactly as `policy run --perception` would. `renderSize` must be the calibration's size.
+   */
+  fixedCamera?: { pose: CameraLook; calibration: CameraFile };
 }
 
 export interface PoseFrame {
@@ -183,6 +192,10 @@ export function withExtraBlocks(state: SimState, max: number, region: VirtualVie
 }
 
 export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSource> {
+  const fixed = spec.fixedCamera;
+  if (fixed && (fixed.calibration.width !== spec.renderSize || fixed.calibration.height !== spec.renderSize)) {
+    throw new RangeError(`the fixed camera's calibration is ${fixed.calibration.width}x${fixed.calibration.height}; frames are rendered at ${spec.renderSize}x${spec.renderSize}`);
+  }
   const renderer = await HeadlessRenderer.create({ width: spec.renderSize, height: spec.renderSize, labels: !!spec.labels });
   const builder = renderer.createBuilder();
   const env = new TabletopEnv(spec.scenario, { randomization: spec.physics });
@@ -198,13 +211,16 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
     }
     const pending: Array<Promise<ViewImages[]>> = [];
     for (const [k, state] of states.entries()) {
-      builder.setLook(sampleLook(visual, spec.looks, deriveSeed(seed, 'look', k), state.bodies.map((b) => b.name)));
+      const look = sampleLook(visual, spec.looks, deriveSeed(seed, 'look', k), state.bodies.map((b) => b.name));
+      if (fixed) look.cameras[spec.camera] = { ...fixed.pose };
+      builder.setLook(look);
       pending.push(renderer.render([{ builder, camera: spec.camera, state, noiseSeed: deriveSeed(seed, 'noise', k) }], { segmentation: !!spec.labels, depth: !!spec.labels }));
     }
     const out: PoseFrame[] = [];
     for (const [k, state] of states.entries()) {
       const [view] = await pending[k];
-      const source = cameraFromFrame(view.frame);
+      const truth = cameraFromFrame(view.frame);
+      const source = fixed ? fixed.calibration : truth;
       const frameRng = rng.fork(`frame:${k}`);
       const nominal = virtualCamera(source, spec.view);
       const camera = spec.augment ? jitterCamera(nominal, frameRng, DEFAULT_VIEW_JITTER) : nominal;
@@ -219,7 +235,7 @@ export async function createFrameSource(spec: FrameSourceSpec): Promise<FrameSou
       });
       const frame: PoseFrame = { rgb, blocks, yaws, sizes, blockIds, pixels, camera, source, seed, step: state.step, robot: robotOf(state) };
       if (view.segmentation) frame.segmentation = rectifyIds(view.segmentation, spec.renderSize, spec.renderSize, map);
-      if (view.depth) frame.surface = rectifyValues(surfaceHeights(view.depth, source), spec.renderSize, spec.renderSize, map);
+      if (view.depth) frame.surface = rectifyValues(surfaceHeights(view.depth, truth), spec.renderSize, spec.renderSize, map);
       out.push(frame);
     }
     return out;

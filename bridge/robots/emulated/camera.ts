@@ -62,7 +62,7 @@ export function calibrationPath(reality: Reality): string {
 }
 
 /** Where the camera really is: the front mount moved to the reality's fixed pose. */
-function fixedPose(c: RealityCamera): Look['cameras']['front'] {
+export function fixedPose(c: RealityCamera): Look['cameras']['front'] {
   return { positionOffset: [...c.pose.positionOffset], rotationDeg: [...c.pose.rotationDeg], fovDeg: c.pose.fovDeg };
 }
 
