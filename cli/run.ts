@@ -31,6 +31,7 @@ interface RunFlags {
   sweepPoints: string;
   sweepEpisodes: string;
   realityEpisodes: string;
+  cameraEpisodes: string;
   pose: 'auto' | 'on' | 'off';
   perception: 'auto' | 'short' | 'full';
   poseFrames?: string;
@@ -72,6 +73,7 @@ export const runCommand: CommandModule = {
       .option('--sweep-points <count>', 'where it breaks: values of each physics parameter the policy is tried at', String(RUN_DEFAULTS.sweepPoints))
       .option('--sweep-episodes <count>', 'where it breaks: seeded episodes per value', String(RUN_DEFAULTS.sweepEpisodes))
       .option('--reality-episodes <count>', 'episodes on the emulated robot', String(RUN_DEFAULTS.realityEpisodes))
+      .option('--camera-episodes <count>', 'episodes on the emulated robot through its camera and the pose estimator', String(RUN_DEFAULTS.cameraEpisodes))
       .addOption(new Option('--pose <when>', 'train the pose estimator (rendered frames) and drive the emulated robot through its camera: auto = wherever a WebGPU adapter renders').choices(['auto', 'on', 'off']).default(RUN_DEFAULTS.pose))
       .addOption(new Option('--perception <budget>', `the pose estimator's budget: short = ${RUN_DEFAULTS.poseFramesShort} frames, no ablation (fits the default run on a CPU); full = --pose-frames frames and its ablation without randomization; auto = full on a GPU backend, short elsewhere`).choices(['auto', 'short', 'full']).default(RUN_DEFAULTS.perception))
       .option('--pose-frames <count>', `frames the pose estimator trains on, each rendered fresh (default: ${RUN_DEFAULTS.poseFrames} at --perception full, ${RUN_DEFAULTS.poseFramesShort} at short)`)
@@ -102,6 +104,7 @@ export const runCommand: CommandModule = {
             sweepPoints: parseIntOption('--sweep-points', flags.sweepPoints, 2, 1000),
             sweepEpisodes: parseIntOption('--sweep-episodes', flags.sweepEpisodes, 1),
             realityEpisodes: parseIntOption('--reality-episodes', flags.realityEpisodes, 1),
+            cameraEpisodes: parseIntOption('--camera-episodes', flags.cameraEpisodes, 1),
             pose: flags.pose,
             perception: flags.perception,
             poseFrames: flags.poseFrames === undefined ? RUN_DEFAULTS.poseFrames : parseIntOption('--pose-frames', flags.poseFrames, 16),

@@ -48,6 +48,7 @@ async function smallRun(over: Partial<Parameters<typeof runPipeline>[0]> = {}): 
     sweepPoints: 2,
     sweepEpisodes: 2,
     realityEpisodes: 1,
+    cameraEpisodes: 1,
     // The pose estimator's plumbing on a tiny scale where a WebGPU adapter renders (CI: lavapipe).
     pose: 'on',
     // The full budget (the estimator and its ablation) on a tiny scale.

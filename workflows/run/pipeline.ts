@@ -118,7 +118,7 @@ export async function runPipeline(o: RunOptions): Promise<{ summary: RunSummary;
       `npx simreal policy run models/bc --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.realityEpisodes}`,
       ...(resultOf(c, 'reality-camera') ? [
         `npx simreal train pose ${sp} --frames ${poseFrames} --eval-every ${Math.max(16, Math.ceil(poseFrames / 8))} --seed ${o.seed} --out models/pose`,
-        `npx simreal policy run models/bc --perception models/pose --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.realityEpisodes}`,
+        `npx simreal policy run models/bc --perception models/pose --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.cameraEpisodes}`,
       ] : []),
       `npx simreal render preview ${sp} --seed ${o.seed} --n 16 --out montage.png`,
     ],

@@ -415,7 +415,7 @@ const reality: Stage<'reality'> = {
  */
 const realityCamera: Stage<'reality-camera'> = {
   name: 'reality-camera',
-  title: ({ o, reality: re }) => `drive the emulated robot (${re.config.id}) through its camera and the pose estimator, ${o.realityEpisodes} episodes`,
+  title: ({ o, reality: re }) => `drive the emulated robot (${re.config.id}) through its camera and the pose estimator, ${o.cameraEpisodes} episodes`,
   async gate(c) {
     const { o, reality: re } = c;
     if (!resultOf(c, 'train')) return 'absent';
@@ -428,7 +428,7 @@ const realityCamera: Stage<'reality-camera'> = {
     if (!resultOf(c, 'pose')) {
       return {
         skip: `No run through the camera: the policy sees the blocks through the pose estimator, and this run trained none${o.skip.has('pose') ? ' (--skip pose)' : o.pose === 'off' ? ' (--pose off)' : ' (the pose estimator\'s note says why)'}. ` +
-          `Train it in the run with --pose on, or by hand: npx simreal train pose ${o.scenarioPath} --out models/pose, then npx simreal policy run models/bc --perception models/pose --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.realityEpisodes} (with npx simreal robot emulate --reality ${o.realityPath} on that bridge)`,
+          `Train it in the run with --pose on, or by hand: npx simreal train pose ${o.scenarioPath} --out models/pose, then npx simreal policy run models/bc --perception models/pose --bridge ws://localhost:8765 --robot emu-1 --episodes ${o.cameraEpisodes} (with npx simreal robot emulate --reality ${o.realityPath} on that bridge)`,
         log: '· BC through the camera: left out (no pose estimator; --pose on trains one)',
       };
     }
@@ -437,7 +437,7 @@ const realityCamera: Stage<'reality-camera'> = {
     return why === true ? 'run' : { skip: `No run through the camera: the emulated robot's camera needs ${why}`, log: `· BC through the camera: left out; the emulated robot's camera needs ${why}` };
   },
   inputs: (c) => ({
-    bc: resultOf(c, 'train'), pose: resultOf(c, 'pose'), reality: c.reality.config, episodes: c.o.realityEpisodes,
+    bc: resultOf(c, 'train'), pose: resultOf(c, 'pose'), reality: c.reality.config, episodes: c.o.cameraEpisodes,
     // The calibration the robot publishes lives in its own file, beside the reality.
     calibration: c.reality.config.camera ? readFileSync(calibrationPath(c.reality), 'utf8') : null,
   }),
@@ -465,11 +465,11 @@ const realityCamera: Stage<'reality-camera'> = {
       cam.onFrame((rgb, t) => cl.sendFrame(cam.key, rgb, t));
       await cl.start();
       await cl.waitRegistered(10_000);
-      const bar = o.progress(o.realityEpisodes, 'episodes (emulated reality, through its camera)', { success: '-' });
+      const bar = o.progress(o.cameraEpisodes, 'episodes (emulated reality, through its camera)', { success: '-' });
       let ok = 0;
       const truthOf = blockTruth(c.realityHere, robot);
       const r = await runPerceptionOnBridge({
-        modelDir: bc.dir, perceptionDir: pose.modelDir, url: bridge.url, token, robot: 'emu-1', episodes: o.realityEpisodes, backend: o.backend,
+        modelDir: bc.dir, perceptionDir: pose.modelDir, url: bridge.url, token, robot: 'emu-1', episodes: o.cameraEpisodes, backend: o.backend,
         // The report's frames: one per episode of the first few, once the arm is on its way.
         onSeen: (f) => {
           if (f.episode >= CAMERA_FRAMES || f.step < CAMERA_FRAME_STEP || seen.has(f.episode)) return;
