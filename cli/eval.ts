@@ -16,9 +16,8 @@ import { SWEEP_PARAMETERS } from '../sim/robustness.ts';
 import { sweepFigure } from '../workflows/report/sweep-charts.ts';
 import { evaluatePoseFrames, formatPoseFrames } from '../policy/eval/pose-frames.ts';
 import type { FixedCamera } from '../policy/eval/pose-frames.ts';
-import { calibrationPath, fixedPose } from '../bridge/robots/emulated/camera.ts';
+import { calibrationPath, fixedPose, publishedCalibration } from '../bridge/robots/emulated/camera.ts';
 import { loadReality } from '../bridge/robots/emulated/reality.ts';
-import { readCameraFile } from '../sim/camera/io.ts';
 import { ScenarioError } from '../sim/scenario.ts';
 import type { Scenario } from '../sim/scenario.ts';
 import { readModelCard } from '../policy/model-card.ts';
@@ -86,7 +85,7 @@ const log = (line: string): void => {
  * `--reality <file>`: the frames the reality's own camera sends (its fixed place, its looks, the
  * calibration file it publishes) under its physics, as the emulated robot draws them.
  */
-async function realityFrames(path: string, scenario: Scenario, scenarioPath: string): Promise<{ scenario: Scenario; looks: RandomizationMode; fixedCamera: FixedCamera }> {
+async function realityFrames(path: string, scenario: Scenario, scenarioPath: string): Promise<{ scenario: Scenario; looks: RandomizationMode; physics: RandomizationMode; fixedCamera: FixedCamera }> {
   let reality;
   try {
     reality = loadReality(path);
@@ -102,17 +101,16 @@ async function realityFrames(path: string, scenario: Scenario, scenarioPath: str
   const calibration = calibrationPath(reality);
   let file;
   try {
-    file = readCameraFile(calibration);
+    file = publishedCalibration(reality);
   } catch (err) {
+    if (err instanceof RangeError) throw new UserError(err.message);
     throw new UserError(`cannot read ${calibration}, the calibration of ${path}'s camera: ${(err as Error).message} (write it with: npx simreal robot emulate --reality ${path} --write-calibration)`);
   }
-  if (file.width !== c.width || file.height !== c.height) {
-    throw new UserError(`${calibration} calibrates a ${file.width}x${file.height} image; ${path}'s camera sends ${c.width}x${c.height} (write it again: npx simreal robot emulate --reality ${path} --write-calibration)`);
-  }
   return {
-    // The reality's physics are its scenario's training ranges (reality.ts), as the emulated robot runs them.
     scenario: reality.scenario,
     looks: c.looks,
+    // The reality's physics are its scenario's training ranges (reality.ts), as the emulated robot runs them.
+    physics: 'train',
     fixedCamera: { label: `reality ${reality.config.id}'s ${c.name} camera at its fixed place`, pose: fixedPose(c), calibration: file, calibrationPath: calibration },
   };
 }
@@ -128,7 +126,7 @@ async function runFrames(modelDir: string, scenarioPath: string, flags: EvalFlag
   return reported(flags, 'frames', (tick) => evaluatePoseFrames({
     modelDir, scenario: real ? real.scenario : scenario, scenarioLabel: scenarioPath, frames,
     looks: real ? real.looks : flags.looks ?? flags.randomization,
-    physics: real ? 'train' : flags.randomization,
+    physics: real ? real.physics : flags.randomization,
     fixedCamera: real?.fixedCamera,
     seed: seedOf(flags),
     backend: parseBackend(flags.backend),

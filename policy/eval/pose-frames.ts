@@ -179,7 +179,7 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
     }
     const source = await createFrameSource({
       scenario: o.scenario, looks: o.looks, physics, camera: p.camera as 'front', renderSize: fixed ? fixed.calibration.width : p.renderSize, view: p.view,
-      framesPerEpisode: 4, dartNoise: 0.2, augment: false, labels: true, fixedCamera: fixed ? { pose: fixed.pose, calibration: fixed.calibration } : undefined,
+      framesPerEpisode: 4, dartNoise: 0.2, augment: false, labels: true, fixedCamera: fixed,
     });
     const base = o.seed ?? DEFAULT_EVAL_SEED;
     const { seeds, derivation } = evalSeeds(o.frames, base, card.dataset.seeds);

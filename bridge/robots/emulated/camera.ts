@@ -290,15 +290,25 @@ export class EmulatedCamera {
 }
 
 /**
- * The reality's camera, ready to render, with the calibration it publishes (read from its file);
- * null, after saying so in one line, where no WebGPU adapter opens.
+ * The calibration the reality's camera publishes, read from its file (CameraFileError where it is
+ * missing or malformed), refused with a RangeError where it calibrates another image size.
  */
-export async function openEmulatedCamera(reality: Reality, controlHz: number, log: (line: string) => void): Promise<EmulatedCamera | null> {
+export function publishedCalibration(reality: Reality): CameraFile {
   const c = cameraOf(reality);
   const calibration = readCameraFile(calibrationPath(reality));
   if (calibration.width !== c.width || calibration.height !== c.height) {
     throw new RangeError(`${calibrationPath(reality)} is a calibration for ${calibration.width}x${calibration.height}, the reality's camera is ${c.width}x${c.height}: write it again with simreal robot emulate --reality ${reality.path} --write-calibration`);
   }
+  return calibration;
+}
+
+/**
+ * The reality's camera, ready to render, with the calibration it publishes (read from its file);
+ * null, after saying so in one line, where no WebGPU adapter opens.
+ */
+export async function openEmulatedCamera(reality: Reality, controlHz: number, log: (line: string) => void): Promise<EmulatedCamera | null> {
+  const c = cameraOf(reality);
+  const calibration = publishedCalibration(reality);
   let renderer: HeadlessRenderer;
   try {
     const { HeadlessRenderer } = await import('../../../sim/render/headless.ts');
