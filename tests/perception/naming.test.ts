@@ -125,6 +125,10 @@ describe('block tracking in closed loop', () => {
     expect(t.name([est([0.1, 0, 0.025]), est([-0.1, 0, 0.025])]).map((b) => b.position[0])).toEqual([-0.1, 0.1]);
     // The gripper closes on block 1 (fingers stalled at 5 cm while commanded shut).
     const holding = { tcp: [0.1, 0.002, 0.03] as Vec3, width: 0.05, grip: 1 };
+    // On their way in the fingers pass 5 cm too: only once they stop there do they hold the block.
+    t.name([est([-0.1, 0, 0.025]), est([0.1, 0, 0.025])], { ...holding, width: 0.07 });
+    t.name([est([-0.1, 0, 0.025]), est([0.1, 0, 0.025])], holding);
+    expect(t.holding).toBeNull();
     t.name([est([-0.1, 0, 0.025]), est([0.1, 0, 0.025])], holding);
     expect(t.holding).toBe(1);
     // Lifted, carried and turned: the camera misplaces the block badly, the held estimate follows the tool.
@@ -138,13 +142,23 @@ describe('block tracking in closed loop', () => {
     expect(named[1].position[2]).toBeCloseTo(0.145, 12);
     // It turns with the fingers (a cube's yaw repeats every quarter turn).
     expect(named[1].yaw).toBeCloseTo(0.3, 12);
-    // Set down on block 0 and let go: the camera's peak of it is used again, not block 0's below it.
+    // Set down on block 0 and let go: it lies where the fingers left it, on block 0 (whatever the
+    // half-hidden peak under the opening fingers says), and block 0 keeps its own track.
     const placed = { ...lifted, tcp: [-0.1, 0.005, 0.085] as Vec3 };
     t.name([est([-0.1, 0, 0.025]), est([-0.09, 0, 0.07])], placed);
-    const open = t.name([est([-0.1, 0, 0.025]), est([-0.1, 0.01, 0.075])], { ...placed, width: 0.09, grip: -1 });
+    const open = t.name([est([-0.1, 0, 0.025]), est([-0.08, 0.03, 0.06])], { ...placed, width: 0.09, grip: -1 });
     expect(t.holding).toBeNull();
-    expect(open[1].position).toEqual([-0.1, 0.01, 0.075]);
+    [-0.1, 0.005, 0.075].forEach((v, k) => expect(open[1].position[k]).toBeCloseTo(v, 12));
     expect(open[0].position).toEqual([-0.1, 0, 0.025]);
+    // Dropped clear of block 0, it lands on the table.
+    const t2 = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig);
+    t2.name([est([0.1, 0, 0.025]), est([-0.1, 0, 0.025])]);
+    t2.name([est([-0.1, 0, 0.025]), est([0.1, 0, 0.025])], holding);
+    t2.name([est([-0.1, 0, 0.025]), est([0.1, 0, 0.025])], holding);
+    const air = { ...holding, tcp: [0.05, 0.1, 0.12] as Vec3 };
+    t2.name([est([-0.1, 0, 0.025])], air);
+    const dropped = t2.name([est([-0.1, 0, 0.025])], { ...air, width: 0.09, grip: -1 });
+    [0.05, 0.1, 0.025].forEach((v, k) => expect(dropped[1].position[k]).toBeCloseTo(v, 12));
   });
 
   it('keeps a resting block where its estimates put it when frames misplace it, until they agree elsewhere', async () => {
@@ -204,6 +218,69 @@ describe('block tracking in closed loop', () => {
       expect(named[0].position).toEqual(moves ? [-0.18, 0, 0.025] : [-0.1, 0, 0.025]);
       expect(named[1].position).toEqual([0.1, 0, 0.025]);
     }
+  });
+
+  it('believes the fingers over the camera: a track they showed empty moves to the strongest peak elsewhere, for good', async () => {
+    const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
+    const peak = (p: Vec3, score: number) => ({ position: p, yaw: 0, size: 0.05, score });
+    // The first frame puts block 0 on a texture at (-0.1, 0); the block itself is at (-0.2, 0.1), a weaker peak.
+    const frame = [peak([-0.1, 0, 0.025], 0.9), peak([0.1, 0, 0.025], 0.8), peak([-0.2, 0.1, 0.025], 0.45)];
+    const away = { tcp: [0, 0.15, 0.2] as Vec3, width: 0.1, grip: -1 };
+    const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig, 2);
+    t.name(frame, away);
+    // Down at the texture, fingers open, then shut: they close on nothing.
+    const down = { tcp: [-0.1, 0.005, 0.03] as Vec3, width: 0.1, grip: -1 };
+    expect(t.name(frame, down)[0].position).toEqual([-0.1, 0, 0.025]);
+    const shut = t.name(frame, { ...down, width: 0.004, grip: 1 });
+    expect(shut[0].position).toEqual([-0.2, 0.1, 0.025]);
+    expect(shut[1].position).toEqual([0.1, 0, 0.025]);
+    // The texture's peak stays strongest, and near block 0's new track; it is never believed again.
+    for (let i = 0; i < 2 * BlockTracker.PERSIST; i++) {
+      const named = t.name([peak([-0.1, 0, 0.025], 0.95), peak([0.1, 0, 0.025], 0.8), peak([-0.2, 0.1, 0.025], 0.45)], away);
+      expect(named[0].position).toEqual([-0.2, 0.1, 0.025]);
+    }
+  });
+
+  it('takes fingers shut on a block, or shut in the air, as no evidence against it', async () => {
+    const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
+    const frame = [est([-0.1, 0, 0.025]), est([0.1, 0, 0.025]), { ...est([-0.2, 0.1, 0.025]), score: 0.45 }];
+    for (const fingers of [
+      { tcp: [-0.1, 0.005, 0.03] as Vec3, width: 0.05, grip: 1 }, // stalled on the block: holding it
+      { tcp: [-0.1, 0.005, 0.09] as Vec3, width: 0.004, grip: 1 }, // shut above the block's top
+    ]) {
+      const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig, 2);
+      t.name(frame, { tcp: [0, 0.15, 0.2] as Vec3, width: 0.1, grip: -1 });
+      t.name(frame, { ...fingers, width: 0.1, grip: -1 });
+      t.name(frame, fingers);
+      const named = t.name(frame, fingers);
+      const p = named[0].position;
+      // Held: under the tool centre point, as far below as the track's centre at the grasp; else untouched.
+      if (fingers.width > 0.02) [-0.1, 0.005, 0.025].forEach((v, k) => expect(p[k]).toBeCloseTo(v, 12));
+      else expect(p).toEqual([-0.1, 0, 0.025]);
+      expect(t.holding).toBe(fingers.width > 0.02 ? 0 : null);
+    }
+  });
+
+  it('moves the base block when the carried block goes down through where its track put it', async () => {
+    const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
+    const peak = (p: Vec3, score: number) => ({ position: p, yaw: 0, size: 0.05, score });
+    const frame = [peak([-0.1, 0, 0.025], 0.9), peak([0.1, 0, 0.025], 0.8), peak([-0.2, 0.1, 0.025], 0.45)];
+    const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig, 2);
+    t.name(frame, { tcp: [0, 0.15, 0.2] as Vec3, width: 0.1, grip: -1 });
+    // Block 1 taken and carried over block 0's track.
+    const held = { tcp: [0.1, 0, 0.03] as Vec3, width: 0.05, grip: 1 };
+    t.name(frame, held);
+    t.name(frame, held);
+    expect(t.holding).toBe(1);
+    // Block 1 has left its place: the camera sees the texture, the real block 0, and block 1 in the fingers.
+    const carried = (tcp: Vec3) => [peak([-0.1, 0, 0.025], 0.9), peak(tcp, 0.7), peak([-0.2, 0.1, 0.025], 0.45)];
+    // Set down where block 0's top would stop it (bottom at 0.05): block 0 stays.
+    const onTop = t.name(carried([-0.1, 0, 0.08]), { ...held, tcp: [-0.1, 0, 0.08] });
+    expect(onTop[0].position).toEqual([-0.1, 0, 0.025]);
+    // Going on down to 2 cm above the table: nothing was there.
+    const through = t.name(carried([-0.1, 0, 0.05]), { ...held, tcp: [-0.1, 0, 0.05] });
+    expect(through[0].position).toEqual([-0.2, 0.1, 0.025]);
+    expect(t.holding).toBe(1);
   });
 
   it('does not move a block while the gripper is over it', async () => {
