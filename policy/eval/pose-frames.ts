@@ -81,10 +81,39 @@ export interface PoseFramesResult {
    * stalled fingers is put at the tool centre point (perceived-state.ts does this over time).
    */
   withArmState: ErrorSummary;
+  /**
+   * How well the blocks found (within 5 cm) are described: yaw error in degrees (folded to
+   * [0°, 45°], a cube looks the same every quarter turn) and edge-length error in millimetres.
+   * A state policy reads both; a grasp squared to a wrong yaw closes on the block's edges.
+   */
+  shape: { blocks: number; yawDeg: Spread; sizeMm: Spread };
   learningCurve: PerceptionCard['learningCurve'];
   /** Training time per 10,000 frames seen (s), from the model card. */
   secondsPer10kFrames: number | null;
   seconds: number;
+}
+
+export interface Spread {
+  mean: number;
+  median: number;
+  p90: number;
+}
+
+function spread(xs: number[]): Spread {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number): number => {
+    if (!s.length) return NaN;
+    const pos = q * (s.length - 1), lo = Math.floor(pos), hi = Math.ceil(pos);
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+  };
+  return { mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) || NaN, median: at(0.5), p90: at(0.9) };
+}
+
+/** |a − b| for cube yaws (rad), folded into [0, π/4]. */
+export function cubeYawError(a: number, b: number): number {
+  const q = Math.PI / 2;
+  const d = Math.abs(a - b) % q;
+  return Math.min(d, q - d);
 }
 
 /** An estimate this far off (m) is a gross miss. */
@@ -187,6 +216,7 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
     const missCauses: Record<string, number> = {};
     const situations = new Map<Situation, number[]>();
     const armErrors: number[] = [];
+    const yawErrors: number[] = [], sizeErrors: number[] = [];
     try {
       const pending: PoseFrame[] = [];
       for (let i = 0; perFrame.length + pending.length < o.frames; i++) {
@@ -203,6 +233,12 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
               const s = situation(f, b);
               if (!situations.has(s)) situations.set(s, []);
               situations.get(s)!.push(e);
+            });
+            errors.forEach((e, b) => {
+              const d = det[k][assigned[b]];
+              if (e > GROSS || !d) return;
+              yawErrors.push((cubeYawError(d.yaw, f.yaws[b]) * 180) / Math.PI);
+              sizeErrors.push(Math.abs(d.size - f.sizes[b]) * 1000);
             });
             errors.forEach((e, b) => {
               if (e <= GROSS) return;
@@ -236,6 +272,7 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
       bySituation: (['on the table', 'on another block', 'held by the gripper', 'in motion'] as Situation[])
         .filter((s) => situations.has(s)).map((s) => ({ situation: s, summary: summarizeErrors(situations.get(s)!) })),
       withArmState: summarizeErrors(armErrors),
+      shape: { blocks: yawErrors.length, yawDeg: spread(yawErrors), sizeMm: spread(sizeErrors) },
       learningCurve: curve,
       secondsPer10kFrames: last && last.frames > 0 ? (1e4 * last.seconds) / last.frames : null,
       seconds: (performance.now() - t0) / 1000,
@@ -260,6 +297,8 @@ export function formatPoseFrames(r: PoseFramesResult): string {
   for (const { situation: s, summary } of r.bySituation) lines.push(`  ${s.padEnd(20)} ${String(summary.frames).padStart(5)} blocks: mean ${summary.meanCm.value.toFixed(2)}, median ${summary.medianCm.value.toFixed(2)}, p90 ${summary.p90Cm.value.toFixed(2)} cm`);
   const a = r.withArmState;
   lines.push(`with the robot's own state (a held block at the tool centre point): mean ${fmtStat(a.meanCm)}, median ${fmtStat(a.medianCm)}, p90 ${fmtStat(a.p90Cm)}`);
+  const { yawDeg: y, sizeMm: z } = r.shape;
+  lines.push(`the ${r.shape.blocks} blocks found within 5 cm: yaw off by mean ${y.mean.toFixed(1)}°, median ${y.median.toFixed(1)}°, p90 ${y.p90.toFixed(1)}° (of at most 45°); edge off by mean ${z.mean.toFixed(1)} mm, median ${z.median.toFixed(1)}, p90 ${z.p90.toFixed(1)}`);
   lines.push(`gross misses (> 5 cm): ${(100 * r.grossMisses).toFixed(1)}%${Object.keys(r.missCauses).length ? `: ${Object.entries(r.missCauses).map(([k, v]) => `${v} ${k}`).join(', ')}` : ''}`);
   if (r.learningCurve.length > 1) {
     lines.push(`learning curve (held-out mean cm by frames seen in training): ${r.learningCurve.map((c) => `${c.frames}: ${c.meanCm.toFixed(2)}`).join(', ')}`);

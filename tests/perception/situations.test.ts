@@ -36,3 +36,15 @@ describe('situations and the arm state', () => {
     expect(withArm(open, dets.map((d) => d.position!), dets, 4)[1]).toEqual([0.1, 0.3, 0.025]);
   });
 });
+
+describe('the yaw error of a cube', () => {
+  it('folds by the quarter turn a cube repeats at, so 89° against 1° is 2° off and never more than 45°', async () => {
+    const { cubeYawError } = await import('../../policy/eval/pose-frames.ts');
+    const deg = Math.PI / 180;
+    expect(cubeYawError(89 * deg, 1 * deg) / deg).toBeCloseTo(2, 9);
+    expect(cubeYawError(-44 * deg, 44 * deg) / deg).toBeCloseTo(2, 9);
+    expect(cubeYawError(10 * deg, 55 * deg) / deg).toBeCloseTo(45, 9);
+    expect(cubeYawError(0.3, 0.3 + 3 * Math.PI / 2)).toBeCloseTo(0, 9);
+    for (let a = -3; a <= 3; a += 0.37) for (let b = -3; b <= 3; b += 0.41) expect(cubeYawError(a, b)).toBeLessThanOrEqual(Math.PI / 4 + 1e-12);
+  });
+});
