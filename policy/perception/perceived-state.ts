@@ -175,7 +175,10 @@ const MAX_WIDTH = 0.1;
  *   put the block (as it lay 10 frames later) 2.1 cm off on average, 27 of them over 3 cm, where
  *   the peak nearest below the opening fingers put it 2.7 cm off, 39 over 3 cm;
  * - the fingers are a touch sensor (`refute`): a track they showed empty is wrong, its place is not
- *   believed again that episode, and it takes the strongest peak elsewhere.
+ *   believed again that episode, and it takes the strongest peak elsewhere; and a block they
+ *   stalled on has the edge they felt from then on (the network does not extrapolate sizes outside
+ *   its training range: 5.6 mm median edge error under held-out physics; with this, 100 held-out
+ *   stack-2 episodes through the 100,000-frame estimator go from 41 to 49).
  */
 export class BlockTracker {
   private previous: BlockEstimate[] | null = null;
@@ -192,6 +195,8 @@ export class BlockTracker {
   private shutEmpty = false;
   /** The fingers' opening at the last frame (m). */
   private lastWidth: number | null = null;
+  /** Per block: its edge as the fingers felt it, stalled on it (m). */
+  private felt: Array<number | undefined> = [];
   private readonly task: TaskConfig;
   private readonly blockCount: number | undefined;
   /** Estimates of a resting block the median is taken over. */
@@ -244,6 +249,7 @@ export class BlockTracker {
     this.lost.clear();
     this.shutEmpty = false;
     this.lastWidth = null;
+    this.felt = [];
   }
 
   /** The block being held (index in task order), if any. */
@@ -381,6 +387,10 @@ export class BlockTracker {
       named[i] = { ...detected[k], position };
       this.history[i] = [position];
     }
+    // A block the fingers have held has the edge they felt.
+    this.felt.forEach((size, i) => {
+      if (size !== undefined) named[i] = { ...named[i], size };
+    });
     this.previous = named;
     return named;
   }
@@ -475,6 +485,7 @@ export class BlockTracker {
       this.held = { block: best, dz };
     }
     const h = this.held;
+    this.felt[h.block] = r.width;
     // Squared between the pads, the block turns with the fingers (a cube's yaw repeats every 90°).
     named[h.block] = { ...named[h.block], position: [r.tcp[0], r.tcp[1], r.tcp[2] + h.dz], ...(r.yaw === undefined ? {} : { yaw: quarterTurn(r.yaw) }) };
   }

@@ -283,6 +283,24 @@ describe('block tracking in closed loop', () => {
     expect(t.holding).toBe(1);
   });
 
+  it('gives a block the edge the fingers felt when they stalled on it, and keeps it once let go', async () => {
+    const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
+    const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig, 2);
+    const frame = () => [{ ...est([-0.1, 0, 0.025]), size: 0.05 }, { ...est([0.1, 0, 0.025]), size: 0.05 }];
+    t.name(frame(), { tcp: [0, 0.15, 0.2] as Vec3, width: 0.1, grip: -1 });
+    // The camera calls block 1 a 5 cm cube; the fingers stop on it at 5.7 cm.
+    const holding = { tcp: [0.1, 0, 0.03] as Vec3, width: 0.057, grip: 1 };
+    t.name(frame(), holding);
+    expect(t.name(frame(), holding)[1].size).toBeCloseTo(0.057, 12);
+    // Let go where it was and seen again by the camera: it keeps the felt edge; block 0 its estimate.
+    const open = t.name(frame(), { ...holding, width: 0.09, grip: -1 });
+    expect(t.holding).toBeNull();
+    const later = t.name(frame(), { tcp: [0, 0.15, 0.2] as Vec3, width: 0.1, grip: -1 });
+    expect(open[1].size).toBeCloseTo(0.057, 12);
+    expect(later[1].size).toBeCloseTo(0.057, 12);
+    expect(later[0].size).toBe(0.05);
+  });
+
   it('does not move a block while the gripper is over it', async () => {
     const { BlockTracker } = await import('../../policy/perception/perceived-state.ts');
     const t = new BlockTracker({ id: 'StackBlocks-v1', blocks: 2 } as TaskConfig);
