@@ -15,7 +15,7 @@ import { createFrameSource } from '../perception/frame-source.ts';
 import { EXTRA_BLOCK_ID_BASE } from '../perception/frame-source.ts';
 import type { PoseFrame } from '../perception/frame-source.ts';
 import { poseEstimatorOf, toEstimate } from '../perception/estimator.ts';
-import { assignEstimates, summarizeErrors } from '../perception/measure.ts';
+import { assignEstimates, quantile, summarizeErrors } from '../perception/measure.ts';
 import type { Detection } from '../perception/heatmap.ts';
 import { project } from '../../sim/camera/projection.ts';
 import type { Vec3 } from '../../sim/state.ts';
@@ -101,12 +101,7 @@ export interface Spread {
 
 function spread(xs: number[]): Spread {
   const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number): number => {
-    if (!s.length) return NaN;
-    const pos = q * (s.length - 1), lo = Math.floor(pos), hi = Math.ceil(pos);
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-  };
-  return { mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) || NaN, median: at(0.5), p90: at(0.9) };
+  return { mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) || NaN, median: quantile(s, 0.5), p90: quantile(s, 0.9) };
 }
 
 /** |a − b| for cube yaws (rad), folded into [0, π/4]. */
@@ -236,14 +231,13 @@ export async function evaluatePoseFrames(o: PoseFramesOptions): Promise<PoseFram
             });
             errors.forEach((e, b) => {
               const d = det[k][assigned[b]];
-              if (e > GROSS || !d) return;
-              yawErrors.push((cubeYawError(d.yaw, f.yaws[b]) * 180) / Math.PI);
-              sizeErrors.push(Math.abs(d.size - f.sizes[b]) * 1000);
-            });
-            errors.forEach((e, b) => {
-              if (e <= GROSS) return;
-              const why = missCause(f, b, det[k][assigned[b]], p.grid.stride);
-              missCauses[why] = (missCauses[why] ?? 0) + 1;
+              if (e > GROSS) {
+                const why = missCause(f, b, d, p.grid.stride);
+                missCauses[why] = (missCauses[why] ?? 0) + 1;
+              } else if (d) {
+                yawErrors.push((cubeYawError(d.yaw, f.yaws[b]) * 180) / Math.PI);
+                sizeErrors.push(Math.abs(d.size - f.sizes[b]) * 1000);
+              }
             });
           });
           o.onFrame?.(perFrame.length, o.frames);

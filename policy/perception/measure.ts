@@ -54,7 +54,8 @@ export interface ErrorSummary {
   p90Cm: Stat;
 }
 
-function quantile(sorted: Float64Array | number[], q: number): number {
+/** The q-quantile of sorted values, interpolated linearly (NaN for none). */
+export function quantile(sorted: Float64Array | number[], q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = q * (sorted.length - 1);
   const lo = Math.floor(pos), hi = Math.ceil(pos);
