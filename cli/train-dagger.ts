@@ -33,6 +33,7 @@ export interface DaggerFlags {
   lrSchedule?: 'plateau' | 'cosine';
   patience?: string;
   hidden?: string;
+  targetFeatures?: boolean;
   selectEpisodes?: string;
   executionNoise?: string;
   seed: string;
@@ -76,6 +77,7 @@ function options(f: DaggerFlags, rounds: number | undefined): Omit<DaggerOptions
     lrSchedule: f.lrSchedule,
     patience: int('--patience', f.patience, 0),
     hidden: f.hidden === undefined ? undefined : parseHiddenOption(f.hidden),
+    targetFeatures: !!f.targetFeatures,
     selectEpisodes: int('--select-episodes', f.selectEpisodes, 0, 10000),
     executionNoise: num('--execution-noise', f.executionNoise, 0, 1),
     seed: parseIntOption('--seed', f.seed, 0, 0xffffffff),

@@ -40,6 +40,7 @@ interface TrainFlags {
   framesPerEpisode?: string;
   camera?: string;
   hidden?: string;
+  targetFeatures?: boolean;
   selectEpisodes?: string;
   executionNoise?: string;
   scenario?: string;
@@ -66,6 +67,7 @@ function options(datasets: string[], f: TrainFlags): TrainOptions {
     framesPerEpisode: f.framesPerEpisode === undefined ? undefined : parseIntOption('--frames-per-episode', f.framesPerEpisode, 1),
     camera: f.camera,
     hidden: f.hidden === undefined ? undefined : parseHiddenOption(f.hidden),
+    targetFeatures: !!f.targetFeatures,
     selectEpisodes: f.selectEpisodes === undefined ? undefined : parseIntOption('--select-episodes', f.selectEpisodes, 0, 10000),
     executionNoise: f.executionNoise === undefined ? undefined : parseNumberOption('--execution-noise', f.executionNoise, 0, 1),
     scenario: f.scenario === undefined ? undefined : loadScenarioOrExit(f.scenario),
@@ -113,6 +115,7 @@ async function run(train: (o: TrainOptions) => Promise<TrainResult>, datasets: s
   }
 }
 
+const TARGET_FEATURES_HELP = 'stack scenarios: append to the observation, inside the model, the block to move next, the block it goes onto and where it goes (chosen by the stacked flags), so every stage looks alike to the network; the saved model still takes the plain observation';
 const EXECUTION_NOISE_HELP = `σ of the seeded Gaussian noise added to every action before it is executed, in the closed-loop selection and (through the model card) wherever the policy acts; 0 executes exactly, which lets a cloned policy settle into states it never leaves (default ${DEFAULT_EXECUTION_NOISE})`;
 
 /** The learning-rate schedule, for the trainings that run by epochs (the streamed pose training has its own warm-up and cosine). */
@@ -146,6 +149,7 @@ export const trainCommand: CommandModule = {
     const train = program.command('train').description('Train a policy (bc, dagger, visuomotor) or the pose estimator (pose).');
     daggerOptions(schedule(common(train.command('bc').description('State behaviour cloning MLP: observation → action (mix clean and --dart-noise datasets); --dagger N adds N DAgger rounds'), { epochs: 60, batch: 256, lr: 1e-3, patience: 8 }))
       .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
+      .option('--target-features', TARGET_FEATURES_HELP)
       .option('--select-episodes <n>', 'after each epoch, roll out on this many seeded episodes (training randomization) and keep the epoch with the best success; 0: select by validation loss', '40')
       .option('--execution-noise <std>', EXECUTION_NOISE_HELP)
       .option('--dagger <rounds>', 'then this many DAgger rounds: roll the policy out (mixed with the scripted expert), label every visited state with the expert\'s action, retrain on everything (see train dagger)'))
@@ -172,6 +176,7 @@ export const trainCommand: CommandModule = {
         .option('--lr <rate>', 'Adam learning rate (default 0.001)')
         .option('--patience <n>', 'stop a round after this many epochs without improvement (default 8)')
         .option('--hidden <sizes>', 'hidden layer sizes (default 256,256,256)')
+        .option('--target-features', TARGET_FEATURES_HELP)
         .option('--select-episodes <n>', 'closed-loop selection episodes after each epoch (training randomization); 0: select by validation loss', '40')
         .option('--execution-noise <std>', EXECUTION_NOISE_HELP)
         .option('--seed <int>', 'seed of the demonstrations, rollouts, split, batch order and initial weights', '0')

@@ -7,6 +7,7 @@
  */
 import type { Scalar } from '@tensorflow/tfjs';
 import { buildBcMlp, DEFAULT_MLP } from '../models/bc-mlp.ts';
+import { targetFeatureSpec, withTargetFeatures } from '../models/target-features.ts';
 import { columnStats } from '../data/split.ts';
 import { statePolicy } from '../eval/policies.ts';
 import { statePredictor } from '../state-policy.ts';
@@ -35,7 +36,7 @@ export const bcRecipe: Recipe = {
       return { score: ok / n, metrics: { selectSuccess: ok / n } };
     };
   },
-  architecture: (o) => ({ hidden: o.hidden ?? DEFAULT_MLP.hidden }),
+  architecture: (o) => ({ hidden: o.hidden ?? DEFAULT_MLP.hidden, ...(o.targetFeatures ? { targetFeatures: true } : {}) }),
   /**
    * The warm model's weights under the new data's input normalization, computing the same
    * function: the first hidden layer absorbs the change (W' = W·diag(s'/s), b' = b + W·(m' − m)/s).
@@ -67,9 +68,13 @@ export const bcRecipe: Recipe = {
 
   prepare(tf, set, split, _scenario, o, rng) {
     const S = set.stateNames.length, A = set.actionNames.length;
-    const { mean, std } = columnStats(set.state, S, split.trainFrames);
+    const target = o.targetFeatures ? targetFeatureSpec(set.stateNames) : undefined;
+    // The normalizing layer's statistics: over the observation, or over it with its target features.
+    const { mean, std } = target
+      ? columnStats(withTargetFeatures(tf, target, set.state, S, split.trainFrames), S + target.names.length, Array.from(split.trainFrames, (_, k) => k))
+      : columnStats(set.state, S, split.trainFrames);
     const hidden = o.hidden ?? DEFAULT_MLP.hidden;
-    const model = buildBcMlp(tf, { inputSize: S, outputSize: A, arch: { hidden }, mean, std, rng });
+    const model = buildBcMlp(tf, { inputSize: S, outputSize: A, arch: { hidden }, mean, std, rng, target });
     return {
       train: model,
       save: model,
@@ -86,7 +91,10 @@ export const bcRecipe: Recipe = {
         inputs: { state: { key: 'observation.state', names: set.stateNames, size: S } },
         outputs: { key: 'action', names: set.actionNames, size: A },
         normalization: { mean, std },
-        architecture: { type: 'mlp', hidden, activation: 'relu', inputNormalization: 'baked (layer normalize)' },
+        architecture: {
+          type: 'mlp', hidden, activation: 'relu', inputNormalization: 'baked (layer normalize)',
+          ...(target ? { targetFeatures: true, targetFeatureNames: target.names } : {}),
+        },
       },
     };
   },

@@ -95,6 +95,8 @@ export interface DaggerOptions {
   lrSchedule?: 'plateau' | 'cosine';
   patience?: number;
   hidden?: number[];
+  /** Append the target features to the observation (policy/models/target-features.ts). */
+  targetFeatures?: boolean;
   /** Closed-loop selection episodes per epoch (default BC's 40); 0 selects by validation loss. */
   selectEpisodes?: number;
   /** σ of the policy's execution noise (policy/execution-noise.ts): selection, and the saved card. */
@@ -177,7 +179,7 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
     const scenario = scenario0(o, data);
 
     const base: Omit<TrainOptions, 'out' | 'frames' | 'epochs'> = {
-      datasets: [], scenario, choice, seed, batchSize: o.batchSize, learningRate: o.learningRate, lrSchedule: o.lrSchedule, patience: o.patience, hidden: o.hidden,
+      datasets: [], scenario, choice, seed, batchSize: o.batchSize, learningRate: o.learningRate, lrSchedule: o.lrSchedule, patience: o.patience, hidden: o.hidden, targetFeatures: o.targetFeatures,
       selectEpisodes: o.selectEpisodes, executionNoise: o.executionNoise, log, onProgress: o.onProgress, onEpoch: o.onEpoch, signal: o.signal, overwrite: true,
     };
     const roundDir = (i: number): string => join(out, 'rounds', `round-${i}`);

@@ -50,6 +50,8 @@ export interface TrainOptions {
   camera?: string;
   /** Layer sizes: hidden layers of the MLP. */
   hidden?: number[];
+  /** State policies on a stack: append the target features (policy/models/target-features.ts). */
+  targetFeatures?: boolean;
   /** Convolutional trunk of the image models (default per model). */
   conv?: ConvArch;
   /**
