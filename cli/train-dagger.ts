@@ -40,6 +40,7 @@ export interface DaggerFlags {
   backend?: string;
   workers?: string;
   overwrite?: boolean;
+  resume?: boolean;
   successOnly?: boolean;
   maxEpisodes?: string;
   scenario?: string;
@@ -84,6 +85,7 @@ function options(f: DaggerFlags, rounds: number | undefined): Omit<DaggerOptions
     backend: parseBackend(f.backend),
     workers: int('--workers', f.workers, 0, 256),
     overwrite: !!f.overwrite,
+    resume: !!f.resume,
     successOnly: !!f.successOnly,
     maxEpisodes: int('--max-episodes', f.maxEpisodes, 1),
   };

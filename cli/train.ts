@@ -155,7 +155,6 @@ export const trainCommand: CommandModule = {
       .option('--dagger <rounds>', 'then this many DAgger rounds: roll the policy out (mixed with the scripted expert), label every visited state with the expert\'s action, retrain on everything (see train dagger)'))
       .action((datasets: string[], flags: TrainFlags & DaggerFlags) => {
         if (flags.dagger !== undefined) {
-          if (flags.resume) throw new UserError('--resume continues a BC run; a DAgger run (--dagger) starts over (use --overwrite)');
           return trainDaggerFromDatasets(datasets, flags);
         }
         const stray = ['episodesPerRound', 'beta', 'betaDecay', 'roundEpochs'].find((k) => (flags as unknown as Record<string, unknown>)[k] !== undefined);
@@ -183,6 +182,7 @@ export const trainCommand: CommandModule = {
         .addOption(new Option('--backend <name>', 'tfjs backend (default: the first that works)').choices([...backendNames]))
         .option('-w, --workers <n>', 'worker threads generating the demonstrations (default: available cores)')
         .option('--overwrite', 'delete --out first')
+        .option('--resume', 'continue the DAgger run in --out with the same options, or with more --rounds: rounds with a checkpoint resume from it, and their rollouts are rolled again on the same seeds')
         .option('--no-progress', 'no progress bar (one line per epoch)')
         .option('--json', 'print the model card as JSON on the last line'),
     )).action((scenarioPath: string, flags: DaggerFlags) => trainDaggerFromScenario(scenarioPath, flags));

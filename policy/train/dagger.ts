@@ -28,6 +28,11 @@
  * plain BC on the demonstrations, which is how a BC baseline gets the same label budget
  * (`--labels`). The saved model is the round whose learner succeeded most often on the selection
  * seeds (a later round wins a tie); every round's model stays in `rounds/round-<i>/`.
+ *
+ * `resume` continues a run in its folder, with the same options, or more rounds: every round that
+ * has a checkpoint resumes it (a finished round is only reloaded), and a round's rollouts are rolled
+ * again from the round before's saved learner, on the same seeds, which gives the same labels (a
+ * round whose data came out otherwise is refused by its checkpoint, naming what differs).
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -45,6 +50,7 @@ import { MODEL_JSON, WEIGHTS_BIN, loadLayersModel } from '../model-io.ts';
 import { statePredictor } from '../state-policy.ts';
 import type { EpochRecord } from './checkpoint.ts';
 import { trainBc } from './bc.ts';
+import { checkpointDir } from './checkpoint.ts';
 import { demoFrames, expertDemos, labelledRollouts, rolloutFrames } from './dagger-data.ts';
 import type { TrainOptions } from './run.ts';
 import type { TrainProgress } from './trainer.ts';
@@ -107,6 +113,8 @@ export interface DaggerOptions {
   /** Worker threads for generating demonstrations. */
   workers?: number;
   overwrite?: boolean;
+  /** Continue the run in `out`: rounds with a checkpoint resume it, the others train (see above). */
+  resume?: boolean;
   successOnly?: boolean;
   maxEpisodes?: number;
   log?: (line: string) => void;
@@ -132,9 +140,14 @@ export function rolloutSeeds(seed: number, round: number, count: number): number
   return Array.from({ length: count }, (_, i) => deriveSeed(seed, 'dagger', round, i));
 }
 
-function prepareOut(out: string, overwrite: boolean): void {
+function prepareOut(out: string, overwrite: boolean, resume: boolean): void {
+  if (resume && overwrite) throw new PolicyInputError('--resume and --overwrite contradict each other: choose one');
+  if (resume) {
+    if (!existsSync(checkpointDir(join(out, 'rounds', 'round-0')))) throw new PolicyInputError(`--resume: ${out} holds no DAgger run (no rounds/round-0/checkpoint); start without --resume`);
+    return;
+  }
   if (existsSync(out) && readdirSync(out).length > 0) {
-    if (!overwrite) throw new PolicyInputError(`${out} is not empty. Use --overwrite to replace it, or choose another --out (DAgger does not resume).`);
+    if (!overwrite) throw new PolicyInputError(`${out} is not empty. Use --resume to continue the DAgger run there (more rounds too), --overwrite to replace it, or choose another --out.`);
     rmSync(out, { recursive: true, force: true });
   }
   mkdirSync(out, { recursive: true });
@@ -156,7 +169,7 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
   check(!!o.datasets?.length || !!o.scenario, 'DAgger needs a scenario (to generate demonstrations) or datasets (round 0)');
   if (o.horizon !== undefined) check(Number.isInteger(o.horizon) && o.horizon >= 1, `--horizon must be a whole number ≥ 1, got ${o.horizon}`);
   if (o.labels !== undefined) check(Number.isInteger(o.labels) && o.labels >= 1, `--labels must be a whole number ≥ 1, got ${o.labels}`);
-  prepareOut(out, !!o.overwrite);
+  prepareOut(out, !!o.overwrite, !!o.resume);
 
   const choice = o.choice ?? (await selectBackend({ backend: o.backend, model: 'mlp', log }));
   try {
@@ -180,9 +193,15 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
 
     const base: Omit<TrainOptions, 'out' | 'frames' | 'epochs'> = {
       datasets: [], scenario, choice, seed, batchSize: o.batchSize, learningRate: o.learningRate, lrSchedule: o.lrSchedule, patience: o.patience, hidden: o.hidden, targetFeatures: o.targetFeatures,
-      selectEpisodes: o.selectEpisodes, executionNoise: o.executionNoise, log, onProgress: o.onProgress, onEpoch: o.onEpoch, signal: o.signal, overwrite: true,
+      selectEpisodes: o.selectEpisodes, executionNoise: o.executionNoise, log, onProgress: o.onProgress, onEpoch: o.onEpoch, signal: o.signal,
     };
     const roundDir = (i: number): string => join(out, 'rounds', `round-${i}`);
+    /** A round's training: resumed where `resume` finds its checkpoint, else from its start. */
+    const again = (i: number): Pick<TrainOptions, 'resume' | 'overwrite'> => {
+      const resume = !!o.resume && existsSync(checkpointDir(roundDir(i)));
+      if (resume) log(`round ${i}: resuming ${roundDir(i)}`);
+      return { resume, overwrite: !resume };
+    };
     const record: DaggerRecord = {
       algorithm: 'DAgger (Ross et al. 2011)',
       beta: { initial: beta, decay, schedule: 'beta_i = initial * decay^(i-1) for rounds i >= 1; round 0 is the expert alone' },
@@ -195,7 +214,7 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
       bestRound: 0,
     };
     const t0 = performance.now();
-    const r0 = await trainBc({ ...base, frames: data, out: roundDir(0), epochs: o.epochs });
+    const r0 = await trainBc({ ...base, ...again(0), frames: data, out: roundDir(0), epochs: o.epochs });
     const selectOf = (c: ModelCard): number | null => c.metrics.selectSuccess ?? null;
     const push = (round: number, b: number, episodes: number, labels: number, rolloutSuccess: number | null, card: ModelCard, seconds: number): void => {
       const entry = {
@@ -235,7 +254,7 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
       record.labels.total = data.frames;
       const ok = episodes.filter((e) => e.success).length / episodes.length;
       log(`round ${i} (β ${b}): ${episodes.length} rollouts (${(100 * ok).toFixed(0)}% solved, expert acted on ${((100 * episodes.reduce((n, e) => n + e.expertSteps, 0)) / Math.max(1, fresh.frames)).toFixed(0)}% of steps), ${fresh.frames} new labels`);
-      const r = await trainBc({ ...base, frames: data, out: roundDir(i), epochs: record.roundEpochs, warmStart: prev });
+      const r = await trainBc({ ...base, ...again(i), frames: data, out: roundDir(i), epochs: record.roundEpochs, warmStart: prev });
       stopped = r.stoppedBy === 'interrupted';
       push(i, b, episodes.length, fresh.frames, ok, r.card, (performance.now() - t1) / 1000);
     }

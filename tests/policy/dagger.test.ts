@@ -2,7 +2,8 @@
  * DAgger with the scripted expert (policy/train/dagger.ts): on a tiny fixed-seed problem it beats
  * plain BC given the same number of expert labels; rollouts mix the expert in at rate β and label
  * every visited state; the warm start keeps the learner's function while moving it to the new
- * data's normalization; runs are deterministic; the card records rounds, β and labels.
+ * data's normalization; runs are deterministic and resume with more rounds; the card records rounds,
+ * β and labels.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -129,6 +130,33 @@ describe('DAgger', () => {
     };
     expect(await run()).toEqual(await run());
   }, 120_000);
+
+  it('resumes a run with more rounds and ends where a run of that many rounds from the start ends', async () => {
+    const s = scenario('reach');
+    const common = { scenario: s, choice, demos: 4, episodesPerRound: 2, epochs: 2, roundEpochs: 1, hidden: [16], selectEpisodes: 2, workers: 0, seed: 4 };
+    const weights = async (dir: string): Promise<number[]> => {
+      const m = await loadLayersModel(choice.tf, dir);
+      const w = m.getWeights().flatMap((t) => Array.from(t.dataSync()));
+      m.dispose();
+      return w;
+    };
+    const whole = tempDir();
+    await trainDagger({ ...common, out: whole, rounds: 2 });
+    const part = tempDir();
+    await trainDagger({ ...common, out: part, rounds: 1 });
+    const lines: string[] = [];
+    const r = await trainDagger({ ...common, out: part, rounds: 2, resume: true, log: (l) => lines.push(l) });
+    // Rounds 0 and 1 are reloaded, not trained again; round 2 trains on the same aggregate.
+    expect(lines.filter((l) => /^round \d: resuming/.test(l))).toHaveLength(2);
+    expect(r.card.dagger!.labels).toEqual(readModelCard(whole).dagger!.labels);
+    expect(r.card.dagger!.rounds.map((x) => x.selectSuccess)).toEqual(readModelCard(whole).dagger!.rounds.map((x) => x.selectSuccess));
+    for (const i of [1, 2]) expect(await weights(path.join(part, 'rounds', `round-${i}`))).toEqual(await weights(path.join(whole, 'rounds', `round-${i}`)));
+    // Nothing to resume, or both --resume and --overwrite: refused with the fix named.
+    await expect(trainDagger({ ...common, out: tempDir(), rounds: 1, resume: true })).rejects.toThrow(/no DAgger run.*start without --resume/);
+    await expect(trainDagger({ ...common, out: part, rounds: 1, resume: true, overwrite: true })).rejects.toThrow(/contradict/);
+    // Another seed's data is not this run's: round 0's checkpoint says so.
+    await expect(trainDagger({ ...common, seed: 5, out: part, rounds: 2, resume: true })).rejects.toThrow(/belongs to another run/);
+  }, 180_000);
 
   it('refuses contradictory or out-of-range options with a message that names them', async () => {
     const s = scenario('reach');
