@@ -225,7 +225,7 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
       o.onRound?.(entry);
       log(`round ${round}${round ? ` (β ${b})` : ''}: ${labels} labels, ${data.frames} in all; learner's closed-loop success on the selection seeds ${entry.selectSuccess === null ? 'not measured' : `${(100 * entry.selectSuccess).toFixed(1)}%`}`);
     };
-    push(0, 1, data.episodes.length, data.frames, null, r0.card, (performance.now() - t0) / 1000);
+    push(0, 1, data.episodes.length, data.frames, null, r0.card, roundSeconds(t0, r0.card));
     let stopped = r0.stoppedBy === 'interrupted';
     const rolloutSeedList: number[] = [];
 
@@ -256,7 +256,7 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
       log(`round ${i} (β ${b}): ${episodes.length} rollouts (${(100 * ok).toFixed(0)}% solved, expert acted on ${((100 * episodes.reduce((n, e) => n + e.expertSteps, 0)) / Math.max(1, fresh.frames)).toFixed(0)}% of steps), ${fresh.frames} new labels`);
       const r = await trainBc({ ...base, ...again(i), frames: data, out: roundDir(i), epochs: record.roundEpochs, warmStart: prev });
       stopped = r.stoppedBy === 'interrupted';
-      push(i, b, episodes.length, fresh.frames, ok, r.card, (performance.now() - t1) / 1000);
+      push(i, b, episodes.length, fresh.frames, ok, r.card, roundSeconds(t1, r.card));
     }
 
     // The saved model: the best round by selection success (later rounds win ties).
@@ -283,6 +283,14 @@ export async function trainDagger(o: DaggerOptions): Promise<DaggerResult> {
   } finally {
     if (!o.choice) choice.dispose();
   }
+}
+
+/**
+ * A round's seconds: since `t0` in this process, or its trainer's own total where that is longer (a
+ * round resumed by `resume` trained before this process).
+ */
+function roundSeconds(t0: number, card: ModelCard): number {
+  return Math.max((performance.now() - t0) / 1000, card.training.seconds);
 }
 
 /** The scenario of a run: given, or recorded by its datasets. */
