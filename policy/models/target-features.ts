@@ -12,7 +12,20 @@
  * an elementwise product, which load in a browser and export to ONNX), and the network sees the
  * same relative geometry at every stage.
  *
- * With P_k = s_1·…·s_k the product of the first k stacked flags (P_0 = 1), the stage weights are
+ * A block still between the fingers is still being placed, whatever its flag says: the flag
+ * (resting on the block below within 1 cm) turns on while the held block is lowered its last
+ * centimetre, and flickers there with the noise, which swapped the whole target between "lower
+ * block j" and "fetch block j+1" from one step to the next and left the network dithering (the
+ * failures of stack-5 with small blocks, policy/README.md). So each flag s_k is gated by how
+ * surely block k is held, h_k ∈ [0, 1]: the product of ramps that are 1 where the block's centre
+ * lies within 1 cm of the tool centre point sideways and from 3.25 cm below it to 2.5 mm above,
+ * and the fingers are opened at most 4 mm wider than the block, each falling to 0 1 cm further
+ * out (the width's at 8 mm). The scripted expert holds its blocks well inside that: within 7 mm
+ * sideways, 0–3.1 cm below, the fingers within 1.2 mm of the block's size, measured over its
+ * held-out episodes. s'_k = s_k·(1 − h_k), the way the expert counts the tower (a block between
+ * the fingers is not built yet).
+ *
+ * With P_k = s'_1·…·s'_k the product of the first k gated flags (P_0 = 1), the stage weights are
  *   w_j = P_{j−1} − P_j (j < n−1),  w_{n−1} = P_{n−2}
  * one-hot for 0/1 flags: stage j moves block j onto block j−1 (the last stage also while the
  * finished tower waits for the fingers to let go). Appended to the observation, in this order:
@@ -38,6 +51,8 @@ export interface TargetFeatureSpec {
   flags: number[];
   /** block[i][f]: index of block i's feature f. */
   block: number[][];
+  /** Index of `gripper.width`. */
+  width: number;
   /** Names of the appended features, in order. */
   names: string[];
 }
@@ -56,6 +71,8 @@ export function targetFeatureSpec(names: readonly string[]): TargetFeatureSpec {
     if (k === undefined) throw new PolicyInputError(`target features need block${i}.${s} in the observation, which lacks it`);
     return k;
   }));
+  const width = index.get('gripper.width');
+  if (width === undefined) throw new PolicyInputError('target features need gripper.width in the observation, which lacks it');
   const out = [
     ...BLOCK_FEATURE_SUFFIXES.map((s) => `target.active.${s}`),
     ...BLOCK_FEATURE_SUFFIXES.map((s) => `target.base.${s}`),
@@ -63,7 +80,7 @@ export function targetFeatureSpec(names: readonly string[]): TargetFeatureSpec {
     'target.goal_tcp_dx', 'target.goal_tcp_dy', 'target.goal_tcp_dz',
     ...Array.from({ length: blocks - 1 }, (_, j) => `target.stage${j + 1}`),
   ];
-  return { blocks, flags: flags as number[], block, names: out };
+  return { blocks, flags: flags as number[], block, width, names: out };
 }
 
 /** A dense layer with fixed weights (kernel row-major [inputs, units]). */
@@ -88,10 +105,11 @@ export function applyTargetFeatures(tf: TF, input: SymbolicTensor, spec: TargetF
   if (J === 1) {
     w = apply(fixedDense(tf, 'target_stage', S, 1, new Float32Array(S), Float32Array.of(1)), input);
   } else {
+    const gated = gatedFlags(tf, input, spec);
     const flag = (k: number): SymbolicTensor => {
-      const kernel = new Float32Array(S);
-      kernel[spec.flags[k - 1]] = 1;
-      return apply(fixedDense(tf, `target_flag${k}`, S, 1, kernel), input);
+      const kernel = new Float32Array(J);
+      kernel[k - 1] = 1;
+      return apply(fixedDense(tf, `target_flag${k}`, J, 1, kernel), gated);
     };
     const P: SymbolicTensor[] = [flag(1)];
     for (let k = 2; k <= J - 1; k++) P.push(apply(tf.layers.multiply({ name: `target_prefix${k}` }), [P[k - 2], flag(k)]));
@@ -141,6 +159,60 @@ export function applyTargetFeatures(tf: TF, input: SymbolicTensor, spec: TargetF
   }
   const derived = apply(fixedDense(tf, 'target_features', J * W, D, sum), picked);
   return apply(tf.layers.concatenate({ name: 'target_observation' }), [input, derived, w]);
+}
+
+/** Where a held block lies (see above): centre within HELD_XY sideways, HELD_Z around HELD_DZ below the tool centre point, fingers within HELD_WIDTH of its size; each falls to 0 over HELD_FADE (width: ×1). */
+const HELD_XY = 0.01, HELD_DZ = -0.015, HELD_Z = 0.0175, HELD_WIDTH = 0.004, HELD_FADE = 0.01;
+
+/** s_k·(1 − h_k) for k = 1…n−1 (J values): each stacked flag, off while its block is held. */
+function gatedFlags(tf: TF, input: SymbolicTensor, spec: TargetFeatureSpec): SymbolicTensor {
+  const S = input.shape[1] as number, J = spec.blocks - 1;
+  const apply = (layer: { apply(x: SymbolicTensor | SymbolicTensor[]): unknown }, x: SymbolicTensor | SymbolicTensor[]) => layer.apply(x) as SymbolicTensor;
+  const f = (k: number, name: (typeof BLOCK_FEATURE_SUFFIXES)[number]): number => spec.block[k][BLOCK_FEATURE_SUFFIXES.indexOf(name)];
+  // |x| as relu(x) + relu(−x): per block, dx, −dx, dy, −dy, (dz − HELD_DZ), −(dz − HELD_DZ).
+  const k1 = new Float32Array(S * 6 * J), b1 = new Float32Array(6 * J);
+  for (let k = 1; k <= J; k++) {
+    const c = (k - 1) * 6;
+    const put = (src: number, col: number, v: number) => { k1[src * 6 * J + col] = v; };
+    put(f(k, 'dx'), c, 1); put(f(k, 'dx'), c + 1, -1);
+    put(f(k, 'dy'), c + 2, 1); put(f(k, 'dy'), c + 3, -1);
+    put(f(k, 'dz'), c + 4, 1); put(f(k, 'dz'), c + 5, -1);
+    b1[c + 4] = -HELD_DZ; b1[c + 5] = HELD_DZ;
+  }
+  const parts = tf.layers.dense({
+    units: 6 * J, name: 'target_held_parts', trainable: false, activation: 'relu',
+    weights: [tf.tensor2d(k1, [S, 6 * J]), tf.tensor1d(b1)],
+  });
+  const abs = apply(parts, input);
+  // Four ramps per block, clipped to [0, 1]: (edge + fade − |d|) / fade, and the width's.
+  const both = apply(tf.layers.concatenate({ name: 'target_held_inputs' }), [abs, input]);
+  const R = 6 * J + S;
+  const k2 = new Float32Array(R * 4 * J), b2 = new Float32Array(4 * J);
+  for (let k = 1; k <= J; k++) {
+    const c = (k - 1) * 6;
+    const put = (row: number, q: number, v: number) => { k2[row * 4 * J + (q * J + k - 1)] = v; };
+    for (const [q, edge] of [[0, HELD_XY], [1, HELD_XY], [2, HELD_Z]] as const) {
+      put(c + 2 * q, q, -1 / HELD_FADE); put(c + 2 * q + 1, q, -1 / HELD_FADE);
+      b2[q * J + k - 1] = (edge + HELD_FADE) / HELD_FADE;
+    }
+    // width − size ≤ HELD_WIDTH → 1, ≥ 2·HELD_WIDTH → 0
+    put(6 * J + spec.width, 3, -1 / HELD_WIDTH); put(6 * J + f(k, 'size'), 3, 1 / HELD_WIDTH);
+    b2[3 * J + k - 1] = 2;
+  }
+  const ramps = apply(tf.layers.reLU({ maxValue: 1, name: 'target_held_ramps' }), apply(fixedDense(tf, 'target_held_linear', R, 4 * J, k2, b2), both));
+  const slice = (q: number): SymbolicTensor => {
+    const kernel = new Float32Array(4 * J * J);
+    for (let k = 0; k < J; k++) kernel[(q * J + k) * J + k] = 1;
+    return apply(fixedDense(tf, `target_held_ramp${q}`, 4 * J, J, kernel), ramps);
+  };
+  const held = apply(tf.layers.multiply({ name: 'target_held' }), [slice(0), slice(1), slice(2), slice(3)]);
+  const free = new Float32Array(J * J);
+  for (let k = 0; k < J; k++) free[k * J + k] = -1;
+  const notHeld = apply(fixedDense(tf, 'target_not_held', J, J, free, new Float32Array(J).fill(1)), held);
+  const select = new Float32Array(S * J);
+  spec.flags.forEach((src, k) => { select[src * J + k] = 1; });
+  const flags = apply(fixedDense(tf, 'target_flags', S, J, select), input);
+  return apply(tf.layers.multiply({ name: 'target_gated_flags' }), [flags, notHeld]);
 }
 
 /**

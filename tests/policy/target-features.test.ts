@@ -1,7 +1,8 @@
 /**
  * Target features (policy/models/target-features.ts): from a real stack observation, the graph
  * picks the block the stacked flags say moves next, the block below it and where it goes, at
- * every stage of stack-5 and for stack-2; a non-stack observation is refused with the fix named;
+ * every stage of stack-5 and for stack-2, and keeps a block still between the fingers as the one
+ * being placed until they open; a non-stack observation is refused with the fix named;
  * a BC model trained with them takes the plain observation, records what it appended, and exports
  * to ONNX with the same answers.
  */
@@ -71,6 +72,42 @@ describe('target features', () => {
       expect(get('target.goal_tcp_dz')).toBeCloseTo(obs[col('block', j - 1, 'z')] + lift - obs[names.indexOf('tcp.z')], 6);
       for (let k = 1; k <= 4; k++) expect(get(`target.stage${k}`)).toBe(k === j ? 1 : 0);
     });
+  });
+
+  it('keep a block between the fingers as the one being placed, whatever its flag says, until the fingers open', () => {
+    const { names, obs } = observation('stack-5', 3);
+    const spec = targetFeatureSpec(names);
+    const S = names.length;
+    const at = (n: string): number => names.indexOf(n);
+    const size = obs[at('block2.size')];
+    // Blocks 1 and 2 flagged as stacked; block 2 sits in the closed fingers (as the expert holds one).
+    const held = (width: number, dz = -0.01, dx = 0.002): Float32Array => {
+      const o = Float32Array.from(obs);
+      o[at('stacked.block1')] = 1; o[at('stacked.block2')] = 1;
+      o[at('block2.dx')] = dx; o[at('block2.dy')] = -0.003; o[at('block2.dz')] = dz;
+      o[at('gripper.width')] = width;
+      return o;
+    };
+    const cases = [
+      { o: held(size + 0.0005), stage2: 1, stage3: 0 }, // held: still placing block 2
+      { o: held(size + 0.0005, -0.03), stage2: 1, stage3: 0 }, // held lower in the fingers
+      { o: held(size + 0.006), stage2: 0.5, stage3: 0.5 }, // opening: halfway
+      { o: held(size + 0.03), stage2: 0, stage3: 1 }, // let go: on to block 3
+      { o: held(size + 0.0005, -0.01, 0.025), stage2: 0, stage3: 1 }, // closed fingers beside it, not on it
+      { o: held(size + 0.0005, 0.02), stage2: 0, stage3: 1 }, // fingers above it
+    ];
+    const rows = new Float32Array(cases.length * S);
+    cases.forEach((c, r) => rows.set(c.o, r * S));
+    const out = withTargetFeatures(tf, spec, rows, S, cases.map((_, r) => r));
+    const E = S + spec.names.length;
+    cases.forEach((c, r) => {
+      const get = (name: string): number => out[r * E + S + spec.names.indexOf(name)];
+      expect(get('target.stage2'), `case ${r}`).toBeCloseTo(c.stage2, 5);
+      expect(get('target.stage3'), `case ${r}`).toBeCloseTo(c.stage3, 5);
+      expect(get('target.stage1') + get('target.stage4'), `case ${r}`).toBeCloseTo(0, 6);
+    });
+    // Held: the moving block is block 2 and its goal is block 1's top.
+    expect(out[S + spec.names.indexOf('target.active.size')]).toBeCloseTo(size, 6);
   });
 
   it('stack-2 has one stage: block 1 onto block 0', () => {
