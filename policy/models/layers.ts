@@ -7,17 +7,24 @@ import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend.ts';
 import type { Rng } from '../../sim/rng.ts';
 
+/** A non-trainable dense layer with the given weights (kernel row-major [inputs, units]; no bias if none given). */
+export function fixedDense(tf: TF, name: string, inputs: number, units: number, kernel: Float32Array, bias?: Float32Array, activation?: 'relu') {
+  return tf.layers.dense({
+    units,
+    name,
+    trainable: false,
+    useBias: !!bias,
+    ...(activation ? { activation } : {}),
+    weights: bias ? [tf.tensor2d(kernel, [inputs, units]), tf.tensor1d(bias)] : [tf.tensor2d(kernel, [inputs, units])],
+  });
+}
+
 /** A non-trainable dense layer computing y_i = x_i · scale_i + offset_i. */
 export function fixedAffine(tf: TF, name: string, scale: number[], offset: number[]) {
   const n = scale.length;
   const kernel = new Float32Array(n * n);
   for (let i = 0; i < n; i++) kernel[i * n + i] = scale[i];
-  return tf.layers.dense({
-    units: n,
-    name,
-    trainable: false,
-    weights: [tf.tensor2d(kernel, [n, n]), tf.tensor1d(offset)],
-  });
+  return fixedDense(tf, name, n, n, kernel, Float32Array.from(offset));
 }
 
 /** Normalizing layer for inputs with `mean` and `std`: (x − mean) / std. */

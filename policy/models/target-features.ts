@@ -39,9 +39,11 @@ import type { SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import type { TF } from '../backend.ts';
 import { BLOCK_FEATURE_SUFFIXES } from '../../sim/tasks/features.ts';
 import { PolicyInputError } from '../errors.ts';
+import { fixedDense } from './layers.ts';
 
 const F = BLOCK_FEATURE_SUFFIXES.length;
 const at = (s: (typeof BLOCK_FEATURE_SUFFIXES)[number]): number => BLOCK_FEATURE_SUFFIXES.indexOf(s);
+const apply = (layer: { apply(x: SymbolicTensor | SymbolicTensor[]): unknown }, x: SymbolicTensor | SymbolicTensor[]): SymbolicTensor => layer.apply(x) as SymbolicTensor;
 
 /** Where a stack observation keeps what the target features read. */
 export interface TargetFeatureSpec {
@@ -83,22 +85,10 @@ export function targetFeatureSpec(names: readonly string[]): TargetFeatureSpec {
   return { blocks, flags: flags as number[], block, width, names: out };
 }
 
-/** A dense layer with fixed weights (kernel row-major [inputs, units]). */
-function fixedDense(tf: TF, name: string, inputs: number, units: number, kernel: Float32Array, bias?: Float32Array) {
-  return tf.layers.dense({
-    units,
-    name,
-    trainable: false,
-    useBias: !!bias,
-    weights: bias ? [tf.tensor2d(kernel, [inputs, units]), tf.tensor1d(bias)] : [tf.tensor2d(kernel, [inputs, units])],
-  });
-}
-
 /** Graph: the observation `input` (S features) → [observation, target features] (S + spec.names.length). */
 export function applyTargetFeatures(tf: TF, input: SymbolicTensor, spec: TargetFeatureSpec): SymbolicTensor {
   const S = input.shape[1] as number;
   const n = spec.blocks, J = n - 1;
-  const apply = (layer: { apply(x: SymbolicTensor | SymbolicTensor[]): unknown }, x: SymbolicTensor | SymbolicTensor[]) => layer.apply(x) as SymbolicTensor;
 
   // Stage weights w (J values).
   let w: SymbolicTensor;
@@ -167,8 +157,7 @@ const HELD_XY = 0.01, HELD_DZ = -0.015, HELD_Z = 0.0175, HELD_WIDTH = 0.004, HEL
 /** s_k·(1 − h_k) for k = 1…n−1 (J values): each stacked flag, off while its block is held. */
 function gatedFlags(tf: TF, input: SymbolicTensor, spec: TargetFeatureSpec): SymbolicTensor {
   const S = input.shape[1] as number, J = spec.blocks - 1;
-  const apply = (layer: { apply(x: SymbolicTensor | SymbolicTensor[]): unknown }, x: SymbolicTensor | SymbolicTensor[]) => layer.apply(x) as SymbolicTensor;
-  const f = (k: number, name: (typeof BLOCK_FEATURE_SUFFIXES)[number]): number => spec.block[k][BLOCK_FEATURE_SUFFIXES.indexOf(name)];
+  const f = (k: number, name: (typeof BLOCK_FEATURE_SUFFIXES)[number]): number => spec.block[k][at(name)];
   // |x| as relu(x) + relu(−x): per block, dx, −dx, dy, −dy, (dz − HELD_DZ), −(dz − HELD_DZ).
   const k1 = new Float32Array(S * 6 * J), b1 = new Float32Array(6 * J);
   for (let k = 1; k <= J; k++) {
@@ -179,11 +168,7 @@ function gatedFlags(tf: TF, input: SymbolicTensor, spec: TargetFeatureSpec): Sym
     put(f(k, 'dz'), c + 4, 1); put(f(k, 'dz'), c + 5, -1);
     b1[c + 4] = -HELD_DZ; b1[c + 5] = HELD_DZ;
   }
-  const parts = tf.layers.dense({
-    units: 6 * J, name: 'target_held_parts', trainable: false, activation: 'relu',
-    weights: [tf.tensor2d(k1, [S, 6 * J]), tf.tensor1d(b1)],
-  });
-  const abs = apply(parts, input);
+  const abs = apply(fixedDense(tf, 'target_held_parts', S, 6 * J, k1, b1, 'relu'), input);
   // Four ramps per block, clipped to [0, 1]: (edge + fade − |d|) / fade, and the width's.
   const both = apply(tf.layers.concatenate({ name: 'target_held_inputs' }), [abs, input]);
   const R = 6 * J + S;
